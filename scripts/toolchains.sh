@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# Installs and caches the toolchains the binding suites need, outside the repo, so a
+# second run is quick and a fresh machine (or CI) needs nothing installed by hand:
+#   - kotlinc + kotlinx-coroutines from npm's `kotlin-compiler`
+#   - JNA and JUnit 5 from Debian (libjna-java, junit5)
+#   - Swift 6 (Debian trixie's swiftlang) inside a debootstrap chroot
+# Source it: it exports DIALTONE_CACHE, KOTLIN_HOME, SWIFT_ROOT.
+set -euo pipefail
+
+DIALTONE_CACHE="${DIALTONE_CACHE:-$HOME/.cache/dialtone}"
+KOTLIN_HOME="$DIALTONE_CACHE/kotlin/node_modules/kotlin-compiler"
+SWIFT_ROOT="$DIALTONE_CACHE/swift-trixie"
+KOTLIN_COMPILER_VERSION="2.4.20"
+export DIALTONE_CACHE KOTLIN_HOME SWIFT_ROOT
+
+log() { printf '[toolchains] %s\n' "$*" >&2; }
+
+apt_updated=0
+apt_install() {
+  local missing=()
+  for p in "$@"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  if [ $apt_updated -eq 0 ]; then apt-get update -qq; apt_updated=1; fi
+  log "apt-get install ${missing[*]}"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+ensure_kotlin() {
+  apt_install libjna-java junit5 default-jdk-headless
+  if [ ! -x "$KOTLIN_HOME/bin/kotlinc" ]; then
+    log "installing kotlin-compiler@$KOTLIN_COMPILER_VERSION from npm"
+    mkdir -p "$DIALTONE_CACHE/kotlin"
+    (cd "$DIALTONE_CACHE/kotlin" && npm install --silent --no-audit --no-fund "kotlin-compiler@$KOTLIN_COMPILER_VERSION" >/dev/null)
+    chmod +x "$KOTLIN_HOME"/bin/* || true
+  fi
+}
+
+ensure_swift() {
+  if [ -x "$SWIFT_ROOT/usr/bin/swift" ] && [ -f "$SWIFT_ROOT/.dialtone-ready" ]; then return 0; fi
+  apt_install debootstrap
+  log "creating a Debian trixie chroot with swiftlang in $SWIFT_ROOT (one time, ~3 GB)"
+  rm -rf "$SWIFT_ROOT"
+  mkdir -p "$SWIFT_ROOT"
+  debootstrap --variant=minbase trixie "$SWIFT_ROOT" http://deb.debian.org/debian >"$DIALTONE_CACHE/debootstrap.log" 2>&1 \
+    || { tail -20 "$DIALTONE_CACHE/debootstrap.log" >&2; return 1; }
+  chroot "$SWIFT_ROOT" /usr/bin/env DEBIAN_FRONTEND=noninteractive bash -c \
+    'apt-get update -qq && apt-get install -y -qq --no-install-recommends swiftlang libcurl4 ca-certificates >/dev/null' \
+    || return 1
+  touch "$SWIFT_ROOT/.dialtone-ready"
+}
+
+# Runs a command inside the Swift chroot with the repo bind-mounted at /src.
+swift_in_chroot() {
+  local repo="$1"; shift
+  mkdir -p "$SWIFT_ROOT/src" "$SWIFT_ROOT/proc" "$SWIFT_ROOT/dev"
+  mountpoint -q "$SWIFT_ROOT/proc" || mount -t proc proc "$SWIFT_ROOT/proc"
+  mountpoint -q "$SWIFT_ROOT/dev" || mount --bind /dev "$SWIFT_ROOT/dev"
+  mountpoint -q "$SWIFT_ROOT/src" && umount "$SWIFT_ROOT/src"
+  mount --bind "$repo" "$SWIFT_ROOT/src"
+  local rc=0
+  chroot "$SWIFT_ROOT" /usr/bin/env -i PATH=/usr/bin:/bin HOME=/root LANG=C.UTF-8 "$@" || rc=$?
+  umount "$SWIFT_ROOT/src" || true
+  umount "$SWIFT_ROOT/dev" || true
+  umount "$SWIFT_ROOT/proc" || true
+  return $rc
+}
+
+if [ "${BASH_SOURCE[0]}" = "$0" ]; then
+  case "${1:-all}" in
+    kotlin) ensure_kotlin ;;
+    swift) ensure_swift ;;
+    all) ensure_kotlin; ensure_swift ;;
+  esac
+fi

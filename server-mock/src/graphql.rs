@@ -1,0 +1,798 @@
+//! A small GraphQL executor for exactly the Person part of the AppSync schema: it parses
+//! the document, validates selections against the schema's Person types, resolves root
+//! fields against `State`, and projects results onto the selection set (aliases, fragments,
+//! `__typename`). Errors carry AppSync's shape: `errorType`, `message`, `path`, `locations`.
+
+use std::collections::HashMap;
+
+use base64::engine::general_purpose::STANDARD as B64;
+use base64::Engine;
+use graphql_parser::query::{
+    Definition, Document, FragmentDefinition, OperationDefinition, Selection, SelectionSet,
+    Value as GqlValue,
+};
+use graphql_parser::Pos;
+use serde_json::{json, Map, Value};
+
+use crate::state::{PersonRow, State, MAX_FIELD_LEN, MAX_PERSONS};
+use crate::time::now_ms;
+
+pub const DEFAULT_LIMIT: i64 = 100;
+pub const MAX_LIMIT: i64 = 1_000;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OpKind {
+    Query,
+    Mutation,
+    Subscription,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Ty {
+    Person,
+    PersonConnection,
+}
+
+const PERSON_FIELDS: &[&str] = &[
+    "id", "firstName", "lastName", "clientId", "createdAt", "updatedAt", "_version", "_deleted",
+    "_lastChangedAt", "__typename",
+];
+const CONNECTION_SCALARS: &[&str] = &["nextToken", "startedAt", "__typename"];
+
+/// The root fields this mock serves: (kind, name, return type, arguments, required arguments).
+const ROOT_FIELDS: &[(OpKind, &str, Ty, &[&str], &[&str])] = &[
+    (OpKind::Query, "getPerson", Ty::Person, &["id"], &["id"]),
+    (OpKind::Query, "listPeople", Ty::PersonConnection, &["filter", "limit", "nextToken"], &[]),
+    (
+        OpKind::Query,
+        "syncPeople",
+        Ty::PersonConnection,
+        &["filter", "limit", "nextToken", "lastSync"],
+        &[],
+    ),
+    (OpKind::Mutation, "createPerson", Ty::Person, &["input", "condition"], &["input"]),
+    (OpKind::Mutation, "updatePerson", Ty::Person, &["input", "condition"], &["input"]),
+    (OpKind::Mutation, "deletePerson", Ty::Person, &["input", "condition"], &["input"]),
+    (OpKind::Subscription, "onCreatePerson", Ty::Person, &[], &[]),
+    (OpKind::Subscription, "onUpdatePerson", Ty::Person, &[], &[]),
+    (OpKind::Subscription, "onDeletePerson", Ty::Person, &[], &[]),
+];
+
+/// A change to a Person, for the real-time subscriptions.
+#[derive(Debug, Clone)]
+pub struct PersonEvent {
+    pub subscription_field: &'static str,
+    pub person: Value,
+}
+
+/// One AppSync error object.
+#[derive(Debug, Clone)]
+pub struct GqlError {
+    pub error_type: Option<String>,
+    pub message: String,
+    pub path: Option<String>,
+    pub pos: Option<Pos>,
+    pub data: Value,
+}
+
+impl GqlError {
+    fn typed(error_type: &str, message: impl Into<String>) -> Self {
+        Self { error_type: Some(error_type.into()), message: message.into(), path: None, pos: None, data: Value::Null }
+    }
+
+    fn validation(message: impl Into<String>, pos: Option<Pos>) -> Self {
+        Self { error_type: None, message: message.into(), path: None, pos, data: Value::Null }
+    }
+
+    pub fn to_json(&self) -> Value {
+        let mut v = json!({
+            "path": self.path.as_ref().map(|p| json!([p])),
+            "data": self.data,
+            "errorType": self.error_type,
+            "errorInfo": null,
+            "locations": self.pos.map(|p| json!([{"line": p.line, "column": p.column, "sourceName": null}])),
+            "message": self.message,
+        });
+        if self.error_type.is_none() {
+            v.as_object_mut().expect("object").remove("errorType");
+        }
+        v
+    }
+}
+
+/// A parsed, validated operation, ready to run (or, for a subscription, to match events).
+pub struct Operation {
+    pub kind: OpKind,
+    fields: Vec<RootField>,
+}
+
+struct RootField {
+    name: String,
+    response_key: String,
+    ty: Ty,
+    args: Map<String, Value>,
+    selection: Vec<Sel>,
+    pos: Pos,
+}
+
+/// A flattened selection: fragments are inlined at parse time.
+#[derive(Debug, Clone)]
+struct Sel {
+    name: String,
+    response_key: String,
+    children: Vec<Sel>,
+}
+
+pub fn parse(query: &str, operation_name: Option<&str>, variables: &Value) -> Result<Operation, Vec<GqlError>> {
+    let doc: Document<String> = graphql_parser::parse_query(query).map_err(|e| {
+        vec![GqlError::validation(format!("Invalid syntax: {}", e.to_string().trim()), None)]
+    })?;
+    let mut fragments = HashMap::new();
+    let mut ops = Vec::new();
+    for def in &doc.definitions {
+        match def {
+            Definition::Fragment(f) => {
+                fragments.insert(f.name.clone(), f);
+            }
+            Definition::Operation(op) => ops.push(op),
+        }
+    }
+    let op = match operation_name {
+        Some(name) => ops.into_iter().find(|op| op_name(op) == Some(name)).ok_or_else(|| {
+            vec![GqlError::validation(format!("Unknown operation named '{name}'."), None)]
+        })?,
+        None if ops.len() == 1 => ops[0],
+        None => {
+            return Err(vec![GqlError::validation(
+                "Must provide operation name if query contains multiple operations.",
+                None,
+            )])
+        }
+    };
+    let (kind, set) = match op {
+        OperationDefinition::SelectionSet(s) => (OpKind::Query, s),
+        OperationDefinition::Query(q) => (OpKind::Query, &q.selection_set),
+        OperationDefinition::Mutation(m) => (OpKind::Mutation, &m.selection_set),
+        OperationDefinition::Subscription(s) => (OpKind::Subscription, &s.selection_set),
+    };
+    let vars = variables.as_object().cloned().unwrap_or_default();
+    let mut errors = Vec::new();
+    let mut fields = Vec::new();
+    for (field, pos) in flatten_fields(set, &fragments, &mut errors) {
+        let type_name = match kind {
+            OpKind::Query => "Query",
+            OpKind::Mutation => "Mutation",
+            OpKind::Subscription => "Subscription",
+        };
+        if field.name == "__typename" {
+            continue;
+        }
+        let Some(&(_, _, ty, allowed, required)) =
+            ROOT_FIELDS.iter().find(|(k, n, ..)| *k == kind && *n == field.name)
+        else {
+            errors.push(GqlError::validation(
+                format!(
+                    "Validation error of type FieldUndefined: Field '{}' in type '{type_name}' is undefined @ '{}'",
+                    field.name, field.name
+                ),
+                Some(pos),
+            ));
+            continue;
+        };
+        let mut args = Map::new();
+        for (name, value) in &field.args {
+            if !allowed.contains(&name.as_str()) {
+                errors.push(GqlError::validation(
+                    format!(
+                        "Validation error of type UnknownArgument: Unknown field argument {name} @ '{}'",
+                        field.name
+                    ),
+                    Some(pos),
+                ));
+            }
+            args.insert(name.clone(), to_json(value, &vars));
+        }
+        for name in required {
+            if args.get(*name).is_none_or(Value::is_null) {
+                errors.push(GqlError::validation(
+                    format!(
+                        "Validation error of type MissingFieldArgument: Missing field argument {name} @ '{}'",
+                        field.name
+                    ),
+                    Some(pos),
+                ));
+            }
+        }
+        validate_selection(ty, &field.children, &field.name, pos, &mut errors);
+        fields.push(RootField {
+            name: field.name.clone(),
+            response_key: field.response_key.clone(),
+            ty,
+            args,
+            selection: field.children,
+            pos,
+        });
+    }
+    if kind == OpKind::Subscription && fields.len() != 1 && errors.is_empty() {
+        errors.push(GqlError::validation(
+            "Validation error of type SubscriptionMultipleFields: a subscription selects exactly one field",
+            None,
+        ));
+    }
+    if errors.is_empty() {
+        Ok(Operation { kind, fields })
+    } else {
+        Err(errors)
+    }
+}
+
+fn op_name<'a>(op: &'a OperationDefinition<String>) -> Option<&'a str> {
+    match op {
+        OperationDefinition::SelectionSet(_) => None,
+        OperationDefinition::Query(q) => q.name.as_deref(),
+        OperationDefinition::Mutation(m) => m.name.as_deref(),
+        OperationDefinition::Subscription(s) => s.name.as_deref(),
+    }
+}
+
+struct FlatField {
+    name: String,
+    response_key: String,
+    args: Vec<(String, GqlValue<'static, String>)>,
+    children: Vec<Sel>,
+}
+
+fn flatten_fields(
+    set: &SelectionSet<String>,
+    fragments: &HashMap<String, &FragmentDefinition<String>>,
+    errors: &mut Vec<GqlError>,
+) -> Vec<(FlatField, Pos)> {
+    let mut out = Vec::new();
+    flatten_into(set, fragments, errors, &mut out, 0);
+    out
+}
+
+fn flatten_into(
+    set: &SelectionSet<String>,
+    fragments: &HashMap<String, &FragmentDefinition<String>>,
+    errors: &mut Vec<GqlError>,
+    out: &mut Vec<(FlatField, Pos)>,
+    depth: usize,
+) {
+    if depth > 8 {
+        errors.push(GqlError::validation("Validation error: fragments nest too deeply", None));
+        return;
+    }
+    for item in &set.items {
+        match item {
+            Selection::Field(f) => {
+                let mut children = Vec::new();
+                for (child, _) in flatten_fields(&f.selection_set, fragments, errors) {
+                    children.push(Sel { name: child.name, response_key: child.response_key, children: child.children });
+                }
+                out.push((
+                    FlatField {
+                        name: f.name.clone(),
+                        response_key: f.alias.clone().unwrap_or_else(|| f.name.clone()),
+                        args: f.arguments.iter().map(|(k, v)| (k.clone(), v.clone().into_static())).collect(),
+                        children,
+                    },
+                    f.position,
+                ));
+            }
+            Selection::FragmentSpread(s) => match fragments.get(&s.fragment_name) {
+                Some(frag) => flatten_into(&frag.selection_set, fragments, errors, out, depth + 1),
+                None => errors.push(GqlError::validation(
+                    format!("Validation error of type UndefinedFragment: Undefined fragment {}", s.fragment_name),
+                    Some(s.position),
+                )),
+            },
+            Selection::InlineFragment(f) => flatten_into(&f.selection_set, fragments, errors, out, depth + 1),
+        }
+    }
+}
+
+fn validate_selection(ty: Ty, sel: &[Sel], path: &str, pos: Pos, errors: &mut Vec<GqlError>) {
+    let (type_name, scalars): (&str, &[&str]) = match ty {
+        Ty::Person => ("Person", PERSON_FIELDS),
+        Ty::PersonConnection => ("ModelPersonConnection", CONNECTION_SCALARS),
+    };
+    if sel.is_empty() {
+        errors.push(GqlError::validation(
+            format!("Validation error of type SubSelectionRequired: Sub selection required for type {type_name} of field {path}"),
+            Some(pos),
+        ));
+    }
+    for s in sel {
+        if ty == Ty::PersonConnection && s.name == "items" {
+            validate_selection(Ty::Person, &s.children, &format!("{path}/items"), pos, errors);
+        } else if !scalars.contains(&s.name.as_str()) {
+            errors.push(GqlError::validation(
+                format!(
+                    "Validation error of type FieldUndefined: Field '{}' in type '{type_name}' is undefined @ '{path}/{}'",
+                    s.name, s.name
+                ),
+                Some(pos),
+            ));
+        } else if !s.children.is_empty() {
+            errors.push(GqlError::validation(
+                format!("Validation error of type SubSelectionNotAllowed: Sub selection not allowed on leaf type of field {}", s.name),
+                Some(pos),
+            ));
+        }
+    }
+}
+
+fn to_json(v: &GqlValue<'static, String>, vars: &Map<String, Value>) -> Value {
+    match v {
+        GqlValue::Variable(name) => vars.get(name).cloned().unwrap_or(Value::Null),
+        GqlValue::Int(n) => n.as_i64().map(Value::from).unwrap_or(Value::Null),
+        GqlValue::Float(f) => json!(f),
+        GqlValue::String(s) => Value::String(s.clone()),
+        GqlValue::Boolean(b) => Value::Bool(*b),
+        GqlValue::Null => Value::Null,
+        GqlValue::Enum(e) => Value::String(e.clone()),
+        GqlValue::List(items) => Value::Array(items.iter().map(|i| to_json(i, vars)).collect()),
+        GqlValue::Object(fields) => {
+            Value::Object(fields.iter().map(|(k, v)| (k.clone(), to_json(v, vars))).collect())
+        }
+    }
+}
+
+fn project(value: &Value, sel: &[Sel]) -> Value {
+    match value {
+        Value::Null => Value::Null,
+        Value::Array(items) => Value::Array(items.iter().map(|i| project(i, sel)).collect()),
+        Value::Object(obj) if !sel.is_empty() => {
+            let mut out = Map::new();
+            for s in sel {
+                let v = obj.get(&s.name).cloned().unwrap_or(Value::Null);
+                out.insert(s.response_key.clone(), if s.children.is_empty() { v } else { project(&v, &s.children) });
+            }
+            Value::Object(out)
+        }
+        other => other.clone(),
+    }
+}
+
+impl Operation {
+    pub fn subscription_field(&self) -> Option<&str> {
+        (self.kind == OpKind::Subscription).then(|| self.fields[0].name.as_str())
+    }
+
+    /// The `data` payload a subscriber receives for this event, if it subscribed to it.
+    pub fn event_payload(&self, event: &PersonEvent) -> Option<Value> {
+        let f = self.fields.first()?;
+        (self.kind == OpKind::Subscription && f.name == event.subscription_field).then(|| {
+            json!({ f.response_key.clone(): project(&event.person, &f.selection) })
+        })
+    }
+
+    /// Runs a query or mutation: returns the response body and the changes to broadcast.
+    pub fn execute(&self, st: &mut State) -> (Value, Vec<PersonEvent>) {
+        let mut data = Map::new();
+        let mut errors = Vec::new();
+        let mut events = Vec::new();
+        for f in &self.fields {
+            match resolve(st, f) {
+                Ok((value, event)) => {
+                    let shaped = match f.ty {
+                        Ty::Person => project(&value, &f.selection),
+                        Ty::PersonConnection => project(&value, &f.selection),
+                    };
+                    data.insert(f.response_key.clone(), shaped);
+                    events.extend(event);
+                }
+                Err(mut e) => {
+                    e.path = Some(f.response_key.clone());
+                    e.pos = Some(f.pos);
+                    if !e.data.is_null() {
+                        e.data = project(&e.data, &f.selection);
+                    }
+                    data.insert(f.response_key.clone(), Value::Null);
+                    errors.push(e.to_json());
+                }
+            }
+        }
+        let mut body = json!({ "data": data });
+        if !errors.is_empty() {
+            body["errors"] = Value::Array(errors);
+        }
+        (body, events)
+    }
+}
+
+type Resolved = Result<(Value, Option<PersonEvent>), GqlError>;
+
+fn resolve(st: &mut State, f: &RootField) -> Resolved {
+    let a = &f.args;
+    match f.name.as_str() {
+        "getPerson" => {
+            let id = arg_str(a, "id")?.unwrap_or_default();
+            Ok((st.persons.get(&id).map(PersonRow::to_json).unwrap_or(Value::Null), None))
+        }
+        "listPeople" => Ok((page(st, a, None)?, None)),
+        "syncPeople" => {
+            let since = arg_int(a, "lastSync")?;
+            Ok((page(st, a, Some(since.unwrap_or(0)))?, None))
+        }
+        "createPerson" => create_person(st, a),
+        "updatePerson" => update_person(st, a),
+        "deletePerson" => delete_person(st, a),
+        other => Err(GqlError::typed("UnsupportedOperation", format!("{other} is not executable here"))),
+    }
+}
+
+fn wrong_type(name: &str, expected: &str, got: &Value) -> GqlError {
+    GqlError::validation(
+        format!("Validation error of type WrongType: argument '{name}' with value '{got}' is not a valid '{expected}'"),
+        None,
+    )
+}
+
+fn arg_str(a: &Map<String, Value>, name: &str) -> Result<Option<String>, GqlError> {
+    match a.get(name) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s.clone())),
+        Some(other) => Err(wrong_type(name, "String", other)),
+    }
+}
+
+fn arg_int(a: &Map<String, Value>, name: &str) -> Result<Option<i64>, GqlError> {
+    match a.get(name) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Number(n)) if n.as_i64().is_some() => Ok(n.as_i64()),
+        Some(other) => Err(wrong_type(name, "Int", other)),
+    }
+}
+
+fn arg_obj<'a>(a: &'a Map<String, Value>, name: &str) -> Result<Option<&'a Map<String, Value>>, GqlError> {
+    match a.get(name) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Object(o)) => Ok(Some(o)),
+        Some(other) => Err(wrong_type(name, "input object", other)),
+    }
+}
+
+/// A scan page, as DynamoDB does it: `limit` rows are read, then filtered, so a page may
+/// hold fewer items than the limit and still have a `nextToken`.
+fn page(st: &State, a: &Map<String, Value>, since: Option<i64>) -> Result<Value, GqlError> {
+    let limit = arg_int(a, "limit")?.unwrap_or(DEFAULT_LIMIT);
+    if !(1..=MAX_LIMIT).contains(&limit) {
+        return Err(GqlError::typed(
+            "ValidationException",
+            format!("limit must be between 1 and {MAX_LIMIT}, got {limit}"),
+        ));
+    }
+    let after = match arg_str(a, "nextToken")? {
+        None => 0,
+        Some(t) => decode_next_token(&t).ok_or_else(|| {
+            GqlError::typed("InvalidNextTokenException", "The nextToken is invalid or has expired.")
+        })?,
+    };
+    let filter = arg_obj(a, "filter")?;
+    let mut rows: Vec<&PersonRow> = st.persons.values().filter(|p| p.seq > after).collect();
+    rows.sort_by_key(|p| p.seq);
+    let scanned: Vec<&PersonRow> = rows.iter().take(limit as usize).copied().collect();
+    let mut items = Vec::new();
+    for row in &scanned {
+        let v = row.to_json();
+        if since.is_some_and(|s| row.last_changed_at < s) {
+            continue;
+        }
+        if let Some(f) = filter {
+            if !matches(f, &v).map_err(|m| GqlError::typed("ValidationException", m))? {
+                continue;
+            }
+        }
+        items.push(v);
+    }
+    let next_token = (rows.len() > scanned.len())
+        .then(|| scanned.last().map(|r| B64.encode(format!("mock-scan:{}", r.seq))))
+        .flatten();
+    Ok(json!({
+        "__typename": "ModelPersonConnection",
+        "items": items,
+        "nextToken": next_token,
+        "startedAt": since.map(|_| now_ms()),
+    }))
+}
+
+fn decode_next_token(t: &str) -> Option<u64> {
+    let raw = B64.decode(t).ok()?;
+    std::str::from_utf8(&raw).ok()?.strip_prefix("mock-scan:")?.parse().ok()
+}
+
+/// Evaluates a `ModelPersonFilterInput` / `ModelPersonConditionInput` against a Person.
+pub fn matches(filter: &Map<String, Value>, person: &Value) -> Result<bool, String> {
+    for (key, cond) in filter {
+        let ok = match key.as_str() {
+            "and" => match cond {
+                Value::Array(fs) => {
+                    let mut all = true;
+                    for f in fs {
+                        all &= matches(f.as_object().ok_or("and takes filter objects")?, person)?;
+                    }
+                    all
+                }
+                _ => return Err("and takes a list of filters".into()),
+            },
+            "or" => match cond {
+                Value::Array(fs) => {
+                    let mut any = false;
+                    for f in fs {
+                        any |= matches(f.as_object().ok_or("or takes filter objects")?, person)?;
+                    }
+                    any
+                }
+                _ => return Err("or takes a list of filters".into()),
+            },
+            "not" => !matches(cond.as_object().ok_or("not takes a filter object")?, person)?,
+            "id" | "firstName" | "lastName" | "clientId" => {
+                let ops = cond.as_object().ok_or_else(|| format!("filter on {key} must be an object"))?;
+                field_matches(person.get(key).and_then(Value::as_str), ops)
+                    .map_err(|e| format!("filter on {key}: {e}"))?
+            }
+            other => return Err(format!("'{other}' is not a field of ModelPersonFilterInput")),
+        };
+        if !ok {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
+fn field_matches(value: Option<&str>, ops: &Map<String, Value>) -> Result<bool, String> {
+    for (op, arg) in ops {
+        if arg.is_null() {
+            continue;
+        }
+        let s = || arg.as_str().ok_or_else(|| format!("{op} takes a string"));
+        let ok = match op.as_str() {
+            "attributeExists" => value.is_some() == arg.as_bool().ok_or("attributeExists takes a boolean")?,
+            "eq" => value == Some(s()?),
+            "ne" => value != Some(s()?),
+            "lt" => value.is_some_and(|v| v < s().unwrap_or_default()),
+            "le" => value.is_some_and(|v| v <= s().unwrap_or_default()),
+            "gt" => value.is_some_and(|v| v > s().unwrap_or_default()),
+            "ge" => value.is_some_and(|v| v >= s().unwrap_or_default()),
+            "contains" => value.is_some_and(|v| v.contains(s().unwrap_or_default())),
+            "notContains" => !value.is_some_and(|v| v.contains(s().unwrap_or_default())),
+            "beginsWith" => value.is_some_and(|v| v.starts_with(s().unwrap_or_default())),
+            "between" => {
+                let bounds: Vec<&str> = arg
+                    .as_array()
+                    .map(|b| b.iter().filter_map(Value::as_str).collect())
+                    .filter(|b: &Vec<&str>| b.len() == 2)
+                    .ok_or("between takes two strings")?;
+                value.is_some_and(|v| bounds[0] <= v && v <= bounds[1])
+            }
+            other => return Err(format!("unsupported operator {other}")),
+        };
+        if !ok {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
+fn check_input_fields(input: &Map<String, Value>, allowed: &[&str], type_name: &str) -> Result<(), GqlError> {
+    for k in input.keys() {
+        if !allowed.contains(&k.as_str()) {
+            return Err(GqlError::validation(
+                format!("Validation error of type WrongType: argument 'input' contains a field not in '{type_name}': '{k}'"),
+                None,
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn input_str(input: &Map<String, Value>, name: &str, required: bool) -> Result<Option<String>, GqlError> {
+    match input.get(name) {
+        None | Some(Value::Null) if required => Err(GqlError::validation(
+            format!("Validation error of type WrongType: argument 'input' is missing required field '{name}'"),
+            None,
+        )),
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) if s.len() > MAX_FIELD_LEN => Err(GqlError::typed(
+            "ValidationException",
+            format!("{name} is longer than {MAX_FIELD_LEN} characters"),
+        )),
+        Some(Value::String(s)) => Ok(Some(s.clone())),
+        Some(other) => Err(wrong_type(name, "String", other)),
+    }
+}
+
+fn condition_holds(a: &Map<String, Value>, current: &Value) -> Result<(), GqlError> {
+    if let Some(cond) = arg_obj(a, "condition")? {
+        if !matches(cond, current).map_err(|m| GqlError::typed("ValidationException", m))? {
+            return Err(GqlError::typed(
+                "DynamoDB:ConditionalCheckFailedException",
+                "The conditional request failed (Service: DynamoDb, Status Code: 400)",
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn create_person(st: &mut State, a: &Map<String, Value>) -> Resolved {
+    let input = arg_obj(a, "input")?.cloned().unwrap_or_default();
+    check_input_fields(&input, &["id", "firstName", "lastName", "clientId", "_version"], "CreatePersonInput")?;
+    let first = input_str(&input, "firstName", true)?.unwrap_or_default();
+    let last = input_str(&input, "lastName", true)?.unwrap_or_default();
+    let client_id = input_str(&input, "clientId", true)?.unwrap_or_default();
+    let id = input_str(&input, "id", false)?.unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+    if st.persons.contains_key(&id) {
+        return Err(GqlError::typed(
+            "DynamoDB:ConditionalCheckFailedException",
+            "The conditional request failed (Service: DynamoDb, Status Code: 400)",
+        ));
+    }
+    if st.persons.len() >= MAX_PERSONS {
+        return Err(GqlError::typed("ValidationException", "the Person table is full"));
+    }
+    let now = now_ms();
+    let row = PersonRow {
+        id: id.clone(),
+        first_name: first,
+        last_name: last,
+        client_id,
+        created_at: now,
+        updated_at: now,
+        version: 1,
+        deleted: false,
+        last_changed_at: now,
+        seq: st.next_seq(),
+    };
+    condition_holds(a, &row.to_json())?;
+    let v = row.to_json();
+    st.persons.insert(id, row);
+    Ok((v.clone(), Some(PersonEvent { subscription_field: "onCreatePerson", person: v })))
+}
+
+/// Looks up the row a mutation targets and applies AppSync's versioned conflict detection.
+fn versioned_target<'a>(
+    st: &'a mut State,
+    input: &Map<String, Value>,
+    a: &Map<String, Value>,
+) -> Result<&'a mut PersonRow, GqlError> {
+    let id = input_str(input, "id", true)?.unwrap_or_default();
+    let version = match input.get("_version") {
+        None | Some(Value::Null) => None,
+        Some(Value::Number(n)) if n.as_i64().is_some() => n.as_i64(),
+        Some(other) => return Err(wrong_type("_version", "Int", other)),
+    };
+    let row = st.persons.get_mut(&id).ok_or_else(|| {
+        GqlError::typed(
+            "DynamoDB:ConditionalCheckFailedException",
+            format!("The conditional request failed: no Person with id {id}"),
+        )
+    })?;
+    if row.deleted || version != Some(row.version) {
+        let mut e = GqlError::typed("ConflictUnhandled", "Conflict resolver rejects mutation.");
+        e.data = row.to_json();
+        return Err(e);
+    }
+    condition_holds(a, &row.to_json())?;
+    Ok(row)
+}
+
+fn update_person(st: &mut State, a: &Map<String, Value>) -> Resolved {
+    let input = arg_obj(a, "input")?.cloned().unwrap_or_default();
+    check_input_fields(&input, &["id", "firstName", "lastName", "clientId", "_version"], "UpdatePersonInput")?;
+    let first = input_str(&input, "firstName", false)?;
+    let last = input_str(&input, "lastName", false)?;
+    let client_id = input_str(&input, "clientId", false)?;
+    let row = versioned_target(st, &input, a)?;
+    let now = now_ms();
+    if let Some(v) = first {
+        row.first_name = v;
+    }
+    if let Some(v) = last {
+        row.last_name = v;
+    }
+    if let Some(v) = client_id {
+        row.client_id = v;
+    }
+    row.version += 1;
+    row.updated_at = now;
+    row.last_changed_at = now;
+    let v = row.to_json();
+    Ok((v.clone(), Some(PersonEvent { subscription_field: "onUpdatePerson", person: v })))
+}
+
+fn delete_person(st: &mut State, a: &Map<String, Value>) -> Resolved {
+    let input = arg_obj(a, "input")?.cloned().unwrap_or_default();
+    check_input_fields(&input, &["id", "_version"], "DeletePersonInput")?;
+    let row = versioned_target(st, &input, a)?;
+    let now = now_ms();
+    // With conflict detection on, AppSync deletes softly: the tombstone syncs to every client.
+    row.deleted = true;
+    row.version += 1;
+    row.updated_at = now;
+    row.last_changed_at = now;
+    let v = row.to_json();
+    Ok((v.clone(), Some(PersonEvent { subscription_field: "onDeletePerson", person: v })))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(st: &mut State, q: &str, vars: Value) -> Value {
+        match parse(q, None, &vars) {
+            Ok(op) => op.execute(st).0,
+            Err(errs) => json!({"data": null, "errors": errs.iter().map(GqlError::to_json).collect::<Vec<_>>()}),
+        }
+    }
+
+    const CREATE: &str = "mutation C($input: CreatePersonInput!) { createPerson(input: $input) { id _version firstName } }";
+
+    #[test]
+    fn create_then_get_with_alias_and_fragment() {
+        let mut st = State::default();
+        let r = run(&mut st, CREATE, json!({"input": {"id": "p1", "firstName": "Ada", "lastName": "L", "clientId": "c1"}}));
+        assert_eq!(r["data"]["createPerson"], json!({"id": "p1", "_version": 1, "firstName": "Ada"}));
+        let r = run(&mut st, r#"query { who: getPerson(id: "p1") { ...F __typename } } fragment F on Person { lastName clientId }"#, json!({}));
+        assert_eq!(r["data"]["who"], json!({"lastName": "L", "clientId": "c1", "__typename": "Person"}));
+    }
+
+    #[test]
+    fn stale_version_is_a_conflict_carrying_the_server_copy() {
+        let mut st = State::default();
+        run(&mut st, CREATE, json!({"input": {"id": "p1", "firstName": "A", "lastName": "L", "clientId": "c1"}}));
+        let q = "mutation U($i: UpdatePersonInput!) { updatePerson(input: $i) { id _version firstName } }";
+        let ok = run(&mut st, q, json!({"i": {"id": "p1", "_version": 1, "firstName": "B"}}));
+        assert_eq!(ok["data"]["updatePerson"]["_version"], 2);
+        let stale = run(&mut st, q, json!({"i": {"id": "p1", "_version": 1, "firstName": "C"}}));
+        assert_eq!(stale["data"]["updatePerson"], Value::Null);
+        assert_eq!(stale["errors"][0]["errorType"], "ConflictUnhandled");
+        assert_eq!(stale["errors"][0]["data"]["firstName"], "B");
+        assert_eq!(st.persons["p1"].first_name, "B");
+    }
+
+    #[test]
+    fn unknown_field_is_a_validation_error_and_changes_nothing() {
+        let mut st = State::default();
+        let r = run(&mut st, "mutation { createPerson(input: {firstName: \"a\", lastName: \"b\", clientId: \"c\"}) { id bogus } }", json!({}));
+        assert!(r["errors"][0]["message"].as_str().unwrap().contains("FieldUndefined"));
+        assert!(st.persons.is_empty());
+    }
+
+    #[test]
+    fn scan_pages_apply_limit_before_filter() {
+        let mut st = State::default();
+        for i in 0..5 {
+            let client = if i % 2 == 0 { "even" } else { "odd" };
+            run(&mut st, CREATE, json!({"input": {"firstName": format!("n{i}"), "lastName": "x", "clientId": client}}));
+        }
+        let q = "query L($t: String) { listPeople(filter: {clientId: {eq: \"even\"}}, limit: 2, nextToken: $t) { items { firstName } nextToken } }";
+        let mut names = Vec::new();
+        let mut token = Value::Null;
+        let mut pages = 0;
+        loop {
+            let r = run(&mut st, q, json!({"t": token}));
+            pages += 1;
+            for it in r["data"]["listPeople"]["items"].as_array().unwrap() {
+                names.push(it["firstName"].as_str().unwrap().to_string());
+            }
+            token = r["data"]["listPeople"]["nextToken"].clone();
+            if token.is_null() {
+                break;
+            }
+        }
+        assert_eq!(names, ["n0", "n2", "n4"]);
+        assert_eq!(pages, 3);
+    }
+
+    #[test]
+    fn filter_operators() {
+        let p = json!({"id": "1", "firstName": "Ada", "lastName": "Lovelace", "clientId": "c"});
+        let f = |v: Value| matches(v.as_object().unwrap(), &p).unwrap();
+        assert!(f(json!({"firstName": {"beginsWith": "Ad"}, "lastName": {"contains": "love"}})) == false);
+        assert!(f(json!({"or": [{"firstName": {"eq": "x"}}, {"lastName": {"between": ["L", "M"]}}]})));
+        assert!(f(json!({"not": {"clientId": {"ne": "c"}}})));
+        assert!(matches(json!({"age": {"eq": "1"}}).as_object().unwrap(), &p).is_err());
+    }
+}

@@ -1,0 +1,166 @@
+//! `dialtone-mock`: one loopback process that speaks every surface of Dialtone's real backend
+//! (BACKEND.md): the REST Lambda at `/api`, AppSync at `/graphql` and `/graphql/realtime`,
+//! Pinpoint's pushes recorded in an outbox at `/mock/pushes`, and `/health`.
+//!
+//! It shares no code with the client core on purpose: each side implements its half of the
+//! wire contract, so a misreading on one side is caught by the other's tests.
+//!
+//! Tests embed it with [`MockServer::start`]; the `dialtone-mock` binary wraps the same call.
+
+pub mod appsync;
+pub mod graphql;
+pub mod outbox;
+pub mod realtime;
+pub mod rest;
+pub mod state;
+pub mod time;
+pub mod tokens;
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde_json::json;
+use tokio::sync::{broadcast, oneshot, watch, Notify};
+
+use crate::graphql::PersonEvent;
+use crate::state::State;
+use crate::tokens::TokenIssuer;
+
+/// The GraphQL key the mock accepts unless told otherwise. A development key, not a secret.
+pub const DEFAULT_API_KEY: &str = "da2-dialtonemockdevelopmentkey0001";
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+#[derive(Debug, Clone)]
+pub struct MockConfig {
+    pub api_key: String,
+    /// How often the real-time endpoint sends `ka` (AppSync: about a minute).
+    pub keep_alive_interval: Duration,
+    /// The `connectionTimeoutMs` announced in `connection_ack` (AppSync: 300000).
+    pub connection_timeout_ms: u64,
+}
+
+impl Default for MockConfig {
+    fn default() -> Self {
+        Self {
+            api_key: DEFAULT_API_KEY.to_string(),
+            keep_alive_interval: Duration::from_secs(60),
+            connection_timeout_ms: 300_000,
+        }
+    }
+}
+
+pub struct Inner {
+    pub state: Mutex<State>,
+    pub tokens: TokenIssuer,
+    pub account_id: String,
+    pub api_key: String,
+    pub config: MockConfig,
+    pub outbox_changed: Notify,
+    pub person_events: broadcast::Sender<PersonEvent>,
+    pub realtime_drop: watch::Sender<u64>,
+}
+
+pub type Shared = Arc<Inner>;
+
+/// A running mock. Dropping it stops the server.
+pub struct MockServer {
+    addr: SocketAddr,
+    shared: Shared,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl MockServer {
+    /// Binds `addr` (port 0 picks a free one) on the current tokio runtime and starts serving.
+    pub async fn start(addr: SocketAddr, config: MockConfig) -> std::io::Result<MockServer> {
+        let listener = tokio::net::TcpListener::bind(addr).await?;
+        let addr = listener.local_addr()?;
+        let (events, _) = broadcast::channel(1024);
+        let shared = Arc::new(Inner {
+            state: Mutex::new(State::default()),
+            tokens: TokenIssuer::random(),
+            account_id: "mock-account".to_string(),
+            api_key: config.api_key.clone(),
+            config,
+            outbox_changed: Notify::new(),
+            person_events: events,
+            realtime_drop: watch::channel(0).0,
+        });
+        let app = router(shared.clone());
+        let (tx, rx) = oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            let _ = axum::serve(listener, app)
+                .with_graceful_shutdown(async move {
+                    let _ = rx.await;
+                })
+                .await;
+        });
+        Ok(MockServer { addr, shared, shutdown: Some(tx), task: Some(task) })
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `http://127.0.0.1:PORT`
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    pub fn api_key(&self) -> &str {
+        &self.shared.api_key
+    }
+
+    /// Closes every real-time connection, as a network change or an AppSync deploy would.
+    pub fn drop_realtime_connections(&self) {
+        self.shared.realtime_drop.send_modify(|n| *n += 1);
+    }
+
+    /// Read access to the state, for tests that check what the backend holds.
+    pub fn with_state<R>(&self, f: impl FnOnce(&State) -> R) -> R {
+        f(&self.shared.state.lock().expect("state lock"))
+    }
+
+    pub async fn shutdown(mut self) {
+        self.stop();
+        self.drop_realtime_connections();
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+
+    fn stop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+impl Drop for MockServer {
+    fn drop(&mut self) {
+        self.drop_realtime_connections();
+        self.stop();
+    }
+}
+
+fn router(shared: Shared) -> Router {
+    Router::new()
+        .route("/api", post(rest::handle))
+        .route("/graphql", post(appsync::handle))
+        .route("/graphql/realtime", get(realtime::upgrade))
+        .route("/mock/pushes", get(outbox::take))
+        .route(
+            "/mock/realtime/drop",
+            post(|axum::extract::State(s): axum::extract::State<Shared>| async move {
+                s.realtime_drop.send_modify(|n| *n += 1);
+                Json(json!({"dropped": true}))
+            }),
+        )
+        .route("/health", get(|| async { Json(json!({"status": "ok"})) }))
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .with_state(shared)
+}

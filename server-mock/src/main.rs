@@ -1,0 +1,65 @@
+//! The `dialtone-mock` command: `dialtone-mock [--listen 127.0.0.1:PORT] [--api-key KEY]`.
+//! Its first stdout line is `dialtone-mock listening on http://127.0.0.1:PORT`; tools parse it.
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::process::ExitCode;
+
+use dialtone_mock::{MockConfig, MockServer, DEFAULT_API_KEY};
+
+const USAGE: &str = "usage: dialtone-mock [--listen 127.0.0.1:PORT] [--api-key KEY]";
+
+fn parse_args() -> Result<(SocketAddr, MockConfig), String> {
+    let mut listen: SocketAddr = "127.0.0.1:0".parse().expect("literal address");
+    let mut config = MockConfig::default();
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--listen" => {
+                let v = args.next().ok_or("--listen needs an address")?;
+                listen = v.parse().map_err(|_| format!("--listen: {v:?} is not an IP:PORT address"))?;
+            }
+            "--api-key" => {
+                config.api_key = args.next().filter(|k| !k.is_empty()).ok_or("--api-key needs a key")?;
+            }
+            "-h" | "--help" => return Err(USAGE.to_string()),
+            other => return Err(format!("unknown argument {other:?}\n{USAGE}")),
+        }
+    }
+    Ok((listen, config))
+}
+
+fn main() -> ExitCode {
+    let (listen, config) = match parse_args() {
+        Ok(v) => v,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::from(2);
+        }
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
+    runtime.block_on(async move {
+        let default_key = config.api_key == DEFAULT_API_KEY;
+        let server = match MockServer::start(listen, config).await {
+            Ok(s) => s,
+            Err(e) => {
+                eprintln!("dialtone-mock: cannot listen on {listen}: {e}");
+                return ExitCode::from(1);
+            }
+        };
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(out, "dialtone-mock listening on {}", server.base_url());
+        if default_key {
+            let _ = writeln!(out, "graphql api key (development default): {}", server.api_key());
+        }
+        let _ = out.flush();
+        drop(out);
+        let _ = tokio::signal::ctrl_c().await;
+        server.shutdown().await;
+        ExitCode::SUCCESS
+    })
+}

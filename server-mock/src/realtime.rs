@@ -1,0 +1,150 @@
+//! `/graphql/realtime`: AppSync's real-time WebSocket protocol (subprotocol `graphql-ws`):
+//! `connection_init` → `connection_ack`, keep-alive `ka`, `start`/`start_ack`, `data`,
+//! `stop`/`complete`, and `error`/`connection_error` with AppSync's error objects.
+
+use std::collections::HashMap;
+
+use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::extract::{Query, State as AxState};
+use axum::response::Response;
+use base64::engine::general_purpose::STANDARD as B64;
+use base64::Engine;
+use serde_json::{json, Value};
+use tokio::sync::broadcast::error::RecvError;
+
+use crate::graphql::{self, GqlError, OpKind, Operation};
+use crate::Shared;
+
+pub const MAX_SUBSCRIPTIONS_PER_CONNECTION: usize = 100;
+const MAX_MESSAGE_BYTES: usize = 64 * 1024;
+
+pub async fn upgrade(
+    AxState(shared): AxState<Shared>,
+    Query(q): Query<HashMap<String, String>>,
+    ws: WebSocketUpgrade,
+) -> Response {
+    let authorized = q
+        .get("header")
+        .and_then(|h| B64.decode(h).ok())
+        .and_then(|raw| serde_json::from_slice::<Value>(&raw).ok())
+        .is_some_and(|h| api_key_ok(&shared, &h));
+    ws.protocols(["graphql-ws"])
+        .max_message_size(MAX_MESSAGE_BYTES)
+        .on_upgrade(move |socket| serve(shared, socket, authorized))
+}
+
+fn api_key_ok(shared: &Shared, auth: &Value) -> bool {
+    auth.get("x-api-key").and_then(Value::as_str) == Some(shared.api_key.as_str())
+}
+
+fn error_msg(id: Option<&str>, error_type: &str, message: &str) -> Value {
+    let mut v = json!({"type": "error", "payload": {"errors": [{"errorType": error_type, "message": message}]}});
+    if let Some(id) = id {
+        v["id"] = json!(id);
+    }
+    v
+}
+
+async fn send(socket: &mut WebSocket, v: Value) -> bool {
+    socket.send(Message::Text(v.to_string().into())).await.is_ok()
+}
+
+async fn serve(shared: Shared, mut socket: WebSocket, authorized: bool) {
+    if !authorized {
+        let _ = send(
+            &mut socket,
+            json!({"type": "connection_error", "payload": {"errors": [{
+                "errorType": "UnauthorizedException",
+                "message": "You are not authorized to make this call.", "errorCode": 401}]}}),
+        )
+        .await;
+        let _ = socket.send(Message::Close(None)).await;
+        return;
+    }
+    let mut events = shared.person_events.subscribe();
+    let mut drop_signal = shared.realtime_drop.subscribe();
+    let mut ka = tokio::time::interval(shared.config.keep_alive_interval);
+    ka.reset();
+    let mut initialised = false;
+    let mut subs: HashMap<String, Operation> = HashMap::new();
+    loop {
+        tokio::select! {
+            msg = socket.recv() => {
+                let text = match msg {
+                    Some(Ok(Message::Text(t))) => t,
+                    Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
+                    Some(Ok(Message::Binary(_))) => {
+                        if !send(&mut socket, error_msg(None, "UnsupportedOperation", "binary frames are not supported")).await { return; }
+                        continue;
+                    }
+                    _ => return,
+                };
+                let Ok(msg) = serde_json::from_str::<Value>(text.as_str()) else {
+                    if !send(&mut socket, error_msg(None, "MalformedMessage", "message is not valid JSON")).await { return; }
+                    continue;
+                };
+                let id = msg.get("id").and_then(Value::as_str).map(str::to_string);
+                let reply = match msg.get("type").and_then(Value::as_str) {
+                    Some("connection_init") => {
+                        initialised = true;
+                        json!({"type": "connection_ack", "payload": {"connectionTimeoutMs": shared.config.connection_timeout_ms}})
+                    }
+                    Some("start") if !initialised => error_msg(id.as_deref(), "UnauthorizedException", "connection_init must come first"),
+                    Some("start") => start(&shared, &msg, id.as_deref(), &mut subs),
+                    Some("stop") => match id {
+                        Some(id) if subs.remove(&id).is_some() => json!({"type": "complete", "id": id}),
+                        _ => error_msg(id.as_deref(), "UnknownSubscription", "no subscription with that id"),
+                    },
+                    _ => error_msg(id.as_deref(), "UnsupportedOperation", "unknown message type"),
+                };
+                if !send(&mut socket, reply).await { return; }
+            }
+            event = events.recv() => match event {
+                Ok(event) => {
+                    for (id, op) in &subs {
+                        if let Some(data) = op.event_payload(&event) {
+                            if !send(&mut socket, json!({"type": "data", "id": id, "payload": {"data": data}})).await { return; }
+                        }
+                    }
+                }
+                // A subscriber that fell behind is cut off, as AppSync would: it reconnects and re-syncs.
+                Err(RecvError::Lagged(_)) | Err(RecvError::Closed) => return,
+            },
+            _ = ka.tick(), if initialised => {
+                if !send(&mut socket, json!({"type": "ka"})).await { return; }
+            }
+            _ = drop_signal.changed() => return,
+        }
+    }
+}
+
+fn start(shared: &Shared, msg: &Value, id: Option<&str>, subs: &mut HashMap<String, Operation>) -> Value {
+    let Some(id) = id.filter(|i| !i.is_empty()) else {
+        return error_msg(None, "MalformedMessage", "start needs an id");
+    };
+    if subs.contains_key(id) {
+        return error_msg(Some(id), "DuplicateSubscription", "a subscription with this id is already running");
+    }
+    if subs.len() >= MAX_SUBSCRIPTIONS_PER_CONNECTION {
+        return error_msg(Some(id), "LimitExceededError", "too many subscriptions on this connection");
+    }
+    let payload = &msg["payload"];
+    if !api_key_ok(shared, &payload["extensions"]["authorization"]) {
+        return error_msg(Some(id), "UnauthorizedException", "You are not authorized to make this call.");
+    }
+    let Some(request) = payload["data"].as_str().and_then(|d| serde_json::from_str::<Value>(d).ok()) else {
+        return error_msg(Some(id), "MalformedMessage", "payload.data must be a JSON string of {query, variables}");
+    };
+    let query = request["query"].as_str().unwrap_or_default();
+    match graphql::parse(query, request["operationName"].as_str(), &request["variables"]) {
+        Ok(op) if op.kind == OpKind::Subscription => {
+            subs.insert(id.to_string(), op);
+            json!({"type": "start_ack", "id": id})
+        }
+        Ok(_) => error_msg(Some(id), "UnsupportedOperation", "only subscriptions can be started here"),
+        Err(errors) => {
+            let errors: Vec<Value> = errors.iter().map(GqlError::to_json).collect();
+            json!({"type": "error", "id": id, "payload": {"errors": errors}})
+        }
+    }
+}

@@ -1,0 +1,158 @@
+//! Everything the mock backend remembers, in one place behind one lock: device rows (the
+//! Lambda's DeviceInfo table), Person rows (AppSync's table, tombstones included), media
+//! sessions and the push outbox. Every collection is bounded, and every operation checks
+//! its input fully before it changes anything, so a rejected request leaves no trace.
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+
+use serde_json::{json, Value};
+
+use crate::time::{iso8601, now_ms};
+
+pub const MAX_DEVICES: usize = 10_000;
+pub const MAX_PERSONS: usize = 10_000;
+pub const MAX_PUSHES_PER_DEVICE: usize = 64;
+pub const MAX_SESSIONS: usize = 5_000;
+pub const MAX_FIELD_LEN: usize = 256;
+pub const MAX_TOKEN_LEN: usize = 4_096;
+
+#[derive(Debug, Clone)]
+pub struct Device {
+    pub id: String,
+    pub notify_type: String,
+    pub device_token: String,
+    pub session_id: Option<String>,
+    pub participant_id: Option<String>,
+    pub participant_token: Option<String>,
+}
+
+impl Device {
+    pub fn in_session(&self) -> bool {
+        self.session_id.as_deref().is_some_and(|s| !s.is_empty())
+    }
+
+    pub fn to_json(&self) -> Value {
+        json!({
+            "id": self.id,
+            "notifyType": self.notify_type,
+            "deviceToken": self.device_token,
+            "sessionId": self.session_id,
+            "participantId": self.participant_id,
+            "participantToken": self.participant_token,
+        })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct PersonRow {
+    pub id: String,
+    pub first_name: String,
+    pub last_name: String,
+    pub client_id: String,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub version: i64,
+    pub deleted: bool,
+    pub last_changed_at: i64,
+    /// Insertion order: the mock's stand-in for DynamoDB's scan order, used by paging.
+    pub seq: u64,
+}
+
+impl PersonRow {
+    /// The full AppSync `Person` object; selections are projected from it.
+    pub fn to_json(&self) -> Value {
+        json!({
+            "__typename": "Person",
+            "id": self.id,
+            "firstName": self.first_name,
+            "lastName": self.last_name,
+            "clientId": self.client_id,
+            "createdAt": iso8601(self.created_at),
+            "updatedAt": iso8601(self.updated_at),
+            "_version": self.version,
+            "_deleted": if self.deleted { Value::Bool(true) } else { Value::Null },
+            "_lastChangedAt": self.last_changed_at,
+        })
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Session {
+    pub id: String,
+    /// clientId → participantId
+    pub participants: Vec<(String, String)>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Push {
+    pub id: String,
+    pub device_token: String,
+    pub notify_type: String,
+    pub sent_at_ms: i64,
+    /// What the device receives: the FCM data map or the APNs payload.
+    pub body: Value,
+}
+
+impl Push {
+    pub fn to_json(&self) -> Value {
+        let (platform, key) = if self.notify_type == "APNS" { ("apns", "payload") } else { ("fcm", "data") };
+        let mut v = json!({
+            "id": self.id,
+            "deviceToken": self.device_token,
+            "notifyType": self.notify_type,
+            "platform": platform,
+            "priority": "normal",
+            "ttlSeconds": 30,
+            "sentAtMs": self.sent_at_ms,
+        });
+        if platform == "apns" {
+            v["apnsPushType"] = json!("voip");
+        }
+        v[key] = self.body.clone();
+        v
+    }
+}
+
+#[derive(Default)]
+pub struct State {
+    pub devices: HashMap<String, Device>,
+    pub persons: BTreeMap<String, PersonRow>,
+    pub sessions: HashMap<String, Session>,
+    pub outbox: HashMap<String, VecDeque<Push>>,
+    next_seq: u64,
+}
+
+impl State {
+    pub fn next_seq(&mut self) -> u64 {
+        self.next_seq += 1;
+        self.next_seq
+    }
+
+    /// The caller's display name as the Lambda finds it: the live Person with that clientId.
+    pub fn person_name_for_client(&self, client_id: &str) -> Option<(String, String)> {
+        self.persons
+            .values()
+            .filter(|p| p.client_id == client_id && !p.deleted)
+            .max_by_key(|p| p.last_changed_at)
+            .map(|p| (p.first_name.clone(), p.last_name.clone()))
+    }
+
+    pub fn enqueue_push(&mut self, device_token: &str, notify_type: &str, body: Value) {
+        let queue = self.outbox.entry(device_token.to_string()).or_default();
+        if queue.len() >= MAX_PUSHES_PER_DEVICE {
+            // An offline phone's oldest notifications are the first FCM/APNs collapse too.
+            queue.pop_front();
+        }
+        queue.push_back(Push {
+            id: uuid::Uuid::new_v4().to_string(),
+            device_token: device_token.to_string(),
+            notify_type: notify_type.to_string(),
+            sent_at_ms: now_ms(),
+            body,
+        });
+    }
+
+    pub fn take_pushes(&mut self, device_token: &str) -> Vec<Push> {
+        self.outbox.remove(device_token).map(Vec::from).unwrap_or_default()
+    }
+}
