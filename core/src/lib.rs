@@ -1,1 +1,20 @@
-uniffi::setup_scaffolding!();
+//! Dialtone's shared core. Protocol and state modules are plain Rust; `ffi` is the thin
+//! UniFFI layer the Kotlin and Swift bindings are generated from. See ARCHITECTURE.md.
+
+pub mod appsync;
+mod body;
+pub mod engine;
+pub mod error;
+pub mod ffi;
+pub mod identity;
+pub mod logging;
+pub mod participant_token;
+pub mod persons;
+pub mod realtime;
+pub mod rest;
+pub mod secrets;
+mod tls;
+
+pub use ffi::*;
+
+uniffi::setup_scaffolding!("dialtone");

@@ -21,7 +21,9 @@ pub fn unauthorized() -> Value {
 fn malformed(message: &str) -> Reply {
     (
         StatusCode::BAD_REQUEST,
-        Json(json!({"errors": [{"errorType": "MalformedHttpRequestException", "message": message}]})),
+        Json(
+            json!({"errors": [{"errorType": "MalformedHttpRequestException", "message": message}]}),
+        ),
     )
 }
 
@@ -38,7 +40,9 @@ pub async fn handle(
         Err(rej) if rej.status() == StatusCode::PAYLOAD_TOO_LARGE => {
             return (
                 StatusCode::PAYLOAD_TOO_LARGE,
-                Json(json!({"errors": [{"errorType": "PayloadTooLarge", "message": "Request body is too large."}]})),
+                Json(
+                    json!({"errors": [{"errorType": "PayloadTooLarge", "message": "Request body is too large."}]}),
+                ),
             )
         }
         Err(_) => return malformed("Invalid JSON payload in POST request."),
@@ -58,14 +62,19 @@ pub async fn handle(
         Ok(op) => op,
         Err(errors) => {
             let errors: Vec<Value> = errors.iter().map(GqlError::to_json).collect();
-            return (StatusCode::OK, Json(json!({"data": null, "errors": errors})));
+            return (
+                StatusCode::OK,
+                Json(json!({"data": null, "errors": errors})),
+            );
         }
     };
     if op.kind == OpKind::Subscription {
         return (
             StatusCode::OK,
-            Json(json!({"data": null, "errors": [{"errorType": "UnsupportedOperation",
-                "message": "Subscriptions are served over the real-time endpoint, not HTTP POST."}]})),
+            Json(
+                json!({"data": null, "errors": [{"errorType": "UnsupportedOperation",
+                "message": "Subscriptions are served over the real-time endpoint, not HTTP POST."}]}),
+            ),
         );
     }
     let (response, events) = {

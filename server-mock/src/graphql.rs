@@ -3,6 +3,9 @@
 //! fields against `State`, and projects results onto the selection set (aliases, fragments,
 //! `__typename`). Errors carry AppSync's shape: `errorType`, `message`, `path`, `locations`.
 
+// Errors are the cold path of a test server; boxing them would only add noise.
+#![allow(clippy::result_large_err)]
+
 use std::collections::HashMap;
 
 use base64::engine::general_purpose::STANDARD as B64;
@@ -34,15 +37,38 @@ enum Ty {
 }
 
 const PERSON_FIELDS: &[&str] = &[
-    "id", "firstName", "lastName", "clientId", "createdAt", "updatedAt", "_version", "_deleted",
-    "_lastChangedAt", "__typename",
+    "id",
+    "firstName",
+    "lastName",
+    "clientId",
+    "createdAt",
+    "updatedAt",
+    "_version",
+    "_deleted",
+    "_lastChangedAt",
+    "__typename",
 ];
 const CONNECTION_SCALARS: &[&str] = &["nextToken", "startedAt", "__typename"];
 
-/// The root fields this mock serves: (kind, name, return type, arguments, required arguments).
-const ROOT_FIELDS: &[(OpKind, &str, Ty, &[&str], &[&str])] = &[
+/// (kind, name, return type, arguments, required arguments)
+type RootFieldSpec = (
+    OpKind,
+    &'static str,
+    Ty,
+    &'static [&'static str],
+    &'static [&'static str],
+);
+
+/// The root fields this mock serves.
+const ROOT_FIELDS: &[RootFieldSpec] = &[
     (OpKind::Query, "getPerson", Ty::Person, &["id"], &["id"]),
-    (OpKind::Query, "listPeople", Ty::PersonConnection, &["filter", "limit", "nextToken"], &[]),
+    (
+        OpKind::Query,
+        "listPeople",
+        Ty::PersonConnection,
+        &["filter", "limit", "nextToken"],
+        &[],
+    ),
     (
         OpKind::Query,
         "syncPeople",
@@ -50,9 +76,27 @@ const ROOT_FIELDS: &[(OpKind, &str, Ty, &[&str], &[&str])] = &[
         &["filter", "limit", "nextToken", "lastSync"],
         &[],
     ),
-    (OpKind::Mutation, "createPerson", Ty::Person, &["input", "condition"], &["input"]),
-    (OpKind::Mutation, "updatePerson", Ty::Person, &["input", "condition"], &["input"]),
-    (OpKind::Mutation, "deletePerson", Ty::Person, &["input", "condition"], &["input"]),
+    (
+        OpKind::Mutation,
+        "createPerson",
+        Ty::Person,
+        &["input", "condition"],
+        &["input"],
+    ),
+    (
+        OpKind::Mutation,
+        "updatePerson",
+        Ty::Person,
+        &["input", "condition"],
+        &["input"],
+    ),
+    (
+        OpKind::Mutation,
+        "deletePerson",
+        Ty::Person,
+        &["input", "condition"],
+        &["input"],
+    ),
     (OpKind::Subscription, "onCreatePerson", Ty::Person, &[], &[]),
     (OpKind::Subscription, "onUpdatePerson", Ty::Person, &[], &[]),
     (OpKind::Subscription, "onDeletePerson", Ty::Person, &[], &[]),
@@ -77,11 +121,23 @@ pub struct GqlError {
 
 impl GqlError {
     fn typed(error_type: &str, message: impl Into<String>) -> Self {
-        Self { error_type: Some(error_type.into()), message: message.into(), path: None, pos: None, data: Value::Null }
+        Self {
+            error_type: Some(error_type.into()),
+            message: message.into(),
+            path: None,
+            pos: None,
+            data: Value::Null,
+        }
     }
 
     fn validation(message: impl Into<String>, pos: Option<Pos>) -> Self {
-        Self { error_type: None, message: message.into(), path: None, pos, data: Value::Null }
+        Self {
+            error_type: None,
+            message: message.into(),
+            path: None,
+            pos,
+            data: Value::Null,
+        }
     }
 
     pub fn to_json(&self) -> Value {
@@ -123,9 +179,16 @@ struct Sel {
     children: Vec<Sel>,
 }
 
-pub fn parse(query: &str, operation_name: Option<&str>, variables: &Value) -> Result<Operation, Vec<GqlError>> {
+pub fn parse(
+    query: &str,
+    operation_name: Option<&str>,
+    variables: &Value,
+) -> Result<Operation, Vec<GqlError>> {
     let doc: Document<String> = graphql_parser::parse_query(query).map_err(|e| {
-        vec![GqlError::validation(format!("Invalid syntax: {}", e.to_string().trim()), None)]
+        vec![GqlError::validation(
+            format!("Invalid syntax: {}", e.to_string().trim()),
+            None,
+        )]
     })?;
     let mut fragments = HashMap::new();
     let mut ops = Vec::new();
@@ -138,9 +201,15 @@ pub fn parse(query: &str, operation_name: Option<&str>, variables: &Value) -> Re
         }
     }
     let op = match operation_name {
-        Some(name) => ops.into_iter().find(|op| op_name(op) == Some(name)).ok_or_else(|| {
-            vec![GqlError::validation(format!("Unknown operation named '{name}'."), None)]
-        })?,
+        Some(name) => ops
+            .into_iter()
+            .find(|op| op_name(op) == Some(name))
+            .ok_or_else(|| {
+                vec![GqlError::validation(
+                    format!("Unknown operation named '{name}'."),
+                    None,
+                )]
+            })?,
         None if ops.len() == 1 => ops[0],
         None => {
             return Err(vec![GqlError::validation(
@@ -167,8 +236,9 @@ pub fn parse(query: &str, operation_name: Option<&str>, variables: &Value) -> Re
         if field.name == "__typename" {
             continue;
         }
-        let Some(&(_, _, ty, allowed, required)) =
-            ROOT_FIELDS.iter().find(|(k, n, ..)| *k == kind && *n == field.name)
+        let Some(&(_, _, ty, allowed, required)) = ROOT_FIELDS
+            .iter()
+            .find(|(k, n, ..)| *k == kind && *n == field.name)
         else {
             errors.push(GqlError::validation(
                 format!(
@@ -260,7 +330,10 @@ fn flatten_into(
     depth: usize,
 ) {
     if depth > 8 {
-        errors.push(GqlError::validation("Validation error: fragments nest too deeply", None));
+        errors.push(GqlError::validation(
+            "Validation error: fragments nest too deeply",
+            None,
+        ));
         return;
     }
     for item in &set.items {
@@ -268,13 +341,21 @@ fn flatten_into(
             Selection::Field(f) => {
                 let mut children = Vec::new();
                 for (child, _) in flatten_fields(&f.selection_set, fragments, errors) {
-                    children.push(Sel { name: child.name, response_key: child.response_key, children: child.children });
+                    children.push(Sel {
+                        name: child.name,
+                        response_key: child.response_key,
+                        children: child.children,
+                    });
                 }
                 out.push((
                     FlatField {
                         name: f.name.clone(),
                         response_key: f.alias.clone().unwrap_or_else(|| f.name.clone()),
-                        args: f.arguments.iter().map(|(k, v)| (k.clone(), v.clone().into_static())).collect(),
+                        args: f
+                            .arguments
+                            .iter()
+                            .map(|(k, v)| (k.clone(), v.clone().into_static()))
+                            .collect(),
                         children,
                     },
                     f.position,
@@ -283,11 +364,16 @@ fn flatten_into(
             Selection::FragmentSpread(s) => match fragments.get(&s.fragment_name) {
                 Some(frag) => flatten_into(&frag.selection_set, fragments, errors, out, depth + 1),
                 None => errors.push(GqlError::validation(
-                    format!("Validation error of type UndefinedFragment: Undefined fragment {}", s.fragment_name),
+                    format!(
+                        "Validation error of type UndefinedFragment: Undefined fragment {}",
+                        s.fragment_name
+                    ),
                     Some(s.position),
                 )),
             },
-            Selection::InlineFragment(f) => flatten_into(&f.selection_set, fragments, errors, out, depth + 1),
+            Selection::InlineFragment(f) => {
+                flatten_into(&f.selection_set, fragments, errors, out, depth + 1)
+            }
         }
     }
 }
@@ -305,7 +391,13 @@ fn validate_selection(ty: Ty, sel: &[Sel], path: &str, pos: Pos, errors: &mut Ve
     }
     for s in sel {
         if ty == Ty::PersonConnection && s.name == "items" {
-            validate_selection(Ty::Person, &s.children, &format!("{path}/items"), pos, errors);
+            validate_selection(
+                Ty::Person,
+                &s.children,
+                &format!("{path}/items"),
+                pos,
+                errors,
+            );
         } else if !scalars.contains(&s.name.as_str()) {
             errors.push(GqlError::validation(
                 format!(
@@ -333,9 +425,12 @@ fn to_json(v: &GqlValue<'static, String>, vars: &Map<String, Value>) -> Value {
         GqlValue::Null => Value::Null,
         GqlValue::Enum(e) => Value::String(e.clone()),
         GqlValue::List(items) => Value::Array(items.iter().map(|i| to_json(i, vars)).collect()),
-        GqlValue::Object(fields) => {
-            Value::Object(fields.iter().map(|(k, v)| (k.clone(), to_json(v, vars))).collect())
-        }
+        GqlValue::Object(fields) => Value::Object(
+            fields
+                .iter()
+                .map(|(k, v)| (k.clone(), to_json(v, vars)))
+                .collect(),
+        ),
     }
 }
 
@@ -347,7 +442,14 @@ fn project(value: &Value, sel: &[Sel]) -> Value {
             let mut out = Map::new();
             for s in sel {
                 let v = obj.get(&s.name).cloned().unwrap_or(Value::Null);
-                out.insert(s.response_key.clone(), if s.children.is_empty() { v } else { project(&v, &s.children) });
+                out.insert(
+                    s.response_key.clone(),
+                    if s.children.is_empty() {
+                        v
+                    } else {
+                        project(&v, &s.children)
+                    },
+                );
             }
             Value::Object(out)
         }
@@ -363,9 +465,8 @@ impl Operation {
     /// The `data` payload a subscriber receives for this event, if it subscribed to it.
     pub fn event_payload(&self, event: &PersonEvent) -> Option<Value> {
         let f = self.fields.first()?;
-        (self.kind == OpKind::Subscription && f.name == event.subscription_field).then(|| {
-            json!({ f.response_key.clone(): project(&event.person, &f.selection) })
-        })
+        (self.kind == OpKind::Subscription && f.name == event.subscription_field)
+            .then(|| json!({ f.response_key.clone(): project(&event.person, &f.selection) }))
     }
 
     /// Runs a query or mutation: returns the response body and the changes to broadcast.
@@ -409,7 +510,13 @@ fn resolve(st: &mut State, f: &RootField) -> Resolved {
     match f.name.as_str() {
         "getPerson" => {
             let id = arg_str(a, "id")?.unwrap_or_default();
-            Ok((st.persons.get(&id).map(PersonRow::to_json).unwrap_or(Value::Null), None))
+            Ok((
+                st.persons
+                    .get(&id)
+                    .map(PersonRow::to_json)
+                    .unwrap_or(Value::Null),
+                None,
+            ))
         }
         "listPeople" => Ok((page(st, a, None)?, None)),
         "syncPeople" => {
@@ -419,7 +526,10 @@ fn resolve(st: &mut State, f: &RootField) -> Resolved {
         "createPerson" => create_person(st, a),
         "updatePerson" => update_person(st, a),
         "deletePerson" => delete_person(st, a),
-        other => Err(GqlError::typed("UnsupportedOperation", format!("{other} is not executable here"))),
+        other => Err(GqlError::typed(
+            "UnsupportedOperation",
+            format!("{other} is not executable here"),
+        )),
     }
 }
 
@@ -446,7 +556,10 @@ fn arg_int(a: &Map<String, Value>, name: &str) -> Result<Option<i64>, GqlError> 
     }
 }
 
-fn arg_obj<'a>(a: &'a Map<String, Value>, name: &str) -> Result<Option<&'a Map<String, Value>>, GqlError> {
+fn arg_obj<'a>(
+    a: &'a Map<String, Value>,
+    name: &str,
+) -> Result<Option<&'a Map<String, Value>>, GqlError> {
     match a.get(name) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::Object(o)) => Ok(Some(o)),
@@ -467,7 +580,10 @@ fn page(st: &State, a: &Map<String, Value>, since: Option<i64>) -> Result<Value,
     let after = match arg_str(a, "nextToken")? {
         None => 0,
         Some(t) => decode_next_token(&t).ok_or_else(|| {
-            GqlError::typed("InvalidNextTokenException", "The nextToken is invalid or has expired.")
+            GqlError::typed(
+                "InvalidNextTokenException",
+                "The nextToken is invalid or has expired.",
+            )
         })?,
     };
     let filter = arg_obj(a, "filter")?;
@@ -488,7 +604,11 @@ fn page(st: &State, a: &Map<String, Value>, since: Option<i64>) -> Result<Value,
         items.push(v);
     }
     let next_token = (rows.len() > scanned.len())
-        .then(|| scanned.last().map(|r| B64.encode(format!("mock-scan:{}", r.seq))))
+        .then(|| {
+            scanned
+                .last()
+                .map(|r| B64.encode(format!("mock-scan:{}", r.seq)))
+        })
         .flatten();
     Ok(json!({
         "__typename": "ModelPersonConnection",
@@ -500,7 +620,11 @@ fn page(st: &State, a: &Map<String, Value>, since: Option<i64>) -> Result<Value,
 
 fn decode_next_token(t: &str) -> Option<u64> {
     let raw = B64.decode(t).ok()?;
-    std::str::from_utf8(&raw).ok()?.strip_prefix("mock-scan:")?.parse().ok()
+    std::str::from_utf8(&raw)
+        .ok()?
+        .strip_prefix("mock-scan:")?
+        .parse()
+        .ok()
 }
 
 /// Evaluates a `ModelPersonFilterInput` / `ModelPersonConditionInput` against a Person.
@@ -529,11 +653,17 @@ pub fn matches(filter: &Map<String, Value>, person: &Value) -> Result<bool, Stri
             },
             "not" => !matches(cond.as_object().ok_or("not takes a filter object")?, person)?,
             "id" | "firstName" | "lastName" | "clientId" => {
-                let ops = cond.as_object().ok_or_else(|| format!("filter on {key} must be an object"))?;
+                let ops = cond
+                    .as_object()
+                    .ok_or_else(|| format!("filter on {key} must be an object"))?;
                 field_matches(person.get(key).and_then(Value::as_str), ops)
                     .map_err(|e| format!("filter on {key}: {e}"))?
             }
-            other => return Err(format!("'{other}' is not a field of ModelPersonFilterInput")),
+            other => {
+                return Err(format!(
+                    "'{other}' is not a field of ModelPersonFilterInput"
+                ))
+            }
         };
         if !ok {
             return Ok(false);
@@ -549,7 +679,9 @@ fn field_matches(value: Option<&str>, ops: &Map<String, Value>) -> Result<bool, 
         }
         let s = || arg.as_str().ok_or_else(|| format!("{op} takes a string"));
         let ok = match op.as_str() {
-            "attributeExists" => value.is_some() == arg.as_bool().ok_or("attributeExists takes a boolean")?,
+            "attributeExists" => {
+                value.is_some() == arg.as_bool().ok_or("attributeExists takes a boolean")?
+            }
             "eq" => value == Some(s()?),
             "ne" => value != Some(s()?),
             "lt" => value.is_some_and(|v| v < s().unwrap_or_default()),
@@ -576,7 +708,11 @@ fn field_matches(value: Option<&str>, ops: &Map<String, Value>) -> Result<bool, 
     Ok(true)
 }
 
-fn check_input_fields(input: &Map<String, Value>, allowed: &[&str], type_name: &str) -> Result<(), GqlError> {
+fn check_input_fields(
+    input: &Map<String, Value>,
+    allowed: &[&str],
+    type_name: &str,
+) -> Result<(), GqlError> {
     for k in input.keys() {
         if !allowed.contains(&k.as_str()) {
             return Err(GqlError::validation(
@@ -588,7 +724,11 @@ fn check_input_fields(input: &Map<String, Value>, allowed: &[&str], type_name: &
     Ok(())
 }
 
-fn input_str(input: &Map<String, Value>, name: &str, required: bool) -> Result<Option<String>, GqlError> {
+fn input_str(
+    input: &Map<String, Value>,
+    name: &str,
+    required: bool,
+) -> Result<Option<String>, GqlError> {
     match input.get(name) {
         None | Some(Value::Null) if required => Err(GqlError::validation(
             format!("Validation error of type WrongType: argument 'input' is missing required field '{name}'"),
@@ -618,7 +758,11 @@ fn condition_holds(a: &Map<String, Value>, current: &Value) -> Result<(), GqlErr
 
 fn create_person(st: &mut State, a: &Map<String, Value>) -> Resolved {
     let input = arg_obj(a, "input")?.cloned().unwrap_or_default();
-    check_input_fields(&input, &["id", "firstName", "lastName", "clientId", "_version"], "CreatePersonInput")?;
+    check_input_fields(
+        &input,
+        &["id", "firstName", "lastName", "clientId", "_version"],
+        "CreatePersonInput",
+    )?;
     let first = input_str(&input, "firstName", true)?.unwrap_or_default();
     let last = input_str(&input, "lastName", true)?.unwrap_or_default();
     let client_id = input_str(&input, "clientId", true)?.unwrap_or_default();
@@ -630,7 +774,10 @@ fn create_person(st: &mut State, a: &Map<String, Value>) -> Resolved {
         ));
     }
     if st.persons.len() >= MAX_PERSONS {
-        return Err(GqlError::typed("ValidationException", "the Person table is full"));
+        return Err(GqlError::typed(
+            "ValidationException",
+            "the Person table is full",
+        ));
     }
     let now = now_ms();
     let row = PersonRow {
@@ -648,7 +795,13 @@ fn create_person(st: &mut State, a: &Map<String, Value>) -> Resolved {
     condition_holds(a, &row.to_json())?;
     let v = row.to_json();
     st.persons.insert(id, row);
-    Ok((v.clone(), Some(PersonEvent { subscription_field: "onCreatePerson", person: v })))
+    Ok((
+        v.clone(),
+        Some(PersonEvent {
+            subscription_field: "onCreatePerson",
+            person: v,
+        }),
+    ))
 }
 
 /// Looks up the row a mutation targets and applies AppSync's versioned conflict detection.
@@ -680,7 +833,11 @@ fn versioned_target<'a>(
 
 fn update_person(st: &mut State, a: &Map<String, Value>) -> Resolved {
     let input = arg_obj(a, "input")?.cloned().unwrap_or_default();
-    check_input_fields(&input, &["id", "firstName", "lastName", "clientId", "_version"], "UpdatePersonInput")?;
+    check_input_fields(
+        &input,
+        &["id", "firstName", "lastName", "clientId", "_version"],
+        "UpdatePersonInput",
+    )?;
     let first = input_str(&input, "firstName", false)?;
     let last = input_str(&input, "lastName", false)?;
     let client_id = input_str(&input, "clientId", false)?;
@@ -699,7 +856,13 @@ fn update_person(st: &mut State, a: &Map<String, Value>) -> Resolved {
     row.updated_at = now;
     row.last_changed_at = now;
     let v = row.to_json();
-    Ok((v.clone(), Some(PersonEvent { subscription_field: "onUpdatePerson", person: v })))
+    Ok((
+        v.clone(),
+        Some(PersonEvent {
+            subscription_field: "onUpdatePerson",
+            person: v,
+        }),
+    ))
 }
 
 fn delete_person(st: &mut State, a: &Map<String, Value>) -> Resolved {
@@ -713,7 +876,13 @@ fn delete_person(st: &mut State, a: &Map<String, Value>) -> Resolved {
     row.updated_at = now;
     row.last_changed_at = now;
     let v = row.to_json();
-    Ok((v.clone(), Some(PersonEvent { subscription_field: "onDeletePerson", person: v })))
+    Ok((
+        v.clone(),
+        Some(PersonEvent {
+            subscription_field: "onDeletePerson",
+            person: v,
+        }),
+    ))
 }
 
 #[cfg(test)]
@@ -723,7 +892,9 @@ mod tests {
     fn run(st: &mut State, q: &str, vars: Value) -> Value {
         match parse(q, None, &vars) {
             Ok(op) => op.execute(st).0,
-            Err(errs) => json!({"data": null, "errors": errs.iter().map(GqlError::to_json).collect::<Vec<_>>()}),
+            Err(errs) => {
+                json!({"data": null, "errors": errs.iter().map(GqlError::to_json).collect::<Vec<_>>()})
+            }
         }
     }
 
@@ -732,20 +903,46 @@ mod tests {
     #[test]
     fn create_then_get_with_alias_and_fragment() {
         let mut st = State::default();
-        let r = run(&mut st, CREATE, json!({"input": {"id": "p1", "firstName": "Ada", "lastName": "L", "clientId": "c1"}}));
-        assert_eq!(r["data"]["createPerson"], json!({"id": "p1", "_version": 1, "firstName": "Ada"}));
-        let r = run(&mut st, r#"query { who: getPerson(id: "p1") { ...F __typename } } fragment F on Person { lastName clientId }"#, json!({}));
-        assert_eq!(r["data"]["who"], json!({"lastName": "L", "clientId": "c1", "__typename": "Person"}));
+        let r = run(
+            &mut st,
+            CREATE,
+            json!({"input": {"id": "p1", "firstName": "Ada", "lastName": "L", "clientId": "c1"}}),
+        );
+        assert_eq!(
+            r["data"]["createPerson"],
+            json!({"id": "p1", "_version": 1, "firstName": "Ada"})
+        );
+        let r = run(
+            &mut st,
+            r#"query { who: getPerson(id: "p1") { ...F __typename } } fragment F on Person { lastName clientId }"#,
+            json!({}),
+        );
+        assert_eq!(
+            r["data"]["who"],
+            json!({"lastName": "L", "clientId": "c1", "__typename": "Person"})
+        );
     }
 
     #[test]
     fn stale_version_is_a_conflict_carrying_the_server_copy() {
         let mut st = State::default();
-        run(&mut st, CREATE, json!({"input": {"id": "p1", "firstName": "A", "lastName": "L", "clientId": "c1"}}));
+        run(
+            &mut st,
+            CREATE,
+            json!({"input": {"id": "p1", "firstName": "A", "lastName": "L", "clientId": "c1"}}),
+        );
         let q = "mutation U($i: UpdatePersonInput!) { updatePerson(input: $i) { id _version firstName } }";
-        let ok = run(&mut st, q, json!({"i": {"id": "p1", "_version": 1, "firstName": "B"}}));
+        let ok = run(
+            &mut st,
+            q,
+            json!({"i": {"id": "p1", "_version": 1, "firstName": "B"}}),
+        );
         assert_eq!(ok["data"]["updatePerson"]["_version"], 2);
-        let stale = run(&mut st, q, json!({"i": {"id": "p1", "_version": 1, "firstName": "C"}}));
+        let stale = run(
+            &mut st,
+            q,
+            json!({"i": {"id": "p1", "_version": 1, "firstName": "C"}}),
+        );
         assert_eq!(stale["data"]["updatePerson"], Value::Null);
         assert_eq!(stale["errors"][0]["errorType"], "ConflictUnhandled");
         assert_eq!(stale["errors"][0]["data"]["firstName"], "B");
@@ -756,7 +953,10 @@ mod tests {
     fn unknown_field_is_a_validation_error_and_changes_nothing() {
         let mut st = State::default();
         let r = run(&mut st, "mutation { createPerson(input: {firstName: \"a\", lastName: \"b\", clientId: \"c\"}) { id bogus } }", json!({}));
-        assert!(r["errors"][0]["message"].as_str().unwrap().contains("FieldUndefined"));
+        assert!(r["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("FieldUndefined"));
         assert!(st.persons.is_empty());
     }
 
@@ -765,7 +965,11 @@ mod tests {
         let mut st = State::default();
         for i in 0..5 {
             let client = if i % 2 == 0 { "even" } else { "odd" };
-            run(&mut st, CREATE, json!({"input": {"firstName": format!("n{i}"), "lastName": "x", "clientId": client}}));
+            run(
+                &mut st,
+                CREATE,
+                json!({"input": {"firstName": format!("n{i}"), "lastName": "x", "clientId": client}}),
+            );
         }
         let q = "query L($t: String) { listPeople(filter: {clientId: {eq: \"even\"}}, limit: 2, nextToken: $t) { items { firstName } nextToken } }";
         let mut names = Vec::new();
@@ -790,8 +994,12 @@ mod tests {
     fn filter_operators() {
         let p = json!({"id": "1", "firstName": "Ada", "lastName": "Lovelace", "clientId": "c"});
         let f = |v: Value| matches(v.as_object().unwrap(), &p).unwrap();
-        assert!(f(json!({"firstName": {"beginsWith": "Ad"}, "lastName": {"contains": "love"}})) == false);
-        assert!(f(json!({"or": [{"firstName": {"eq": "x"}}, {"lastName": {"between": ["L", "M"]}}]})));
+        assert!(!f(
+            json!({"firstName": {"beginsWith": "Ad"}, "lastName": {"contains": "love"}})
+        ));
+        assert!(f(
+            json!({"or": [{"firstName": {"eq": "x"}}, {"lastName": {"between": ["L", "M"]}}]})
+        ));
         assert!(f(json!({"not": {"clientId": {"ne": "c"}}})));
         assert!(matches(json!({"age": {"eq": "1"}}).as_object().unwrap(), &p).is_err());
     }

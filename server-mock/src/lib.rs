@@ -99,7 +99,12 @@ impl MockServer {
                 })
                 .await;
         });
-        Ok(MockServer { addr, shared, shutdown: Some(tx), task: Some(task) })
+        Ok(MockServer {
+            addr,
+            shared,
+            shutdown: Some(tx),
+            task: Some(task),
+        })
     }
 
     pub fn addr(&self) -> SocketAddr {
@@ -155,10 +160,12 @@ fn router(shared: Shared) -> Router {
         .route("/mock/pushes", get(outbox::take))
         .route(
             "/mock/realtime/drop",
-            post(|axum::extract::State(s): axum::extract::State<Shared>| async move {
-                s.realtime_drop.send_modify(|n| *n += 1);
-                Json(json!({"dropped": true}))
-            }),
+            post(
+                |axum::extract::State(s): axum::extract::State<Shared>| async move {
+                    s.realtime_drop.send_modify(|n| *n += 1);
+                    Json(json!({"dropped": true}))
+                },
+            ),
         )
         .route("/health", get(|| async { Json(json!({"status": "ok"})) }))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))

@@ -17,10 +17,15 @@ fn parse_args() -> Result<(SocketAddr, MockConfig), String> {
         match arg.as_str() {
             "--listen" => {
                 let v = args.next().ok_or("--listen needs an address")?;
-                listen = v.parse().map_err(|_| format!("--listen: {v:?} is not an IP:PORT address"))?;
+                listen = v
+                    .parse()
+                    .map_err(|_| format!("--listen: {v:?} is not an IP:PORT address"))?;
             }
             "--api-key" => {
-                config.api_key = args.next().filter(|k| !k.is_empty()).ok_or("--api-key needs a key")?;
+                config.api_key = args
+                    .next()
+                    .filter(|k| !k.is_empty())
+                    .ok_or("--api-key needs a key")?;
             }
             "-h" | "--help" => return Err(USAGE.to_string()),
             other => return Err(format!("unknown argument {other:?}\n{USAGE}")),
@@ -54,7 +59,11 @@ fn main() -> ExitCode {
         let mut out = std::io::stdout().lock();
         let _ = writeln!(out, "dialtone-mock listening on {}", server.base_url());
         if default_key {
-            let _ = writeln!(out, "graphql api key (development default): {}", server.api_key());
+            let _ = writeln!(
+                out,
+                "graphql api key (development default): {}",
+                server.api_key()
+            );
         }
         let _ = out.flush();
         drop(out);

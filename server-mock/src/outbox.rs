@@ -38,13 +38,19 @@ pub async fn take(
     Query(q): Query<HashMap<String, String>>,
 ) -> (StatusCode, Json<Value>) {
     let Some(device_token) = q.get("deviceToken").filter(|t| !t.is_empty()) else {
-        return (StatusCode::BAD_REQUEST, Json(json!({"message": "deviceToken is required"})));
+        return (
+            StatusCode::BAD_REQUEST,
+            Json(json!({"message": "deviceToken is required"})),
+        );
     };
     let wait_ms = match q.get("waitMs").map(|w| w.parse::<u64>()) {
         None => 0,
         Some(Ok(w)) => w.min(MAX_WAIT_MS),
         Some(Err(_)) => {
-            return (StatusCode::BAD_REQUEST, Json(json!({"message": "waitMs must be a whole number"})))
+            return (
+                StatusCode::BAD_REQUEST,
+                Json(json!({"message": "waitMs must be a whole number"})),
+            )
         }
     };
     let deadline = tokio::time::Instant::now() + Duration::from_millis(wait_ms);
@@ -53,7 +59,11 @@ pub async fn take(
         let notified = shared.outbox_changed.notified();
         tokio::pin!(notified);
         notified.as_mut().enable();
-        let pushes = shared.state.lock().expect("state lock").take_pushes(device_token);
+        let pushes = shared
+            .state
+            .lock()
+            .expect("state lock")
+            .take_pushes(device_token);
         if !pushes.is_empty() || tokio::time::Instant::now() >= deadline {
             let pushes: Vec<Value> = pushes.iter().map(|p| p.to_json()).collect();
             return (StatusCode::OK, Json(json!({ "pushes": pushes })));

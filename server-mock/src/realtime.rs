@@ -46,7 +46,10 @@ fn error_msg(id: Option<&str>, error_type: &str, message: &str) -> Value {
 }
 
 async fn send(socket: &mut WebSocket, v: Value) -> bool {
-    socket.send(Message::Text(v.to_string().into())).await.is_ok()
+    socket
+        .send(Message::Text(v.to_string().into()))
+        .await
+        .is_ok()
 }
 
 async fn serve(shared: Shared, mut socket: WebSocket, authorized: bool) {
@@ -118,30 +121,62 @@ async fn serve(shared: Shared, mut socket: WebSocket, authorized: bool) {
     }
 }
 
-fn start(shared: &Shared, msg: &Value, id: Option<&str>, subs: &mut HashMap<String, Operation>) -> Value {
+fn start(
+    shared: &Shared,
+    msg: &Value,
+    id: Option<&str>,
+    subs: &mut HashMap<String, Operation>,
+) -> Value {
     let Some(id) = id.filter(|i| !i.is_empty()) else {
         return error_msg(None, "MalformedMessage", "start needs an id");
     };
     if subs.contains_key(id) {
-        return error_msg(Some(id), "DuplicateSubscription", "a subscription with this id is already running");
+        return error_msg(
+            Some(id),
+            "DuplicateSubscription",
+            "a subscription with this id is already running",
+        );
     }
     if subs.len() >= MAX_SUBSCRIPTIONS_PER_CONNECTION {
-        return error_msg(Some(id), "LimitExceededError", "too many subscriptions on this connection");
+        return error_msg(
+            Some(id),
+            "LimitExceededError",
+            "too many subscriptions on this connection",
+        );
     }
     let payload = &msg["payload"];
     if !api_key_ok(shared, &payload["extensions"]["authorization"]) {
-        return error_msg(Some(id), "UnauthorizedException", "You are not authorized to make this call.");
+        return error_msg(
+            Some(id),
+            "UnauthorizedException",
+            "You are not authorized to make this call.",
+        );
     }
-    let Some(request) = payload["data"].as_str().and_then(|d| serde_json::from_str::<Value>(d).ok()) else {
-        return error_msg(Some(id), "MalformedMessage", "payload.data must be a JSON string of {query, variables}");
+    let Some(request) = payload["data"]
+        .as_str()
+        .and_then(|d| serde_json::from_str::<Value>(d).ok())
+    else {
+        return error_msg(
+            Some(id),
+            "MalformedMessage",
+            "payload.data must be a JSON string of {query, variables}",
+        );
     };
     let query = request["query"].as_str().unwrap_or_default();
-    match graphql::parse(query, request["operationName"].as_str(), &request["variables"]) {
+    match graphql::parse(
+        query,
+        request["operationName"].as_str(),
+        &request["variables"],
+    ) {
         Ok(op) if op.kind == OpKind::Subscription => {
             subs.insert(id.to_string(), op);
             json!({"type": "start_ack", "id": id})
         }
-        Ok(_) => error_msg(Some(id), "UnsupportedOperation", "only subscriptions can be started here"),
+        Ok(_) => error_msg(
+            Some(id),
+            "UnsupportedOperation",
+            "only subscriptions can be started here",
+        ),
         Err(errors) => {
             let errors: Vec<Value> = errors.iter().map(GqlError::to_json).collect();
             json!({"type": "error", "id": id, "payload": {"errors": errors}})

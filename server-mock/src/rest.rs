@@ -25,7 +25,10 @@ fn ok(v: Value) -> Reply {
 
 /// A thrown error in the Lambda: `{"message": …, "error": {}}` (an Error serialises as `{}`).
 fn thrown(message: impl Into<String>) -> Reply {
-    (StatusCode::INTERNAL_SERVER_ERROR, Json(json!({"message": message.into(), "error": {}})))
+    (
+        StatusCode::INTERNAL_SERVER_ERROR,
+        Json(json!({"message": message.into(), "error": {}})),
+    )
 }
 
 fn busy(who: &str) -> Reply {
@@ -35,11 +38,17 @@ fn busy(who: &str) -> Reply {
     )
 }
 
-pub async fn handle(AxState(shared): AxState<Shared>, body: Result<Bytes, BytesRejection>) -> Reply {
+pub async fn handle(
+    AxState(shared): AxState<Shared>,
+    body: Result<Bytes, BytesRejection>,
+) -> Reply {
     let body = match body {
         Ok(b) => b,
         Err(rej) if rej.status() == StatusCode::PAYLOAD_TOO_LARGE => {
-            return (StatusCode::PAYLOAD_TOO_LARGE, Json(json!({"message": "Request Entity Too Large"})))
+            return (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                Json(json!({"message": "Request Entity Too Large"})),
+            )
         }
         Err(rej) => return thrown(rej.body_text()),
     };
@@ -48,7 +57,11 @@ pub async fn handle(AxState(shared): AxState<Shared>, body: Result<Bytes, BytesR
         Ok(_) => return thrown("request body must be a JSON object"),
         Err(e) => return thrown(format!("Unexpected token in JSON: {e}")),
     };
-    let action = req.get("action").and_then(Value::as_str).unwrap_or_default().to_string();
+    let action = req
+        .get("action")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string();
     let reply = {
         let mut st = shared.state.lock().expect("state lock");
         match action.as_str() {
@@ -56,7 +69,10 @@ pub async fn handle(AxState(shared): AxState<Shared>, body: Result<Bytes, BytesR
             "initiateCall" => initiate_call(&shared, &mut st, &req),
             "endCall" => end_call(&shared, &mut st, &req),
             "deleteClientIds" => delete_client_ids(&shared, &mut st, &req),
-            _ => (StatusCode::INTERNAL_SERVER_ERROR, Json(json!({"error": "ERROR :: Unknown action!"}))),
+            _ => (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                Json(json!({"error": "ERROR :: Unknown action!"})),
+            ),
         }
     };
     if reply.0 == StatusCode::OK && action == "initiateCall" {
@@ -68,10 +84,12 @@ pub async fn handle(AxState(shared): AxState<Shared>, body: Result<Bytes, BytesR
 fn str_field<'a>(req: &'a Value, name: &str) -> Result<&'a str, Reply> {
     match req.get(name) {
         Some(Value::String(s)) if !s.is_empty() && s.len() <= MAX_TOKEN_LEN => Ok(s),
-        Some(Value::String(s)) if s.len() > MAX_TOKEN_LEN => {
-            Err(thrown(format!("{name} is longer than {MAX_TOKEN_LEN} characters")))
+        Some(Value::String(s)) if s.len() > MAX_TOKEN_LEN => Err(thrown(format!(
+            "{name} is longer than {MAX_TOKEN_LEN} characters"
+        ))),
+        Some(Value::String(_)) | None | Some(Value::Null) => {
+            Err(thrown(format!("{name} is required")))
         }
-        Some(Value::String(_)) | None | Some(Value::Null) => Err(thrown(format!("{name} is required"))),
         Some(_) => Err(thrown(format!("{name} must be a string"))),
     }
 }
@@ -79,7 +97,11 @@ fn str_field<'a>(req: &'a Value, name: &str) -> Result<&'a str, Reply> {
 fn register(st: &mut State, req: &Value) -> Reply {
     let notify_type = match str_field(req, "notifyType") {
         Ok(t @ ("GCM" | "APNS")) => t.to_string(),
-        Ok(other) => return thrown(format!("notifyType must be \"GCM\" or \"APNS\", not {other:?}")),
+        Ok(other) => {
+            return thrown(format!(
+                "notifyType must be \"GCM\" or \"APNS\", not {other:?}"
+            ))
+        }
         Err(r) => return r,
     };
     let device_token = match str_field(req, "deviceToken") {
@@ -119,10 +141,14 @@ fn initiate_call(shared: &Shared, st: &mut State, req: &Value) -> Reply {
         return thrown("ERROR :: Caller and callee are the same client!");
     }
     let Some(caller) = st.devices.get(&caller_id) else {
-        return thrown(format!("ERROR :: No device registered for callerId {caller_id}"));
+        return thrown(format!(
+            "ERROR :: No device registered for callerId {caller_id}"
+        ));
     };
     let Some(callee) = st.devices.get(&callee_id) else {
-        return thrown(format!("ERROR :: No device registered for calleeId {callee_id}"));
+        return thrown(format!(
+            "ERROR :: No device registered for calleeId {callee_id}"
+        ));
     };
     if caller.in_session() {
         return busy("Caller");
@@ -133,7 +159,8 @@ fn initiate_call(shared: &Shared, st: &mut State, req: &Value) -> Reply {
     if st.sessions.len() >= MAX_SESSIONS {
         return thrown("ERROR :: Too many media sessions");
     }
-    let (callee_token_dev, callee_notify) = (callee.device_token.clone(), callee.notify_type.clone());
+    let (callee_token_dev, callee_notify) =
+        (callee.device_token.clone(), callee.notify_type.clone());
     let (first, last) = st
         .person_name_for_client(&caller_id)
         .unwrap_or_else(|| ("Unknown".to_string(), "caller".to_string()));
@@ -159,7 +186,13 @@ fn initiate_call(shared: &Shared, st: &mut State, req: &Value) -> Reply {
         participants.push((client_id.clone(), participant_id));
         tokens.push(token);
     }
-    st.sessions.insert(session_id.clone(), Session { id: session_id, participants });
+    st.sessions.insert(
+        session_id.clone(),
+        Session {
+            id: session_id,
+            participants,
+        },
+    );
     let push = incoming_call_push(&callee_notify, &first, &last, &tokens[1]);
     st.enqueue_push(&callee_token_dev, &callee_notify, push);
     ok(json!({"token": tokens[0]}))
@@ -171,7 +204,9 @@ fn end_call(_shared: &Shared, st: &mut State, req: &Value) -> Reply {
         Err(r) => return r,
     };
     let Some(row) = st.devices.get_mut(&client_id) else {
-        return thrown(format!("ERROR :: No device registered for clientId {client_id}"));
+        return thrown(format!(
+            "ERROR :: No device registered for clientId {client_id}"
+        ));
     };
     // The seed deletes the whole media session but blanks only the caller's own row.
     let session = row.session_id.take().filter(|s| !s.is_empty());

@@ -95,7 +95,11 @@ pub struct Push {
 
 impl Push {
     pub fn to_json(&self) -> Value {
-        let (platform, key) = if self.notify_type == "APNS" { ("apns", "payload") } else { ("fcm", "data") };
+        let (platform, key) = if self.notify_type == "APNS" {
+            ("apns", "payload")
+        } else {
+            ("fcm", "data")
+        };
         let mut v = json!({
             "id": self.id,
             "deviceToken": self.device_token,
@@ -153,6 +157,9 @@ impl State {
     }
 
     pub fn take_pushes(&mut self, device_token: &str) -> Vec<Push> {
-        self.outbox.remove(device_token).map(Vec::from).unwrap_or_default()
+        self.outbox
+            .remove(device_token)
+            .map(Vec::from)
+            .unwrap_or_default()
     }
 }

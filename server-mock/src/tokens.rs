@@ -36,7 +36,10 @@ impl std::fmt::Display for TokenError {
             TokenError::BadSignature => write!(f, "participant token signature is invalid"),
             TokenError::Expired => write!(f, "participant token has expired"),
             TokenError::WrongVersion(v) => {
-                write!(f, "participant token is for device API {v:?}, this gateway speaks v3")
+                write!(
+                    f,
+                    "participant token is for device API {v:?}, this gateway speaks v3"
+                )
             }
         }
     }
@@ -48,7 +51,9 @@ pub struct TokenIssuer {
 
 impl TokenIssuer {
     pub fn new(secret: &[u8]) -> Self {
-        Self { key: hmac::Key::new(hmac::HMAC_SHA256, secret) }
+        Self {
+            key: hmac::Key::new(hmac::HMAC_SHA256, secret),
+        }
     }
 
     pub fn random() -> Self {
@@ -70,7 +75,8 @@ impl TokenIssuer {
 
     pub fn verify(&self, token: &str, now_secs: i64) -> Result<Claims, TokenError> {
         let mut parts = token.split('.');
-        let (Some(h), Some(p), Some(s), None) = (parts.next(), parts.next(), parts.next(), parts.next())
+        let (Some(h), Some(p), Some(s), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
         else {
             return Err(TokenError::Malformed);
         };
@@ -117,14 +123,23 @@ mod tests {
     #[test]
     fn rejects_expired_wrong_version_foreign_and_garbage_tokens() {
         let issuer = TokenIssuer::new(b"k");
-        assert_eq!(issuer.verify(&issuer.issue(&claims("v3", 100)), 100), Err(TokenError::Expired));
+        assert_eq!(
+            issuer.verify(&issuer.issue(&claims("v3", 100)), 100),
+            Err(TokenError::Expired)
+        );
         assert_eq!(
             issuer.verify(&issuer.issue(&claims("v2", 100)), 1),
             Err(TokenError::WrongVersion("v2".into()))
         );
         let other = TokenIssuer::new(b"other");
-        assert_eq!(issuer.verify(&other.issue(&claims("v3", 100)), 1), Err(TokenError::BadSignature));
+        assert_eq!(
+            issuer.verify(&other.issue(&claims("v3", 100)), 1),
+            Err(TokenError::BadSignature)
+        );
         assert_eq!(issuer.verify("a.b", 1), Err(TokenError::Malformed));
-        assert_eq!(issuer.verify("not-a-jwt.x.y", 1), Err(TokenError::Malformed));
+        assert_eq!(
+            issuer.verify("not-a-jwt.x.y", 1),
+            Err(TokenError::Malformed)
+        );
     }
 }

@@ -1,0 +1,25 @@
+//! The core's internal error: every failure with its full detail, for logs and for the
+//! mapping to the one public error (`ffi::DialtoneError`), which says what an app can do.
+
+use crate::appsync::GraphqlError;
+use crate::persons::StoreError;
+use crate::rest::RestError;
+use crate::secrets::SecretError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    Rest(#[from] RestError),
+    #[error(transparent)]
+    Graphql(#[from] GraphqlError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Secret(#[from] SecretError),
+    #[error("this device is not registered: call register first")]
+    NotRegistered,
+    #[error("invalid input: {0}")]
+    InvalidInput(String),
+}
+
+pub type Result<T> = std::result::Result<T, Error>;

@@ -1,0 +1,259 @@
+//! `DialtoneClient` and its companions (`BackendConfig`, `TaskHandle`, `PersonsListener`):
+//! argument conversion and hand-off to `engine::Engine` on the runtime.
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use tokio::task::JoinHandle;
+
+use super::error::DialtoneError;
+use super::runtime::{guard, run, runtime};
+use super::types::{OutgoingCall, Person, PushToken};
+use crate::engine::{Endpoints, Engine};
+
+/// The mock server's development API key (BACKEND.md §5); not a secret.
+pub const MOCK_DEFAULT_API_KEY: &str = "da2-dialtonemockdevelopmentkey0001";
+
+/// Where the backend lives: the real one (AWS + Bandwidth) or the bundled mock.
+#[derive(Debug, uniffi::Object)]
+pub struct BackendConfig {
+    pub(crate) endpoints: Endpoints,
+}
+
+#[uniffi::export]
+impl BackendConfig {
+    /// The real backend: the API Gateway URL of the REST Lambda, the AppSync GraphQL URL and
+    /// its API key, and the Bandwidth signaling URL (`wss://device.webrtc.bandwidth.com/v3/`).
+    #[uniffi::constructor]
+    pub fn aws(
+        rest_url: String,
+        graphql_url: String,
+        graphql_api_key: String,
+        signaling_url: String,
+    ) -> Result<Arc<Self>, DialtoneError> {
+        guard(|| {
+            Ok(Arc::new(Self {
+                endpoints: Endpoints::aws(
+                    &rest_url,
+                    &graphql_url,
+                    &graphql_api_key,
+                    &signaling_url,
+                )?,
+            }))
+        })
+    }
+
+    /// The mock server at `base_url` (`http://127.0.0.1:PORT`, or `http://10.0.2.2:PORT` from
+    /// the Android emulator); `api_key` defaults to the mock's development key.
+    #[uniffi::constructor]
+    pub fn mock(base_url: String, api_key: Option<String>) -> Result<Arc<Self>, DialtoneError> {
+        guard(|| {
+            let key = api_key.unwrap_or_else(|| MOCK_DEFAULT_API_KEY.to_string());
+            Ok(Arc::new(Self {
+                endpoints: Endpoints::mock(&base_url, &key)?,
+            }))
+        })
+    }
+
+    pub fn rest_url(&self) -> String {
+        self.endpoints.rest_url.clone()
+    }
+
+    pub fn graphql_url(&self) -> String {
+        self.endpoints.graphql_url.clone()
+    }
+
+    pub fn realtime_url(&self) -> String {
+        self.endpoints.realtime_url.clone()
+    }
+
+    pub fn signaling_url(&self) -> String {
+        self.endpoints.signaling_url.clone()
+    }
+}
+
+/// Receives the Person list: the current one at once, then after every change.
+#[uniffi::export(with_foreign)]
+pub trait PersonsListener: Send + Sync {
+    fn on_persons_changed(&self, persons: Vec<Person>);
+}
+
+/// A running observation. `cancel()` stops it; so does dropping the handle.
+#[derive(uniffi::Object)]
+pub struct TaskHandle {
+    task: Mutex<Option<JoinHandle<()>>>,
+}
+
+#[uniffi::export]
+impl TaskHandle {
+    pub fn cancel(&self) {
+        if let Some(task) = self.task.lock().unwrap_or_else(|p| p.into_inner()).take() {
+            task.abort();
+        }
+    }
+
+    pub fn is_finished(&self) -> bool {
+        self.task
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_ref()
+            .is_none_or(JoinHandle::is_finished)
+    }
+}
+
+impl Drop for TaskHandle {
+    fn drop(&mut self) {
+        self.cancel();
+    }
+}
+
+/// One phone's view of Dialtone: its identity, its Person list and its calls.
+#[derive(uniffi::Object)]
+pub struct DialtoneClient {
+    engine: Arc<Engine>,
+}
+
+#[uniffi::export]
+impl DialtoneClient {
+    /// `data_dir` is the app's private directory (Android `filesDir`, iOS Application Support).
+    #[uniffi::constructor]
+    pub fn new(config: Arc<BackendConfig>, data_dir: String) -> Result<Arc<Self>, DialtoneError> {
+        guard(|| {
+            if data_dir.trim().is_empty() {
+                return Err(DialtoneError::InvalidInput {
+                    message: "data_dir is empty".into(),
+                });
+            }
+            let engine = Engine::open(config.endpoints.clone(), &PathBuf::from(data_dir))?;
+            Ok(Arc::new(Self { engine }))
+        })
+    }
+
+    /// This device's clientId, if registered. Reads the cached identity; no I/O after startup.
+    pub fn client_id(&self) -> Result<Option<String>, DialtoneError> {
+        guard(|| Ok(self.engine.identity()?.map(|i| i.client_id)))
+    }
+
+    /// The Person list as last synced, without network.
+    pub fn persons(&self) -> Result<Vec<Person>, DialtoneError> {
+        guard(|| Ok(self.person_list()))
+    }
+
+    /// The call this device placed and has not ended, if any.
+    pub fn active_call(&self) -> Option<OutgoingCall> {
+        self.engine.active_call().map(Into::into)
+    }
+
+    /// Sends the current list to `listener` at once, then every change, until cancelled.
+    pub fn observe_persons(&self, listener: Arc<dyn PersonsListener>) -> Arc<TaskHandle> {
+        let engine = self.engine.clone();
+        let mut rx = engine.persons_store().subscribe();
+        let task = runtime().spawn(async move {
+            loop {
+                let snapshot = rx.borrow_and_update().clone();
+                let own = engine.identity().ok().flatten().map(|i| i.client_id);
+                let list = snapshot
+                    .iter()
+                    .map(|r| Person::from_record(r, own.as_deref()))
+                    .collect();
+                listener.on_persons_changed(list);
+                if rx.changed().await.is_err() {
+                    return;
+                }
+            }
+        });
+        Arc::new(TaskHandle {
+            task: Mutex::new(Some(task)),
+        })
+    }
+}
+
+#[uniffi::export]
+impl DialtoneClient {
+    /// Registers this device's push token with the backend and returns its clientId.
+    /// Idempotent for the same token; a different token moves the device to a new clientId.
+    pub async fn register(&self, push: PushToken) -> Result<String, DialtoneError> {
+        let engine = self.engine.clone();
+        run(async move { Ok(engine.register(push.kind.into(), &push.token).await?) }).await
+    }
+
+    /// The OS issued a new push token: re-register, move the user's Person to the new
+    /// clientId and delete the old one. Returns the new clientId.
+    pub async fn update_push_token(&self, push: PushToken) -> Result<String, DialtoneError> {
+        let engine = self.engine.clone();
+        run(async move {
+            Ok(engine
+                .update_push_token(push.kind.into(), &push.token)
+                .await?)
+        })
+        .await
+    }
+
+    /// Creates or updates the user's own Person.
+    pub async fn save_profile(
+        &self,
+        first_name: String,
+        last_name: String,
+    ) -> Result<Person, DialtoneError> {
+        let engine = self.engine.clone();
+        run(async move {
+            let rec = engine.save_profile(&first_name, &last_name).await?;
+            let own = engine.identity()?.map(|i| i.client_id);
+            Ok(Person::from_record(&rec, own.as_deref()))
+        })
+        .await
+    }
+
+    /// Syncs the Person list with the backend and keeps it live from then on.
+    pub async fn sync_persons(&self) -> Result<Vec<Person>, DialtoneError> {
+        let engine = self.engine.clone();
+        run(async move {
+            engine.sync_persons().await?;
+            Ok(())
+        })
+        .await?;
+        Ok(self.person_list())
+    }
+
+    /// Starts a call to the Person with `callee_client_id`; returns the participant token.
+    pub async fn start_call(
+        &self,
+        callee_client_id: String,
+    ) -> Result<OutgoingCall, DialtoneError> {
+        let engine = self.engine.clone();
+        run(async move { Ok(engine.start_call(&callee_client_id).await?.into()) }).await
+    }
+
+    /// Ends this device's call leg.
+    pub async fn end_call(&self) -> Result<(), DialtoneError> {
+        let engine = self.engine.clone();
+        run(async move { Ok(engine.end_call().await?) }).await
+    }
+
+    /// Bulk clean-up of clientIds (their sessions too; Persons stay). Returns those deleted.
+    pub async fn delete_client_ids(
+        &self,
+        client_ids: Vec<String>,
+    ) -> Result<Vec<String>, DialtoneError> {
+        let engine = self.engine.clone();
+        run(async move { Ok(engine.delete_client_ids(&client_ids).await?) }).await
+    }
+}
+
+impl DialtoneClient {
+    fn person_list(&self) -> Vec<Person> {
+        let own = self.engine.identity().ok().flatten().map(|i| i.client_id);
+        self.engine
+            .persons_store()
+            .visible()
+            .iter()
+            .map(|r| Person::from_record(r, own.as_deref()))
+            .collect()
+    }
+}
+
+impl Drop for DialtoneClient {
+    fn drop(&mut self) {
+        self.engine.stop_live();
+    }
+}

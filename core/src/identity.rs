@@ -1,0 +1,119 @@
+//! Who this device is to the backend: its clientId, the push token it registered with, and
+//! the id of the user's own Person. All of it lives in secure storage (a clientId is a
+//! bearer credential in the seed backend: whoever holds it can act for the device), and is
+//! cached in memory after the first read so the push path never waits on storage twice.
+
+use std::sync::Mutex;
+
+use serde::{Deserialize, Serialize};
+
+use crate::secrets::{SecretError, SecretStore};
+
+const KEY: &str = "identity";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum PushKind {
+    Fcm,
+    Apns,
+    ApnsVoip,
+}
+
+impl PushKind {
+    pub fn notify_type(self) -> crate::rest::NotifyType {
+        match self {
+            PushKind::Fcm => crate::rest::NotifyType::Gcm,
+            PushKind::Apns | PushKind::ApnsVoip => crate::rest::NotifyType::Apns,
+        }
+    }
+}
+
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
+pub struct Identity {
+    pub client_id: String,
+    pub push_kind: PushKind,
+    pub push_token: String,
+    pub person_id: Option<String>,
+}
+
+impl std::fmt::Debug for Identity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Identity")
+            .field("client_id", &"[redacted]")
+            .field("push_kind", &self.push_kind)
+            .field("push_token", &"[redacted]")
+            .field("person_id", &self.person_id)
+            .finish()
+    }
+}
+
+pub struct IdentityStore {
+    secrets: SecretStore,
+    cached: Mutex<Option<Option<Identity>>>,
+}
+
+impl IdentityStore {
+    pub fn new(secrets: SecretStore) -> Self {
+        Self {
+            secrets,
+            cached: Mutex::new(None),
+        }
+    }
+
+    pub fn load(&self) -> Result<Option<Identity>, SecretError> {
+        let mut cached = self.cached.lock().expect("identity lock");
+        if let Some(v) = cached.as_ref() {
+            return Ok(v.clone());
+        }
+        let loaded = match self.secrets.get(KEY)? {
+            None => None,
+            Some(raw) => match serde_json::from_str::<Identity>(&raw) {
+                Ok(id) => Some(id),
+                Err(_) => {
+                    // Unreadable means unusable: registering again is the way out, not a crash.
+                    tracing::warn!(target: "dialtone::identity", "stored identity is unreadable; treating the device as unregistered");
+                    None
+                }
+            },
+        };
+        *cached = Some(loaded.clone());
+        Ok(loaded)
+    }
+
+    pub fn save(&self, identity: &Identity) -> Result<(), SecretError> {
+        let raw = serde_json::to_string(identity).expect("identity serialises");
+        self.secrets.set(KEY, &raw)?;
+        *self.cached.lock().expect("identity lock") = Some(Some(identity.clone()));
+        Ok(())
+    }
+
+    pub fn clear(&self) -> Result<(), SecretError> {
+        self.secrets.delete(KEY)?;
+        *self.cached.lock().expect("identity lock") = Some(None);
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn identity_round_trips_and_debug_hides_secrets() {
+        let dir = tempfile::tempdir().unwrap();
+        let id = Identity {
+            client_id: "cid-123".into(),
+            push_kind: PushKind::ApnsVoip,
+            push_token: "tok-456".into(),
+            person_id: Some("p".into()),
+        };
+        IdentityStore::new(SecretStore::open(dir.path()).unwrap())
+            .save(&id)
+            .unwrap();
+        let store = IdentityStore::new(SecretStore::open(dir.path()).unwrap());
+        assert_eq!(store.load().unwrap(), Some(id.clone()));
+        let dbg = format!("{id:?}");
+        assert!(!dbg.contains("cid-123") && !dbg.contains("tok-456"));
+        store.clear().unwrap();
+        assert_eq!(store.load().unwrap(), None);
+    }
+}

@@ -1,0 +1,296 @@
+//! Logging: every `tracing` event of the core goes, redacted, to the platform's log (logcat
+//! on Android, os_log on Apple, stderr elsewhere) and, if the app gave one, to its callback.
+//! Redaction happens once, here, before any sink sees a line: JWTs, AppSync keys and any
+//! `token=`/`secret:`/`authorization` value never reach a log, whoever wrote the message.
+
+use std::fmt::Write as _;
+use std::sync::{Arc, Once, RwLock};
+
+use tracing::field::{Field, Visit};
+use tracing::{Event, Level, Metadata, Subscriber};
+use tracing_subscriber::layer::{Context, Layer};
+use tracing_subscriber::prelude::*;
+
+pub type AppSink = Arc<dyn Fn(Level, &str, &str) + Send + Sync>;
+
+struct Config {
+    max_level: Level,
+    app: Option<AppSink>,
+}
+
+static CONFIG: RwLock<Config> = RwLock::new(Config {
+    max_level: Level::INFO,
+    app: None,
+});
+static INSTALL: Once = Once::new();
+
+/// Sets the level and the app's sink. The first call installs the subscriber and the panic
+/// hook; later calls only change level and sink (so apps may call it on every start).
+pub fn init(max_level: Level, app: Option<AppSink>) {
+    {
+        let mut cfg = CONFIG.write().unwrap_or_else(|p| p.into_inner());
+        cfg.max_level = max_level;
+        cfg.app = app;
+    }
+    INSTALL.call_once(|| {
+        let _ =
+            tracing::subscriber::set_global_default(tracing_subscriber::registry().with(SinkLayer));
+        install_panic_hook();
+    });
+}
+
+/// Logs a panic before UniFFI turns it into an error, so the report has the location.
+pub fn install_panic_hook() {
+    static HOOK: Once = Once::new();
+    HOOK.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            tracing::error!(target: "dialtone::panic", "{info}");
+            previous(info);
+        }));
+    });
+}
+
+struct SinkLayer;
+
+impl<S: Subscriber> Layer<S> for SinkLayer {
+    fn register_callsite(&self, _: &'static Metadata<'static>) -> tracing::subscriber::Interest {
+        // The level can change at runtime, so no callsite may be cached as never-enabled.
+        tracing::subscriber::Interest::sometimes()
+    }
+
+    fn enabled(&self, metadata: &Metadata<'_>, _: Context<'_, S>) -> bool {
+        *metadata.level() <= CONFIG.read().map(|c| c.max_level).unwrap_or(Level::INFO)
+    }
+
+    fn on_event(&self, event: &Event<'_>, _: Context<'_, S>) {
+        let mut visitor = LineVisitor::default();
+        event.record(&mut visitor);
+        let line = redact(&visitor.0);
+        let meta = event.metadata();
+        platform_write(*meta.level(), meta.target(), &line);
+        let app = CONFIG.read().ok().and_then(|c| c.app.clone());
+        if let Some(app) = app {
+            app(*meta.level(), meta.target(), &line);
+        }
+    }
+}
+
+#[derive(Default)]
+struct LineVisitor(String);
+
+impl Visit for LineVisitor {
+    fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
+        if field.name() == "message" {
+            let _ = write!(self.0, "{value:?}");
+        } else {
+            let _ = write!(self.0, " {}={value:?}", field.name());
+        }
+    }
+
+    fn record_str(&mut self, field: &Field, value: &str) {
+        if field.name() == "message" {
+            self.0.push_str(value);
+        } else {
+            let _ = write!(self.0, " {}={value}", field.name());
+        }
+    }
+}
+
+#[cfg(not(any(target_os = "android", target_vendor = "apple")))]
+fn platform_write(level: Level, target: &str, line: &str) {
+    eprintln!("{level:>5} {target}: {line}");
+}
+
+#[cfg(target_os = "android")]
+fn platform_write(level: Level, target: &str, line: &str) {
+    use std::io::Write;
+    use std::sync::OnceLock;
+    use tracing_subscriber::fmt::MakeWriter;
+    static WRITER: OnceLock<paranoid_android::AndroidLogMakeWriter> = OnceLock::new();
+    let writer =
+        WRITER.get_or_init(|| paranoid_android::AndroidLogMakeWriter::new("Dialtone".to_string()));
+    let meta = tracing::Metadata::new(
+        "dialtone",
+        "dialtone",
+        level,
+        None,
+        None,
+        None,
+        tracing::field::FieldSet::new(&[], tracing::callsite::Identifier(&ANDROID_CALLSITE)),
+        tracing::metadata::Kind::EVENT,
+    );
+    let _ = writeln!(writer.make_writer_for(&meta), "{target}: {line}");
+}
+
+#[cfg(target_os = "android")]
+struct AndroidCallsite;
+#[cfg(target_os = "android")]
+static ANDROID_CALLSITE: AndroidCallsite = AndroidCallsite;
+#[cfg(target_os = "android")]
+impl tracing::Callsite for AndroidCallsite {
+    fn set_interest(&self, _: tracing::subscriber::Interest) {}
+    fn metadata(&self) -> &tracing::Metadata<'_> {
+        unreachable!("only used as an identifier")
+    }
+}
+
+#[cfg(target_vendor = "apple")]
+fn platform_write(level: Level, target: &str, line: &str) {
+    use std::sync::OnceLock;
+    static LOG: OnceLock<oslog::OsLog> = OnceLock::new();
+    let log = LOG.get_or_init(|| oslog::OsLog::new("dev.dialtone", "sdk"));
+    let os_level = match level {
+        Level::ERROR => oslog::Level::Error,
+        Level::WARN => oslog::Level::Default,
+        Level::INFO => oslog::Level::Info,
+        Level::DEBUG | Level::TRACE => oslog::Level::Debug,
+    };
+    log.with_level(os_level, &format!("{target}: {line}"));
+}
+
+const SECRET_KEYS: &[&str] = &[
+    "token",
+    "secret",
+    "password",
+    "authorization",
+    "api_key",
+    "apikey",
+    "api-key",
+    "bearer",
+    "devicetoken",
+    "tok",
+];
+
+/// Removes secrets from a log line. Conservative on purpose: a redacted id costs a little
+/// debugging, a leaked token costs an account.
+pub fn redact(line: &str) -> String {
+    let mut out = String::with_capacity(line.len());
+    let bytes = line.as_bytes();
+    let mut i = 0;
+    while i < line.len() {
+        let rest = &line[i..];
+        // JSON Web Tokens: three base64url segments, the first starting with `eyJ`.
+        if rest.starts_with("eyJ") {
+            let len = rest
+                .bytes()
+                .take_while(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+                .count();
+            if rest[..len].matches('.').count() >= 2 {
+                out.push_str("[redacted-jwt]");
+                i += len;
+                continue;
+            }
+        }
+        // AppSync API keys.
+        if let Some(key) = rest.strip_prefix("da2-") {
+            let len = 4 + key.bytes().take_while(u8::is_ascii_alphanumeric).count();
+            if len >= 20 {
+                out.push_str("[redacted-key]");
+                i += len;
+                continue;
+            }
+        }
+        // `key=value`, `key: value`, `"key":"value"`, `Bearer value` for secret-looking keys.
+        let at_word_start = i == 0 || !bytes[i - 1].is_ascii_alphanumeric();
+        if at_word_start {
+            if let Some(skip) = secret_assignment(rest) {
+                out.push_str(&rest[..skip.0]);
+                out.push_str("[redacted]");
+                i += skip.0 + skip.1;
+                continue;
+            }
+        }
+        let ch = rest.chars().next().expect("non-empty");
+        out.push(ch);
+        i += ch.len_utf8();
+    }
+    out
+}
+
+/// For text starting with a secret key and its separator, returns (length of key and
+/// separator, length of the value).
+fn secret_assignment(s: &str) -> Option<(usize, usize)> {
+    let word_len = s
+        .bytes()
+        .take_while(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-'))
+        .count();
+    let word = s[..word_len].to_ascii_lowercase();
+    let is_secret = SECRET_KEYS
+        .iter()
+        .any(|k| word == *k || word.ends_with(&format!("_{k}")))
+        || word.ends_with("token")
+        || word.ends_with("secret");
+    if !is_secret || word_len == 0 {
+        return None;
+    }
+    let after = &s[word_len..];
+    let sep_len = after
+        .bytes()
+        .take_while(|b| matches!(b, b'"' | b'\'' | b' ' | b'=' | b':'))
+        .count();
+    let sep = &after[..sep_len];
+    let ok_sep = sep.contains('=') || sep.contains(':') || (word == "bearer" && sep == " ");
+    if !ok_sep {
+        return None;
+    }
+    let value = &after[sep_len..];
+    // An Authorization value is a scheme and a credential: take both.
+    let spaces_end_value = word != "authorization";
+    let value_len = value
+        .bytes()
+        .take_while(|b| {
+            let ends = matches!(b, b'"' | b'\'' | b',' | b'&' | b'}' | b')' | b'\n');
+            let space_ends = spaces_end_value && *b == b' ';
+            !(ends || space_ends)
+        })
+        .count();
+    (value_len > 0).then_some((word_len + sep_len, value_len))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redacts_jwts_keys_and_assignments() {
+        let line = "joined with eyJhbGciOi.eyJwIjoiMSJ9.c2ln ok";
+        assert_eq!(redact(line), "joined with [redacted-jwt] ok");
+        assert_eq!(
+            redact("key da2-abcdefghijklmnopqrstuvwxyz"),
+            "key [redacted-key]"
+        );
+        assert_eq!(
+            redact("deviceToken=abc123&x=1"),
+            "deviceToken=[redacted]&x=1"
+        );
+        assert_eq!(
+            redact(r#"{"participantToken":"zzz","a":1}"#),
+            r#"{"participantToken":"[redacted]","a":1}"#
+        );
+        assert_eq!(
+            redact("Authorization: Bearer s3cr3t"),
+            "Authorization: [redacted]"
+        );
+        assert_eq!(
+            redact("client_secret: hunter2, rest"),
+            "client_secret: [redacted], rest"
+        );
+        assert_eq!(
+            redact("https://my.app.com/incomingCall?tok=abc"),
+            "https://my.app.com/incomingCall?tok=[redacted]"
+        );
+    }
+
+    #[test]
+    fn leaves_ordinary_text_alone() {
+        for line in [
+            "person sync (delta) changed=true",
+            "tokens are refreshed",
+            "ünïcödé stays",
+            "retrying in 250ms",
+        ] {
+            assert_eq!(redact(line), line);
+        }
+    }
+}

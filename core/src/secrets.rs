@@ -1,0 +1,158 @@
+//! Secure storage for the secrets the SDK keeps (clientId, push token, client secret), through
+//! keyring-core with each platform's native store: the Keychain ("protected data" store) on
+//! Apple, the Keystore-backed store on Android. Elsewhere (Linux desktops, CI, the demo)
+//! there is no platform store, so secrets go to keyring-core's sample store, a plain file in
+//! the data directory: **for development only, it is not encrypted**.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use keyring_core::Entry;
+
+const SERVICE: &str = "dev.dialtone.sdk";
+
+#[derive(Debug, thiserror::Error)]
+#[error("secure storage: {0}")]
+pub struct SecretError(String);
+
+impl From<keyring_core::Error> for SecretError {
+    fn from(e: keyring_core::Error) -> Self {
+        SecretError(e.to_string())
+    }
+}
+
+pub struct SecretStore {
+    /// Distinguishes several clients in one process (two simulated phones, or two accounts).
+    namespace: String,
+    backend: Backend,
+}
+
+enum Backend {
+    #[cfg(not(any(target_os = "android", target_vendor = "apple")))]
+    DevFile(Arc<keyring_core::sample::Store>),
+    #[cfg(any(target_os = "android", target_vendor = "apple"))]
+    Platform,
+}
+
+impl SecretStore {
+    pub fn open(data_dir: &Path) -> Result<Self, SecretError> {
+        let namespace = namespace_for(data_dir);
+        #[cfg(not(any(target_os = "android", target_vendor = "apple")))]
+        {
+            let path = data_dir.join("dev-secrets.ron");
+            let path = path
+                .to_str()
+                .ok_or_else(|| SecretError("data directory is not UTF-8".into()))?;
+            let store = keyring_core::sample::Store::new_with_backing(path)?;
+            Ok(Self {
+                namespace,
+                backend: Backend::DevFile(store),
+            })
+        }
+        #[cfg(any(target_os = "android", target_vendor = "apple"))]
+        {
+            install_platform_store()?;
+            Ok(Self {
+                namespace,
+                backend: Backend::Platform,
+            })
+        }
+    }
+
+    fn entry(&self, key: &str) -> Result<Entry, SecretError> {
+        let user = format!("{}:{key}", self.namespace);
+        match &self.backend {
+            #[cfg(not(any(target_os = "android", target_vendor = "apple")))]
+            Backend::DevFile(store) => {
+                use keyring_core::api::CredentialStoreApi;
+                Ok(store.build(SERVICE, &user, None)?)
+            }
+            #[cfg(any(target_os = "android", target_vendor = "apple"))]
+            Backend::Platform => Ok(Entry::new(SERVICE, &user)?),
+        }
+    }
+
+    pub fn get(&self, key: &str) -> Result<Option<String>, SecretError> {
+        match self.entry(key)?.get_password() {
+            Ok(v) => Ok(Some(v)),
+            Err(keyring_core::Error::NoEntry) => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    pub fn set(&self, key: &str, value: &str) -> Result<(), SecretError> {
+        self.entry(key)?.set_password(value)?;
+        self.flush()
+    }
+
+    pub fn delete(&self, key: &str) -> Result<(), SecretError> {
+        match self.entry(key)?.delete_credential() {
+            Ok(()) | Err(keyring_core::Error::NoEntry) => self.flush(),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    fn flush(&self) -> Result<(), SecretError> {
+        match &self.backend {
+            // The sample store writes its file only when asked (or dropped).
+            #[cfg(not(any(target_os = "android", target_vendor = "apple")))]
+            Backend::DevFile(store) => Ok(store.save()?),
+            #[cfg(any(target_os = "android", target_vendor = "apple"))]
+            Backend::Platform => Ok(()),
+        }
+    }
+}
+
+/// A short, stable name for the data directory, so two clients never share a secret.
+fn namespace_for(data_dir: &Path) -> String {
+    let canonical = std::fs::canonicalize(data_dir).unwrap_or_else(|_| data_dir.to_path_buf());
+    let digest = ring::digest::digest(
+        &ring::digest::SHA256,
+        canonical.to_string_lossy().as_bytes(),
+    );
+    digest.as_ref()[..8]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+#[cfg(any(target_os = "android", target_vendor = "apple"))]
+fn install_platform_store() -> Result<(), SecretError> {
+    use std::sync::OnceLock;
+    static INSTALLED: OnceLock<Result<(), String>> = OnceLock::new();
+    INSTALLED
+        .get_or_init(|| {
+            // Android: the app must have initialised ndk-context (the AAR does it from its
+            // ContentProvider) before the first client is made.
+            #[cfg(target_os = "android")]
+            let store = android_native_keyring_store::Store::new();
+            #[cfg(target_vendor = "apple")]
+            let store = apple_native_keyring_store::protected::Store::new();
+            store
+                .map(keyring_core::set_default_store)
+                .map_err(|e| e.to_string())
+        })
+        .clone()
+        .map_err(SecretError)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_persist_per_data_directory() {
+        let a = tempfile::tempdir().unwrap();
+        let b = tempfile::tempdir().unwrap();
+        {
+            let store = SecretStore::open(a.path()).unwrap();
+            store.set("k", "v1").unwrap();
+            assert_eq!(SecretStore::open(b.path()).unwrap().get("k").unwrap(), None);
+        }
+        let store = SecretStore::open(a.path()).unwrap();
+        assert_eq!(store.get("k").unwrap().as_deref(), Some("v1"));
+        store.delete("k").unwrap();
+        store.delete("k").unwrap();
+        assert_eq!(SecretStore::open(a.path()).unwrap().get("k").unwrap(), None);
+    }
+}

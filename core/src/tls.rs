@@ -1,0 +1,46 @@
+//! The one TLS configuration every connection of the core uses (HTTPS and WSS): rustls on
+//! ring, with the Mozilla root set compiled in. Compiled-in roots behave the same on Android,
+//! iOS and Linux and need no JNI or platform verifier setup before the first request.
+
+use std::sync::{Arc, OnceLock};
+
+pub fn client_config() -> Arc<rustls::ClientConfig> {
+    static CONFIG: OnceLock<Arc<rustls::ClientConfig>> = OnceLock::new();
+    CONFIG
+        .get_or_init(|| {
+            let roots = rustls::RootCertStore {
+                roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
+            };
+            let provider = Arc::new(rustls::crypto::ring::default_provider());
+            let mut config = rustls::ClientConfig::builder_with_provider(provider)
+                .with_safe_default_protocol_versions()
+                .expect("ring supports the default TLS versions")
+                .with_root_certificates(roots)
+                .with_no_client_auth();
+            config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+            Arc::new(config)
+        })
+        .clone()
+}
+
+/// WebSockets speak HTTP/1.1 only, so they get the same roots without the h2 ALPN offer.
+pub fn websocket_config() -> Arc<rustls::ClientConfig> {
+    static CONFIG: OnceLock<Arc<rustls::ClientConfig>> = OnceLock::new();
+    CONFIG
+        .get_or_init(|| {
+            let mut config = (*client_config()).clone();
+            config.alpn_protocols.clear();
+            Arc::new(config)
+        })
+        .clone()
+}
+
+pub fn http_client(timeout: std::time::Duration) -> reqwest::Client {
+    reqwest::Client::builder()
+        .use_preconfigured_tls((*client_config()).clone())
+        .connect_timeout(std::time::Duration::from_secs(10))
+        .timeout(timeout)
+        .user_agent(concat!("dialtone/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .expect("a client with a preconfigured rustls config builds")
+}
