@@ -121,7 +121,7 @@ impl DialtoneClient {
         guard(|| {
             if data_dir.trim().is_empty() {
                 return Err(DialtoneError::InvalidInput {
-                    message: "data_dir is empty".into(),
+                    detail: "data_dir is empty".into(),
                 });
             }
             let engine = Engine::open(config.endpoints.clone(), &PathBuf::from(data_dir))?;

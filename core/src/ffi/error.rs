@@ -1,5 +1,6 @@
 //! The one public error. Each variant says what the app can do about it; the detail stays
-//! in the message (already free of secrets) and in the logs.
+//! in `detail` (already free of secrets) and in the logs. (`detail`, not `message`: a
+//! field named `message` would clash with `Throwable.message` in the generated Kotlin.)
 
 use crate::appsync::GraphqlError;
 use crate::error::Error;
@@ -8,32 +9,32 @@ use crate::rest::RestError;
 #[derive(Debug, thiserror::Error, uniffi::Error)]
 pub enum DialtoneError {
     /// The caller or the callee is already in a call: show "busy".
-    #[error("busy: {message}")]
-    Busy { message: String },
+    #[error("busy: {detail}")]
+    Busy { detail: String },
     /// No clientId yet (or it was deleted): call `register`.
-    #[error("not registered: {message}")]
-    NotRegistered { message: String },
+    #[error("not registered: {detail}")]
+    NotRegistered { detail: String },
     /// The backend could not be reached: retry later.
-    #[error("network: {message}")]
-    Network { message: String },
+    #[error("network: {detail}")]
+    Network { detail: String },
     /// The backend refused or failed the request.
-    #[error("backend error {status}: {message}")]
-    Backend { status: u16, message: String },
+    #[error("backend error {status}: {detail}")]
+    Backend { status: u16, detail: String },
     /// Someone changed the record first: refresh and retry.
-    #[error("conflict: {message}")]
-    Conflict { message: String },
+    #[error("conflict: {detail}")]
+    Conflict { detail: String },
     /// The API key (or another credential) was refused: check the configuration.
-    #[error("unauthorized: {message}")]
-    Unauthorized { message: String },
+    #[error("unauthorized: {detail}")]
+    Unauthorized { detail: String },
     /// The arguments are wrong: fix the call.
-    #[error("invalid input: {message}")]
-    InvalidInput { message: String },
+    #[error("invalid input: {detail}")]
+    InvalidInput { detail: String },
     /// Local storage (files, keychain) failed.
-    #[error("storage: {message}")]
-    Storage { message: String },
+    #[error("storage: {detail}")]
+    Storage { detail: String },
     /// A bug in Dialtone; please report it.
-    #[error("internal: {message}")]
-    Internal { message: String },
+    #[error("internal: {detail}")]
+    Internal { detail: String },
 }
 
 impl From<Error> for DialtoneError {
@@ -41,31 +42,36 @@ impl From<Error> for DialtoneError {
         tracing::debug!(target: "dialtone::ffi", "operation failed: {e}");
         let message = crate::logging::redact(&e.to_string());
         match e {
-            Error::Rest(RestError::Busy(m)) => DialtoneError::Busy { message: m },
+            Error::Rest(RestError::Busy(m)) => DialtoneError::Busy { detail: m },
             Error::Rest(RestError::Network(_)) | Error::Graphql(GraphqlError::Network(_)) => {
-                DialtoneError::Network { message }
+                DialtoneError::Network { detail: message }
             }
             Error::Rest(RestError::Backend { status, message: m }) => {
-                DialtoneError::Backend { status, message: m }
+                DialtoneError::Backend { status, detail: m }
             }
             Error::Rest(RestError::Decode(_)) | Error::Graphql(GraphqlError::Decode(_)) => {
                 DialtoneError::Backend {
                     status: 200,
-                    message,
+                    detail: message,
                 }
             }
-            Error::Graphql(GraphqlError::Conflict { .. }) => DialtoneError::Conflict { message },
-            Error::Graphql(GraphqlError::Unauthorized) => DialtoneError::Unauthorized { message },
-            Error::Graphql(GraphqlError::Http { status, .. }) => {
-                DialtoneError::Backend { status, message }
+            Error::Graphql(GraphqlError::Conflict { .. }) => {
+                DialtoneError::Conflict { detail: message }
             }
+            Error::Graphql(GraphqlError::Unauthorized) => {
+                DialtoneError::Unauthorized { detail: message }
+            }
+            Error::Graphql(GraphqlError::Http { status, .. }) => DialtoneError::Backend {
+                status,
+                detail: message,
+            },
             Error::Graphql(GraphqlError::Remote { .. }) => DialtoneError::Backend {
                 status: 200,
-                message,
+                detail: message,
             },
-            Error::Store(_) | Error::Secret(_) => DialtoneError::Storage { message },
-            Error::NotRegistered => DialtoneError::NotRegistered { message },
-            Error::InvalidInput(m) => DialtoneError::InvalidInput { message: m },
+            Error::Store(_) | Error::Secret(_) => DialtoneError::Storage { detail: message },
+            Error::NotRegistered => DialtoneError::NotRegistered { detail: message },
+            Error::InvalidInput(m) => DialtoneError::InvalidInput { detail: m },
         }
     }
 }

@@ -50,10 +50,10 @@ where
     match AbortOnDrop(runtime().spawn(fut)).await {
         Ok(result) => result,
         Err(e) if e.is_panic() => Err(DialtoneError::Internal {
-            message: panic_text(e.into_panic()),
+            detail: panic_text(e.into_panic()),
         }),
         Err(_) => Err(DialtoneError::Internal {
-            message: "the operation was cancelled".into(),
+            detail: "the operation was cancelled".into(),
         }),
     }
 }
@@ -62,7 +62,7 @@ where
 pub(crate) fn guard<T>(f: impl FnOnce() -> Result<T, DialtoneError>) -> Result<T, DialtoneError> {
     std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).unwrap_or_else(|p| {
         Err(DialtoneError::Internal {
-            message: panic_text(p),
+            detail: panic_text(p),
         })
     })
 }
