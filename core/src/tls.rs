@@ -8,6 +8,9 @@ pub fn client_config() -> Arc<rustls::ClientConfig> {
     static CONFIG: OnceLock<Arc<rustls::ClientConfig>> = OnceLock::new();
     CONFIG
         .get_or_init(|| {
+            // Also the process default, unless the app chose one: any other rustls user in
+            // the process (reqwest built elsewhere, a WebSocket) then finds ring as well.
+            let _ = rustls::crypto::ring::default_provider().install_default();
             let roots = rustls::RootCertStore {
                 roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
             };

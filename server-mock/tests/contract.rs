@@ -11,12 +11,22 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::Message;
 
 async fn start() -> MockServer {
-    let config = MockConfig { keep_alive_interval: Duration::from_millis(200), ..MockConfig::default() };
-    MockServer::start("127.0.0.1:0".parse().unwrap(), config).await.unwrap()
+    let config = MockConfig {
+        keep_alive_interval: Duration::from_millis(200),
+        ..MockConfig::default()
+    };
+    MockServer::start("127.0.0.1:0".parse().unwrap(), config)
+        .await
+        .unwrap()
 }
 
 async fn api(m: &MockServer, body: Value) -> (u16, Value) {
-    let r = reqwest::Client::new().post(format!("{}/api", m.base_url())).json(&body).send().await.unwrap();
+    let r = reqwest::Client::new()
+        .post(format!("{}/api", m.base_url()))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
     (r.status().as_u16(), r.json().await.unwrap())
 }
 
@@ -32,18 +42,25 @@ async fn gql(m: &MockServer, key: Option<&str>, query: &str, variables: Value) -
 }
 
 async fn register(m: &MockServer, kind: &str, token: &str) -> String {
-    let (s, v) = api(m, json!({"action": "register", "notifyType": kind, "deviceToken": token})).await;
+    let (s, v) = api(
+        m,
+        json!({"action": "register", "notifyType": kind, "deviceToken": token}),
+    )
+    .await;
     assert_eq!(s, 200, "{v}");
     v["id"].as_str().unwrap().to_string()
 }
 
 async fn pushes(m: &MockServer, token: &str, wait_ms: u64) -> Vec<Value> {
-    let v: Value = reqwest::get(format!("{}/mock/pushes?deviceToken={token}&waitMs={wait_ms}", m.base_url()))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let v: Value = reqwest::get(format!(
+        "{}/mock/pushes?deviceToken={token}&waitMs={wait_ms}",
+        m.base_url()
+    ))
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
     v["pushes"].as_array().unwrap().clone()
 }
 
@@ -52,7 +69,11 @@ const CREATE: &str = "mutation C($input: CreatePersonInput!) { createPerson(inpu
 #[tokio::test]
 async fn register_returns_the_device_row() {
     let m = start().await;
-    let (s, v) = api(&m, json!({"action": "register", "notifyType": "GCM", "deviceToken": "fcm-1"})).await;
+    let (s, v) = api(
+        &m,
+        json!({"action": "register", "notifyType": "GCM", "deviceToken": "fcm-1"}),
+    )
+    .await;
     assert_eq!(s, 200);
     assert_eq!(v["notifyType"], "GCM");
     assert_eq!(v["deviceToken"], "fcm-1");
@@ -66,8 +87,18 @@ async fn initiate_call_issues_v3_tokens_and_pushes_fcm_data() {
     let m = start().await;
     let a = register(&m, "GCM", "fcm-a").await;
     let b = register(&m, "GCM", "fcm-b").await;
-    gql(&m, Some(DEFAULT_API_KEY), CREATE, json!({"input": {"firstName": "Alice", "lastName": "Smith", "clientId": a}})).await;
-    let (s, v) = api(&m, json!({"action": "initiateCall", "callerId": a, "calleeId": b})).await;
+    gql(
+        &m,
+        Some(DEFAULT_API_KEY),
+        CREATE,
+        json!({"input": {"firstName": "Alice", "lastName": "Smith", "clientId": a}}),
+    )
+    .await;
+    let (s, v) = api(
+        &m,
+        json!({"action": "initiateCall", "callerId": a, "calleeId": b}),
+    )
+    .await;
     assert_eq!(s, 200, "{v}");
     let token = v["token"].as_str().unwrap();
     let claims = decode_jwt(token);
@@ -79,9 +110,14 @@ async fn initiate_call_issues_v3_tokens_and_pushes_fcm_data() {
     assert_eq!(p.len(), 1);
     let data = &p[0]["data"];
     assert_eq!(data["pinpoint.notification.title"], "Incoming Call");
-    assert_eq!(data["pinpoint.notification.body"], "Alice Smith is calling you");
+    assert_eq!(
+        data["pinpoint.notification.body"],
+        "Alice Smith is calling you"
+    );
     let link = data["pinpoint.deeplink"].as_str().unwrap();
-    let callee_token = link.strip_prefix("https://my.app.com/incomingCall?tok=").unwrap();
+    let callee_token = link
+        .strip_prefix("https://my.app.com/incomingCall?tok=")
+        .unwrap();
     assert_eq!(decode_jwt(callee_token)["tid"], claims["tid"]);
     assert_ne!(decode_jwt(callee_token)["p"], claims["p"]);
     assert_eq!(p[0]["priority"], "normal");
@@ -96,16 +132,36 @@ async fn apns_push_carries_the_deeplink_under_data_pinpoint() {
     let a = register(&m, "GCM", "fcm-a").await;
     let b = register(&m, "APNS", "voip-b").await;
     let waiter = {
-        let url = format!("{}/mock/pushes?deviceToken=voip-b&waitMs=5000", m.base_url());
-        tokio::spawn(async move { reqwest::get(url).await.unwrap().json::<Value>().await.unwrap() })
+        let url = format!(
+            "{}/mock/pushes?deviceToken=voip-b&waitMs=5000",
+            m.base_url()
+        );
+        tokio::spawn(async move {
+            reqwest::get(url)
+                .await
+                .unwrap()
+                .json::<Value>()
+                .await
+                .unwrap()
+        })
     };
     tokio::time::sleep(Duration::from_millis(100)).await;
-    api(&m, json!({"action": "initiateCall", "callerId": a, "calleeId": b})).await;
-    let v = tokio::time::timeout(Duration::from_secs(3), waiter).await.expect("long-poll wakes").unwrap();
+    api(
+        &m,
+        json!({"action": "initiateCall", "callerId": a, "calleeId": b}),
+    )
+    .await;
+    let v = tokio::time::timeout(Duration::from_secs(3), waiter)
+        .await
+        .expect("long-poll wakes")
+        .unwrap();
     let push = &v["pushes"][0];
     assert_eq!(push["apnsPushType"], "voip");
     assert_eq!(push["payload"]["aps"]["alert"]["title"], "Incoming Call");
-    assert!(push["payload"]["data"]["pinpoint"]["deeplink"].as_str().unwrap().contains("incomingCall?tok=ey"));
+    assert!(push["payload"]["data"]["pinpoint"]["deeplink"]
+        .as_str()
+        .unwrap()
+        .contains("incomingCall?tok=ey"));
 }
 
 #[tokio::test]
@@ -114,10 +170,32 @@ async fn busy_caller_and_callee_are_refused_until_end_call() {
     let a = register(&m, "GCM", "a").await;
     let b = register(&m, "GCM", "b").await;
     let c = register(&m, "GCM", "c").await;
-    assert_eq!(api(&m, json!({"action": "initiateCall", "callerId": a, "calleeId": b})).await.0, 200);
-    let (s, v) = api(&m, json!({"action": "initiateCall", "callerId": c, "calleeId": b})).await;
-    assert_eq!((s, v), (500, json!({"message": "ERROR :: Callee already in a session!", "error": "BUSY"})));
-    let (s, v) = api(&m, json!({"action": "initiateCall", "callerId": a, "calleeId": c})).await;
+    assert_eq!(
+        api(
+            &m,
+            json!({"action": "initiateCall", "callerId": a, "calleeId": b})
+        )
+        .await
+        .0,
+        200
+    );
+    let (s, v) = api(
+        &m,
+        json!({"action": "initiateCall", "callerId": c, "calleeId": b}),
+    )
+    .await;
+    assert_eq!(
+        (s, v),
+        (
+            500,
+            json!({"message": "ERROR :: Callee already in a session!", "error": "BUSY"})
+        )
+    );
+    let (s, v) = api(
+        &m,
+        json!({"action": "initiateCall", "callerId": a, "calleeId": c}),
+    )
+    .await;
     assert_eq!((s, v["error"].clone()), (500, json!("BUSY")));
     assert_eq!(v["message"], "ERROR :: Caller already in a session!");
     let (s, v) = api(&m, json!({"action": "endCall", "clientId": a})).await;
@@ -126,16 +204,42 @@ async fn busy_caller_and_callee_are_refused_until_end_call() {
     assert_eq!(v["result"]["sessionId"], "");
     assert_eq!(v["result"]["participantToken"], "");
     // The seed blanks only the caller's row: the callee stays busy until it ends its own leg.
-    assert_eq!(api(&m, json!({"action": "initiateCall", "callerId": c, "calleeId": b})).await.1["error"], "BUSY");
-    assert_eq!(api(&m, json!({"action": "initiateCall", "callerId": a, "calleeId": c})).await.0, 200);
+    assert_eq!(
+        api(
+            &m,
+            json!({"action": "initiateCall", "callerId": c, "calleeId": b})
+        )
+        .await
+        .1["error"],
+        "BUSY"
+    );
+    assert_eq!(
+        api(
+            &m,
+            json!({"action": "initiateCall", "callerId": a, "calleeId": c})
+        )
+        .await
+        .0,
+        200
+    );
 }
 
 #[tokio::test]
 async fn delete_client_ids_removes_rows_and_keeps_persons() {
     let m = start().await;
     let a = register(&m, "GCM", "a").await;
-    gql(&m, Some(DEFAULT_API_KEY), CREATE, json!({"input": {"firstName": "A", "lastName": "B", "clientId": a}})).await;
-    let (s, v) = api(&m, json!({"action": "deleteClientIds", "clientIds": [a, "nope"]})).await;
+    gql(
+        &m,
+        Some(DEFAULT_API_KEY),
+        CREATE,
+        json!({"input": {"firstName": "A", "lastName": "B", "clientId": a}}),
+    )
+    .await;
+    let (s, v) = api(
+        &m,
+        json!({"action": "deleteClientIds", "clientIds": [a, "nope"]}),
+    )
+    .await;
     assert_eq!(s, 200);
     assert_eq!(v, json!({"deletedIds": [{"id": a}]}));
     assert_eq!(m.with_state(|s| (s.devices.len(), s.persons.len())), (0, 1));
@@ -164,17 +268,42 @@ async fn bad_rest_input_gets_clear_errors_and_changes_nothing() {
     for body in cases {
         let (s, v) = api(&m, body.clone()).await;
         assert_eq!(s, 500, "{body} → {v}");
-        assert!(v["error"] != Value::Null && v["error"] != json!(false), "{body} → {v}");
+        assert!(
+            v["error"] != Value::Null && v["error"] != json!(false),
+            "{body} → {v}"
+        );
     }
-    assert_eq!(api(&m, json!({"action": "nope"})).await.1, json!({"error": "ERROR :: Unknown action!"}));
+    assert_eq!(
+        api(&m, json!({"action": "nope"})).await.1,
+        json!({"error": "ERROR :: Unknown action!"})
+    );
     let client = reqwest::Client::new();
-    let r = client.post(format!("{}/api", m.base_url())).body("{not json").send().await.unwrap();
+    let r = client
+        .post(format!("{}/api", m.base_url()))
+        .body("{not json")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status().as_u16(), 500);
-    assert!(r.json::<Value>().await.unwrap()["message"].as_str().unwrap().contains("JSON"));
-    let big = format!(r#"{{"action":"register","notifyType":"GCM","deviceToken":"{}"}}"#, "x".repeat(MAX_BODY_BYTES));
-    let r = client.post(format!("{}/api", m.base_url())).body(big).send().await.unwrap();
+    assert!(r.json::<Value>().await.unwrap()["message"]
+        .as_str()
+        .unwrap()
+        .contains("JSON"));
+    let big = format!(
+        r#"{{"action":"register","notifyType":"GCM","deviceToken":"{}"}}"#,
+        "x".repeat(MAX_BODY_BYTES)
+    );
+    let r = client
+        .post(format!("{}/api", m.base_url()))
+        .body(big)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status().as_u16(), 413);
-    assert_eq!(m.with_state(|s| (s.devices.len(), s.sessions.len())), (1, 0));
+    assert_eq!(
+        m.with_state(|s| (s.devices.len(), s.sessions.len())),
+        (1, 0)
+    );
     assert!(m.with_state(|s| s.outbox.is_empty()));
 }
 
@@ -185,7 +314,10 @@ async fn graphql_requires_the_api_key() {
         let (s, v) = gql(&m, key, "query { listPeople { items { id } } }", json!({})).await;
         assert_eq!(s, 401);
         assert_eq!(v["errors"][0]["errorType"], "UnauthorizedException");
-        assert_eq!(v["errors"][0]["message"], "You are not authorized to make this call.");
+        assert_eq!(
+            v["errors"][0]["message"],
+            "You are not authorized to make this call."
+        );
     }
 }
 
@@ -193,32 +325,79 @@ async fn graphql_requires_the_api_key() {
 async fn person_crud_with_version_conflicts() {
     let m = start().await;
     let k = Some(DEFAULT_API_KEY);
-    let (_, v) = gql(&m, k, CREATE, json!({"input": {"id": "p1", "firstName": "A", "lastName": "B", "clientId": "c"}})).await;
+    let (_, v) = gql(
+        &m,
+        k,
+        CREATE,
+        json!({"input": {"id": "p1", "firstName": "A", "lastName": "B", "clientId": "c"}}),
+    )
+    .await;
     assert_eq!(v["data"]["createPerson"]["_version"], 1);
     assert_eq!(v["data"]["createPerson"]["_deleted"], Value::Null);
-    let (_, v) = gql(&m, k, CREATE, json!({"input": {"id": "p1", "firstName": "A", "lastName": "B", "clientId": "c"}})).await;
-    assert_eq!(v["errors"][0]["errorType"], "DynamoDB:ConditionalCheckFailedException");
+    let (_, v) = gql(
+        &m,
+        k,
+        CREATE,
+        json!({"input": {"id": "p1", "firstName": "A", "lastName": "B", "clientId": "c"}}),
+    )
+    .await;
+    assert_eq!(
+        v["errors"][0]["errorType"],
+        "DynamoDB:ConditionalCheckFailedException"
+    );
 
-    let (_, v) = gql(&m, k, "query G($id: ID!) { getPerson(id: $id) { id firstName createdAt updatedAt } }", json!({"id": "p1"})).await;
+    let (_, v) = gql(
+        &m,
+        k,
+        "query G($id: ID!) { getPerson(id: $id) { id firstName createdAt updatedAt } }",
+        json!({"id": "p1"}),
+    )
+    .await;
     assert_eq!(v["data"]["getPerson"]["firstName"], "A");
-    assert!(v["data"]["getPerson"]["createdAt"].as_str().unwrap().ends_with('Z'));
+    assert!(v["data"]["getPerson"]["createdAt"]
+        .as_str()
+        .unwrap()
+        .ends_with('Z'));
     let (_, v) = gql(&m, k, "query { getPerson(id: \"none\") { id } }", json!({})).await;
     assert_eq!(v["data"]["getPerson"], Value::Null);
 
-    let upd = "mutation U($i: UpdatePersonInput!) { updatePerson(input: $i) { id firstName _version } }";
-    let (_, v) = gql(&m, k, upd, json!({"i": {"id": "p1", "_version": 1, "firstName": "Z"}})).await;
-    assert_eq!(v["data"]["updatePerson"], json!({"id": "p1", "firstName": "Z", "_version": 2}));
-    let (_, v) = gql(&m, k, upd, json!({"i": {"id": "p1", "_version": 1, "firstName": "Y"}})).await;
+    let upd =
+        "mutation U($i: UpdatePersonInput!) { updatePerson(input: $i) { id firstName _version } }";
+    let (_, v) = gql(
+        &m,
+        k,
+        upd,
+        json!({"i": {"id": "p1", "_version": 1, "firstName": "Z"}}),
+    )
+    .await;
+    assert_eq!(
+        v["data"]["updatePerson"],
+        json!({"id": "p1", "firstName": "Z", "_version": 2})
+    );
+    let (_, v) = gql(
+        &m,
+        k,
+        upd,
+        json!({"i": {"id": "p1", "_version": 1, "firstName": "Y"}}),
+    )
+    .await;
     assert_eq!(v["errors"][0]["errorType"], "ConflictUnhandled");
     assert_eq!(v["errors"][0]["data"]["_version"], 2);
     let (_, v) = gql(&m, k, upd, json!({"i": {"id": "missing", "_version": 1}})).await;
-    assert!(v["errors"][0]["errorType"].as_str().unwrap().contains("ConditionalCheckFailed"));
+    assert!(v["errors"][0]["errorType"]
+        .as_str()
+        .unwrap()
+        .contains("ConditionalCheckFailed"));
 
-    let del = "mutation D($i: DeletePersonInput!) { deletePerson(input: $i) { id _deleted _version } }";
+    let del =
+        "mutation D($i: DeletePersonInput!) { deletePerson(input: $i) { id _deleted _version } }";
     let (_, v) = gql(&m, k, del, json!({"i": {"id": "p1", "_version": 1}})).await;
     assert_eq!(v["errors"][0]["errorType"], "ConflictUnhandled");
     let (_, v) = gql(&m, k, del, json!({"i": {"id": "p1", "_version": 2}})).await;
-    assert_eq!(v["data"]["deletePerson"], json!({"id": "p1", "_deleted": true, "_version": 3}));
+    assert_eq!(
+        v["data"]["deletePerson"],
+        json!({"id": "p1", "_deleted": true, "_version": 3})
+    );
     assert_eq!(m.with_state(|s| s.persons["p1"].first_name.clone()), "Z");
 }
 
@@ -228,26 +407,59 @@ async fn list_filters_by_client_id_and_pages() {
     let k = Some(DEFAULT_API_KEY);
     for i in 0..7 {
         let client = if i < 3 { "mine" } else { "other" };
-        gql(&m, k, CREATE, json!({"input": {"firstName": format!("n{i}"), "lastName": "x", "clientId": client}})).await;
+        gql(
+            &m,
+            k,
+            CREATE,
+            json!({"input": {"firstName": format!("n{i}"), "lastName": "x", "clientId": client}}),
+        )
+        .await;
     }
     let q = "query L($f: ModelPersonFilterInput, $t: String) { listPeople(filter: $f, limit: 2, nextToken: $t) { items { firstName clientId } nextToken startedAt } }";
     let mut seen = Vec::new();
     let mut token = Value::Null;
     loop {
-        let (_, v) = gql(&m, k, q, json!({"f": {"clientId": {"eq": "mine"}}, "t": token})).await;
+        let (_, v) = gql(
+            &m,
+            k,
+            q,
+            json!({"f": {"clientId": {"eq": "mine"}}, "t": token}),
+        )
+        .await;
         let conn = &v["data"]["listPeople"];
         assert_eq!(conn["startedAt"], Value::Null);
-        seen.extend(conn["items"].as_array().unwrap().iter().map(|i| i["firstName"].as_str().unwrap().to_string()));
+        seen.extend(
+            conn["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|i| i["firstName"].as_str().unwrap().to_string()),
+        );
         token = conn["nextToken"].clone();
         if token.is_null() {
             break;
         }
     }
     assert_eq!(seen, ["n0", "n1", "n2"]);
-    let (_, v) = gql(&m, k, "query { listPeople(nextToken: \"garbage\") { items { id } } }", json!({})).await;
+    let (_, v) = gql(
+        &m,
+        k,
+        "query { listPeople(nextToken: \"garbage\") { items { id } } }",
+        json!({}),
+    )
+    .await;
     assert_eq!(v["errors"][0]["errorType"], "InvalidNextTokenException");
-    let (_, v) = gql(&m, k, "query { listPeople(limit: 0) { items { id } } }", json!({})).await;
-    assert!(v["errors"][0]["message"].as_str().unwrap().contains("limit"));
+    let (_, v) = gql(
+        &m,
+        k,
+        "query { listPeople(limit: 0) { items { id } } }",
+        json!({}),
+    )
+    .await;
+    assert!(v["errors"][0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("limit"));
 }
 
 #[tokio::test]
@@ -255,13 +467,34 @@ async fn sync_people_delta_includes_tombstones() {
     let m = start().await;
     let k = Some(DEFAULT_API_KEY);
     let sync = "query S($l: AWSTimestamp) { syncPeople(lastSync: $l) { items { id _deleted } nextToken startedAt } }";
-    gql(&m, k, CREATE, json!({"input": {"id": "old", "firstName": "A", "lastName": "B", "clientId": "c"}})).await;
+    gql(
+        &m,
+        k,
+        CREATE,
+        json!({"input": {"id": "old", "firstName": "A", "lastName": "B", "clientId": "c"}}),
+    )
+    .await;
     let (_, v) = gql(&m, k, sync, json!({"l": null})).await;
     let started = v["data"]["syncPeople"]["startedAt"].as_i64().unwrap();
-    assert_eq!(v["data"]["syncPeople"]["items"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        v["data"]["syncPeople"]["items"].as_array().unwrap().len(),
+        1
+    );
     tokio::time::sleep(Duration::from_millis(5)).await;
-    gql(&m, k, CREATE, json!({"input": {"id": "new", "firstName": "N", "lastName": "B", "clientId": "d"}})).await;
-    gql(&m, k, "mutation { deletePerson(input: {id: \"old\", _version: 1}) { id } }", json!({})).await;
+    gql(
+        &m,
+        k,
+        CREATE,
+        json!({"input": {"id": "new", "firstName": "N", "lastName": "B", "clientId": "d"}}),
+    )
+    .await;
+    gql(
+        &m,
+        k,
+        "mutation { deletePerson(input: {id: \"old\", _version: 1}) { id } }",
+        json!({}),
+    )
+    .await;
     let (_, v) = gql(&m, k, sync, json!({"l": started})).await;
     let mut items: Vec<(String, Value)> = v["data"]["syncPeople"]["items"]
         .as_array()
@@ -270,25 +503,70 @@ async fn sync_people_delta_includes_tombstones() {
         .map(|i| (i["id"].as_str().unwrap().to_string(), i["_deleted"].clone()))
         .collect();
     items.sort_by(|a, b| a.0.cmp(&b.0));
-    assert_eq!(items, [("new".to_string(), Value::Null), ("old".to_string(), json!(true))]);
+    assert_eq!(
+        items,
+        [
+            ("new".to_string(), Value::Null),
+            ("old".to_string(), json!(true))
+        ]
+    );
 }
 
 #[tokio::test]
 async fn graphql_validation_and_malformed_requests() {
     let m = start().await;
     let k = Some(DEFAULT_API_KEY);
-    let (s, v) = gql(&m, k, "query { getPerson(id: \"x\") { id nope } }", json!({})).await;
+    let (s, v) = gql(
+        &m,
+        k,
+        "query { getPerson(id: \"x\") { id nope } }",
+        json!({}),
+    )
+    .await;
     assert_eq!(s, 200);
-    assert!(v["errors"][0]["message"].as_str().unwrap().contains("FieldUndefined"));
+    assert!(v["errors"][0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("FieldUndefined"));
     let (_, v) = gql(&m, k, "query { getPerson { id } }", json!({})).await;
-    assert!(v["errors"][0]["message"].as_str().unwrap().contains("MissingFieldArgument"));
-    let (_, v) = gql(&m, k, "query { getDeviceInfo(id: \"x\") { id } }", json!({})).await;
-    assert!(v["errors"][0]["message"].as_str().unwrap().contains("FieldUndefined"));
+    assert!(v["errors"][0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("MissingFieldArgument"));
+    let (_, v) = gql(
+        &m,
+        k,
+        "query { getDeviceInfo(id: \"x\") { id } }",
+        json!({}),
+    )
+    .await;
+    assert!(v["errors"][0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("FieldUndefined"));
     let (_, v) = gql(&m, k, "query {", json!({})).await;
-    assert!(v["errors"][0]["message"].as_str().unwrap().contains("Invalid syntax"));
-    let (_, v) = gql(&m, k, CREATE, json!({"input": {"firstName": "A", "lastName": 5, "clientId": "c"}})).await;
-    assert!(v["errors"][0]["message"].as_str().unwrap().contains("WrongType"));
-    let (_, v) = gql(&m, k, CREATE, json!({"input": {"firstName": "x".repeat(300), "lastName": "L", "clientId": "c"}})).await;
+    assert!(v["errors"][0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("Invalid syntax"));
+    let (_, v) = gql(
+        &m,
+        k,
+        CREATE,
+        json!({"input": {"firstName": "A", "lastName": 5, "clientId": "c"}}),
+    )
+    .await;
+    assert!(v["errors"][0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("WrongType"));
+    let (_, v) = gql(
+        &m,
+        k,
+        CREATE,
+        json!({"input": {"firstName": "x".repeat(300), "lastName": "L", "clientId": "c"}}),
+    )
+    .await;
     assert_eq!(v["errors"][0]["errorType"], "ValidationException");
     let r = reqwest::Client::new()
         .post(format!("{}/graphql", m.base_url()))
@@ -298,16 +576,28 @@ async fn graphql_validation_and_malformed_requests() {
         .await
         .unwrap();
     assert_eq!(r.status().as_u16(), 400);
-    assert_eq!(r.json::<Value>().await.unwrap()["errors"][0]["errorType"], "MalformedHttpRequestException");
+    assert_eq!(
+        r.json::<Value>().await.unwrap()["errors"][0]["errorType"],
+        "MalformedHttpRequestException"
+    );
     assert!(m.with_state(|s| s.persons.is_empty()));
 }
 
-async fn realtime(m: &MockServer, key: &str) -> tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>> {
+async fn realtime(
+    m: &MockServer,
+    key: &str,
+) -> tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>> {
     use base64::Engine;
-    let header = base64::engine::general_purpose::STANDARD.encode(json!({"host": m.addr().to_string(), "x-api-key": key}).to_string());
-    let url = format!("ws://{}/graphql/realtime?header={}&payload=e30%3D", m.addr(), urlencode(&header));
+    let header = base64::engine::general_purpose::STANDARD
+        .encode(json!({"host": m.addr().to_string(), "x-api-key": key}).to_string());
+    let url = format!(
+        "ws://{}/graphql/realtime?header={}&payload=e30%3D",
+        m.addr(),
+        urlencode(&header)
+    );
     let mut req = url.into_client_request().unwrap();
-    req.headers_mut().insert("Sec-WebSocket-Protocol", "graphql-ws".parse().unwrap());
+    req.headers_mut()
+        .insert("Sec-WebSocket-Protocol", "graphql-ws".parse().unwrap());
     let (ws, resp) = tokio_tungstenite::connect_async(req).await.unwrap();
     assert_eq!(resp.headers()["sec-websocket-protocol"], "graphql-ws");
     ws
@@ -322,9 +612,17 @@ fn urlencode(s: &str) -> String {
         .collect()
 }
 
-async fn next_json<S: StreamExt<Item = Result<Message, tokio_tungstenite::tungstenite::Error>> + Unpin>(ws: &mut S) -> Value {
+async fn next_json<
+    S: StreamExt<Item = Result<Message, tokio_tungstenite::tungstenite::Error>> + Unpin,
+>(
+    ws: &mut S,
+) -> Value {
     loop {
-        let msg = tokio::time::timeout(Duration::from_secs(3), ws.next()).await.expect("a message").unwrap().unwrap();
+        let msg = tokio::time::timeout(Duration::from_secs(3), ws.next())
+            .await
+            .expect("a message")
+            .unwrap()
+            .unwrap();
         if let Message::Text(t) = msg {
             return serde_json::from_str(t.as_str()).unwrap();
         }
@@ -335,35 +633,70 @@ async fn next_json<S: StreamExt<Item = Result<Message, tokio_tungstenite::tungst
 async fn realtime_protocol_delivers_subscribed_changes() {
     let m = start().await;
     let mut ws = realtime(&m, DEFAULT_API_KEY).await;
-    ws.send(Message::text(json!({"type": "connection_init"}).to_string())).await.unwrap();
-    assert_eq!(next_json(&mut ws).await, json!({"type": "connection_ack", "payload": {"connectionTimeoutMs": 300000}}));
+    ws.send(Message::text(
+        json!({"type": "connection_init"}).to_string(),
+    ))
+    .await
+    .unwrap();
+    assert_eq!(
+        next_json(&mut ws).await,
+        json!({"type": "connection_ack", "payload": {"connectionTimeoutMs": 300000}})
+    );
     let start = |id: &str, q: &str, key: &str| {
         json!({"id": id, "type": "start", "payload": {
             "data": json!({"query": q, "variables": {}}).to_string(),
             "extensions": {"authorization": {"host": "h", "x-api-key": key}}}})
         .to_string()
     };
-    ws.send(Message::text(start("s1", "subscription { onCreatePerson { id firstName } }", DEFAULT_API_KEY))).await.unwrap();
+    ws.send(Message::text(start(
+        "s1",
+        "subscription { onCreatePerson { id firstName } }",
+        DEFAULT_API_KEY,
+    )))
+    .await
+    .unwrap();
     let mut got = next_json(&mut ws).await;
     while got["type"] == "ka" {
         got = next_json(&mut ws).await;
     }
     assert_eq!(got, json!({"type": "start_ack", "id": "s1"}));
-    ws.send(Message::text(start("s2", "subscription { onCreatePerson { id } }", "bad-key"))).await.unwrap();
+    ws.send(Message::text(start(
+        "s2",
+        "subscription { onCreatePerson { id } }",
+        "bad-key",
+    )))
+    .await
+    .unwrap();
     let mut got = next_json(&mut ws).await;
     while got["type"] == "ka" {
         got = next_json(&mut ws).await;
     }
     assert_eq!(got["type"], "error");
-    assert_eq!(got["payload"]["errors"][0]["errorType"], "UnauthorizedException");
+    assert_eq!(
+        got["payload"]["errors"][0]["errorType"],
+        "UnauthorizedException"
+    );
 
-    gql(&m, Some(DEFAULT_API_KEY), CREATE, json!({"input": {"id": "p9", "firstName": "Live", "lastName": "L", "clientId": "c"}})).await;
+    gql(
+        &m,
+        Some(DEFAULT_API_KEY),
+        CREATE,
+        json!({"input": {"id": "p9", "firstName": "Live", "lastName": "L", "clientId": "c"}}),
+    )
+    .await;
     let mut got = next_json(&mut ws).await;
     while got["type"] == "ka" {
         got = next_json(&mut ws).await;
     }
-    assert_eq!(got, json!({"type": "data", "id": "s1", "payload": {"data": {"onCreatePerson": {"id": "p9", "firstName": "Live"}}}}));
-    ws.send(Message::text(json!({"type": "stop", "id": "s1"}).to_string())).await.unwrap();
+    assert_eq!(
+        got,
+        json!({"type": "data", "id": "s1", "payload": {"data": {"onCreatePerson": {"id": "p9", "firstName": "Live"}}}})
+    );
+    ws.send(Message::text(
+        json!({"type": "stop", "id": "s1"}).to_string(),
+    ))
+    .await
+    .unwrap();
     let mut got = next_json(&mut ws).await;
     while got["type"] == "ka" {
         got = next_json(&mut ws).await;
@@ -379,22 +712,42 @@ async fn realtime_refuses_a_bad_key_at_connect() {
     let mut ws = realtime(&m, "wrong").await;
     let got = next_json(&mut ws).await;
     assert_eq!(got["type"], "connection_error");
-    assert_eq!(got["payload"]["errors"][0]["errorType"], "UnauthorizedException");
+    assert_eq!(
+        got["payload"]["errors"][0]["errorType"],
+        "UnauthorizedException"
+    );
 }
 
 #[tokio::test]
 async fn health_and_outbox_argument_errors() {
     let m = start().await;
-    let v: Value = reqwest::get(format!("{}/health", m.base_url())).await.unwrap().json().await.unwrap();
+    let v: Value = reqwest::get(format!("{}/health", m.base_url()))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(v["status"], "ok");
-    let r = reqwest::get(format!("{}/mock/pushes", m.base_url())).await.unwrap();
+    let r = reqwest::get(format!("{}/mock/pushes", m.base_url()))
+        .await
+        .unwrap();
     assert_eq!(r.status().as_u16(), 400);
-    let r = reqwest::get(format!("{}/mock/pushes?deviceToken=x&waitMs=soon", m.base_url())).await.unwrap();
+    let r = reqwest::get(format!(
+        "{}/mock/pushes?deviceToken=x&waitMs=soon",
+        m.base_url()
+    ))
+    .await
+    .unwrap();
     assert_eq!(r.status().as_u16(), 400);
 }
 
 fn decode_jwt(token: &str) -> Value {
     use base64::Engine;
     let payload = token.split('.').nth(1).unwrap();
-    serde_json::from_slice(&base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap()
+    serde_json::from_slice(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(payload)
+            .unwrap(),
+    )
+    .unwrap()
 }
