@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Compiles the generated Kotlin and the JUnit 5 suite with kotlinc and runs it on the JVM,
+# with JNA loading the host library from target/debug. Expects scripts/gen-bindings.sh to
+# have run and scripts/toolchains.sh to provide kotlinc.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/toolchains.sh
+ensure_kotlin
+out=bindings/kotlin/build/jvm-test
+rm -rf "$out" && mkdir -p "$out"
+cp="/usr/share/java/jna.jar:$KOTLIN_HOME/lib/kotlinx-coroutines-core-jvm.jar:/usr/share/java/junit-jupiter-api.jar:/usr/share/java/apiguardian-api.jar:/usr/share/java/opentest4j.jar:/usr/share/java/junit-platform-commons.jar"
+echo "[kotlin] compiling bindings and tests"
+"$KOTLIN_HOME/bin/kotlinc" -nowarn -jvm-target 17 -cp "$cp" -d "$out" \
+  bindings/kotlin/build/generated/dev/dialtone/dialtone.kt \
+  $(find bindings/kotlin/dialtone-jvm/src/test/kotlin -name '*.kt') 2>&1 | grep -v '^warning:' || true
+[ -f "$out/dev/dialtone/FoundationTest.class" ] || { echo "[kotlin] compilation failed" >&2; exit 1; }
+echo "[kotlin] running JUnit 5"
+DIALTONE_MOCK_BIN="$PWD/target/debug/dialtone-mock" \
+java -Djna.library.path="$PWD/target/debug" -jar /usr/share/java/junit-platform-console-standalone.jar \
+  -cp "$out:$cp:$KOTLIN_HOME/lib/kotlin-stdlib.jar" --scan-classpath "$out" --disable-banner --disable-ansi-colors --details=tree --fail-if-no-tests
