@@ -36,7 +36,8 @@ ensure_kotlin() {
 }
 
 ensure_swift() {
-  if [ -x "$SWIFT_ROOT/usr/bin/swift" ] && [ -f "$SWIFT_ROOT/.dialtone-ready" ]; then return 0; fi
+  # The marker alone: /usr/bin/swift there is an absolute symlink that only resolves inside.
+  if [ -f "$SWIFT_ROOT/.dialtone-ready" ]; then return 0; fi
   apt_install debootstrap
   log "creating a Debian trixie chroot with swiftlang in $SWIFT_ROOT (one time, ~3 GB)"
   rm -rf "$SWIFT_ROOT"
@@ -44,7 +45,7 @@ ensure_swift() {
   debootstrap --variant=minbase trixie "$SWIFT_ROOT" http://deb.debian.org/debian >"$DIALTONE_CACHE/debootstrap.log" 2>&1 \
     || { tail -20 "$DIALTONE_CACHE/debootstrap.log" >&2; return 1; }
   chroot "$SWIFT_ROOT" /usr/bin/env DEBIAN_FRONTEND=noninteractive bash -c \
-    'apt-get update -qq && apt-get install -y -qq --no-install-recommends swiftlang libcurl4 ca-certificates >/dev/null' \
+    'apt-get update -qq && apt-get install -y -qq --no-install-recommends swiftlang libc6-dev libstdc++-14-dev libcurl4 ca-certificates >/dev/null' \
     || return 1
   touch "$SWIFT_ROOT/.dialtone-ready"
 }

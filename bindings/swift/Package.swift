@@ -1,0 +1,24 @@
+// swift-tools-version:5.9
+// The Dialtone Swift package. On Apple platforms the C layer comes from
+// DialtoneFFI.xcframework (built by build-xcframework.sh); on Linux it is the host
+// library, found through the system-library module in Sources/DialtoneFFI.
+import PackageDescription
+
+#if os(Linux)
+let ffiTarget: Target = .systemLibrary(name: "DialtoneFFI", path: "Sources/DialtoneFFI")
+#else
+let ffiTarget: Target = .binaryTarget(name: "DialtoneFFI", path: "DialtoneFFI.xcframework")
+#endif
+
+let package = Package(
+    name: "Dialtone",
+    platforms: [.iOS(.v15), .macOS(.v12)],
+    products: [
+        .library(name: "Dialtone", targets: ["Dialtone"]),
+    ],
+    targets: [
+        ffiTarget,
+        .target(name: "Dialtone", dependencies: ["DialtoneFFI"], path: "Sources/Dialtone"),
+        .testTarget(name: "DialtoneTests", dependencies: ["Dialtone"], path: "Tests/DialtoneTests"),
+    ]
+)
