@@ -11,6 +11,9 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::Message;
 
 async fn start() -> MockServer {
+    // In a workspace build this reqwest is unified with the core's ring-only rustls
+    // (`rustls-no-provider`), which needs a process-wide provider before any client exists.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let config = MockConfig {
         keep_alive_interval: Duration::from_millis(200),
         ..MockConfig::default()
