@@ -4,6 +4,7 @@
 #   - kotlinc + kotlinx-coroutines from npm's `kotlin-compiler`
 #   - JNA and JUnit 5 from Debian (libjna-java, junit5)
 #   - Swift 6 (Debian trixie's swiftlang) inside a debootstrap chroot
+#   - cmake, which the bundled libopus build needs
 # Source it: it exports DIALTONE_CACHE, KOTLIN_HOME, SWIFT_ROOT.
 set -euo pipefail
 
@@ -23,6 +24,11 @@ apt_install() {
   if [ $apt_updated -eq 0 ]; then apt-get update -qq; apt_updated=1; fi
   log "apt-get install ${missing[*]}"
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+# libopus is built from source by the opus crate (opusic-sys), which needs cmake.
+ensure_build_deps() {
+  command -v cmake >/dev/null 2>&1 || apt_install cmake
 }
 
 ensure_kotlin() {
@@ -68,8 +74,9 @@ swift_in_chroot() {
 
 if [ "${BASH_SOURCE[0]}" = "$0" ]; then
   case "${1:-all}" in
+    build) ensure_build_deps ;;
     kotlin) ensure_kotlin ;;
     swift) ensure_swift ;;
-    all) ensure_kotlin; ensure_swift ;;
+    all) ensure_build_deps; ensure_kotlin; ensure_swift ;;
   esac
 fi

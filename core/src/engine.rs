@@ -11,8 +11,11 @@ use tokio::sync::mpsc;
 use tokio::task::AbortHandle;
 
 use crate::appsync::{AppSyncClient, GraphqlError, PersonRecord};
+use crate::audio_bridge::AudioBridge;
+use crate::call_media::{MediaEvent, MediaSession};
 use crate::error::{Error, Result};
 use crate::identity::{Identity, IdentityStore, PushKind};
+use crate::peer::IcePolicy;
 use crate::persons::PersonStore;
 use crate::realtime::{self, RealtimeConfig, RealtimeEvent};
 use crate::rest::RestClient;
@@ -134,6 +137,9 @@ pub struct Engine {
     sync_lock: tokio::sync::Mutex<()>,
     live: Mutex<Vec<AbortHandle>>,
     active_call: Mutex<Option<OutgoingCall>>,
+    media: tokio::sync::Mutex<Option<MediaSession>>,
+    audio: Arc<AudioBridge>,
+    media_events: tokio::sync::broadcast::Sender<MediaEvent>,
 }
 
 impl Engine {
@@ -158,6 +164,9 @@ impl Engine {
             sync_lock: tokio::sync::Mutex::new(()),
             live: Mutex::new(Vec::new()),
             active_call: Mutex::new(None),
+            media: tokio::sync::Mutex::new(None),
+            audio: Arc::new(AudioBridge::new()),
+            media_events: tokio::sync::broadcast::channel(256).0,
         }))
     }
 
@@ -399,7 +408,77 @@ impl Engine {
             participant_token: token,
         };
         *self.active_call.lock().expect("call lock") = Some(call.clone());
+        // The caller joins the media session at once; if it cannot, the backend session is
+        // released again so neither side is left "busy".
+        if let Err(e) = self.join_media(&call.participant_token).await {
+            let _ = self.rest.end_call(&identity.client_id).await;
+            *self.active_call.lock().expect("call lock") = None;
+            return Err(e);
+        }
         Ok(call)
+    }
+
+    /// Joins the media session a participant token admits to (the callee's path: the token
+    /// comes from its push).
+    pub async fn join_call(&self, participant_token: &str) -> Result<()> {
+        if participant_token.trim().is_empty() || participant_token.len() > 16 * 1024 {
+            return Err(Error::InvalidInput(
+                "the participant token is empty or too long".into(),
+            ));
+        }
+        self.join_media(participant_token).await
+    }
+
+    async fn join_media(&self, token: &str) -> Result<()> {
+        let mut slot = self.media.lock().await;
+        if let Some(old) = slot.take() {
+            old.leave().await;
+        }
+        let host = url::Url::parse(&self.endpoints.signaling_url)
+            .ok()
+            .and_then(|u| u.host_str().map(str::to_string))
+            .unwrap_or_default();
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        let fanout = self.media_events.clone();
+        tokio::spawn(async move {
+            while let Some(ev) = rx.recv().await {
+                let _ = fanout.send(ev);
+            }
+        });
+        let session = MediaSession::join(
+            &self.endpoints.signaling_url,
+            token,
+            IcePolicy::for_signaling_host(&host),
+            self.audio.clone(),
+            tx,
+        )
+        .await?;
+        *slot = Some(session);
+        Ok(())
+    }
+
+    /// Leaves the media session, if any (the first half of a hangup).
+    pub async fn leave_media(&self) {
+        if let Some(session) = self.media.lock().await.take() {
+            session.leave().await;
+        }
+    }
+
+    pub fn audio(&self) -> &Arc<AudioBridge> {
+        &self.audio
+    }
+
+    pub fn media_events(&self) -> tokio::sync::broadcast::Receiver<MediaEvent> {
+        self.media_events.subscribe()
+    }
+
+    /// Setup milestones of the current media session (benchmarks).
+    pub async fn media_timings(&self) -> Option<crate::call_media::Timings> {
+        self.media
+            .lock()
+            .await
+            .as_ref()
+            .map(|m| m.timings.lock().expect("timings lock").clone())
     }
 
     pub fn active_call(&self) -> Option<OutgoingCall> {
@@ -409,6 +488,7 @@ impl Engine {
     /// Ends this device's call leg (the seed's `endCall` for our own clientId).
     pub async fn end_call(&self) -> Result<()> {
         let identity = self.require_identity()?;
+        self.leave_media().await;
         self.rest.end_call(&identity.client_id).await?;
         *self.active_call.lock().expect("call lock") = None;
         Ok(())

@@ -2,6 +2,7 @@
 //! mapping to the one public error (`ffi::DialtoneError`), which says what an app can do.
 
 use crate::appsync::GraphqlError;
+use crate::call_media::MediaError;
 use crate::persons::StoreError;
 use crate::rest::RestError;
 use crate::secrets::SecretError;
@@ -16,6 +17,8 @@ pub enum Error {
     Store(#[from] StoreError),
     #[error(transparent)]
     Secret(#[from] SecretError),
+    #[error(transparent)]
+    Media(#[from] MediaError),
     #[error("this device is not registered: call register first")]
     NotRegistered,
     #[error("invalid input: {0}")]

@@ -2,18 +2,23 @@
 //! UniFFI layer the Kotlin and Swift bindings are generated from. See ARCHITECTURE.md.
 
 pub mod appsync;
+pub mod audio_bridge;
 mod body;
+pub mod call_media;
 pub mod engine;
 pub mod error;
 pub mod ffi;
 pub mod identity;
 pub mod logging;
+pub mod media;
 pub mod participant_token;
+pub mod peer;
 pub mod persons;
 pub mod realtime;
 pub mod rest;
 pub mod secrets;
-mod tls;
+pub mod signaling;
+pub(crate) mod tls;
 
 pub use ffi::*;
 

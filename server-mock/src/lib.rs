@@ -1,6 +1,7 @@
 //! `dialtone-mock`: one loopback process that speaks every surface of Dialtone's real backend
 //! (BACKEND.md): the REST Lambda at `/api`, AppSync at `/graphql` and `/graphql/realtime`,
-//! Pinpoint's pushes recorded in an outbox at `/mock/pushes`, and `/health`.
+//! Pinpoint's pushes recorded in an outbox at `/mock/pushes`, Bandwidth's v3 signaling
+//! gateway at `/v3/` with a small SFU behind it, and `/health`.
 //!
 //! It shares no code with the client core on purpose: each side implements its half of the
 //! wire contract, so a misreading on one side is caught by the other's tests.
@@ -8,10 +9,12 @@
 //! Tests embed it with [`MockServer::start`]; the `dialtone-mock` binary wraps the same call.
 
 pub mod appsync;
+pub mod gateway;
 pub mod graphql;
 pub mod outbox;
 pub mod realtime;
 pub mod rest;
+pub mod sfu;
 pub mod state;
 pub mod time;
 pub mod tokens;
@@ -41,6 +44,11 @@ pub struct MockConfig {
     pub keep_alive_interval: Duration,
     /// The `connectionTimeoutMs` announced in `connection_ack` (AppSync: 300000).
     pub connection_timeout_ms: u64,
+    /// The address WebRTC binds and advertises. Loopback unless a real phone on the LAN
+    /// must reach the mock (`--ice-ip`).
+    pub ice_ip: std::net::IpAddr,
+    /// How often the gateway sends PING on a participant's `__heartbeat__` channel.
+    pub heartbeat_interval: Duration,
 }
 
 impl Default for MockConfig {
@@ -49,6 +57,8 @@ impl Default for MockConfig {
             api_key: DEFAULT_API_KEY.to_string(),
             keep_alive_interval: Duration::from_secs(60),
             connection_timeout_ms: 300_000,
+            ice_ip: std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST),
+            heartbeat_interval: Duration::from_secs(5),
         }
     }
 }
@@ -62,6 +72,7 @@ pub struct Inner {
     pub outbox_changed: Notify,
     pub person_events: broadcast::Sender<PersonEvent>,
     pub realtime_drop: watch::Sender<u64>,
+    pub sfu: Arc<sfu::Sfu>,
 }
 
 pub type Shared = Arc<Inner>;
@@ -85,10 +96,11 @@ impl MockServer {
             tokens: TokenIssuer::random(),
             account_id: "mock-account".to_string(),
             api_key: config.api_key.clone(),
-            config,
+            config: config.clone(),
             outbox_changed: Notify::new(),
             person_events: events,
             realtime_drop: watch::channel(0).0,
+            sfu: sfu::Sfu::new(config.ice_ip, config.heartbeat_interval),
         });
         let app = router(shared.clone());
         let (tx, rx) = oneshot::channel::<()>();
@@ -125,6 +137,30 @@ impl MockServer {
         self.shared.realtime_drop.send_modify(|n| *n += 1);
     }
 
+    /// (media sessions, participants) the SFU holds: a finished call leaves (0, 0).
+    pub fn media_counts(&self) -> (usize, usize) {
+        self.shared.sfu.counts()
+    }
+
+    /// Heartbeat PONGs the gateway has received from a participant.
+    pub fn heartbeat_pongs(&self, session_id: &str, participant_id: &str) -> Option<u64> {
+        self.shared
+            .sfu
+            .participant(session_id, participant_id)
+            .map(|p| p.pongs())
+    }
+
+    /// Signs arbitrary claims with the mock's key: tests use it for expired or wrong-version tokens.
+    pub fn issue_token(&self, claims: &tokens::Claims) -> String {
+        self.shared.tokens.issue(claims)
+    }
+
+    /// Drops the media side of a session (its signaling sockets and peer connections), as a
+    /// gateway failure would, without touching the REST state.
+    pub async fn drop_media_session(&self, session_id: &str) {
+        self.shared.sfu.end_session(session_id).await;
+    }
+
     /// Read access to the state, for tests that check what the backend holds.
     pub fn with_state<R>(&self, f: impl FnOnce(&State) -> R) -> R {
         f(&self.shared.state.lock().expect("state lock"))
@@ -157,6 +193,8 @@ fn router(shared: Shared) -> Router {
         .route("/api", post(rest::handle))
         .route("/graphql", post(appsync::handle))
         .route("/graphql/realtime", get(realtime::upgrade))
+        .route("/v3/", get(gateway::upgrade))
+        .route("/v3", get(gateway::upgrade))
         .route("/mock/pushes", get(outbox::take))
         .route(
             "/mock/realtime/drop",

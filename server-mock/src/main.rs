@@ -1,4 +1,5 @@
-//! The `dialtone-mock` command: `dialtone-mock [--listen 127.0.0.1:PORT] [--api-key KEY]`.
+//! The `dialtone-mock` command: `dialtone-mock [--listen 127.0.0.1:PORT] [--api-key KEY] [--ice-ip IP]`.
+//! `--ice-ip` makes WebRTC bind and advertise that address instead of 127.0.0.1 (a phone on the LAN).
 //! Its first stdout line is `dialtone-mock listening on http://127.0.0.1:PORT`; tools parse it.
 
 use std::io::Write;
@@ -7,7 +8,7 @@ use std::process::ExitCode;
 
 use dialtone_mock::{MockConfig, MockServer, DEFAULT_API_KEY};
 
-const USAGE: &str = "usage: dialtone-mock [--listen 127.0.0.1:PORT] [--api-key KEY]";
+const USAGE: &str = "usage: dialtone-mock [--listen 127.0.0.1:PORT] [--api-key KEY] [--ice-ip IP]";
 
 fn parse_args() -> Result<(SocketAddr, MockConfig), String> {
     let mut listen: SocketAddr = "127.0.0.1:0".parse().expect("literal address");
@@ -26,6 +27,12 @@ fn parse_args() -> Result<(SocketAddr, MockConfig), String> {
                     .next()
                     .filter(|k| !k.is_empty())
                     .ok_or("--api-key needs a key")?;
+            }
+            "--ice-ip" => {
+                let v = args.next().ok_or("--ice-ip needs an address")?;
+                config.ice_ip = v
+                    .parse()
+                    .map_err(|_| format!("--ice-ip: {v:?} is not an IP address"))?;
             }
             "-h" | "--help" => return Err(USAGE.to_string()),
             other => return Err(format!("unknown argument {other:?}\n{USAGE}")),

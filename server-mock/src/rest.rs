@@ -198,7 +198,7 @@ fn initiate_call(shared: &Shared, st: &mut State, req: &Value) -> Reply {
     ok(json!({"token": tokens[0]}))
 }
 
-fn end_call(_shared: &Shared, st: &mut State, req: &Value) -> Reply {
+fn end_call(shared: &Shared, st: &mut State, req: &Value) -> Reply {
     let client_id = match str_field(req, "clientId") {
         Ok(c) => c.to_string(),
         Err(r) => return r,
@@ -216,11 +216,18 @@ fn end_call(_shared: &Shared, st: &mut State, req: &Value) -> Reply {
     let result = row.to_json();
     if let Some(s) = session {
         st.sessions.remove(&s);
+        end_media(shared, s);
     }
     ok(json!({"message": "success", "result": result}))
 }
 
-fn delete_client_ids(_shared: &Shared, st: &mut State, req: &Value) -> Reply {
+/// The media side of a deleted session goes too; off the state lock, it may take a moment.
+fn end_media(shared: &Shared, session_id: String) {
+    let sfu = shared.sfu.clone();
+    tokio::spawn(async move { sfu.end_session(&session_id).await });
+}
+
+fn delete_client_ids(shared: &Shared, st: &mut State, req: &Value) -> Reply {
     let ids = match req.get("clientIds") {
         Some(Value::Array(ids)) => ids,
         Some(_) => return thrown("clientIds must be an array of strings"),
@@ -237,6 +244,7 @@ fn delete_client_ids(_shared: &Shared, st: &mut State, req: &Value) -> Reply {
         if let Some(row) = st.devices.remove(id) {
             if let Some(s) = row.session_id.filter(|s| !s.is_empty()) {
                 st.sessions.remove(&s);
+                end_media(shared, s);
             }
             deleted.push(json!({"id": id}));
         }

@@ -81,7 +81,7 @@ pub trait PersonsListener: Send + Sync {
 /// A running observation. `cancel()` stops it; so does dropping the handle.
 #[derive(uniffi::Object)]
 pub struct TaskHandle {
-    task: Mutex<Option<JoinHandle<()>>>,
+    pub(super) task: Mutex<Option<JoinHandle<()>>>,
 }
 
 #[uniffi::export]
@@ -110,7 +110,7 @@ impl Drop for TaskHandle {
 /// One phone's view of Dialtone: its identity, its Person list and its calls.
 #[derive(uniffi::Object)]
 pub struct DialtoneClient {
-    engine: Arc<Engine>,
+    pub(super) engine: Arc<Engine>,
 }
 
 #[uniffi::export]
@@ -215,7 +215,8 @@ impl DialtoneClient {
         Ok(self.person_list())
     }
 
-    /// Starts a call to the Person with `callee_client_id`; returns the participant token.
+    /// Starts a call to the Person with `callee_client_id` and joins its media session;
+    /// returns what the backend issued (participant token included).
     pub async fn start_call(
         &self,
         callee_client_id: String,

@@ -3,6 +3,7 @@
 //! field named `message` would clash with `Throwable.message` in the generated Kotlin.)
 
 use crate::appsync::GraphqlError;
+use crate::call_media::MediaError;
 use crate::error::Error;
 use crate::rest::RestError;
 
@@ -29,6 +30,13 @@ pub enum DialtoneError {
     /// The arguments are wrong: fix the call.
     #[error("invalid input: {detail}")]
     InvalidInput { detail: String },
+    /// The media gateway refused the participant token (invalid, expired, wrong version,
+    /// or its session is over): the call cannot be joined with it.
+    #[error("token refused: {detail}")]
+    TokenRefused { detail: String },
+    /// The media session could not be set up or was lost (signaling or WebRTC).
+    #[error("media: {detail}")]
+    Media { detail: String },
     /// Local storage (files, keychain) failed.
     #[error("storage: {detail}")]
     Storage { detail: String },
@@ -72,6 +80,10 @@ impl From<Error> for DialtoneError {
             Error::Store(_) | Error::Secret(_) => DialtoneError::Storage { detail: message },
             Error::NotRegistered => DialtoneError::NotRegistered { detail: message },
             Error::InvalidInput(m) => DialtoneError::InvalidInput { detail: m },
+            Error::Media(MediaError::TokenRefused { .. }) => {
+                DialtoneError::TokenRefused { detail: message }
+            }
+            Error::Media(_) => DialtoneError::Media { detail: message },
         }
     }
 }

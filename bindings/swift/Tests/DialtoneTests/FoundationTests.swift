@@ -18,47 +18,13 @@ final class PersonsRecorder: PersonsListener, @unchecked Sendable {
 }
 
 final class FoundationTests: XCTestCase {
-    static var mock: Process?
-    static var baseURL = ""
-
-    override class func setUp() {
-        super.setUp()
-        guard let bin = ProcessInfo.processInfo.environment["DIALTONE_MOCK_BIN"] else {
-            fatalError("DIALTONE_MOCK_BIN is not set")
-        }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: bin)
-        process.arguments = ["--listen", "127.0.0.1:0"]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        try! process.run()
-        var line = Data()
-        while true {
-            let byte = pipe.fileHandleForReading.readData(ofLength: 1)
-            if byte.isEmpty || byte == Data([0x0A]) { break }
-            line.append(byte)
-        }
-        let first = String(decoding: line, as: UTF8.self)
-        let prefix = "dialtone-mock listening on "
-        precondition(first.hasPrefix(prefix), "unexpected first line: \(first)")
-        baseURL = String(first.dropFirst(prefix.count))
-        mock = process
-        initLogging(level: .warn, sink: nil)
-    }
-
-    override class func tearDown() {
-        mock?.terminate()
-        mock?.waitUntilExit()
-        super.tearDown()
-    }
-
     func newClient() throws -> DialtoneClient {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("dialtone-swift-\(UUID().uuidString)")
-        return try DialtoneClient(config: BackendConfig.mock(baseUrl: Self.baseURL, apiKey: nil), dataDir: dir.path)
+        return try DialtoneClient(config: BackendConfig.mock(baseUrl: SharedMock.baseURL, apiKey: nil), dataDir: dir.path)
     }
 
     func pushes(for deviceToken: String) async throws -> String {
-        let url = URL(string: "\(Self.baseURL)/mock/pushes?deviceToken=\(deviceToken)&waitMs=2000")!
+        let url = URL(string: "\(SharedMock.baseURL)/mock/pushes?deviceToken=\(deviceToken)&waitMs=2000")!
         return try await withCheckedThrowingContinuation { cont in
             URLSession.shared.dataTask(with: url) { data, _, error in
                 if let error { cont.resume(throwing: error) } else { cont.resume(returning: String(decoding: data ?? Data(), as: UTF8.self)) }

@@ -1,0 +1,96 @@
+// A real call from Kotlin: Alice's core sends 440 Hz, Bob's 880 Hz, each detects the
+// other's tone through the mock's gateway and SFU; mute silences; hangup ends cleanly.
+package dev.dialtone
+
+import kotlinx.coroutines.runBlocking
+import org.junit.jupiter.api.AfterAll
+import org.junit.jupiter.api.Assertions.assertEquals
+import org.junit.jupiter.api.Assertions.assertTrue
+import org.junit.jupiter.api.BeforeAll
+import org.junit.jupiter.api.Test
+import org.junit.jupiter.api.TestInstance
+import java.net.URI
+import java.net.http.HttpClient
+import java.net.http.HttpRequest
+import java.net.http.HttpResponse
+import java.nio.file.Files
+import java.util.concurrent.CopyOnWriteArrayList
+import java.util.concurrent.TimeUnit
+
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class MediaTest {
+    private lateinit var mock: Process
+    private lateinit var baseUrl: String
+    private val tones = listOf(440.0f, 880.0f)
+
+    @BeforeAll
+    fun startMock() {
+        val bin = System.getenv("DIALTONE_MOCK_BIN") ?: error("DIALTONE_MOCK_BIN is not set")
+        mock = ProcessBuilder(bin, "--listen", "127.0.0.1:0").redirectErrorStream(true).start()
+        val first = mock.inputStream.bufferedReader().readLine() ?: error("mock printed nothing")
+        baseUrl = first.removePrefix("dialtone-mock listening on ").trim()
+    }
+
+    @AfterAll
+    fun stopMock() {
+        mock.destroy()
+        mock.waitFor(5, TimeUnit.SECONDS)
+    }
+
+    private fun client() = DialtoneClient(BackendConfig.mock(baseUrl, null), Files.createTempDirectory("dialtone-kt-media").toString())
+
+    private fun tokenFromPush(deviceToken: String): String {
+        val req = HttpRequest.newBuilder(URI.create("$baseUrl/mock/pushes?deviceToken=$deviceToken&waitMs=3000")).build()
+        val body = HttpClient.newHttpClient().send(req, HttpResponse.BodyHandlers.ofString()).body()
+        return Regex("tok=([A-Za-z0-9_.-]+)").find(body)?.groupValues?.get(1) ?: error("no token in push: $body")
+    }
+
+    private fun eventually(what: String, seconds: Int = 15, check: () -> Boolean) {
+        val deadline = System.currentTimeMillis() + seconds * 1000L
+        while (System.currentTimeMillis() < deadline) {
+            if (check()) return
+            Thread.sleep(20)
+        }
+        throw AssertionError("timed out waiting for $what")
+    }
+
+    @Test
+    fun tonesCrossTheCallBothWaysAndMuteSilences() = runBlocking<Unit> {
+        client().use { alice ->
+            client().use { bob ->
+                alice.register(PushToken(PushKind.FCM, "kt-media-alice"))
+                val bobId = bob.register(PushToken(PushKind.FCM, "kt-media-bob"))
+                alice.setAudioSource(AudioSource.Tone(440.0f))
+                bob.setAudioSource(AudioSource.Tone(880.0f))
+                val events = CopyOnWriteArrayList<CallEvent>()
+                val handle = alice.observeCall(object : CallListener {
+                    override fun onCallEvent(event: CallEvent) { events.add(event) }
+                })
+
+                alice.startCall(bobId)
+                bob.joinCall(tokenFromPush("kt-media-bob"))
+                eventually("Bob to hear 440 Hz") { bob.detectedRemoteTone(tones) == 440.0f }
+                eventually("Alice to hear 880 Hz") { alice.detectedRemoteTone(tones) == 880.0f }
+                assertTrue(events.contains(CallEvent.Connected))
+
+                alice.setMuted(true)
+                eventually("Bob to stop hearing Alice", 5) { bob.detectedRemoteTone(tones) == null }
+                alice.setMuted(false)
+
+                alice.endCall()
+                bob.endCall()
+                eventually("Alice's call to end", 5) { events.any { it is CallEvent.Ended } }
+                assertEquals(CallEndReason.LOCAL_HANGUP, (events.last { it is CallEvent.Ended } as CallEvent.Ended).reason)
+                handle.cancel()
+            }
+        }
+    }
+
+    @Test
+    fun aForgedTokenIsRefusedWithATypedException() = runBlocking<Unit> {
+        client().use { c ->
+            val e = expectThrows<DialtoneException.TokenRefused> { runBlocking { c.joinCall("not-a-jwt") } }
+            assertTrue(e.detail.contains("well-formed"), e.detail)
+        }
+    }
+}

@@ -1,0 +1,802 @@
+//! Joining a media session with a participant token: the v3 signaling socket (JSON-RPC with
+//! request ids and timeouts), the publishing connection (audio track, negotiated
+//! `__heartbeat__`/`__diagnostics__`, `offerSdp`, ICE-restart re-offers), the subscribing
+//! connection (answers `sdpOffer`, ignores stale revisions, `answerSdp`), heartbeat PONGs,
+//! the periodic `ping`, and the 20 ms send and playout clocks around the Opus codec and the
+//! jitter buffer. `leave` tears it all down. Call state (who, why it ended) is the caller's.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use bytes::BytesMut;
+use futures_util::{SinkExt, StreamExt};
+use rtc::data_channel::RTCDataChannelInit;
+use rtc::peer_connection::configuration::RTCOfferOptions;
+use rtc::peer_connection::sdp::RTCSessionDescription;
+use rtc::rtp;
+use serde_json::{json, Value};
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::AbortHandle;
+use tokio_tungstenite::tungstenite::Message;
+use webrtc::data_channel::{DataChannel, DataChannelEvent};
+use webrtc::media_stream::track_local::static_rtp::TrackLocalStaticRTP;
+use webrtc::media_stream::track_local::TrackLocal;
+use webrtc::media_stream::track_remote::{TrackRemote, TrackRemoteEvent};
+use webrtc::peer_connection::{RTCPeerConnectionState, RTCStatsReportEntry, StatsSelector};
+
+use crate::audio_bridge::AudioBridge;
+use crate::media::codec::{Decoder, Encoder};
+use crate::media::jitter::{JitterBuffer, Playout};
+use crate::media::{FRAME_MS, FRAME_SAMPLES, FRAME_TIMESTAMP_STEP};
+use crate::peer::{self, IcePolicy, Peer, PeerEvent, OPUS_PAYLOAD_TYPE};
+use crate::signaling::{self, Inbound, PublishAnswer, RevisionGate, RpcError, SubscribeOffer};
+
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+const RPC_TIMEOUT: Duration = Duration::from_secs(10);
+const GATHER_TIMEOUT: Duration = Duration::from_secs(3);
+const JITTER_TARGET_FRAMES: usize = 2;
+const STATS_INTERVAL: Duration = Duration::from_secs(1);
+
+#[derive(Debug, Clone, thiserror::Error, PartialEq)]
+pub enum MediaError {
+    /// The gateway refused the participant token (invalid, expired, wrong version, ended).
+    #[error("participant token refused (HTTP {status}): {message}")]
+    TokenRefused { status: u16, message: String },
+    #[error("signaling: {0}")]
+    Signaling(String),
+    #[error("webrtc: {0}")]
+    WebRtc(String),
+}
+
+impl From<webrtc::error::Error> for MediaError {
+    fn from(e: webrtc::error::Error) -> Self {
+        MediaError::WebRtc(e.to_string())
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MediaEnd {
+    /// We left (hangup).
+    Left,
+    /// The gateway closed the signaling socket (the session ended, or the gateway failed).
+    SignalingClosed,
+    /// ICE could not be restored.
+    ConnectionFailed,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum MediaEvent {
+    Connecting,
+    /// Remote audio is arriving and decoding.
+    Connected,
+    Reconnecting,
+    Ended(MediaEnd),
+    AudioLevel {
+        local: f32,
+        remote: f32,
+    },
+    Stats(MediaStats),
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct MediaStats {
+    pub rtt_ms: Option<f64>,
+    pub jitter_ms: f64,
+    pub packets_received: u64,
+    pub packets_lost: u64,
+    pub packet_loss: f32,
+}
+
+/// Milestones of one join, for the setup benchmark.
+#[derive(Debug, Clone, Default)]
+pub struct Timings {
+    pub started: Option<Instant>,
+    pub socket_open: Option<Instant>,
+    pub published: Option<Instant>,
+    pub ice_connected: Option<Instant>,
+    pub dtls_connected: Option<Instant>,
+    pub first_audio: Option<Instant>,
+}
+
+struct Rpc {
+    out: mpsc::UnboundedSender<Message>,
+    pending: Mutex<HashMap<u64, oneshot::Sender<Result<Value, RpcError>>>>,
+    next_id: AtomicU64,
+}
+
+impl Rpc {
+    async fn call(&self, method: &str, params: Value) -> Result<Value, MediaError> {
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let (tx, rx) = oneshot::channel();
+        self.pending.lock().expect("rpc lock").insert(id, tx);
+        if self
+            .out
+            .send(Message::text(signaling::request(id, method, params)))
+            .is_err()
+        {
+            self.pending.lock().expect("rpc lock").remove(&id);
+            return Err(MediaError::Signaling(
+                "the signaling socket is closed".into(),
+            ));
+        }
+        match tokio::time::timeout(RPC_TIMEOUT, rx).await {
+            Ok(Ok(Ok(v))) => Ok(v),
+            Ok(Ok(Err(e))) => Err(MediaError::Signaling(format!(
+                "{method} failed: {} ({})",
+                e.message, e.code
+            ))),
+            Ok(Err(_)) => Err(MediaError::Signaling(format!(
+                "{method}: the signaling socket closed"
+            ))),
+            Err(_) => {
+                self.pending.lock().expect("rpc lock").remove(&id);
+                Err(MediaError::Signaling(format!(
+                    "{method}: no answer within {RPC_TIMEOUT:?}"
+                )))
+            }
+        }
+    }
+
+    fn notify(&self, method: &str, params: Value) {
+        let _ = self
+            .out
+            .send(Message::text(signaling::notification(method, params)));
+    }
+
+    fn fail_all(&self) {
+        self.pending.lock().expect("rpc lock").clear();
+    }
+}
+
+/// A joined media session. Dropping it aborts everything; `leave` does it politely.
+pub struct MediaSession {
+    rpc: Arc<Rpc>,
+    publish: Peer,
+    subscribe: Arc<tokio::sync::Mutex<Option<Peer>>>,
+    tasks: Vec<AbortHandle>,
+    events: mpsc::UnboundedSender<MediaEvent>,
+    pub timings: Arc<Mutex<Timings>>,
+}
+
+fn negotiated(id: u16) -> Option<RTCDataChannelInit> {
+    Some(RTCDataChannelInit {
+        negotiated: Some(id),
+        ordered: true,
+        ..Default::default()
+    })
+}
+
+async fn add_negotiated_channels(pc: &Peer) -> Result<Arc<dyn DataChannel>, MediaError> {
+    let heartbeat = pc
+        .create_data_channel(
+            signaling::HEARTBEAT_LABEL,
+            negotiated(signaling::HEARTBEAT_CHANNEL_ID),
+        )
+        .await?;
+    pc.create_data_channel(
+        signaling::DIAGNOSTICS_LABEL,
+        negotiated(signaling::DIAGNOSTICS_CHANNEL_ID),
+    )
+    .await?;
+    Ok(heartbeat)
+}
+
+/// Answers the gateway's PINGs for as long as the channel lives.
+async fn heartbeat_responder(channel: Arc<dyn DataChannel>) {
+    while let Some(ev) = channel.poll().await {
+        if let DataChannelEvent::OnMessage(m) = ev {
+            if &m.data[..] == b"PING" {
+                let _ = channel.send_text("PONG").await;
+            }
+        }
+    }
+}
+
+/// No trickle: after set_local_description, wait until the SDP carries our candidates.
+async fn local_sdp_with_candidates(pc: &Peer) -> Result<String, MediaError> {
+    let deadline = tokio::time::Instant::now() + GATHER_TIMEOUT;
+    loop {
+        if let Some(d) = pc.local_description().await {
+            if d.sdp.contains("a=candidate") {
+                return Ok(d.sdp);
+            }
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return Err(MediaError::WebRtc(
+                "ICE gathering found no candidate".into(),
+            ));
+        }
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+}
+
+fn mark(timings: &Mutex<Timings>, f: impl FnOnce(&mut Timings) -> &mut Option<Instant>) {
+    let mut t = timings.lock().expect("timings lock");
+    let slot = f(&mut t);
+    if slot.is_none() {
+        *slot = Some(Instant::now());
+    }
+}
+
+impl MediaSession {
+    pub async fn join(
+        signaling_url: &str,
+        token: &str,
+        ice: IcePolicy,
+        bridge: Arc<AudioBridge>,
+        events: mpsc::UnboundedSender<MediaEvent>,
+    ) -> Result<MediaSession, MediaError> {
+        let timings = Arc::new(Mutex::new(Timings {
+            started: Some(Instant::now()),
+            ..Default::default()
+        }));
+        let _ = events.send(MediaEvent::Connecting);
+        let unique_id = uuid::Uuid::new_v4().to_string();
+        let url = signaling::connect_url(signaling_url, token, &unique_id)
+            .map_err(MediaError::Signaling)?;
+        let connector = (url.scheme() == "wss")
+            .then(|| tokio_tungstenite::Connector::Rustls(crate::tls::websocket_config()));
+        let connect =
+            tokio_tungstenite::connect_async_tls_with_config(url.as_str(), None, true, connector);
+        let (ws, _) = match tokio::time::timeout(CONNECT_TIMEOUT, connect).await {
+            Err(_) => {
+                return Err(MediaError::Signaling(
+                    "the signaling gateway did not answer in time".into(),
+                ))
+            }
+            Ok(Err(tokio_tungstenite::tungstenite::Error::Http(resp))) => {
+                let body = resp
+                    .body()
+                    .as_deref()
+                    .map(String::from_utf8_lossy)
+                    .unwrap_or_default();
+                let message = serde_json::from_str::<Value>(&body)
+                    .ok()
+                    .and_then(|v| v.get("error").and_then(Value::as_str).map(str::to_string))
+                    .unwrap_or_else(|| body.trim().to_string());
+                return Err(MediaError::TokenRefused {
+                    status: resp.status().as_u16(),
+                    message,
+                });
+            }
+            Ok(Err(e)) => {
+                return Err(MediaError::Signaling(format!(
+                    "cannot reach the signaling gateway: {e}"
+                )))
+            }
+            Ok(Ok(ok)) => ok,
+        };
+        mark(&timings, |t| &mut t.socket_open);
+        let (mut sink, mut stream) = ws.split();
+        let (out_tx, mut out_rx) = mpsc::unbounded_channel::<Message>();
+        let rpc = Arc::new(Rpc {
+            out: out_tx,
+            pending: Mutex::new(HashMap::new()),
+            next_id: AtomicU64::new(1),
+        });
+        let mut tasks = Vec::new();
+
+        let writer = tokio::spawn(async move {
+            while let Some(m) = out_rx.recv().await {
+                let close = matches!(m, Message::Close(_));
+                if sink.send(m).await.is_err() || close {
+                    break;
+                }
+            }
+            let _ = sink.close().await;
+        });
+        tasks.push(writer.abort_handle());
+
+        let (notif_tx, notif_rx) = mpsc::unbounded_channel::<(String, Value)>();
+        let reader_rpc = rpc.clone();
+        let reader = tokio::spawn(async move {
+            while let Some(Ok(msg)) = stream.next().await {
+                let Message::Text(text) = msg else {
+                    if matches!(msg, Message::Close(_)) {
+                        break;
+                    }
+                    continue;
+                };
+                match signaling::parse_inbound(text.as_str()) {
+                    Ok(Inbound::Response { id, result }) => {
+                        if let Some(tx) = reader_rpc.pending.lock().expect("rpc lock").remove(&id) {
+                            let _ = tx.send(result);
+                        }
+                    }
+                    Ok(Inbound::Notification { method, params }) => {
+                        let _ = notif_tx.send((method, params));
+                    }
+                    Err(e) => {
+                        tracing::warn!(target: "dialtone::media", "ignoring signaling message: {e}")
+                    }
+                }
+            }
+            reader_rpc.fail_all();
+        });
+        tasks.push(reader.abort_handle());
+
+        let setup = async {
+            rpc.call("setMediaPreferences", json!({"protocol": "WEBRTC"}))
+                .await?;
+            let (publish, pub_events) = peer::build(&ice).await?;
+            let heartbeat = add_negotiated_channels(&publish).await?;
+            let stream_id = uuid::Uuid::new_v4().to_string();
+            let ssrc = (uuid::Uuid::new_v4().as_u128() & 0xffff_ffff) as u32;
+            let track = peer::audio_track(&stream_id, ssrc);
+            publish.add_track(track.clone()).await?;
+            let offer = publish.create_offer(None).await?;
+            publish.set_local_description(offer).await?;
+            let sdp = local_sdp_with_candidates(&publish).await?;
+            let reply = rpc
+                .call("offerSdp", signaling::offer_params(&sdp, &[&stream_id]))
+                .await?;
+            let answer: PublishAnswer = serde_json::from_value(reply)
+                .map_err(|e| MediaError::Signaling(format!("offerSdp result: {e}")))?;
+            publish
+                .set_remote_description(RTCSessionDescription::answer(answer.sdp_answer)?)
+                .await?;
+            mark(&timings, |t| &mut t.published);
+            Ok::<_, MediaError>((publish, pub_events, heartbeat, track, ssrc, stream_id))
+        };
+        let (publish, pub_events, heartbeat, track, ssrc, stream_id) = match setup.await {
+            Ok(v) => v,
+            Err(e) => {
+                for t in &tasks {
+                    t.abort();
+                }
+                return Err(e);
+            }
+        };
+        tasks.push(tokio::spawn(heartbeat_responder(heartbeat)).abort_handle());
+        tasks.push(tokio::spawn(send_clock(bridge.clone(), track, ssrc)).abort_handle());
+
+        let jitter = Arc::new(Mutex::new(JitterBuffer::new(JITTER_TARGET_FRAMES)));
+        let rx_stats = Arc::new(Mutex::new(RxStats::default()));
+        bridge.reset_remote();
+        tasks.push(
+            tokio::spawn(playout_clock(
+                bridge.clone(),
+                jitter.clone(),
+                events.clone(),
+                timings.clone(),
+            ))
+            .abort_handle(),
+        );
+
+        let subscribe: Arc<tokio::sync::Mutex<Option<Peer>>> = Arc::default();
+        let driver = Driver {
+            rpc: rpc.clone(),
+            ice,
+            publish: publish.clone(),
+            subscribe: subscribe.clone(),
+            gate: RevisionGate::default(),
+            jitter,
+            rx_stats: rx_stats.clone(),
+            events: events.clone(),
+            timings: timings.clone(),
+            stream_id,
+            children: Vec::new(),
+        };
+        tasks.push(tokio::spawn(driver.run(notif_rx, pub_events)).abort_handle());
+        tasks.push(
+            tokio::spawn(stats_clock(
+                bridge,
+                publish.clone(),
+                rx_stats,
+                events.clone(),
+            ))
+            .abort_handle(),
+        );
+        Ok(MediaSession {
+            rpc,
+            publish,
+            subscribe,
+            tasks,
+            events,
+            timings,
+        })
+    }
+
+    /// Hangup: `leave`, close the socket and both peer connections, stop every task.
+    pub async fn leave(mut self) {
+        self.rpc.notify("leave", json!({}));
+        let _ = self.rpc.out.send(Message::Close(None));
+        // Give the writer a moment to flush `leave` before it is aborted.
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        self.shutdown().await;
+        let _ = self.events.send(MediaEvent::Ended(MediaEnd::Left));
+    }
+
+    async fn shutdown(&mut self) {
+        for t in self.tasks.drain(..) {
+            t.abort();
+        }
+        let _ = self.publish.close().await;
+        if let Some(sub) = self.subscribe.lock().await.take() {
+            let _ = sub.close().await;
+        }
+    }
+}
+
+impl Drop for MediaSession {
+    fn drop(&mut self) {
+        for t in self.tasks.drain(..) {
+            t.abort();
+        }
+    }
+}
+
+#[derive(Default)]
+struct RxStats {
+    received: u64,
+    base_seq: Option<u16>,
+    highest: u64,
+    cycles: u64,
+    last_seq: u16,
+    jitter: f64,
+    last_transit: Option<f64>,
+}
+
+impl RxStats {
+    /// RFC 3550 §6.4.1 interarrival jitter and sequence-based loss accounting.
+    fn on_packet(&mut self, seq: u16, rtp_ts: u32, arrival: Instant, epoch: Instant) {
+        self.received += 1;
+        match self.base_seq {
+            None => {
+                self.base_seq = Some(seq);
+                self.last_seq = seq;
+            }
+            Some(_) => {
+                if seq < self.last_seq && self.last_seq.wrapping_sub(seq) > 0x8000 {
+                    self.cycles += 1 << 16;
+                }
+                if (seq.wrapping_sub(self.last_seq) as i16) > 0 {
+                    self.last_seq = seq;
+                }
+            }
+        }
+        let extended = self.cycles + self.last_seq as u64;
+        self.highest = self.highest.max(extended);
+        let arrival_ts = arrival.duration_since(epoch).as_secs_f64() * 48_000.0;
+        let transit = arrival_ts - rtp_ts as f64;
+        if let Some(last) = self.last_transit {
+            let d = (transit - last).abs();
+            self.jitter += (d - self.jitter) / 16.0;
+        }
+        self.last_transit = Some(transit);
+    }
+
+    fn expected(&self) -> u64 {
+        self.base_seq
+            .map(|b| self.highest.saturating_sub(b as u64) + 1)
+            .unwrap_or(0)
+    }
+}
+
+struct Driver {
+    rpc: Arc<Rpc>,
+    ice: IcePolicy,
+    publish: Peer,
+    subscribe: Arc<tokio::sync::Mutex<Option<Peer>>>,
+    gate: RevisionGate,
+    jitter: Arc<Mutex<JitterBuffer>>,
+    rx_stats: Arc<Mutex<RxStats>>,
+    events: mpsc::UnboundedSender<MediaEvent>,
+    timings: Arc<Mutex<Timings>>,
+    stream_id: String,
+    children: Vec<AbortHandle>,
+}
+
+impl Driver {
+    async fn run(
+        mut self,
+        mut notifications: mpsc::UnboundedReceiver<(String, Value)>,
+        mut pub_events: mpsc::UnboundedReceiver<PeerEvent>,
+    ) {
+        let (sub_tx, mut sub_events) = mpsc::unbounded_channel::<PeerEvent>();
+        let mut ping = tokio::time::interval(Duration::from_secs(signaling::PING_INTERVAL_SECS));
+        ping.reset();
+        let mut reconnecting = false;
+        let end = loop {
+            tokio::select! {
+                n = notifications.recv() => match n {
+                    Some((method, params)) if method == "sdpOffer" => {
+                        match serde_json::from_value::<SubscribeOffer>(params) {
+                            Ok(offer) => {
+                                if let Err(e) = self.on_subscribe_offer(offer, &sub_tx).await {
+                                    tracing::warn!(target: "dialtone::media", "subscribe offer failed: {e}");
+                                }
+                            }
+                            Err(e) => tracing::warn!(target: "dialtone::media", "malformed sdpOffer: {e}"),
+                        }
+                    }
+                    Some((method, _)) => tracing::debug!(target: "dialtone::media", "ignoring notification {method}"),
+                    None => break MediaEnd::SignalingClosed,
+                },
+                ev = pub_events.recv() => match ev {
+                    Some(PeerEvent::State(state)) => {
+                        tracing::debug!(target: "dialtone::media", "publishing connection: {state}");
+                        match state {
+                            RTCPeerConnectionState::Connected => {
+                                mark(&self.timings, |t| &mut t.ice_connected);
+                                mark(&self.timings, |t| &mut t.dtls_connected);
+                                if reconnecting {
+                                    reconnecting = false;
+                                    let _ = self.events.send(MediaEvent::Connected);
+                                }
+                            }
+                            RTCPeerConnectionState::Disconnected => {
+                                reconnecting = true;
+                                let _ = self.events.send(MediaEvent::Reconnecting);
+                            }
+                            RTCPeerConnectionState::Failed => {
+                                reconnecting = true;
+                                let _ = self.events.send(MediaEvent::Reconnecting);
+                                if let Err(e) = self.restart_ice().await {
+                                    tracing::warn!(target: "dialtone::media", "ICE restart failed: {e}");
+                                    break MediaEnd::ConnectionFailed;
+                                }
+                            }
+                            _ => {}
+                        }
+                    }
+                    Some(_) => {}
+                    None => break MediaEnd::ConnectionFailed,
+                },
+                ev = sub_events.recv() => {
+                    if let Some(PeerEvent::Track(track)) = ev {
+                        let handle = tokio::spawn(receive(track, self.jitter.clone(), self.rx_stats.clone()));
+                        self.children.push(handle.abort_handle());
+                    }
+                },
+                _ = ping.tick() => self.rpc.notify_ping(),
+            }
+        };
+        for c in self.children.drain(..) {
+            c.abort();
+        }
+        let _ = self.events.send(MediaEvent::Ended(end));
+    }
+
+    async fn restart_ice(&self) -> Result<(), MediaError> {
+        let offer = self
+            .publish
+            .create_offer(Some(RTCOfferOptions {
+                ice_restart: true,
+                ..Default::default()
+            }))
+            .await?;
+        self.publish.set_local_description(offer).await?;
+        let sdp = local_sdp_with_candidates(&self.publish).await?;
+        let reply = self
+            .rpc
+            .call(
+                "offerSdp",
+                signaling::offer_params(&sdp, &[&self.stream_id]),
+            )
+            .await?;
+        let answer: PublishAnswer = serde_json::from_value(reply)
+            .map_err(|e| MediaError::Signaling(format!("offerSdp result: {e}")))?;
+        self.publish
+            .set_remote_description(RTCSessionDescription::answer(answer.sdp_answer)?)
+            .await?;
+        Ok(())
+    }
+
+    async fn on_subscribe_offer(
+        &mut self,
+        offer: SubscribeOffer,
+        sub_tx: &mpsc::UnboundedSender<PeerEvent>,
+    ) -> Result<(), MediaError> {
+        if !self.gate.is_newer(offer.sdp_revision) {
+            tracing::debug!(target: "dialtone::media", "ignoring sdpOffer revision {}", offer.sdp_revision);
+            return Ok(());
+        }
+        let mut slot = self.subscribe.lock().await;
+        if slot.is_none() {
+            let (pc, mut events) = peer::build(&self.ice).await?;
+            let heartbeat = add_negotiated_channels(&pc).await?;
+            self.children
+                .push(tokio::spawn(heartbeat_responder(heartbeat)).abort_handle());
+            let fwd = sub_tx.clone();
+            self.children.push(
+                tokio::spawn(async move {
+                    while let Some(ev) = events.recv().await {
+                        if fwd.send(ev).is_err() {
+                            return;
+                        }
+                    }
+                })
+                .abort_handle(),
+            );
+            *slot = Some(pc);
+        }
+        let pc = slot.clone().expect("set above");
+        drop(slot);
+        let remote = signaling::rewrite_setup(&offer.sdp_offer, "actpass");
+        pc.set_remote_description(RTCSessionDescription::offer(remote)?)
+            .await?;
+        let answer = pc.create_answer(None).await?;
+        pc.set_local_description(answer).await?;
+        let sdp = local_sdp_with_candidates(&pc).await?;
+        self.rpc
+            .call("answerSdp", json!({"sdpAnswer": sdp}))
+            .await?;
+        self.gate.applied(offer.sdp_revision);
+        Ok(())
+    }
+}
+
+impl Rpc {
+    fn notify_ping(&self) {
+        // A request the gateway answers; the answer needs no waiting.
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let _ = self
+            .out
+            .send(Message::text(signaling::request(id, "ping", json!({}))));
+    }
+}
+
+/// Every 20 ms: a frame from the app (or the tone), Opus-encoded, as one RTP packet.
+async fn send_clock(bridge: Arc<AudioBridge>, track: Arc<TrackLocalStaticRTP>, ssrc: u32) {
+    let Ok(mut encoder) = Encoder::new() else {
+        return;
+    };
+    let mut frame = [0i16; FRAME_SAMPLES];
+    // One buffer for many packets: each packet's payload is a split of it.
+    let mut arena = BytesMut::with_capacity(64 * 1024);
+    let mut seq: u16 = (ssrc >> 16) as u16;
+    let mut timestamp: u32 = ssrc.rotate_left(7);
+    let mut tick = tokio::time::interval(Duration::from_millis(FRAME_MS as u64));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
+    let mut first = true;
+    loop {
+        tick.tick().await;
+        bridge.next_capture_frame(&mut frame);
+        let Ok(payload) = encoder.encode(&frame) else {
+            continue;
+        };
+        if arena.capacity() < payload.len() {
+            arena.reserve(64 * 1024);
+        }
+        arena.extend_from_slice(payload);
+        let packet = rtp::Packet {
+            header: rtp::Header {
+                version: 2,
+                payload_type: OPUS_PAYLOAD_TYPE,
+                sequence_number: seq,
+                timestamp,
+                ssrc,
+                marker: first,
+                ..Default::default()
+            },
+            payload: arena.split().freeze(),
+        };
+        first = false;
+        if track.write_rtp(packet).await.is_err() {
+            tracing::debug!(target: "dialtone::media", "send track closed");
+        }
+        seq = seq.wrapping_add(1);
+        timestamp = timestamp.wrapping_add(FRAME_TIMESTAMP_STEP);
+    }
+}
+
+async fn receive(
+    track: Arc<dyn TrackRemote>,
+    jitter: Arc<Mutex<JitterBuffer>>,
+    stats: Arc<Mutex<RxStats>>,
+) {
+    let epoch = Instant::now();
+    while let Some(ev) = track.poll().await {
+        if let TrackRemoteEvent::OnRtpPacket(p) = ev {
+            stats.lock().expect("rx stats lock").on_packet(
+                p.header.sequence_number,
+                p.header.timestamp,
+                Instant::now(),
+                epoch,
+            );
+            jitter
+                .lock()
+                .expect("jitter lock")
+                .push(p.header.sequence_number, &p.payload);
+        }
+    }
+}
+
+/// Every 20 ms: the next packet from the jitter buffer, decoded (or concealed) for the app.
+async fn playout_clock(
+    bridge: Arc<AudioBridge>,
+    jitter: Arc<Mutex<JitterBuffer>>,
+    events: mpsc::UnboundedSender<MediaEvent>,
+    timings: Arc<Mutex<Timings>>,
+) {
+    let Ok(mut decoder) = Decoder::new() else {
+        return;
+    };
+    let mut frame = [0i16; FRAME_SAMPLES];
+    let mut tick = tokio::time::interval(Duration::from_millis(FRAME_MS as u64));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
+    let mut connected = false;
+    loop {
+        tick.tick().await;
+        let decoded = {
+            let mut jb = jitter.lock().expect("jitter lock");
+            match jb.pop() {
+                Playout::Buffering => false,
+                Playout::Packet(p) => decoder.decode(Some(p), &mut frame).is_ok(),
+                Playout::Lost => decoder.decode(None, &mut frame).is_ok(),
+            }
+        };
+        if !decoded {
+            continue;
+        }
+        bridge.deliver_playback_frame(&frame);
+        if !connected {
+            connected = true;
+            mark(&timings, |t| &mut t.first_audio);
+            let _ = events.send(MediaEvent::Connected);
+        }
+    }
+}
+
+async fn stats_clock(
+    bridge: Arc<AudioBridge>,
+    publish: Peer,
+    rx: Arc<Mutex<RxStats>>,
+    events: mpsc::UnboundedSender<MediaEvent>,
+) {
+    let mut tick = tokio::time::interval(STATS_INTERVAL);
+    tick.tick().await;
+    loop {
+        tick.tick().await;
+        let report = publish.get_stats(Instant::now(), StatsSelector::None).await;
+        let rtt_ms = report.iter().find_map(|e| match e {
+            RTCStatsReportEntry::IceCandidatePair(p) if p.current_round_trip_time > 0.0 => {
+                Some(p.current_round_trip_time * 1000.0)
+            }
+            _ => None,
+        });
+        let stats = {
+            let s = rx.lock().expect("rx stats lock");
+            let expected = s.expected();
+            let lost = expected.saturating_sub(s.received);
+            MediaStats {
+                rtt_ms,
+                jitter_ms: s.jitter / 48.0,
+                packets_received: s.received,
+                packets_lost: lost,
+                packet_loss: if expected > 0 {
+                    lost as f32 / expected as f32
+                } else {
+                    0.0
+                },
+            }
+        };
+        let _ = events.send(MediaEvent::AudioLevel {
+            local: bridge.local_level(),
+            remote: bridge.remote_level(),
+        });
+        if events.send(MediaEvent::Stats(stats)).is_err() {
+            return;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rx_stats_count_loss_and_wraps() {
+        let mut s = RxStats::default();
+        let epoch = Instant::now();
+        for seq in [65533u16, 65534, 0, 1, 3] {
+            s.on_packet(seq, seq as u32 * 960, epoch, epoch);
+        }
+        // 65533..=3 is 7 packets (65535 and 2 lost).
+        assert_eq!(s.expected(), 7);
+        assert_eq!(s.received, 5);
+    }
+}

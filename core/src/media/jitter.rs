@@ -1,0 +1,202 @@
+//! The receive-side jitter buffer: RTP packets arrive out of order and unevenly; the
+//! playout clock takes one 20 ms frame at a time in sequence order. Slots are allocated
+//! once (fixed capacity, payload buffers reused), so steady-state operation allocates nothing.
+
+use super::codec::MAX_PACKET;
+
+/// One second of 20 ms frames.
+pub const CAPACITY: usize = 50;
+
+/// What the playout clock gets for the next 20 ms.
+#[derive(Debug, PartialEq)]
+pub enum Playout<'a> {
+    /// Still filling up to the target delay (or nothing ever arrived): play silence.
+    Buffering,
+    /// The next packet in sequence.
+    Packet(&'a [u8]),
+    /// The next packet is missing: conceal it.
+    Lost,
+}
+
+struct Slot {
+    seq: u16,
+    len: usize,
+    filled: bool,
+    data: Box<[u8; MAX_PACKET]>,
+}
+
+pub struct JitterBuffer {
+    slots: Vec<Slot>,
+    /// Sequence number the playout clock takes next, once started.
+    next: Option<u16>,
+    target_delay: usize,
+    started: bool,
+    stats: JitterStats,
+}
+
+#[derive(Debug, Default, Clone, Copy, PartialEq)]
+pub struct JitterStats {
+    pub received: u64,
+    pub late: u64,
+    pub duplicate: u64,
+    pub lost: u64,
+    pub played: u64,
+}
+
+impl JitterBuffer {
+    /// `target_delay` frames are buffered before playout starts (2 = 40 ms).
+    pub fn new(target_delay: usize) -> Self {
+        let slots = (0..CAPACITY)
+            .map(|_| Slot {
+                seq: 0,
+                len: 0,
+                filled: false,
+                data: Box::new([0; MAX_PACKET]),
+            })
+            .collect();
+        Self {
+            slots,
+            next: None,
+            target_delay: target_delay.clamp(1, CAPACITY - 1),
+            started: false,
+            stats: JitterStats::default(),
+        }
+    }
+
+    pub fn stats(&self) -> JitterStats {
+        self.stats
+    }
+
+    fn buffered(&self) -> usize {
+        self.slots.iter().filter(|s| s.filled).count()
+    }
+
+    pub fn push(&mut self, seq: u16, payload: &[u8]) {
+        if payload.is_empty() || payload.len() > MAX_PACKET {
+            return;
+        }
+        self.stats.received += 1;
+        let next = *self.next.get_or_insert(seq);
+        let ahead = seq.wrapping_sub(next) as i16;
+        if ahead < 0 {
+            if !self.started && (-ahead as usize) < CAPACITY {
+                // Before playout starts, an earlier packet simply moves the start back.
+                self.next = Some(seq);
+            } else {
+                self.stats.late += 1;
+                return;
+            }
+        } else if ahead as usize >= CAPACITY {
+            // Far ahead of the playout point (a long gap or a sender restart): resynchronise.
+            self.slots.iter_mut().for_each(|s| s.filled = false);
+            self.next = Some(seq);
+        }
+        let slot = &mut self.slots[seq as usize % CAPACITY];
+        if slot.filled && slot.seq == seq {
+            self.stats.duplicate += 1;
+            return;
+        }
+        slot.seq = seq;
+        slot.len = payload.len();
+        slot.data[..payload.len()].copy_from_slice(payload);
+        slot.filled = true;
+    }
+
+    /// Called once per 20 ms by the playout clock.
+    pub fn pop(&mut self) -> Playout<'_> {
+        if !self.started {
+            if self.buffered() < self.target_delay {
+                return Playout::Buffering;
+            }
+            self.started = true;
+        }
+        let Some(next) = self.next else {
+            return Playout::Buffering;
+        };
+        if self.buffered() == 0 {
+            // Ran dry: the sender paused (mute, DTX) or the network stalled. Refill first.
+            self.started = false;
+            self.next = None;
+            return Playout::Buffering;
+        }
+        self.next = Some(next.wrapping_add(1));
+        let idx = next as usize % CAPACITY;
+        if self.slots[idx].filled && self.slots[idx].seq == next {
+            self.slots[idx].filled = false;
+            self.stats.played += 1;
+            let slot = &self.slots[idx];
+            Playout::Packet(&slot.data[..slot.len])
+        } else {
+            self.stats.lost += 1;
+            Playout::Lost
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn take(jb: &mut JitterBuffer) -> Option<u8> {
+        match jb.pop() {
+            Playout::Packet(p) => Some(p[0]),
+            Playout::Lost => Some(0),
+            Playout::Buffering => None,
+        }
+    }
+
+    #[test]
+    fn reorders_and_waits_for_the_target_delay() {
+        let mut jb = JitterBuffer::new(2);
+        jb.push(11, &[11]);
+        assert_eq!(take(&mut jb), None);
+        jb.push(10, &[10]);
+        jb.push(12, &[12]);
+        assert_eq!(
+            [take(&mut jb), take(&mut jb), take(&mut jb)],
+            [Some(10), Some(11), Some(12)]
+        );
+    }
+
+    #[test]
+    fn gaps_are_lost_late_and_duplicates_are_dropped() {
+        let mut jb = JitterBuffer::new(1);
+        jb.push(1, &[1]);
+        jb.push(3, &[3]);
+        jb.push(3, &[3]);
+        assert_eq!(take(&mut jb), Some(1));
+        assert_eq!(jb.pop(), Playout::Lost);
+        jb.push(2, &[2]);
+        assert_eq!(take(&mut jb), Some(3));
+        let s = jb.stats();
+        assert_eq!((s.lost, s.late, s.duplicate, s.played), (1, 1, 1, 2));
+    }
+
+    #[test]
+    fn sequence_numbers_wrap() {
+        let mut jb = JitterBuffer::new(1);
+        for seq in [65534u16, 65535, 0, 1] {
+            jb.push(seq, &[seq as u8]);
+        }
+        let got: Vec<_> = (0..4).filter_map(|_| take(&mut jb)).collect();
+        assert_eq!(got, [254, 255, 0, 1]);
+    }
+
+    #[test]
+    fn a_jump_far_ahead_resynchronises() {
+        let mut jb = JitterBuffer::new(1);
+        jb.push(5, &[5]);
+        assert_eq!(take(&mut jb), Some(5));
+        jb.push(5000, &[9]);
+        assert_eq!(take(&mut jb), Some(9));
+    }
+
+    #[test]
+    fn oversized_or_empty_payloads_are_ignored() {
+        let mut jb = JitterBuffer::new(1);
+        jb.push(1, &[]);
+        jb.push(2, &vec![0u8; MAX_PACKET + 1]);
+        assert_eq!(jb.pop(), Playout::Buffering);
+        assert_eq!(jb.stats().received, 0);
+    }
+}

@@ -1,0 +1,38 @@
+//! Audio for calls: the fixed frame format, the Opus codec, the receive-side jitter buffer,
+//! and test tones with a detector. webrtc-rs carries RTP; everything about the samples
+//! themselves lives here. Plain Rust, no I/O.
+
+pub mod codec;
+pub mod jitter;
+pub mod tone;
+
+/// Opus at 48 kHz, mono, 20 ms frames: what Bandwidth's gateway and browsers negotiate.
+pub const SAMPLE_RATE: u32 = 48_000;
+pub const FRAME_MS: u32 = 20;
+pub const FRAME_SAMPLES: usize = (SAMPLE_RATE / 1000 * FRAME_MS) as usize;
+/// RTP timestamp increment per frame (the Opus RTP clock is always 48 kHz).
+pub const FRAME_TIMESTAMP_STEP: u32 = FRAME_SAMPLES as u32;
+
+pub type Frame = [i16; FRAME_SAMPLES];
+
+/// Root-mean-square level of a frame, 0.0 (silence) to 1.0 (full scale).
+pub fn level(frame: &[i16]) -> f32 {
+    if frame.is_empty() {
+        return 0.0;
+    }
+    let sum: f64 = frame.iter().map(|&s| (s as f64) * (s as f64)).sum();
+    ((sum / frame.len() as f64).sqrt() / i16::MAX as f64) as f32
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn frame_constants_and_level() {
+        assert_eq!(FRAME_SAMPLES, 960);
+        assert_eq!(level(&[0; 960]), 0.0);
+        let full = [i16::MAX; 960];
+        assert!((level(&full) - 1.0).abs() < 1e-4);
+    }
+}

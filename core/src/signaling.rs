@@ -1,0 +1,259 @@
+//! Bandwidth's device signaling protocol v3, client side, as messages: the WebSocket URL,
+//! JSON-RPC 2.0 requests/notifications out, responses/notifications in, the typed payloads
+//! (`offerSdp`, `sdpOffer`, `answerSdp`, `setMediaPreferences`, `leave`, `ping`), and the SDP
+//! `a=setup` rewrite Bandwidth's SDKs apply. No sockets here: `call_media` drives them.
+
+use std::collections::HashMap;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+
+pub const HEARTBEAT_LABEL: &str = "__heartbeat__";
+pub const DIAGNOSTICS_LABEL: &str = "__diagnostics__";
+pub const HEARTBEAT_CHANNEL_ID: u16 = 0;
+pub const DIAGNOSTICS_CHANNEL_ID: u16 = 1;
+/// The SDK calls `ping` this often to keep the gateway's session alive.
+pub const PING_INTERVAL_SECS: u64 = 300;
+pub const CLIENT_NAME: &str = "dialtone";
+
+/// `…/v3/?token=…&client=…&sdkVersion=…&uniqueId=…`
+pub fn connect_url(signaling_url: &str, token: &str, unique_id: &str) -> Result<url::Url, String> {
+    let mut url = url::Url::parse(signaling_url).map_err(|e| format!("bad signaling URL: {e}"))?;
+    if !url.path().ends_with('/') {
+        let p = format!("{}/", url.path());
+        url.set_path(&p);
+    }
+    url.query_pairs_mut()
+        .append_pair("token", token)
+        .append_pair("client", CLIENT_NAME)
+        .append_pair("sdkVersion", env!("CARGO_PKG_VERSION"))
+        .append_pair("uniqueId", unique_id);
+    Ok(url)
+}
+
+pub fn request(id: u64, method: &str, params: Value) -> String {
+    json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params}).to_string()
+}
+
+pub fn notification(method: &str, params: Value) -> String {
+    json!({"jsonrpc": "2.0", "method": method, "params": params}).to_string()
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct RpcError {
+    pub code: i64,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Inbound {
+    Response {
+        id: u64,
+        result: Result<Value, RpcError>,
+    },
+    Notification {
+        method: String,
+        params: Value,
+    },
+}
+
+pub fn parse_inbound(text: &str) -> Result<Inbound, String> {
+    let v: Value = serde_json::from_str(text).map_err(|e| format!("not JSON: {e}"))?;
+    if v.get("jsonrpc").and_then(Value::as_str) != Some("2.0") {
+        return Err("not a JSON-RPC 2.0 message".into());
+    }
+    if let Some(method) = v.get("method").and_then(Value::as_str) {
+        return Ok(Inbound::Notification {
+            method: method.to_string(),
+            params: v.get("params").cloned().unwrap_or(Value::Null),
+        });
+    }
+    let id = v
+        .get("id")
+        .and_then(|i| {
+            i.as_u64()
+                .or_else(|| i.as_str().and_then(|s| s.parse().ok()))
+        })
+        .ok_or("response without a numeric id")?;
+    if let Some(err) = v.get("error") {
+        return Ok(Inbound::Response {
+            id,
+            result: Err(RpcError {
+                code: err.get("code").and_then(Value::as_i64).unwrap_or(0),
+                message: err
+                    .get("message")
+                    .and_then(Value::as_str)
+                    .unwrap_or("unspecified error")
+                    .to_string(),
+            }),
+        });
+    }
+    Ok(Inbound::Response {
+        id,
+        result: Ok(v.get("result").cloned().unwrap_or(Value::Null)),
+    })
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StreamMetadata {
+    #[serde(rename = "endpointId")]
+    pub endpoint_id: String,
+    #[serde(rename = "mediaTypes", default)]
+    pub media_types: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alias: Option<String>,
+    #[serde(rename = "participantId")]
+    pub participant_id: String,
+}
+
+/// The `offerSdp` result.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct PublishAnswer {
+    #[serde(rename = "endpointId")]
+    pub endpoint_id: String,
+    #[serde(rename = "sdpAnswer")]
+    pub sdp_answer: String,
+    #[serde(rename = "streamMetadata", default)]
+    pub stream_metadata: HashMap<String, StreamMetadata>,
+}
+
+/// The server's `sdpOffer` notification for the subscribing connection.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct SubscribeOffer {
+    #[serde(rename = "endpointId")]
+    pub endpoint_id: String,
+    #[serde(rename = "sdpOffer")]
+    pub sdp_offer: String,
+    #[serde(rename = "sdpRevision")]
+    pub sdp_revision: u64,
+    #[serde(rename = "streamMetadata", default)]
+    pub stream_metadata: HashMap<String, StreamMetadata>,
+}
+
+/// The `offerSdp` parameters: the offer, the published stream ids, and the negotiated
+/// data channels by label.
+pub fn offer_params(sdp_offer: &str, stream_ids: &[&str]) -> Value {
+    let streams: serde_json::Map<String, Value> = stream_ids
+        .iter()
+        .map(|s| (s.to_string(), json!({})))
+        .collect();
+    json!({
+        "sdpOffer": sdp_offer,
+        "mediaMetadata": {
+            "mediaStreams": streams,
+            "dataChannels": {
+                HEARTBEAT_LABEL: {"label": HEARTBEAT_LABEL, "streamId": HEARTBEAT_CHANNEL_ID},
+                DIAGNOSTICS_LABEL: {"label": DIAGNOSTICS_LABEL, "streamId": DIAGNOSTICS_CHANNEL_ID},
+            },
+        },
+    })
+}
+
+/// Rewrites every `a=setup:` line of an SDP to `role` (Bandwidth's SDKs set `actpass` on the
+/// server's offer and `passive` on their answer).
+pub fn rewrite_setup(sdp: &str, role: &str) -> String {
+    let eol = if sdp.contains("\r\n") { "\r\n" } else { "\n" };
+    let mut out = String::with_capacity(sdp.len());
+    for line in sdp.split(eol) {
+        if line.is_empty() {
+            continue;
+        }
+        if line.starts_with("a=setup:") {
+            out.push_str("a=setup:");
+            out.push_str(role);
+        } else {
+            out.push_str(line);
+        }
+        out.push_str(eol);
+    }
+    out
+}
+
+/// Tracks the last applied `sdpRevision`: an offer that is not newer is ignored.
+#[derive(Debug, Default)]
+pub struct RevisionGate {
+    applied: Option<u64>,
+}
+
+impl RevisionGate {
+    pub fn is_newer(&self, revision: u64) -> bool {
+        self.applied.is_none_or(|a| revision > a)
+    }
+
+    pub fn applied(&mut self, revision: u64) {
+        self.applied = Some(revision);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn url_carries_token_client_version_and_unique_id() {
+        let url = connect_url("wss://device.webrtc.bandwidth.com/v3", "tok", "u-1").unwrap();
+        assert_eq!(url.path(), "/v3/");
+        let q: HashMap<_, _> = url.query_pairs().into_owned().collect();
+        assert_eq!(q["token"], "tok");
+        assert_eq!(q["client"], CLIENT_NAME);
+        assert_eq!(q["uniqueId"], "u-1");
+        assert!(q.contains_key("sdkVersion"));
+    }
+
+    #[test]
+    fn parses_responses_errors_and_notifications() {
+        assert_eq!(
+            parse_inbound(r#"{"jsonrpc":"2.0","id":3,"result":{}}"#),
+            Ok(Inbound::Response {
+                id: 3,
+                result: Ok(json!({}))
+            })
+        );
+        assert_eq!(
+            parse_inbound(r#"{"jsonrpc":"2.0","id":"4","error":{"code":-32601,"message":"nope"}}"#),
+            Ok(Inbound::Response {
+                id: 4,
+                result: Err(RpcError {
+                    code: -32601,
+                    message: "nope".into()
+                })
+            })
+        );
+        let n = parse_inbound(r#"{"jsonrpc":"2.0","method":"sdpOffer","params":{"endpointId":"e","sdpOffer":"v=0","sdpRevision":2,"streamMetadata":{}}}"#).unwrap();
+        let Inbound::Notification { method, params } = n else {
+            panic!()
+        };
+        assert_eq!(method, "sdpOffer");
+        let offer: SubscribeOffer = serde_json::from_value(params).unwrap();
+        assert_eq!(offer.sdp_revision, 2);
+        assert!(parse_inbound("{}").is_err());
+        assert!(parse_inbound(r#"{"jsonrpc":"2.0","result":1}"#).is_err());
+    }
+
+    #[test]
+    fn offer_params_name_the_negotiated_channels() {
+        let p = offer_params("v=0", &["stream-1"]);
+        assert_eq!(
+            p["mediaMetadata"]["dataChannels"]["__heartbeat__"]["streamId"],
+            0
+        );
+        assert_eq!(
+            p["mediaMetadata"]["dataChannels"]["__diagnostics__"]["streamId"],
+            1
+        );
+        assert_eq!(p["mediaMetadata"]["mediaStreams"]["stream-1"], json!({}));
+    }
+
+    #[test]
+    fn setup_rewrite_and_revision_gate() {
+        let sdp = "v=0\r\na=setup:active\r\nm=audio 9 UDP 111\r\na=setup:actpass\r\n";
+        assert_eq!(
+            rewrite_setup(sdp, "passive"),
+            "v=0\r\na=setup:passive\r\nm=audio 9 UDP 111\r\na=setup:passive\r\n"
+        );
+        let mut gate = RevisionGate::default();
+        assert!(gate.is_newer(1));
+        gate.applied(2);
+        assert!(!gate.is_newer(2) && !gate.is_newer(1) && gate.is_newer(3));
+    }
+}

@@ -1,0 +1,269 @@
+//! Two phones really talk: through the mock's v3 gateway and SFU, over loopback WebRTC,
+//! Alice's core sends 440 Hz and Bob's detects it, Bob sends 880 Hz and Alice detects it;
+//! mute silences; bad tokens are refused clearly; a dropped gateway ends the call cleanly.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use dialtone::{
+    AudioSource, BackendConfig, CallEndReason, CallEvent, CallListener, DialtoneClient,
+    DialtoneError, PushKind, PushToken,
+};
+use dialtone_mock::tokens::Claims;
+use dialtone_mock::{MockConfig, MockServer};
+use serde_json::Value;
+
+const TONES: [f32; 2] = [440.0, 880.0];
+
+async fn mock() -> MockServer {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let config = MockConfig {
+        heartbeat_interval: Duration::from_millis(200),
+        ..MockConfig::default()
+    };
+    MockServer::start("127.0.0.1:0".parse().unwrap(), config)
+        .await
+        .unwrap()
+}
+
+fn phone(m: &MockServer, dir: &tempfile::TempDir) -> Arc<DialtoneClient> {
+    DialtoneClient::new(
+        BackendConfig::mock(m.base_url(), None).unwrap(),
+        dir.path().display().to_string(),
+    )
+    .unwrap()
+}
+
+#[derive(Default)]
+struct Events(Mutex<Vec<CallEvent>>);
+
+impl CallListener for Events {
+    fn on_call_event(&self, event: CallEvent) {
+        self.0.lock().unwrap().push(event);
+    }
+}
+
+impl Events {
+    fn saw(&self, pred: impl Fn(&CallEvent) -> bool) -> bool {
+        self.0.lock().unwrap().iter().any(pred)
+    }
+}
+
+async fn eventually(what: &str, secs: u64, mut f: impl FnMut() -> bool) {
+    for _ in 0..secs * 50 {
+        if f() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("timed out waiting for {what}");
+}
+
+async fn callee_token(m: &MockServer, device_token: &str) -> String {
+    let v: Value = reqwest::get(format!(
+        "{}/mock/pushes?deviceToken={device_token}&waitMs=3000",
+        m.base_url()
+    ))
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    let link = v["pushes"][0]["data"]["pinpoint.deeplink"]
+        .as_str()
+        .expect("an FCM push with a deep link");
+    link.split("tok=").nth(1).unwrap().to_string()
+}
+
+struct Call {
+    alice: Arc<DialtoneClient>,
+    bob: Arc<DialtoneClient>,
+    alice_events: Arc<Events>,
+    bob_events: Arc<Events>,
+    _handles: Vec<Arc<dialtone::TaskHandle>>,
+    session_id: String,
+    _dirs: (tempfile::TempDir, tempfile::TempDir),
+}
+
+async fn connected_call(m: &MockServer) -> Call {
+    let dirs = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let alice = phone(m, &dirs.0);
+    let bob = phone(m, &dirs.1);
+    alice
+        .register(PushToken {
+            kind: PushKind::Fcm,
+            token: "alice-fcm".into(),
+        })
+        .await
+        .unwrap();
+    let bob_id = bob
+        .register(PushToken {
+            kind: PushKind::Fcm,
+            token: "bob-fcm".into(),
+        })
+        .await
+        .unwrap();
+    alice
+        .save_profile("Alice".into(), "A".into())
+        .await
+        .unwrap();
+    alice.set_audio_source(AudioSource::Tone {
+        frequency_hz: 440.0,
+    });
+    bob.set_audio_source(AudioSource::Tone {
+        frequency_hz: 880.0,
+    });
+    let (alice_events, bob_events) = (Arc::new(Events::default()), Arc::new(Events::default()));
+    let handles = vec![
+        alice.observe_call(alice_events.clone()),
+        bob.observe_call(bob_events.clone()),
+    ];
+
+    let call = alice.start_call(bob_id).await.unwrap();
+    let token = callee_token(m, "bob-fcm").await;
+    bob.join_call(token).await.unwrap();
+    Call {
+        alice,
+        bob,
+        alice_events,
+        bob_events,
+        _handles: handles,
+        session_id: call.session_id.unwrap(),
+        _dirs: dirs,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn alice_and_bob_hear_each_others_tones_and_mute_silences() {
+    let m = mock().await;
+    let c = connected_call(&m).await;
+    eventually("Bob to hear 440 Hz", 15, || {
+        c.bob.detected_remote_tone(TONES.to_vec()) == Some(440.0)
+    })
+    .await;
+    eventually("Alice to hear 880 Hz", 15, || {
+        c.alice.detected_remote_tone(TONES.to_vec()) == Some(880.0)
+    })
+    .await;
+    assert!(c.alice_events.saw(|e| *e == CallEvent::Connecting));
+    assert!(c.alice_events.saw(|e| *e == CallEvent::Connected));
+    assert!(c.bob_events.saw(|e| *e == CallEvent::Connected));
+    eventually("stats", 5, || {
+        c.bob_events.saw(
+            |e| matches!(e, CallEvent::Stats { packets_received, .. } if *packets_received > 0),
+        )
+    })
+    .await;
+    eventually("levels", 5, || {
+        c.bob_events
+            .saw(|e| matches!(e, CallEvent::AudioLevel { remote, .. } if *remote > 0.05))
+    })
+    .await;
+
+    c.alice.set_muted(true);
+    assert!(c.alice.is_muted());
+    eventually("Bob to stop hearing Alice", 5, || {
+        c.bob.detected_remote_tone(TONES.to_vec()).is_none()
+    })
+    .await;
+    // Bob still hears nothing new from a muted Alice, but Alice still hears Bob.
+    assert_eq!(c.alice.detected_remote_tone(TONES.to_vec()), Some(880.0));
+    c.alice.set_muted(false);
+    eventually("Bob to hear Alice again", 5, || {
+        c.bob.detected_remote_tone(TONES.to_vec()) == Some(440.0)
+    })
+    .await;
+
+    // The gateway's heartbeat PINGs are answered.
+    let pongs = m.with_state(|s| s.sessions[&c.session_id].participants.clone());
+    let answered = pongs
+        .iter()
+        .filter_map(|(_, p)| m.heartbeat_pongs(&c.session_id, p))
+        .sum::<u64>();
+    assert!(answered > 0, "heartbeat PONGs were received");
+
+    c.alice.end_call().await.unwrap();
+    c.bob.end_call().await.unwrap();
+    eventually("the SFU to forget the session", 5, || {
+        m.media_counts() == (0, 0)
+    })
+    .await;
+    assert!(c.alice_events.saw(|e| *e
+        == CallEvent::Ended {
+            reason: CallEndReason::LocalHangup
+        }));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn invalid_expired_and_wrong_version_tokens_are_refused_clearly() {
+    let m = mock().await;
+    let dir = tempfile::tempdir().unwrap();
+    let c = phone(&m, &dir);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    let claims = |v: &str, exp: i64| Claims {
+        a: "acct".into(),
+        p: "p".into(),
+        v: v.into(),
+        exp,
+        tid: "s".into(),
+        iss: "mock:00".into(),
+    };
+    let cases = [
+        ("not-a-jwt".to_string(), "well-formed"),
+        (m.issue_token(&claims("v3", now - 10)), "expired"),
+        (m.issue_token(&claims("v2", now + 600)), "v3"),
+    ];
+    for (token, expect) in cases {
+        match tokio::time::timeout(Duration::from_secs(10), c.join_call(token))
+            .await
+            .expect("no hang")
+        {
+            Err(DialtoneError::TokenRefused { detail }) => {
+                assert!(detail.contains(expect), "{detail}")
+            }
+            other => panic!("expected TokenRefused mentioning {expect}, got {other:?}"),
+        }
+    }
+    // A valid signature for a session that does not exist is refused too.
+    match c.join_call(m.issue_token(&claims("v3", now + 600))).await {
+        Err(DialtoneError::TokenRefused { detail }) => {
+            assert!(detail.contains("ended"), "{detail}")
+        }
+        other => panic!("expected TokenRefused, got {other:?}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_gateway_that_drops_the_socket_ends_the_call_with_a_clear_event() {
+    let m = mock().await;
+    let c = connected_call(&m).await;
+    eventually("Bob to hear Alice", 15, || {
+        c.bob.detected_remote_tone(TONES.to_vec()) == Some(440.0)
+    })
+    .await;
+    m.drop_media_session(&c.session_id).await;
+    eventually("Alice to see the call end", 5, || {
+        c.alice_events.saw(|e| {
+            *e == CallEvent::Ended {
+                reason: CallEndReason::RemoteEnded,
+            }
+        })
+    })
+    .await;
+    eventually("Bob to see the call end", 5, || {
+        c.bob_events.saw(|e| {
+            *e == CallEvent::Ended {
+                reason: CallEndReason::RemoteEnded,
+            }
+        })
+    })
+    .await;
+    // Hanging up after the gateway is gone still completes.
+    tokio::time::timeout(Duration::from_secs(5), c.alice.end_call())
+        .await
+        .expect("no hang")
+        .unwrap();
+}

@@ -1,0 +1,155 @@
+//! `/v3/`: Bandwidth's device signaling gateway, server side. Validates the participant
+//! token (signature, expiry, `v` = "v3") and that its session is live, then speaks JSON-RPC
+//! 2.0: `setMediaPreferences`, `offerSdp`, `answerSdp`, `ping`, the `leave` notification, and
+//! the `sdpOffer` notifications the SFU sends. Media itself is `sfu`'s.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::extract::{Query, State as AxState};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde_json::{json, Value};
+use tokio::sync::mpsc;
+
+use crate::sfu::{Outbound, Participant};
+use crate::time::now_ms;
+use crate::tokens::Claims;
+use crate::Shared;
+
+const MAX_MESSAGE_BYTES: usize = 256 * 1024;
+
+pub async fn upgrade(
+    AxState(shared): AxState<Shared>,
+    Query(q): Query<HashMap<String, String>>,
+    ws: WebSocketUpgrade,
+) -> Response {
+    let refuse =
+        |status: StatusCode, msg: String| (status, Json(json!({"error": msg}))).into_response();
+    let Some(token) = q.get("token").filter(|t| !t.is_empty()) else {
+        return refuse(StatusCode::UNAUTHORIZED, "token is required".into());
+    };
+    let claims = match shared.tokens.verify(token, now_ms() / 1000) {
+        Ok(c) => c,
+        Err(e) => return refuse(StatusCode::UNAUTHORIZED, e.to_string()),
+    };
+    let live = shared
+        .state
+        .lock()
+        .expect("state lock")
+        .sessions
+        .get(&claims.tid)
+        .is_some_and(|s| s.participants.iter().any(|(_, p)| *p == claims.p));
+    if !live {
+        return refuse(
+            StatusCode::FORBIDDEN,
+            "the session of this token has ended".into(),
+        );
+    }
+    ws.max_message_size(MAX_MESSAGE_BYTES)
+        .on_upgrade(move |socket| serve(shared, socket, claims))
+}
+
+fn reply(id: &Value, result: Result<Value, (i64, String)>) -> String {
+    match result {
+        Ok(r) => json!({"jsonrpc": "2.0", "id": id, "result": r}),
+        Err((code, message)) => {
+            json!({"jsonrpc": "2.0", "id": id, "error": {"code": code, "message": message}})
+        }
+    }
+    .to_string()
+}
+
+async fn serve(shared: Shared, mut socket: WebSocket, claims: Claims) {
+    let (out_tx, mut out_rx) = mpsc::unbounded_channel();
+    let participant = shared.sfu.join(&claims.tid, &claims.p, out_tx);
+    let mut left = false;
+    loop {
+        tokio::select! {
+            msg = socket.recv() => {
+                let text = match msg {
+                    Some(Ok(Message::Text(t))) => t,
+                    Some(Ok(Message::Ping(_) | Message::Pong(_) | Message::Binary(_))) => continue,
+                    _ => break,
+                };
+                match handle(&shared, &participant, text.as_str()).await {
+                    Handled::Reply(r) => {
+                        if socket.send(Message::Text(r.into())).await.is_err() { break; }
+                    }
+                    Handled::Nothing => {}
+                    Handled::Leave => { left = true; break; }
+                }
+            }
+            out = out_rx.recv() => match out {
+                Some(Outbound::Text(t)) => {
+                    if socket.send(Message::Text(t.into())).await.is_err() { break; }
+                }
+                Some(Outbound::Close) | None => break,
+            }
+        }
+    }
+    tracing::debug!(
+        "participant {} {}",
+        participant.id,
+        if left { "left" } else { "disconnected" }
+    );
+    let _ = socket.send(Message::Close(None)).await;
+    shared.sfu.leave(&participant).await;
+}
+
+enum Handled {
+    Reply(String),
+    Nothing,
+    Leave,
+}
+
+async fn handle(shared: &Shared, p: &Arc<Participant>, text: &str) -> Handled {
+    let Ok(msg) = serde_json::from_str::<Value>(text) else {
+        return Handled::Reply(reply(&Value::Null, Err((-32700, "Parse error".into()))));
+    };
+    let id = msg.get("id").cloned();
+    let method = msg
+        .get("method")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    let params = msg.get("params").cloned().unwrap_or(Value::Null);
+    if msg.get("jsonrpc").and_then(Value::as_str) != Some("2.0") || method.is_empty() {
+        return Handled::Reply(reply(
+            &id.unwrap_or(Value::Null),
+            Err((-32600, "Invalid Request".into())),
+        ));
+    }
+    let Some(id) = id else {
+        // Notifications: no reply, whatever happens.
+        return match method {
+            "leave" => Handled::Leave,
+            _ => Handled::Nothing,
+        };
+    };
+    let result = match method {
+        "setMediaPreferences" => match params.get("protocol").and_then(Value::as_str) {
+            Some("WEBRTC") => {
+                shared.sfu.ready(p);
+                Ok(json!({}))
+            }
+            _ => Err((-32602, "protocol must be \"WEBRTC\"".to_string())),
+        },
+        "offerSdp" => match params.get("sdpOffer").and_then(Value::as_str) {
+            Some(sdp) => shared.sfu.offer_sdp(p, sdp).await.map_err(|e| (-32000, e)),
+            None => Err((-32602, "sdpOffer is required".to_string())),
+        },
+        "answerSdp" => match params.get("sdpAnswer").and_then(Value::as_str) {
+            Some(sdp) => shared
+                .sfu
+                .answer_sdp(p, sdp)
+                .map(|_| json!({}))
+                .map_err(|e| (-32000, e)),
+            None => Err((-32602, "sdpAnswer is required".to_string())),
+        },
+        "ping" => Ok(json!({})),
+        _ => Err((-32601, "Method not found".to_string())),
+    };
+    Handled::Reply(reply(&id, result))
+}

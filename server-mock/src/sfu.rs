@@ -1,0 +1,597 @@
+//! The mock's media plane: it terminates WebRTC for every participant with webrtc-rs (a
+//! publishing connection that answers the participant's offers, a subscribing connection
+//! that the SFU offers to), and forwards each published Opus stream's RTP to every other
+//! participant of the session, announcing it with a new `sdpRevision`. It sends heartbeat
+//! PINGs, and tears participants and sessions down on leave, socket close and endCall.
+//!
+//! Written independently of the client core on purpose (see lib.rs).
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use rtc::data_channel::RTCDataChannelInit;
+use rtc::ice::mdns::MulticastDnsMode;
+use rtc::interceptor::Registry;
+use rtc::media_stream::MediaStreamTrack;
+use rtc::peer_connection::configuration::interceptor_registry::register_default_interceptors;
+use rtc::peer_connection::configuration::media_engine::{MediaEngine, MIME_TYPE_OPUS};
+use rtc::peer_connection::configuration::setting_engine::SettingEngineBuilder;
+use rtc::peer_connection::configuration::{
+    RTCBundlePolicy, RTCConfigurationBuilder, RTCRtcpMuxPolicy,
+};
+use rtc::peer_connection::sdp::RTCSessionDescription;
+use rtc::rtp_transceiver::rtp_sender::{
+    RTCRtpCodec, RTCRtpCodecParameters, RTCRtpCodingParameters, RTCRtpEncodingParameters,
+    RtpCodecKind,
+};
+use serde_json::{json, Value};
+use tokio::sync::{mpsc, oneshot};
+use webrtc::data_channel::{DataChannel, DataChannelEvent};
+use webrtc::media_stream::track_local::static_rtp::TrackLocalStaticRTP;
+use webrtc::media_stream::track_local::TrackLocal;
+use webrtc::media_stream::track_remote::{TrackRemote, TrackRemoteEvent};
+use webrtc::peer_connection::{
+    PeerConnection, PeerConnectionBuilder, PeerConnectionEventHandler, RTCIceGatheringState,
+    RTCPeerConnectionState,
+};
+
+const PAYLOAD_TYPE: u8 = 111;
+const GATHER_TIMEOUT: Duration = Duration::from_secs(3);
+const ANSWER_TIMEOUT: Duration = Duration::from_secs(5);
+
+type Peer = Arc<dyn PeerConnection>;
+
+/// What the socket task of a participant is told to do.
+#[derive(Debug)]
+pub enum Outbound {
+    Text(String),
+    Close,
+}
+
+fn opus() -> RTCRtpCodec {
+    RTCRtpCodec {
+        mime_type: MIME_TYPE_OPUS.to_owned(),
+        clock_rate: 48_000,
+        channels: 2,
+        sdp_fmtp_line: "minptime=10;useinbandfec=1".to_owned(),
+        rtcp_feedback: vec![],
+    }
+}
+
+enum PcEvent {
+    Gathered,
+    State(RTCPeerConnectionState),
+    Track(Arc<dyn TrackRemote>),
+}
+
+struct Events(mpsc::UnboundedSender<PcEvent>);
+
+#[async_trait::async_trait]
+impl PeerConnectionEventHandler for Events {
+    async fn on_ice_gathering_state_change(&self, state: RTCIceGatheringState) {
+        if state == RTCIceGatheringState::Complete {
+            let _ = self.0.send(PcEvent::Gathered);
+        }
+    }
+    async fn on_connection_state_change(&self, state: RTCPeerConnectionState) {
+        let _ = self.0.send(PcEvent::State(state));
+    }
+    async fn on_track(&self, track: Arc<dyn TrackRemote>) {
+        let _ = self.0.send(PcEvent::Track(track));
+    }
+}
+
+async fn new_peer(
+    ice_ip: IpAddr,
+) -> webrtc::error::Result<(Peer, mpsc::UnboundedReceiver<PcEvent>)> {
+    let mut media = MediaEngine::default();
+    media.register_codec(
+        RTCRtpCodecParameters {
+            rtp_codec: opus(),
+            payload_type: PAYLOAD_TYPE,
+            ..Default::default()
+        },
+        RtpCodecKind::Audio,
+    )?;
+    let registry = register_default_interceptors(Registry::new(), &mut media)?;
+    let settings = SettingEngineBuilder::new()
+        .with_multicast_dns_mode(MulticastDnsMode::Disabled)
+        .with_include_loopback_candidate(true)
+        .with_host_acceptance_min_wait(Some(Duration::ZERO))
+        .with_ice_connection_attempts(Some(Duration::from_millis(20)), Some(50))
+        .build();
+    let config = RTCConfigurationBuilder::new()
+        .with_bundle_policy(RTCBundlePolicy::MaxBundle)
+        .with_rtcp_mux_policy(RTCRtcpMuxPolicy::Require)
+        .build();
+    let (tx, rx) = mpsc::unbounded_channel();
+    let pc = PeerConnectionBuilder::new()
+        .with_configuration(config)
+        .with_media_engine(media)
+        .with_setting_engine(settings)
+        .with_interceptor_registry(registry)
+        .with_handler(Arc::new(Events(tx)))
+        .with_udp_addrs(vec![format!("{ice_ip}:0")])
+        .build()
+        .await?;
+    Ok((Arc::new(pc), rx))
+}
+
+async fn negotiated_channels(pc: &Peer) -> webrtc::error::Result<Arc<dyn DataChannel>> {
+    let init = |id| {
+        Some(RTCDataChannelInit {
+            negotiated: Some(id),
+            ordered: true,
+            ..Default::default()
+        })
+    };
+    let heartbeat = pc.create_data_channel("__heartbeat__", init(0)).await?;
+    pc.create_data_channel("__diagnostics__", init(1)).await?;
+    Ok(heartbeat)
+}
+
+/// A forwarding track on one subscriber's connection, with the SSRC it was created with.
+struct Sink {
+    to: String,
+    track: Arc<TrackLocalStaticRTP>,
+    ssrc: u32,
+}
+
+struct Publication {
+    stream_id: String,
+    endpoint_id: String,
+    /// Forwarding tracks on other participants' subscribing connections.
+    sinks: Arc<Mutex<Vec<Sink>>>,
+}
+
+struct Subscribe {
+    pc: Peer,
+    endpoint_id: String,
+    revision: u64,
+}
+
+pub struct Participant {
+    pub id: String,
+    pub session_id: String,
+    out: mpsc::UnboundedSender<Outbound>,
+    publish: tokio::sync::Mutex<Option<(Peer, String)>>,
+    subscribe: tokio::sync::Mutex<Option<Subscribe>>,
+    /// Serialises offer → answer rounds on the subscribing connection.
+    negotiation: tokio::sync::Mutex<()>,
+    pending_answer: Mutex<Option<oneshot::Sender<String>>>,
+    pongs: std::sync::atomic::AtomicU64,
+    tasks: Mutex<Vec<tokio::task::AbortHandle>>,
+}
+
+impl Participant {
+    pub fn pongs(&self) -> u64 {
+        self.pongs.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    fn notify(&self, method: &str, params: Value) {
+        let _ = self.out.send(Outbound::Text(
+            json!({"jsonrpc": "2.0", "method": method, "params": params}).to_string(),
+        ));
+    }
+
+    fn track(&self, handle: tokio::task::JoinHandle<()>) {
+        self.tasks
+            .lock()
+            .expect("tasks lock")
+            .push(handle.abort_handle());
+    }
+}
+
+#[derive(Default)]
+struct SessionMedia {
+    participants: HashMap<String, Arc<Participant>>,
+    publications: HashMap<String, Publication>,
+}
+
+pub struct Sfu {
+    ice_ip: IpAddr,
+    heartbeat_interval: Duration,
+    sessions: Mutex<HashMap<String, SessionMedia>>,
+}
+
+impl Sfu {
+    pub fn new(ice_ip: IpAddr, heartbeat_interval: Duration) -> Arc<Self> {
+        Arc::new(Self {
+            ice_ip,
+            heartbeat_interval,
+            sessions: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// (sessions, participants) with live media state: what a hangup must bring to zero.
+    pub fn counts(&self) -> (usize, usize) {
+        let s = self.sessions.lock().expect("sfu lock");
+        (s.len(), s.values().map(|m| m.participants.len()).sum())
+    }
+
+    pub fn participant(&self, session_id: &str, participant_id: &str) -> Option<Arc<Participant>> {
+        self.sessions
+            .lock()
+            .expect("sfu lock")
+            .get(session_id)?
+            .participants
+            .get(participant_id)
+            .cloned()
+    }
+
+    /// A participant's socket opened. A participant joining twice replaces its old socket.
+    pub fn join(
+        self: &Arc<Self>,
+        session_id: &str,
+        participant_id: &str,
+        out: mpsc::UnboundedSender<Outbound>,
+    ) -> Arc<Participant> {
+        let p = Arc::new(Participant {
+            id: participant_id.to_string(),
+            session_id: session_id.to_string(),
+            out,
+            publish: tokio::sync::Mutex::new(None),
+            subscribe: tokio::sync::Mutex::new(None),
+            negotiation: tokio::sync::Mutex::new(()),
+            pending_answer: Mutex::new(None),
+            pongs: Default::default(),
+            tasks: Mutex::new(Vec::new()),
+        });
+        let old = self
+            .sessions
+            .lock()
+            .expect("sfu lock")
+            .entry(session_id.to_string())
+            .or_default()
+            .participants
+            .insert(participant_id.to_string(), p.clone());
+        if let Some(old) = old {
+            let _ = old.out.send(Outbound::Close);
+            tokio::spawn(close_participant(old));
+        }
+        p
+    }
+
+    /// After `setMediaPreferences`: offer the participant every stream already published.
+    pub fn ready(self: &Arc<Self>, p: &Arc<Participant>) {
+        let sources: Vec<String> = {
+            let s = self.sessions.lock().expect("sfu lock");
+            s.get(&p.session_id)
+                .map(|m| {
+                    m.publications
+                        .keys()
+                        .filter(|k| **k != p.id)
+                        .cloned()
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
+        for source in sources {
+            let (sfu, p) = (self.clone(), p.clone());
+            p.clone().track(tokio::spawn(
+                async move { sfu.offer_stream(&p, &source).await },
+            ));
+        }
+    }
+
+    /// `offerSdp` from a participant: answer it on its publishing connection.
+    pub async fn offer_sdp(
+        self: &Arc<Self>,
+        p: &Arc<Participant>,
+        sdp_offer: &str,
+    ) -> Result<Value, String> {
+        let mut publish = p.publish.lock().await;
+        let fresh = publish.is_none();
+        if fresh {
+            let (pc, rx) = new_peer(self.ice_ip).await.map_err(|e| e.to_string())?;
+            let heartbeat = negotiated_channels(&pc).await.map_err(|e| e.to_string())?;
+            *publish = Some((pc, uuid::Uuid::new_v4().to_string()));
+            p.track(tokio::spawn(run_heartbeat(
+                p.clone(),
+                heartbeat,
+                self.heartbeat_interval,
+            )));
+            let (sfu, part) = (self.clone(), p.clone());
+            p.track(tokio::spawn(
+                async move { sfu.publish_events(part, rx).await },
+            ));
+        }
+        let (pc, endpoint_id) = publish.clone().expect("set above");
+        let offer = RTCSessionDescription::offer(sdp_offer.to_string())
+            .map_err(|e| format!("bad sdpOffer: {e}"))?;
+        pc.set_remote_description(offer)
+            .await
+            .map_err(|e| format!("bad sdpOffer: {e}"))?;
+        let answer = pc.create_answer(None).await.map_err(|e| e.to_string())?;
+        pc.set_local_description(answer)
+            .await
+            .map_err(|e| e.to_string())?;
+        wait_local_candidates(&pc).await;
+        let sdp = pc
+            .local_description()
+            .await
+            .ok_or("no local description")?
+            .sdp;
+        Ok(json!({"endpointId": endpoint_id, "sdpAnswer": sdp, "streamMetadata": {}}))
+    }
+
+    /// `answerSdp` from a participant: completes the pending subscribe offer.
+    pub fn answer_sdp(&self, p: &Participant, sdp_answer: &str) -> Result<(), String> {
+        match p.pending_answer.lock().expect("answer lock").take() {
+            Some(tx) => tx
+                .send(sdp_answer.to_string())
+                .map_err(|_| "the offer was withdrawn".to_string()),
+            None => Err("no subscribe offer is waiting for an answer".to_string()),
+        }
+    }
+
+    async fn publish_events(
+        self: Arc<Self>,
+        p: Arc<Participant>,
+        mut rx: mpsc::UnboundedReceiver<PcEvent>,
+    ) {
+        while let Some(ev) = rx.recv().await {
+            if let PcEvent::Track(track) = ev {
+                self.published(&p, track).await;
+            }
+        }
+    }
+
+    async fn published(self: &Arc<Self>, p: &Arc<Participant>, track: Arc<dyn TrackRemote>) {
+        let stream_id = uuid::Uuid::new_v4().to_string();
+        let endpoint_id = p
+            .publish
+            .lock()
+            .await
+            .as_ref()
+            .map(|(_, e)| e.clone())
+            .unwrap_or_default();
+        let sinks: Arc<Mutex<Vec<Sink>>> = Arc::default();
+        let others: Vec<Arc<Participant>> = {
+            let mut s = self.sessions.lock().expect("sfu lock");
+            let Some(m) = s.get_mut(&p.session_id) else {
+                return;
+            };
+            m.publications.insert(
+                p.id.clone(),
+                Publication {
+                    stream_id,
+                    endpoint_id,
+                    sinks: sinks.clone(),
+                },
+            );
+            m.participants
+                .values()
+                .filter(|o| o.id != p.id)
+                .cloned()
+                .collect()
+        };
+        p.track(tokio::spawn(forward(track, sinks)));
+        for other in others {
+            let (sfu, other, source) = (self.clone(), other.clone(), p.id.clone());
+            other.clone().track(tokio::spawn(async move {
+                sfu.offer_stream(&other, &source).await
+            }));
+        }
+    }
+
+    /// Adds `source`'s stream to `to`'s subscribing connection and offers it with a new revision.
+    async fn offer_stream(self: &Arc<Self>, to: &Arc<Participant>, source: &str) {
+        let _round = to.negotiation.lock().await;
+        let (stream_id, source_endpoint, sinks) = {
+            let s = self.sessions.lock().expect("sfu lock");
+            let Some(publication) = s
+                .get(&to.session_id)
+                .and_then(|m| m.publications.get(source))
+            else {
+                return;
+            };
+            (
+                publication.stream_id.clone(),
+                publication.endpoint_id.clone(),
+                publication.sinks.clone(),
+            )
+        };
+        let mut sub = to.subscribe.lock().await;
+        if sub.is_none() {
+            let Ok((pc, rx)) = new_peer(self.ice_ip).await else {
+                return;
+            };
+            if negotiated_channels(&pc).await.is_err() {
+                return;
+            }
+            to.track(tokio::spawn(drain(rx)));
+            *sub = Some(Subscribe {
+                pc,
+                endpoint_id: uuid::Uuid::new_v4().to_string(),
+                revision: 0,
+            });
+        }
+        let side = sub.as_mut().expect("set above");
+        let ssrc = rand_ssrc();
+        let track = Arc::new(TrackLocalStaticRTP::new(MediaStreamTrack::new(
+            stream_id.clone(),
+            format!("{stream_id}-audio"),
+            "audio".to_string(),
+            RtpCodecKind::Audio,
+            vec![RTCRtpEncodingParameters {
+                rtp_coding_parameters: RTCRtpCodingParameters {
+                    ssrc: Some(ssrc),
+                    ..Default::default()
+                },
+                codec: opus(),
+                ..Default::default()
+            }],
+        )));
+        if side.pc.add_track(track.clone()).await.is_err() {
+            return;
+        }
+        sinks.lock().expect("sinks lock").push(Sink {
+            to: to.id.clone(),
+            track,
+            ssrc,
+        });
+        side.revision += 1;
+        let Ok(offer) = side.pc.create_offer(None).await else {
+            return;
+        };
+        if side.pc.set_local_description(offer).await.is_err() {
+            return;
+        }
+        wait_local_candidates(&side.pc).await;
+        let Some(local) = side.pc.local_description().await else {
+            return;
+        };
+        let (tx, rx) = oneshot::channel();
+        *to.pending_answer.lock().expect("answer lock") = Some(tx);
+        to.notify(
+            "sdpOffer",
+            json!({
+                "endpointId": side.endpoint_id,
+                "sdpOffer": local.sdp,
+                "sdpRevision": side.revision,
+                "streamMetadata": {stream_id: {
+                    "endpointId": source_endpoint, "mediaTypes": ["AUDIO"], "participantId": source,
+                }},
+            }),
+        );
+        let pc = side.pc.clone();
+        drop(sub);
+        match tokio::time::timeout(ANSWER_TIMEOUT, rx).await {
+            Ok(Ok(answer)) => match RTCSessionDescription::answer(answer) {
+                Ok(desc) => {
+                    if let Err(e) = pc.set_remote_description(desc).await {
+                        tracing::warn!("subscriber answer rejected: {e}");
+                    }
+                }
+                Err(e) => tracing::warn!("subscriber answer unparsable: {e}"),
+            },
+            _ => tracing::warn!("no answerSdp for revision from {}", to.id),
+        }
+    }
+
+    /// `leave`, or the socket closed: this participant is gone.
+    pub async fn leave(&self, p: &Arc<Participant>) {
+        let removed = {
+            let mut s = self.sessions.lock().expect("sfu lock");
+            let mut removed = false;
+            if let Some(m) = s.get_mut(&p.session_id) {
+                if m.participants
+                    .get(&p.id)
+                    .is_some_and(|cur| Arc::ptr_eq(cur, p))
+                {
+                    m.participants.remove(&p.id);
+                    m.publications.remove(&p.id);
+                    for publication in m.publications.values() {
+                        publication
+                            .sinks
+                            .lock()
+                            .expect("sinks lock")
+                            .retain(|sink| sink.to != p.id);
+                    }
+                    removed = true;
+                }
+                if m.participants.is_empty() {
+                    s.remove(&p.session_id);
+                }
+            }
+            removed
+        };
+        if removed {
+            close_participant(p.clone()).await;
+        }
+    }
+
+    /// endCall or deleteClientIds: the whole media session goes, sockets included.
+    pub async fn end_session(&self, session_id: &str) {
+        let media = self.sessions.lock().expect("sfu lock").remove(session_id);
+        if let Some(media) = media {
+            for p in media.participants.into_values() {
+                let _ = p.out.send(Outbound::Close);
+                close_participant(p).await;
+            }
+        }
+    }
+}
+
+async fn close_participant(p: Arc<Participant>) {
+    for t in p.tasks.lock().expect("tasks lock").drain(..) {
+        t.abort();
+    }
+    if let Some((pc, _)) = p.publish.lock().await.take() {
+        let _ = pc.close().await;
+    }
+    if let Some(sub) = p.subscribe.lock().await.take() {
+        let _ = sub.pc.close().await;
+    }
+}
+
+/// After set_local_description: wait until the SDP carries candidates (first negotiation),
+/// or return at once when a renegotiation reuses the gathered ones.
+async fn wait_local_candidates(pc: &Peer) {
+    let deadline = tokio::time::Instant::now() + GATHER_TIMEOUT;
+    loop {
+        if let Some(d) = pc.local_description().await {
+            if d.sdp.contains("a=candidate") || d.sdp.contains("a=end-of-candidates") {
+                return;
+            }
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+}
+
+async fn drain(mut rx: mpsc::UnboundedReceiver<PcEvent>) {
+    while let Some(ev) = rx.recv().await {
+        if let PcEvent::State(s) = ev {
+            tracing::debug!("subscribing connection: {s}");
+        }
+    }
+}
+
+async fn forward(track: Arc<dyn TrackRemote>, sinks: Arc<Mutex<Vec<Sink>>>) {
+    while let Some(ev) = track.poll().await {
+        let TrackRemoteEvent::OnRtpPacket(packet) = ev else {
+            continue;
+        };
+        let targets: Vec<(Arc<TrackLocalStaticRTP>, u32)> = sinks
+            .lock()
+            .expect("sinks lock")
+            .iter()
+            .map(|s| (s.track.clone(), s.ssrc))
+            .collect();
+        for (t, ssrc) in targets {
+            let mut out = packet.clone();
+            out.header.ssrc = ssrc;
+            let _ = t.write_rtp(out).await;
+        }
+    }
+}
+
+async fn run_heartbeat(p: Arc<Participant>, channel: Arc<dyn DataChannel>, every: Duration) {
+    let mut open = false;
+    let mut tick = tokio::time::interval(every);
+    loop {
+        tokio::select! {
+            ev = channel.poll() => match ev {
+                Some(DataChannelEvent::OnOpen) => open = true,
+                Some(DataChannelEvent::OnMessage(m)) if &m.data[..] == b"PONG" => {
+                    p.pongs.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                }
+                Some(DataChannelEvent::OnClose) | None => return,
+                Some(_) => {}
+            },
+            _ = tick.tick(), if open => {
+                let _ = channel.send_text("PING").await;
+            }
+        }
+    }
+}
+
+fn rand_ssrc() -> u32 {
+    (uuid::Uuid::new_v4().as_u128() & 0xffff_ffff) as u32
+}
