@@ -1,14 +1,16 @@
-//! The README's first command: a call between two simulated phones through the embedded mock.
-//! `cargo run --release -p dialtone --example call_demo`
+//! The README's first command (`./scripts/demo`): a real call between two simulated phones
+//! through the embedded mock.
 //!
 //! Starts the mock in-process on a free loopback port, makes Alice (Android, FCM) and Bob
 //! (iOS, PushKit), registers both, saves their profiles, syncs, has Alice call Bob, fetches
-//! Bob's push from the outbox as the OS would deliver it, and hangs both up, printing a
-//! timeline in milliseconds.
+//! Bob's push from the outbox as the OS would deliver it, joins Bob to the media session
+//! with the token from that push, and lets them talk: Alice's core sends a 440 Hz tone and
+//! Bob's an 880 Hz one, each side's detector reports what it hears. Then both hang up.
+//! A timeline in milliseconds is printed throughout.
 
 use std::time::Instant;
 
-use dialtone::{BackendConfig, DialtoneClient, LogLevel, PushKind, PushToken};
+use dialtone::{AudioSource, BackendConfig, DialtoneClient, LogLevel, PushKind, PushToken};
 use dialtone_mock::{MockConfig, MockServer};
 
 struct Timeline {
@@ -84,9 +86,15 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         );
     }
 
+    alice.set_audio_source(AudioSource::Tone {
+        frequency_hz: 440.0,
+    });
+    bob.set_audio_source(AudioSource::Tone {
+        frequency_hz: 880.0,
+    });
     let call = alice.start_call(bob_id.clone()).await?;
     t.step(&format!(
-        "Alice called Bob (initiateCall): session {}, participant token received",
+        "Alice called Bob (initiateCall) and joined session {} (v3 signaling, WebRTC publish)",
         call.session_id.as_deref().unwrap_or("?")
     ));
 
@@ -101,10 +109,47 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         println!("              {line}");
     }
 
+    let tok = outbox["pushes"][0]["payload"]["data"]["pinpoint"]["deeplink"]
+        .as_str()
+        .and_then(|l| l.split("tok=").nth(1))
+        .ok_or("Bob's push carries no token")?
+        .to_string();
+    bob.join_call(tok).await?;
+    t.step("Bob answered: joined the media session with the token from his push");
+
+    let tones = vec![440.0, 880.0];
+    let (mut bob_hears, mut alice_hears) = (None, None);
+    for _ in 0..500 {
+        bob_hears = bob_hears.or(bob.detected_remote_tone(tones.clone()));
+        alice_hears = alice_hears.or(alice.detected_remote_tone(tones.clone()));
+        if bob_hears.is_some() && alice_hears.is_some() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    t.step("two-way audio established");
+    let show = |f: Option<f32>| {
+        f.map(|f| format!("{f:.0} Hz"))
+            .unwrap_or_else(|| "nothing".into())
+    };
+    println!(
+        "              Bob hears:   {} (Alice sends 440 Hz)",
+        show(bob_hears)
+    );
+    println!(
+        "              Alice hears: {} (Bob sends 880 Hz)",
+        show(alice_hears)
+    );
+    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    t.step("talked for a second");
+    if bob_hears != Some(440.0) || alice_hears != Some(880.0) {
+        return Err("the tones did not cross the call".into());
+    }
+
     alice.end_call().await?;
-    t.step("Alice hung up (endCall)");
+    t.step("Alice hung up (leave, then endCall)");
     bob.end_call().await?;
-    t.step("Bob hung up (endCall)");
+    t.step("Bob hung up (leave, then endCall)");
 
     drop(alice);
     drop(bob);

@@ -563,10 +563,7 @@ impl Driver {
     async fn restart_ice(&self) -> Result<(), MediaError> {
         let offer = self
             .publish
-            .create_offer(Some(RTCOfferOptions {
-                ice_restart: true,
-                ..Default::default()
-            }))
+            .create_offer(Some(RTCOfferOptions { ice_restart: true }))
             .await?;
         self.publish.set_local_description(offer).await?;
         let sdp = local_sdp_with_candidates(&self.publish).await?;

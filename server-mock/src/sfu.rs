@@ -91,7 +91,6 @@ async fn new_peer(
         RTCRtpCodecParameters {
             rtp_codec: opus(),
             payload_type: PAYLOAD_TYPE,
-            ..Default::default()
         },
         RtpCodecKind::Audio,
     )?;
