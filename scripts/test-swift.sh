@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 source scripts/toolchains.sh
 ensure_swift
 echo "[swift] swift test (in the trixie chroot)"
-swift_in_chroot "$PWD" /bin/bash -c '
+swift_in_chroot "$PWD" /usr/bin/timeout 900 /bin/bash -c '
   set -e
   cd /src/bindings/swift
   export LD_LIBRARY_PATH=/src/target/debug DIALTONE_MOCK_BIN=/src/target/debug/dialtone-mock

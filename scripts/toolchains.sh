@@ -56,19 +56,35 @@ ensure_swift() {
   touch "$SWIFT_ROOT/.dialtone-ready"
 }
 
+# Ends every process still running inside the chroot (a test's helper that outlived it).
+kill_chroot_processes() {
+  local root pid
+  root=$(readlink -f "$SWIFT_ROOT")
+  for pid in /proc/[0-9]*; do
+    [ "$(readlink "$pid/root" 2>/dev/null)" = "$root" ] && kill -9 "${pid#/proc/}" 2>/dev/null || true
+  done
+}
+
+unmount_chroot() {
+  local m
+  for m in src dev proc; do
+    mountpoint -q "$SWIFT_ROOT/$m" && umount -l "$SWIFT_ROOT/$m" || true
+  done
+}
+
 # Runs a command inside the Swift chroot with the repo bind-mounted at /src.
 swift_in_chroot() {
   local repo="$1"; shift
+  kill_chroot_processes
+  unmount_chroot
   mkdir -p "$SWIFT_ROOT/src" "$SWIFT_ROOT/proc" "$SWIFT_ROOT/dev"
-  mountpoint -q "$SWIFT_ROOT/proc" || mount -t proc proc "$SWIFT_ROOT/proc"
-  mountpoint -q "$SWIFT_ROOT/dev" || mount --bind /dev "$SWIFT_ROOT/dev"
-  mountpoint -q "$SWIFT_ROOT/src" && umount "$SWIFT_ROOT/src"
+  mount -t proc proc "$SWIFT_ROOT/proc"
+  mount --bind /dev "$SWIFT_ROOT/dev"
   mount --bind "$repo" "$SWIFT_ROOT/src"
   local rc=0
   chroot "$SWIFT_ROOT" /usr/bin/env -i PATH=/usr/bin:/bin HOME=/root LANG=C.UTF-8 "$@" || rc=$?
-  umount "$SWIFT_ROOT/src" || true
-  umount "$SWIFT_ROOT/dev" || true
-  umount "$SWIFT_ROOT/proc" || true
+  kill_chroot_processes
+  unmount_chroot
   return $rc
 }
 

@@ -1,4 +1,5 @@
 //! The `dialtone-mock` command: `dialtone-mock [--listen 127.0.0.1:PORT] [--api-key KEY] [--ice-ip IP]`.
+//! `--exit-on-stdin-eof` stops it when its parent goes away (tests spawn it that way).
 //! `--ice-ip` makes WebRTC bind and advertise that address instead of 127.0.0.1 (a phone on the LAN).
 //! Its first stdout line is `dialtone-mock listening on http://127.0.0.1:PORT`; tools parse it.
 
@@ -8,11 +9,12 @@ use std::process::ExitCode;
 
 use dialtone_mock::{MockConfig, MockServer, DEFAULT_API_KEY};
 
-const USAGE: &str = "usage: dialtone-mock [--listen 127.0.0.1:PORT] [--api-key KEY] [--ice-ip IP]";
+const USAGE: &str = "usage: dialtone-mock [--listen 127.0.0.1:PORT] [--api-key KEY] [--ice-ip IP] [--exit-on-stdin-eof]";
 
-fn parse_args() -> Result<(SocketAddr, MockConfig), String> {
+fn parse_args() -> Result<(SocketAddr, MockConfig, bool), String> {
     let mut listen: SocketAddr = "127.0.0.1:0".parse().expect("literal address");
     let mut config = MockConfig::default();
+    let mut exit_on_eof = false;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
@@ -34,15 +36,25 @@ fn parse_args() -> Result<(SocketAddr, MockConfig), String> {
                     .parse()
                     .map_err(|_| format!("--ice-ip: {v:?} is not an IP address"))?;
             }
+            "--exit-on-stdin-eof" => exit_on_eof = true,
             "-h" | "--help" => return Err(USAGE.to_string()),
             other => return Err(format!("unknown argument {other:?}\n{USAGE}")),
         }
     }
-    Ok((listen, config))
+    Ok((listen, config, exit_on_eof))
+}
+
+/// Resolves when standard input closes: a test harness that dies takes the mock with it.
+async fn stdin_closed() {
+    let _ = tokio::task::spawn_blocking(|| {
+        let mut sink = Vec::new();
+        let _ = std::io::Read::read_to_end(&mut std::io::stdin(), &mut sink);
+    })
+    .await;
 }
 
 fn main() -> ExitCode {
-    let (listen, config) = match parse_args() {
+    let (listen, config, exit_on_eof) = match parse_args() {
         Ok(v) => v,
         Err(e) => {
             eprintln!("{e}");
@@ -74,7 +86,14 @@ fn main() -> ExitCode {
         }
         let _ = out.flush();
         drop(out);
-        let _ = tokio::signal::ctrl_c().await;
+        if exit_on_eof {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = stdin_closed() => {}
+            }
+        } else {
+            let _ = tokio::signal::ctrl_c().await;
+        }
         server.shutdown().await;
         ExitCode::SUCCESS
     })

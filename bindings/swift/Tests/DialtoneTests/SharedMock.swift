@@ -12,7 +12,9 @@ enum SharedMock {
         }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: bin)
-        process.arguments = ["--listen", "127.0.0.1:0"]
+        process.arguments = ["--listen", "127.0.0.1:0", "--exit-on-stdin-eof"]
+        // Our end of this pipe closes when the test process exits, whatever the reason.
+        process.standardInput = Pipe()
         let pipe = Pipe()
         process.standardOutput = pipe
         try! process.run()

@@ -243,6 +243,13 @@ typedef void (*UniffiForeignFutureCompleteVoid)(uint64_t, UniffiForeignFutureRes
     );
 
 #endif
+#ifndef UNIFFI_FFIDEF_CALLBACK_INTERFACE_CALL_LISTENER_METHOD0
+#define UNIFFI_FFIDEF_CALLBACK_INTERFACE_CALL_LISTENER_METHOD0
+typedef void (*UniffiCallbackInterfaceCallListenerMethod0)(uint64_t, RustBuffer, void* _Nonnull, 
+        RustCallStatus *_Nonnull uniffiCallStatus
+    );
+
+#endif
 #ifndef UNIFFI_FFIDEF_CALLBACK_INTERFACE_PERSONS_LISTENER_METHOD0
 #define UNIFFI_FFIDEF_CALLBACK_INTERFACE_PERSONS_LISTENER_METHOD0
 typedef void (*UniffiCallbackInterfacePersonsListenerMethod0)(uint64_t, RustBuffer, void* _Nonnull, 
@@ -255,6 +262,15 @@ typedef void (*UniffiCallbackInterfacePersonsListenerMethod0)(uint64_t, RustBuff
 typedef void (*UniffiCallbackInterfaceLogSinkMethod0)(uint64_t, RustBuffer, RustBuffer, RustBuffer, void* _Nonnull, 
         RustCallStatus *_Nonnull uniffiCallStatus
     );
+
+#endif
+#ifndef UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_CALL_LISTENER
+#define UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_CALL_LISTENER
+typedef struct UniffiVTableCallbackInterfaceCallListener {
+    UniffiCallbackInterfaceFree _Nonnull uniffiFree;
+    UniffiCallbackInterfaceClone _Nonnull uniffiClone;
+    UniffiCallbackInterfaceCallListenerMethod0 _Nonnull onCallEvent;
+} UniffiVTableCallbackInterfaceCallListener;
 
 #endif
 #ifndef UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_PERSONS_LISTENER
@@ -274,6 +290,26 @@ typedef struct UniffiVTableCallbackInterfaceLogSink {
     UniffiCallbackInterfaceLogSinkMethod0 _Nonnull log;
 } UniffiVTableCallbackInterfaceLogSink;
 
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_DIALTONE_FN_CLONE_CALLLISTENER
+#define UNIFFI_FFIDEF_UNIFFI_DIALTONE_FN_CLONE_CALLLISTENER
+uint64_t uniffi_dialtone_fn_clone_calllistener(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_DIALTONE_FN_FREE_CALLLISTENER
+#define UNIFFI_FFIDEF_UNIFFI_DIALTONE_FN_FREE_CALLLISTENER
+void uniffi_dialtone_fn_free_calllistener(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_DIALTONE_FN_INIT_CALLBACK_VTABLE_CALLLISTENER
+#define UNIFFI_FFIDEF_UNIFFI_DIALTONE_FN_INIT_CALLBACK_VTABLE_CALLLISTENER
+void uniffi_dialtone_fn_init_callback_vtable_calllistener(const UniffiVTableCallbackInterfaceCallListener* _Nonnull vtable
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_DIALTONE_FN_METHOD_CALLLISTENER_ON_CALL_EVENT
+#define UNIFFI_FFIDEF_UNIFFI_DIALTONE_FN_METHOD_CALLLISTENER_ON_CALL_EVENT
+void uniffi_dialtone_fn_method_calllistener_on_call_event(uint64_t ptr, RustBuffer event, RustCallStatus *_Nonnull out_status
+);
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_DIALTONE_FN_CLONE_BACKENDCONFIG
 #define UNIFFI_FFIDEF_UNIFFI_DIALTONE_FN_CLONE_BACKENDCONFIG
@@ -328,6 +364,46 @@ void uniffi_dialtone_fn_free_dialtoneclient(uint64_t handle, RustCallStatus *_No
 #ifndef UNIFFI_FFIDEF_UNIFFI_DIALTONE_FN_CONSTRUCTOR_DIALTONECLIENT_NEW
 #define UNIFFI_FFIDEF_UNIFFI_DIALTONE_FN_CONSTRUCTOR_DIALTONECLIENT_NEW
 uint64_t uniffi_dialtone_fn_constructor_dialtoneclient_new(uint64_t config, RustBuffer data_dir, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_DIALTONE_FN_METHOD_DIALTONECLIENT_DETECTED_REMOTE_TONE
+#define UNIFFI_FFIDEF_UNIFFI_DIALTONE_FN_METHOD_DIALTONECLIENT_DETECTED_REMOTE_TONE
+RustBuffer uniffi_dialtone_fn_method_dialtoneclient_detected_remote_tone(uint64_t ptr, RustBuffer candidates_hz, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_DIALTONE_FN_METHOD_DIALTONECLIENT_IS_MUTED
+#define UNIFFI_FFIDEF_UNIFFI_DIALTONE_FN_METHOD_DIALTONECLIENT_IS_MUTED
+int8_t uniffi_dialtone_fn_method_dialtoneclient_is_muted(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_DIALTONE_FN_METHOD_DIALTONECLIENT_JOIN_CALL
+#define UNIFFI_FFIDEF_UNIFFI_DIALTONE_FN_METHOD_DIALTONECLIENT_JOIN_CALL
+uint64_t uniffi_dialtone_fn_method_dialtoneclient_join_call(uint64_t ptr, RustBuffer participant_token
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_DIALTONE_FN_METHOD_DIALTONECLIENT_OBSERVE_CALL
+#define UNIFFI_FFIDEF_UNIFFI_DIALTONE_FN_METHOD_DIALTONECLIENT_OBSERVE_CALL
+uint64_t uniffi_dialtone_fn_method_dialtoneclient_observe_call(uint64_t ptr, uint64_t listener, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_DIALTONE_FN_METHOD_DIALTONECLIENT_PULL_PLAYBACK
+#define UNIFFI_FFIDEF_UNIFFI_DIALTONE_FN_METHOD_DIALTONECLIENT_PULL_PLAYBACK
+RustBuffer uniffi_dialtone_fn_method_dialtoneclient_pull_playback(uint64_t ptr, uint32_t count, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_DIALTONE_FN_METHOD_DIALTONECLIENT_PUSH_CAPTURE
+#define UNIFFI_FFIDEF_UNIFFI_DIALTONE_FN_METHOD_DIALTONECLIENT_PUSH_CAPTURE
+void uniffi_dialtone_fn_method_dialtoneclient_push_capture(uint64_t ptr, RustBuffer samples, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_DIALTONE_FN_METHOD_DIALTONECLIENT_SET_AUDIO_SOURCE
+#define UNIFFI_FFIDEF_UNIFFI_DIALTONE_FN_METHOD_DIALTONECLIENT_SET_AUDIO_SOURCE
+void uniffi_dialtone_fn_method_dialtoneclient_set_audio_source(uint64_t ptr, RustBuffer source, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_DIALTONE_FN_METHOD_DIALTONECLIENT_SET_MUTED
+#define UNIFFI_FFIDEF_UNIFFI_DIALTONE_FN_METHOD_DIALTONECLIENT_SET_MUTED
+void uniffi_dialtone_fn_method_dialtoneclient_set_muted(uint64_t ptr, int8_t muted, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_DIALTONE_FN_METHOD_DIALTONECLIENT_ACTIVE_CALL
@@ -716,6 +792,12 @@ uint16_t uniffi_dialtone_checksum_func_init_logging(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_DIALTONE_CHECKSUM_METHOD_CALLLISTENER_ON_CALL_EVENT
+#define UNIFFI_FFIDEF_UNIFFI_DIALTONE_CHECKSUM_METHOD_CALLLISTENER_ON_CALL_EVENT
+uint16_t uniffi_dialtone_checksum_method_calllistener_on_call_event(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_DIALTONE_CHECKSUM_METHOD_BACKENDCONFIG_GRAPHQL_URL
 #define UNIFFI_FFIDEF_UNIFFI_DIALTONE_CHECKSUM_METHOD_BACKENDCONFIG_GRAPHQL_URL
 uint16_t uniffi_dialtone_checksum_method_backendconfig_graphql_url(void
@@ -737,6 +819,54 @@ uint16_t uniffi_dialtone_checksum_method_backendconfig_rest_url(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_DIALTONE_CHECKSUM_METHOD_BACKENDCONFIG_SIGNALING_URL
 #define UNIFFI_FFIDEF_UNIFFI_DIALTONE_CHECKSUM_METHOD_BACKENDCONFIG_SIGNALING_URL
 uint16_t uniffi_dialtone_checksum_method_backendconfig_signaling_url(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_DIALTONE_CHECKSUM_METHOD_DIALTONECLIENT_DETECTED_REMOTE_TONE
+#define UNIFFI_FFIDEF_UNIFFI_DIALTONE_CHECKSUM_METHOD_DIALTONECLIENT_DETECTED_REMOTE_TONE
+uint16_t uniffi_dialtone_checksum_method_dialtoneclient_detected_remote_tone(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_DIALTONE_CHECKSUM_METHOD_DIALTONECLIENT_IS_MUTED
+#define UNIFFI_FFIDEF_UNIFFI_DIALTONE_CHECKSUM_METHOD_DIALTONECLIENT_IS_MUTED
+uint16_t uniffi_dialtone_checksum_method_dialtoneclient_is_muted(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_DIALTONE_CHECKSUM_METHOD_DIALTONECLIENT_JOIN_CALL
+#define UNIFFI_FFIDEF_UNIFFI_DIALTONE_CHECKSUM_METHOD_DIALTONECLIENT_JOIN_CALL
+uint16_t uniffi_dialtone_checksum_method_dialtoneclient_join_call(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_DIALTONE_CHECKSUM_METHOD_DIALTONECLIENT_OBSERVE_CALL
+#define UNIFFI_FFIDEF_UNIFFI_DIALTONE_CHECKSUM_METHOD_DIALTONECLIENT_OBSERVE_CALL
+uint16_t uniffi_dialtone_checksum_method_dialtoneclient_observe_call(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_DIALTONE_CHECKSUM_METHOD_DIALTONECLIENT_PULL_PLAYBACK
+#define UNIFFI_FFIDEF_UNIFFI_DIALTONE_CHECKSUM_METHOD_DIALTONECLIENT_PULL_PLAYBACK
+uint16_t uniffi_dialtone_checksum_method_dialtoneclient_pull_playback(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_DIALTONE_CHECKSUM_METHOD_DIALTONECLIENT_PUSH_CAPTURE
+#define UNIFFI_FFIDEF_UNIFFI_DIALTONE_CHECKSUM_METHOD_DIALTONECLIENT_PUSH_CAPTURE
+uint16_t uniffi_dialtone_checksum_method_dialtoneclient_push_capture(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_DIALTONE_CHECKSUM_METHOD_DIALTONECLIENT_SET_AUDIO_SOURCE
+#define UNIFFI_FFIDEF_UNIFFI_DIALTONE_CHECKSUM_METHOD_DIALTONECLIENT_SET_AUDIO_SOURCE
+uint16_t uniffi_dialtone_checksum_method_dialtoneclient_set_audio_source(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_DIALTONE_CHECKSUM_METHOD_DIALTONECLIENT_SET_MUTED
+#define UNIFFI_FFIDEF_UNIFFI_DIALTONE_CHECKSUM_METHOD_DIALTONECLIENT_SET_MUTED
+uint16_t uniffi_dialtone_checksum_method_dialtoneclient_set_muted(void
     
 );
 #endif

@@ -38,7 +38,7 @@ class FoundationTest {
     @BeforeAll
     fun startMock() {
         val bin = System.getenv("DIALTONE_MOCK_BIN") ?: error("DIALTONE_MOCK_BIN is not set")
-        mock = ProcessBuilder(bin, "--listen", "127.0.0.1:0").redirectErrorStream(true).start()
+        mock = ProcessBuilder(bin, "--listen", "127.0.0.1:0", "--exit-on-stdin-eof").redirectErrorStream(true).start()
         val first = mock.inputStream.bufferedReader().readLine() ?: error("mock printed nothing")
         val prefix = "dialtone-mock listening on "
         assertTrue(first.startsWith(prefix), "unexpected first line: $first")

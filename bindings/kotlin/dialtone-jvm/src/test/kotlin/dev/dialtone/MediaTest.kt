@@ -26,7 +26,7 @@ class MediaTest {
     @BeforeAll
     fun startMock() {
         val bin = System.getenv("DIALTONE_MOCK_BIN") ?: error("DIALTONE_MOCK_BIN is not set")
-        mock = ProcessBuilder(bin, "--listen", "127.0.0.1:0").redirectErrorStream(true).start()
+        mock = ProcessBuilder(bin, "--listen", "127.0.0.1:0", "--exit-on-stdin-eof").redirectErrorStream(true).start()
         val first = mock.inputStream.bufferedReader().readLine() ?: error("mock printed nothing")
         baseUrl = first.removePrefix("dialtone-mock listening on ").trim()
     }
