@@ -154,6 +154,7 @@ impl Rpc {
 pub struct MediaSession {
     rpc: Arc<Rpc>,
     publish: Peer,
+    stream_id: String,
     subscribe: Arc<tokio::sync::Mutex<Option<Peer>>>,
     tasks: Vec<AbortHandle>,
     events: mpsc::UnboundedSender<MediaEvent>,
@@ -376,7 +377,7 @@ impl MediaSession {
             rx_stats: rx_stats.clone(),
             events: events.clone(),
             timings: timings.clone(),
-            stream_id,
+            stream_id: stream_id.clone(),
             children: Vec::new(),
         };
         tasks.push(tokio::spawn(driver.run(notif_rx, pub_events)).abort_handle());
@@ -392,11 +393,17 @@ impl MediaSession {
         Ok(MediaSession {
             rpc,
             publish,
+            stream_id,
             subscribe,
             tasks,
             events,
             timings,
         })
+    }
+
+    /// Restarts ICE on the publishing connection now (the app saw the network change).
+    pub async fn restart_ice(&self) -> Result<(), MediaError> {
+        restart_ice(&self.publish, &self.rpc, &self.stream_id).await
     }
 
     /// Hangup: `leave`, close the socket and both peer connections, stop every task.
@@ -534,7 +541,7 @@ impl Driver {
                             RTCPeerConnectionState::Failed => {
                                 reconnecting = true;
                                 let _ = self.events.send(MediaEvent::Reconnecting);
-                                if let Err(e) = self.restart_ice().await {
+                                if let Err(e) = restart_ice(&self.publish, &self.rpc, &self.stream_id).await {
                                     tracing::warn!(target: "dialtone::media", "ICE restart failed: {e}");
                                     break MediaEnd::ConnectionFailed;
                                 }
@@ -558,28 +565,6 @@ impl Driver {
             c.abort();
         }
         let _ = self.events.send(MediaEvent::Ended(end));
-    }
-
-    async fn restart_ice(&self) -> Result<(), MediaError> {
-        let offer = self
-            .publish
-            .create_offer(Some(RTCOfferOptions { ice_restart: true }))
-            .await?;
-        self.publish.set_local_description(offer).await?;
-        let sdp = local_sdp_with_candidates(&self.publish).await?;
-        let reply = self
-            .rpc
-            .call(
-                "offerSdp",
-                signaling::offer_params(&sdp, &[&self.stream_id]),
-            )
-            .await?;
-        let answer: PublishAnswer = serde_json::from_value(reply)
-            .map_err(|e| MediaError::Signaling(format!("offerSdp result: {e}")))?;
-        self.publish
-            .set_remote_description(RTCSessionDescription::answer(answer.sdp_answer)?)
-            .await?;
-        Ok(())
     }
 
     async fn on_subscribe_offer(
@@ -624,6 +609,25 @@ impl Driver {
         self.gate.applied(offer.sdp_revision);
         Ok(())
     }
+}
+
+/// Re-offers the publishing connection with fresh ICE credentials (after a failure, or when
+/// the app reports a network change).
+async fn restart_ice(publish: &Peer, rpc: &Rpc, stream_id: &str) -> Result<(), MediaError> {
+    let offer = publish
+        .create_offer(Some(RTCOfferOptions { ice_restart: true }))
+        .await?;
+    publish.set_local_description(offer).await?;
+    let sdp = local_sdp_with_candidates(publish).await?;
+    let reply = rpc
+        .call("offerSdp", signaling::offer_params(&sdp, &[stream_id]))
+        .await?;
+    let answer: PublishAnswer = serde_json::from_value(reply)
+        .map_err(|e| MediaError::Signaling(format!("offerSdp result: {e}")))?;
+    publish
+        .set_remote_description(RTCSessionDescription::answer(answer.sdp_answer)?)
+        .await?;
+    Ok(())
 }
 
 impl Rpc {

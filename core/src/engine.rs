@@ -457,6 +457,15 @@ impl Engine {
         Ok(())
     }
 
+    /// The device's network changed (Wi-Fi ↔ cellular): restart ICE rather than wait for
+    /// the connection to fail.
+    pub async fn network_changed(&self) -> Result<()> {
+        if let Some(session) = self.media.lock().await.as_ref() {
+            session.restart_ice().await?;
+        }
+        Ok(())
+    }
+
     /// Leaves the media session, if any (the first half of a hangup).
     pub async fn leave_media(&self) {
         if let Some(session) = self.media.lock().await.take() {

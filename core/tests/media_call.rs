@@ -267,3 +267,24 @@ async fn a_gateway_that_drops_the_socket_ends_the_call_with_a_clear_event() {
         .expect("no hang")
         .unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_ice_restart_reoffer_keeps_the_audio_flowing() {
+    let m = mock().await;
+    let c = connected_call(&m).await;
+    eventually("Bob to hear Alice", 15, || {
+        c.bob.detected_remote_tone(TONES.to_vec()) == Some(440.0)
+    })
+    .await;
+    // Alice re-offers with new ICE credentials (what a failed publishing connection does).
+    c.alice.network_changed().await.unwrap();
+    c.alice.set_audio_source(AudioSource::Tone {
+        frequency_hz: 880.0,
+    });
+    eventually("Bob to hear Alice's new tone after the restart", 15, || {
+        c.bob.detected_remote_tone(TONES.to_vec()) == Some(880.0)
+    })
+    .await;
+    c.alice.end_call().await.unwrap();
+    c.bob.end_call().await.unwrap();
+}

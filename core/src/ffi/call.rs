@@ -91,6 +91,13 @@ impl DialtoneClient {
         run(async move { Ok(engine.join_call(&participant_token).await?) }).await
     }
 
+    /// Tell the SDK the network changed (Wi-Fi ↔ cellular, say): it restarts ICE at once
+    /// instead of waiting for the connection to fail. No-op outside a call.
+    pub async fn network_changed(&self) -> Result<(), DialtoneError> {
+        let engine = self.engine.clone();
+        run(async move { Ok(engine.network_changed().await?) }).await
+    }
+
     /// Every call event from now on, until the handle is cancelled or dropped.
     pub fn observe_call(&self, listener: Arc<dyn CallListener>) -> Arc<TaskHandle> {
         let mut rx = self.engine.media_events();
