@@ -22,6 +22,9 @@ use rtc::peer_connection::sdp::RTCSessionDescription;
 use webrtc::media_stream::track_local::TrackLocal;
 use webrtc::media_stream::track_remote::TrackRemoteEvent;
 
+#[path = "../tests/common/mod.rs"]
+mod common;
+
 fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1e3
 }
@@ -64,22 +67,7 @@ async fn one_call(
     let t0 = Instant::now();
     alice.start_call(bob_id).await.expect("start_call");
     let rest_and_join = t0.elapsed();
-    let v: serde_json::Value = reqwest::get(format!(
-        "{}/mock/pushes?deviceToken={bob_push}&waitMs=3000",
-        m.base_url()
-    ))
-    .await
-    .unwrap()
-    .json()
-    .await
-    .unwrap();
-    let token = v["pushes"][0]["data"]["pinpoint.deeplink"]
-        .as_str()
-        .unwrap()
-        .split("tok=")
-        .nth(1)
-        .unwrap()
-        .to_string();
+    let token = common::push_token(m, bob_push).await;
     bob.join_call(&token).await.expect("join_call");
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {

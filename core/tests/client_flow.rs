@@ -9,7 +9,9 @@ use dialtone::{
     BackendConfig, DialtoneClient, DialtoneError, Person, PersonsListener, PushKind, PushToken,
 };
 use dialtone_mock::{MockConfig, MockServer};
-use serde_json::Value;
+
+mod common;
+use common::pushes;
 
 async fn mock() -> MockServer {
     // The test's own reqwest shares the core's ring-only rustls; make ring the default.
@@ -34,19 +36,6 @@ fn fcm(token: &str) -> PushToken {
         kind: PushKind::Fcm,
         token: token.into(),
     }
-}
-
-async fn pushes(m: &MockServer, token: &str) -> Vec<Value> {
-    let v: Value = reqwest::get(format!(
-        "{}/mock/pushes?deviceToken={token}&waitMs=2000",
-        m.base_url()
-    ))
-    .await
-    .unwrap()
-    .json()
-    .await
-    .unwrap();
-    v["pushes"].as_array().unwrap().clone()
 }
 
 #[derive(Default)]

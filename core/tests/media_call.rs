@@ -11,7 +11,7 @@ use dialtone::{
 };
 use dialtone_mock::tokens::Claims;
 use dialtone_mock::{MockConfig, MockServer};
-use serde_json::Value;
+mod common;
 
 const TONES: [f32; 2] = [440.0, 880.0];
 
@@ -59,22 +59,6 @@ async fn eventually(what: &str, secs: u64, mut f: impl FnMut() -> bool) {
     panic!("timed out waiting for {what}");
 }
 
-async fn callee_token(m: &MockServer, device_token: &str) -> String {
-    let v: Value = reqwest::get(format!(
-        "{}/mock/pushes?deviceToken={device_token}&waitMs=3000",
-        m.base_url()
-    ))
-    .await
-    .unwrap()
-    .json()
-    .await
-    .unwrap();
-    let link = v["pushes"][0]["data"]["pinpoint.deeplink"]
-        .as_str()
-        .expect("an FCM push with a deep link");
-    link.split("tok=").nth(1).unwrap().to_string()
-}
-
 struct Call {
     alice: Arc<DialtoneClient>,
     bob: Arc<DialtoneClient>,
@@ -120,7 +104,7 @@ async fn connected_call(m: &MockServer) -> Call {
     ];
 
     let call = alice.start_call(bob_id).await.unwrap();
-    let token = callee_token(m, "bob-fcm").await;
+    let token = common::push_token(m, "bob-fcm").await;
     bob.join_call(token).await.unwrap();
     Call {
         alice,

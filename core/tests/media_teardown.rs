@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use dialtone::{AudioSource, BackendConfig, DialtoneClient, PushKind, PushToken};
 use dialtone_mock::{MockConfig, MockServer};
-use serde_json::Value;
+mod common;
 
 fn open_sockets() -> usize {
     std::fs::read_dir("/proc/self/fd")
@@ -65,22 +65,7 @@ async fn hangup_tears_down_both_connections_the_session_every_task_and_socket() 
     let sockets_before = open_sockets();
 
     alice.start_call(bob_id).await.unwrap();
-    let v: Value = reqwest::get(format!(
-        "{}/mock/pushes?deviceToken=b&waitMs=3000",
-        m.base_url()
-    ))
-    .await
-    .unwrap()
-    .json()
-    .await
-    .unwrap();
-    let token = v["pushes"][0]["data"]["pinpoint.deeplink"]
-        .as_str()
-        .unwrap()
-        .split("tok=")
-        .nth(1)
-        .unwrap()
-        .to_string();
+    let token = common::push_token(&m, "b").await;
     bob.join_call(token).await.unwrap();
     for _ in 0..750 {
         if bob.detected_remote_tone(vec![440.0, 880.0]) == Some(440.0) {
