@@ -13,8 +13,10 @@ use tokio::task::AbortHandle;
 use crate::appsync::{AppSyncClient, GraphqlError, PersonRecord};
 use crate::audio_bridge::AudioBridge;
 use crate::call_media::{MediaEvent, MediaSession};
+use crate::call_state::{CallState, Effect, EndReason, Input};
 use crate::error::{Error, Result};
 use crate::identity::{Identity, IdentityStore, PushKind};
+use crate::incoming::{IncomingCalls, PushOutcome};
 use crate::peer::IcePolicy;
 use crate::persons::PersonStore;
 use crate::realtime::{self, RealtimeConfig, RealtimeEvent};
@@ -139,8 +141,21 @@ pub struct Engine {
     active_call: Mutex<Option<OutgoingCall>>,
     media: tokio::sync::Mutex<Option<MediaSession>>,
     audio: Arc<AudioBridge>,
-    media_events: tokio::sync::broadcast::Sender<MediaEvent>,
+    media_events: tokio::sync::broadcast::Sender<CallUpdate>,
+    incoming: IncomingCalls,
+    ring_timeout: Mutex<std::time::Duration>,
+    ring_timers: Mutex<std::collections::HashMap<String, AbortHandle>>,
 }
+
+/// What observers of calls hear: media events of the joined session, and the end of
+/// incoming calls that never got that far (declined, missed, busy, failed to join).
+#[derive(Debug, Clone, PartialEq)]
+pub enum CallUpdate {
+    Media(MediaEvent),
+    IncomingEnded { call_id: String, reason: EndReason },
+}
+
+pub const DEFAULT_RING_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(45);
 
 impl Engine {
     pub fn open(endpoints: Endpoints, data_dir: &Path) -> Result<Arc<Self>> {
@@ -167,6 +182,9 @@ impl Engine {
             media: tokio::sync::Mutex::new(None),
             audio: Arc::new(AudioBridge::new()),
             media_events: tokio::sync::broadcast::channel(256).0,
+            incoming: IncomingCalls::default(),
+            ring_timeout: Mutex::new(DEFAULT_RING_TIMEOUT),
+            ring_timers: Mutex::new(std::collections::HashMap::new()),
         }))
     }
 
@@ -442,7 +460,7 @@ impl Engine {
         let fanout = self.media_events.clone();
         tokio::spawn(async move {
             while let Some(ev) = rx.recv().await {
-                let _ = fanout.send(ev);
+                let _ = fanout.send(CallUpdate::Media(ev));
             }
         });
         let session = MediaSession::join(
@@ -455,6 +473,134 @@ impl Engine {
         .await?;
         *slot = Some(session);
         Ok(())
+    }
+
+    /// The push path: parse, dedupe, check staleness, and return at once with an invite or
+    /// a reasoned `Ignored`. No network; the only storage read is the cached identity.
+    /// An invite that arrives during another call is declined as busy straight away (it is
+    /// still returned, so iOS can report it to CallKit and end it, as PushKit requires).
+    pub fn handle_push(&self, raw: &str) -> Result<PushOutcome> {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis() as i64)
+            .unwrap_or(0);
+        let outcome = self
+            .incoming
+            .handle(raw, now)
+            .map_err(|e| Error::InvalidInput(e.to_string()))?;
+        if let PushOutcome::Invite(invite) = &outcome {
+            let busy = self.media.try_lock().map(|m| m.is_some()).unwrap_or(true);
+            if busy {
+                // Seed profile: declining would be endCall on our own row, which would end
+                // the call we are in; the caller's ring timeout ends this one instead.
+                if self
+                    .incoming
+                    .apply(&invite.call_id, Input::LocalBusy)
+                    .is_ok()
+                {
+                    self.announce_end(&invite.call_id, EndReason::Busy);
+                }
+            }
+        }
+        Ok(outcome)
+    }
+
+    pub fn set_ring_timeout(&self, timeout: std::time::Duration) {
+        *self.ring_timeout.lock().expect("ring lock") = timeout;
+    }
+
+    pub fn incoming_state(&self, call_id: &str) -> Option<CallState> {
+        self.incoming.state(call_id)
+    }
+
+    /// Runs the ring timer of an invite; the caller keeps the abort handle.
+    pub async fn ring_timer(self: Arc<Self>, call_id: String) {
+        let timeout = *self.ring_timeout.lock().expect("ring lock");
+        tokio::time::sleep(timeout).await;
+        self.ring_timers
+            .lock()
+            .expect("timers lock")
+            .remove(&call_id);
+        if let Err(e) = self.apply_incoming(&call_id, Input::RingTimeout).await {
+            tracing::debug!(target: "dialtone::engine", "ring timeout after the call moved on: {e}");
+        }
+    }
+
+    pub fn set_ring_timer(&self, call_id: &str, handle: AbortHandle) {
+        if self.incoming.state(call_id) == Some(CallState::Ringing) {
+            self.ring_timers
+                .lock()
+                .expect("timers lock")
+                .insert(call_id.to_string(), handle);
+        } else {
+            handle.abort();
+        }
+    }
+
+    /// Answers an invite: joins the media session with the token from its push.
+    pub async fn answer(&self, call_id: &str) -> Result<()> {
+        self.apply_incoming(call_id, Input::Answer).await
+    }
+
+    /// Declines an invite. Seed profile: `endCall` for this device, which ends the session
+    /// so the caller hears the call end.
+    pub async fn decline(&self, call_id: &str) -> Result<()> {
+        self.apply_incoming(call_id, Input::Decline).await
+    }
+
+    async fn apply_incoming(&self, call_id: &str, input: Input) -> Result<()> {
+        let (effects, push) = self
+            .incoming
+            .apply(call_id, input)
+            .map_err(|e| Error::InvalidInput(e.to_string()))?;
+        for effect in effects {
+            match effect {
+                Effect::JoinMedia => {
+                    let token = push.token.clone().unwrap_or_default();
+                    if let Err(e) = self.join_media(&token).await {
+                        if let Ok((more, _)) = self
+                            .incoming
+                            .apply(call_id, Input::MediaFailed(e.to_string()))
+                        {
+                            for m in more {
+                                if let Effect::Emit(CallState::Ended(r)) = m {
+                                    self.announce_end(call_id, r);
+                                }
+                            }
+                        }
+                        self.leave_media().await;
+                        return Err(e);
+                    }
+                }
+                Effect::LeaveMedia => self.leave_media().await,
+                Effect::EndCall | Effect::DeclineCall | Effect::CancelCall => {
+                    // Seed profile: every one of these is endCall for this device's own leg.
+                    let identity = self.require_identity()?;
+                    self.rest.end_call(&identity.client_id).await?;
+                }
+                Effect::StopRingTimer => {
+                    if let Some(t) = self
+                        .ring_timers
+                        .lock()
+                        .expect("timers lock")
+                        .remove(call_id)
+                    {
+                        t.abort();
+                    }
+                }
+                Effect::StartRingTimer => {}
+                Effect::Emit(CallState::Ended(reason)) => self.announce_end(call_id, reason),
+                Effect::Emit(_) => {}
+            }
+        }
+        Ok(())
+    }
+
+    fn announce_end(&self, call_id: &str, reason: EndReason) {
+        let _ = self.media_events.send(CallUpdate::IncomingEnded {
+            call_id: call_id.to_string(),
+            reason,
+        });
     }
 
     /// The device's network changed (Wi-Fi ↔ cellular): restart ICE rather than wait for
@@ -477,7 +623,7 @@ impl Engine {
         &self.audio
     }
 
-    pub fn media_events(&self) -> tokio::sync::broadcast::Receiver<MediaEvent> {
+    pub fn media_events(&self) -> tokio::sync::broadcast::Receiver<CallUpdate> {
         self.media_events.subscribe()
     }
 
@@ -497,6 +643,9 @@ impl Engine {
     /// Ends this device's call leg (the seed's `endCall` for our own clientId).
     pub async fn end_call(&self) -> Result<()> {
         let identity = self.require_identity()?;
+        for call_id in self.incoming.answered() {
+            let _ = self.incoming.apply(&call_id, Input::Hangup);
+        }
         self.leave_media().await;
         self.rest.end_call(&identity.client_id).await?;
         *self.active_call.lock().expect("call lock") = None;

@@ -10,6 +10,7 @@ pub mod engine;
 pub mod error;
 pub mod ffi;
 pub mod identity;
+pub mod incoming;
 pub mod logging;
 pub mod media;
 pub mod participant_token;

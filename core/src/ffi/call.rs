@@ -8,6 +8,9 @@ use super::error::DialtoneError;
 use super::runtime::{run, runtime};
 use crate::audio_bridge::Source;
 use crate::call_media::{MediaEnd, MediaEvent};
+use crate::call_state::EndReason;
+use crate::engine::CallUpdate;
+use crate::incoming;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
 pub enum CallEndReason {
@@ -15,8 +18,33 @@ pub enum CallEndReason {
     LocalHangup,
     /// The far end or the backend ended the session (the signaling gateway closed it).
     RemoteEnded,
-    /// The connection could not be kept or restored.
+    /// The connection could not be kept or restored, or joining failed.
     Failed,
+    /// This device declined the incoming call.
+    Declined,
+    /// The incoming call arrived during another call.
+    Busy,
+    /// The caller gave up before an answer.
+    Cancelled,
+    /// Nobody answered in time, or the push arrived too late to ring.
+    Missed,
+    /// Another device of this user answered.
+    AnsweredElsewhere,
+}
+
+impl From<EndReason> for CallEndReason {
+    fn from(r: EndReason) -> Self {
+        match r {
+            EndReason::LocalHangup => CallEndReason::LocalHangup,
+            EndReason::RemoteHangup => CallEndReason::RemoteEnded,
+            EndReason::Declined => CallEndReason::Declined,
+            EndReason::Busy => CallEndReason::Busy,
+            EndReason::Cancelled => CallEndReason::Cancelled,
+            EndReason::Missed => CallEndReason::Missed,
+            EndReason::Failed(_) => CallEndReason::Failed,
+            EndReason::AnsweredElsewhere => CallEndReason::AnsweredElsewhere,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, uniffi::Enum)]
@@ -27,6 +55,12 @@ pub enum CallEvent {
     /// The network path is being restored (ICE restart).
     Reconnecting,
     Ended {
+        reason: CallEndReason,
+    },
+    /// An incoming call ended before or instead of being answered (declined, missed, busy,
+    /// cancelled, answered elsewhere, or its media could not be joined).
+    IncomingEnded {
+        call_id: String,
         reason: CallEndReason,
     },
     /// Levels from 0.0 (silence) to 1.0 (full scale), once a second.
@@ -69,6 +103,72 @@ impl From<MediaEvent> for CallEvent {
     }
 }
 
+impl From<CallUpdate> for CallEvent {
+    fn from(u: CallUpdate) -> Self {
+        match u {
+            CallUpdate::Media(m) => m.into(),
+            CallUpdate::IncomingEnded { call_id, reason } => CallEvent::IncomingEnded {
+                call_id,
+                reason: reason.into(),
+            },
+        }
+    }
+}
+
+/// An incoming call, ready for CallKit (`reportNewIncomingCall`) or Android Telecom.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct IncomingInvite {
+    /// A UUID that stays the same for this call (CallKit's call UUID).
+    pub call_id: String,
+    pub caller_name: Option<String>,
+    /// What to show as the caller's handle.
+    pub handle: String,
+    pub received_at_ms: i64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum IgnoreReason {
+    NotACallPush,
+    /// The same call was already presented.
+    Duplicate,
+    /// Older than its TTL: recorded as missed, never rung.
+    Expired,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Enum)]
+pub enum PushOutcome {
+    Invite {
+        invite: IncomingInvite,
+    },
+    Ignored {
+        reason: IgnoreReason,
+        call_id: Option<String>,
+    },
+}
+
+impl From<incoming::PushOutcome> for PushOutcome {
+    fn from(o: incoming::PushOutcome) -> Self {
+        match o {
+            incoming::PushOutcome::Invite(i) => PushOutcome::Invite {
+                invite: IncomingInvite {
+                    call_id: i.call_id,
+                    caller_name: i.caller_name,
+                    handle: i.handle,
+                    received_at_ms: i.received_at_ms,
+                },
+            },
+            incoming::PushOutcome::Ignored { reason, call_id } => PushOutcome::Ignored {
+                reason: match reason {
+                    incoming::IgnoreReason::NotACallPush => IgnoreReason::NotACallPush,
+                    incoming::IgnoreReason::Duplicate => IgnoreReason::Duplicate,
+                    incoming::IgnoreReason::Expired => IgnoreReason::Expired,
+                },
+                call_id,
+            },
+        }
+    }
+}
+
 /// What the call sends.
 #[derive(Debug, Clone, Copy, PartialEq, uniffi::Enum)]
 pub enum AudioSource {
@@ -96,6 +196,40 @@ impl DialtoneClient {
     pub async fn network_changed(&self) -> Result<(), DialtoneError> {
         let engine = self.engine.clone();
         run(async move { Ok(engine.network_changed().await?) }).await
+    }
+
+    /// Hands a push to the SDK exactly as the OS delivered it: the FCM data map as a JSON
+    /// object of strings (`RemoteMessage.data`), or the APNs / PushKit dictionary as JSON.
+    /// Synchronous and without network: report the invite to CallKit / Telecom at once.
+    /// Malformed or oversized payloads are `InvalidInput`.
+    pub fn handle_push(&self, payload: String) -> Result<PushOutcome, DialtoneError> {
+        super::runtime::guard(|| {
+            let outcome = self.engine.handle_push(&payload)?;
+            if let crate::incoming::PushOutcome::Invite(invite) = &outcome {
+                let timer = runtime().spawn(self.engine.clone().ring_timer(invite.call_id.clone()));
+                self.engine
+                    .set_ring_timer(&invite.call_id, timer.abort_handle());
+            }
+            Ok(outcome.into())
+        })
+    }
+
+    /// Answers an incoming call: joins its media session.
+    pub async fn answer(&self, call_id: String) -> Result<(), DialtoneError> {
+        let engine = self.engine.clone();
+        run(async move { Ok(engine.answer(&call_id).await?) }).await
+    }
+
+    /// Declines an incoming call.
+    pub async fn decline(&self, call_id: String) -> Result<(), DialtoneError> {
+        let engine = self.engine.clone();
+        run(async move { Ok(engine.decline(&call_id).await?) }).await
+    }
+
+    /// How long an incoming call rings before it ends as missed (default 45 s).
+    pub fn set_ring_timeout_ms(&self, timeout_ms: u64) {
+        self.engine
+            .set_ring_timeout(std::time::Duration::from_millis(timeout_ms.max(1)));
     }
 
     /// Every call event from now on, until the handle is cancelled or dropped.

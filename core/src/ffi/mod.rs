@@ -9,7 +9,9 @@ mod logging;
 mod runtime;
 mod types;
 
-pub use call::{AudioSource, CallEndReason, CallEvent, CallListener};
+pub use call::{
+    AudioSource, CallEndReason, CallEvent, CallListener, IgnoreReason, IncomingInvite, PushOutcome,
+};
 pub use client::{BackendConfig, DialtoneClient, PersonsListener, TaskHandle};
 pub use error::DialtoneError;
 pub use logging::{init_logging, LogLevel, LogSink};
