@@ -68,6 +68,65 @@ final class MediaTests: XCTestCase {
         handle.cancel()
     }
 
+    /// The dictionary exactly as PushKit's `payload.dictionaryPayload`, serialised to JSON.
+    func pushKitPayload(_ deviceToken: String) async throws -> String {
+        let url = URL(string: "\(SharedMock.baseURL)/mock/pushes?deviceToken=\(deviceToken)&waitMs=3000")!
+        let data: Data = try await withCheckedThrowingContinuation { cont in
+            URLSession.shared.dataTask(with: url) { data, _, error in
+                if let error { cont.resume(throwing: error) } else { cont.resume(returning: data ?? Data()) }
+            }.resume()
+        }
+        let outbox = try JSONSerialization.jsonObject(with: data) as! [String: Any]
+        let push = (outbox["pushes"] as! [[String: Any]])[0]
+        let dictionaryPayload = push["payload"] as! [String: Any]
+        return String(decoding: try JSONSerialization.data(withJSONObject: dictionaryPayload), as: UTF8.self)
+    }
+
+    func testAVoIPPushRingsOnceAndAnswerJoinsTheCall() async throws {
+        let alice = try newClient()
+        let bob = try newClient()
+        _ = try await alice.register(push: PushToken(kind: .fcm, token: "sw-in-alice"))
+        _ = try await alice.saveProfile(firstName: "Alice", lastName: "Swift")
+        let bobId = try await bob.register(push: PushToken(kind: .apnsVoip, token: "sw-in-bob"))
+        alice.setAudioSource(source: .tone(frequencyHz: 440))
+        bob.setAudioSource(source: .tone(frequencyHz: 880))
+        _ = try await alice.startCall(calleeClientId: bobId)
+
+        let payload = try await pushKitPayload("sw-in-bob")
+        guard case .invite(let invite) = try bob.handlePush(payload: payload) else {
+            return XCTFail("a VoIP push must become an invite")
+        }
+        XCTAssertEqual(invite.callerName, "Alice Swift")
+        XCTAssertNotNil(UUID(uuidString: invite.callId), "CallKit needs a UUID")
+        XCTAssertEqual(try bob.handlePush(payload: payload), .ignored(reason: .duplicate, callId: invite.callId))
+
+        try await bob.answer(callId: invite.callId)
+        try await eventually("Bob to hear Alice") { bob.detectedRemoteTone(candidatesHz: tones) == 440 }
+        try await eventually("Alice to hear Bob") { alice.detectedRemoteTone(candidatesHz: tones) == 880 }
+        try await bob.endCall()
+        try await alice.endCall()
+    }
+
+    func testDeclineAndMalformedPushes() async throws {
+        let alice = try newClient()
+        let bob = try newClient()
+        _ = try await alice.register(push: PushToken(kind: .fcm, token: "sw-dec-alice"))
+        let bobId = try await bob.register(push: PushToken(kind: .apnsVoip, token: "sw-dec-bob"))
+        let recorder = CallRecorder()
+        let handle = alice.observeCall(listener: recorder)
+        _ = try await alice.startCall(calleeClientId: bobId)
+        guard case .invite(let invite) = try bob.handlePush(payload: try await pushKitPayload("sw-dec-bob")) else {
+            return XCTFail("expected an invite")
+        }
+        try await bob.decline(callId: invite.callId)
+        try await eventually("Alice to hear the call end", seconds: 5) { recorder.all.contains(.ended(reason: .remoteEnded)) }
+        XCTAssertThrowsError(try bob.handlePush(payload: "{not json")) { error in
+            guard case DialtoneError.InvalidInput = error else { return XCTFail("got \(error)") }
+        }
+        try await alice.endCall()
+        handle.cancel()
+    }
+
     func testAForgedTokenIsATypedError() async throws {
         let client = try newClient()
         do {

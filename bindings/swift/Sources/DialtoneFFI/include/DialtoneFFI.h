@@ -366,9 +366,24 @@ void uniffi_dialtone_fn_free_dialtoneclient(uint64_t handle, RustCallStatus *_No
 uint64_t uniffi_dialtone_fn_constructor_dialtoneclient_new(uint64_t config, RustBuffer data_dir, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_DIALTONE_FN_METHOD_DIALTONECLIENT_ANSWER
+#define UNIFFI_FFIDEF_UNIFFI_DIALTONE_FN_METHOD_DIALTONECLIENT_ANSWER
+uint64_t uniffi_dialtone_fn_method_dialtoneclient_answer(uint64_t ptr, RustBuffer call_id
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_DIALTONE_FN_METHOD_DIALTONECLIENT_DECLINE
+#define UNIFFI_FFIDEF_UNIFFI_DIALTONE_FN_METHOD_DIALTONECLIENT_DECLINE
+uint64_t uniffi_dialtone_fn_method_dialtoneclient_decline(uint64_t ptr, RustBuffer call_id
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_DIALTONE_FN_METHOD_DIALTONECLIENT_DETECTED_REMOTE_TONE
 #define UNIFFI_FFIDEF_UNIFFI_DIALTONE_FN_METHOD_DIALTONECLIENT_DETECTED_REMOTE_TONE
 RustBuffer uniffi_dialtone_fn_method_dialtoneclient_detected_remote_tone(uint64_t ptr, RustBuffer candidates_hz, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_DIALTONE_FN_METHOD_DIALTONECLIENT_HANDLE_PUSH
+#define UNIFFI_FFIDEF_UNIFFI_DIALTONE_FN_METHOD_DIALTONECLIENT_HANDLE_PUSH
+RustBuffer uniffi_dialtone_fn_method_dialtoneclient_handle_push(uint64_t ptr, RustBuffer payload, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_DIALTONE_FN_METHOD_DIALTONECLIENT_IS_MUTED
@@ -379,6 +394,11 @@ int8_t uniffi_dialtone_fn_method_dialtoneclient_is_muted(uint64_t ptr, RustCallS
 #ifndef UNIFFI_FFIDEF_UNIFFI_DIALTONE_FN_METHOD_DIALTONECLIENT_JOIN_CALL
 #define UNIFFI_FFIDEF_UNIFFI_DIALTONE_FN_METHOD_DIALTONECLIENT_JOIN_CALL
 uint64_t uniffi_dialtone_fn_method_dialtoneclient_join_call(uint64_t ptr, RustBuffer participant_token
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_DIALTONE_FN_METHOD_DIALTONECLIENT_NETWORK_CHANGED
+#define UNIFFI_FFIDEF_UNIFFI_DIALTONE_FN_METHOD_DIALTONECLIENT_NETWORK_CHANGED
+uint64_t uniffi_dialtone_fn_method_dialtoneclient_network_changed(uint64_t ptr
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_DIALTONE_FN_METHOD_DIALTONECLIENT_OBSERVE_CALL
@@ -404,6 +424,11 @@ void uniffi_dialtone_fn_method_dialtoneclient_set_audio_source(uint64_t ptr, Rus
 #ifndef UNIFFI_FFIDEF_UNIFFI_DIALTONE_FN_METHOD_DIALTONECLIENT_SET_MUTED
 #define UNIFFI_FFIDEF_UNIFFI_DIALTONE_FN_METHOD_DIALTONECLIENT_SET_MUTED
 void uniffi_dialtone_fn_method_dialtoneclient_set_muted(uint64_t ptr, int8_t muted, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_DIALTONE_FN_METHOD_DIALTONECLIENT_SET_RING_TIMEOUT_MS
+#define UNIFFI_FFIDEF_UNIFFI_DIALTONE_FN_METHOD_DIALTONECLIENT_SET_RING_TIMEOUT_MS
+void uniffi_dialtone_fn_method_dialtoneclient_set_ring_timeout_ms(uint64_t ptr, uint64_t timeout_ms, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_DIALTONE_FN_METHOD_DIALTONECLIENT_ACTIVE_CALL
@@ -822,9 +847,27 @@ uint16_t uniffi_dialtone_checksum_method_backendconfig_signaling_url(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_DIALTONE_CHECKSUM_METHOD_DIALTONECLIENT_ANSWER
+#define UNIFFI_FFIDEF_UNIFFI_DIALTONE_CHECKSUM_METHOD_DIALTONECLIENT_ANSWER
+uint16_t uniffi_dialtone_checksum_method_dialtoneclient_answer(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_DIALTONE_CHECKSUM_METHOD_DIALTONECLIENT_DECLINE
+#define UNIFFI_FFIDEF_UNIFFI_DIALTONE_CHECKSUM_METHOD_DIALTONECLIENT_DECLINE
+uint16_t uniffi_dialtone_checksum_method_dialtoneclient_decline(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_DIALTONE_CHECKSUM_METHOD_DIALTONECLIENT_DETECTED_REMOTE_TONE
 #define UNIFFI_FFIDEF_UNIFFI_DIALTONE_CHECKSUM_METHOD_DIALTONECLIENT_DETECTED_REMOTE_TONE
 uint16_t uniffi_dialtone_checksum_method_dialtoneclient_detected_remote_tone(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_DIALTONE_CHECKSUM_METHOD_DIALTONECLIENT_HANDLE_PUSH
+#define UNIFFI_FFIDEF_UNIFFI_DIALTONE_CHECKSUM_METHOD_DIALTONECLIENT_HANDLE_PUSH
+uint16_t uniffi_dialtone_checksum_method_dialtoneclient_handle_push(void
     
 );
 #endif
@@ -837,6 +880,12 @@ uint16_t uniffi_dialtone_checksum_method_dialtoneclient_is_muted(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_DIALTONE_CHECKSUM_METHOD_DIALTONECLIENT_JOIN_CALL
 #define UNIFFI_FFIDEF_UNIFFI_DIALTONE_CHECKSUM_METHOD_DIALTONECLIENT_JOIN_CALL
 uint16_t uniffi_dialtone_checksum_method_dialtoneclient_join_call(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_DIALTONE_CHECKSUM_METHOD_DIALTONECLIENT_NETWORK_CHANGED
+#define UNIFFI_FFIDEF_UNIFFI_DIALTONE_CHECKSUM_METHOD_DIALTONECLIENT_NETWORK_CHANGED
+uint16_t uniffi_dialtone_checksum_method_dialtoneclient_network_changed(void
     
 );
 #endif
@@ -867,6 +916,12 @@ uint16_t uniffi_dialtone_checksum_method_dialtoneclient_set_audio_source(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_DIALTONE_CHECKSUM_METHOD_DIALTONECLIENT_SET_MUTED
 #define UNIFFI_FFIDEF_UNIFFI_DIALTONE_CHECKSUM_METHOD_DIALTONECLIENT_SET_MUTED
 uint16_t uniffi_dialtone_checksum_method_dialtoneclient_set_muted(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_DIALTONE_CHECKSUM_METHOD_DIALTONECLIENT_SET_RING_TIMEOUT_MS
+#define UNIFFI_FFIDEF_UNIFFI_DIALTONE_CHECKSUM_METHOD_DIALTONECLIENT_SET_RING_TIMEOUT_MS
+uint16_t uniffi_dialtone_checksum_method_dialtoneclient_set_ring_timeout_ms(void
     
 );
 #endif

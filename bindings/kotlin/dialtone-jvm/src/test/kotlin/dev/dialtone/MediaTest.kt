@@ -86,6 +86,69 @@ class MediaTest {
         }
     }
 
+    /** The data map exactly as FirebaseMessagingService.onMessageReceived hands it over. */
+    private fun fcmDataMap(deviceToken: String): Map<String, String> {
+        val req = HttpRequest.newBuilder(URI.create("$baseUrl/mock/pushes?deviceToken=$deviceToken&waitMs=3000")).build()
+        val body = HttpClient.newHttpClient().send(req, HttpResponse.BodyHandlers.ofString()).body()
+        fun field(key: String) = Regex("\"${Regex.escape(key)}\":\"([^\"]*)\"").find(body)?.groupValues?.get(1)
+            ?: error("no $key in push: $body")
+        return mapOf(
+            "pinpoint.notification.title" to field("pinpoint.notification.title"),
+            "pinpoint.notification.body" to field("pinpoint.notification.body"),
+            "pinpoint.deeplink" to field("pinpoint.deeplink"),
+        )
+    }
+
+    private fun Map<String, String>.toJson(): String =
+        entries.joinToString(",", "{", "}") { (k, v) -> "\"$k\":\"${v.replace("\\", "\\\\").replace("\"", "\\\"")}\"" }
+
+    @Test
+    fun anIncomingPushRingsOnceAndAnswerJoinsTheCall() = runBlocking<Unit> {
+        client().use { alice ->
+            client().use { bob ->
+                alice.register(PushToken(PushKind.FCM, "kt-in-alice"))
+                alice.saveProfile("Alice", "Kotlin")
+                val bobId = bob.register(PushToken(PushKind.FCM, "kt-in-bob"))
+                alice.setAudioSource(AudioSource.Tone(440.0f))
+                bob.setAudioSource(AudioSource.Tone(880.0f))
+                alice.startCall(bobId)
+
+                val data = fcmDataMap("kt-in-bob").toJson()
+                val invite = (bob.handlePush(data) as PushOutcome.Invite).invite
+                assertEquals("Alice Kotlin", invite.callerName)
+                assertEquals(PushOutcome.Ignored(IgnoreReason.DUPLICATE, invite.callId), bob.handlePush(data))
+
+                bob.answer(invite.callId)
+                eventually("Bob to hear Alice") { bob.detectedRemoteTone(tones) == 440.0f }
+                eventually("Alice to hear Bob") { alice.detectedRemoteTone(tones) == 880.0f }
+                bob.endCall()
+                alice.endCall()
+            }
+        }
+    }
+
+    @Test
+    fun declineAndMalformedPushes() = runBlocking<Unit> {
+        client().use { alice ->
+            client().use { bob ->
+                alice.register(PushToken(PushKind.FCM, "kt-dec-alice"))
+                val bobId = bob.register(PushToken(PushKind.FCM, "kt-dec-bob"))
+                val events = CopyOnWriteArrayList<CallEvent>()
+                val handle = alice.observeCall(object : CallListener {
+                    override fun onCallEvent(event: CallEvent) { events.add(event) }
+                })
+                alice.startCall(bobId)
+                val invite = (bob.handlePush(fcmDataMap("kt-dec-bob").toJson()) as PushOutcome.Invite).invite
+                bob.decline(invite.callId)
+                eventually("Alice to hear the call end", 5) { events.contains(CallEvent.Ended(CallEndReason.REMOTE_ENDED)) }
+                expectThrows<DialtoneException.InvalidInput> { bob.handlePush("{not json") }
+                assertEquals(PushOutcome.Ignored(IgnoreReason.NOT_A_CALL_PUSH, null), bob.handlePush("{\"pinpoint.notification.title\":\"Sale\"}"))
+                alice.endCall()
+                handle.cancel()
+            }
+        }
+    }
+
     @Test
     fun aForgedTokenIsRefusedWithATypedException() = runBlocking<Unit> {
         client().use { c ->
