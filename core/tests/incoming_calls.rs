@@ -304,3 +304,38 @@ async fn stale_ended_malformed_and_foreign_pushes() {
         }
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn glare_gives_exactly_one_call() {
+    let mut w = World::new().await;
+    let (alice, alice_id, _) = w.phone("Alice", PushKind::Fcm, 440.0).await;
+    let (bob, bob_id, _) = w.phone("Bob", PushKind::Fcm, 880.0).await;
+    // Both call each other at the same moment: the backend's session check lets one through.
+    let (a, b) = tokio::join!(alice.start_call(bob_id), bob.start_call(alice_id));
+    let outcomes = [a.is_ok(), b.is_ok()];
+    assert_eq!(
+        outcomes.iter().filter(|ok| **ok).count(),
+        1,
+        "one call wins: {a:?} / {b:?}"
+    );
+    let loser = if a.is_ok() { b } else { a };
+    assert!(
+        matches!(loser, Err(DialtoneError::Busy { .. })),
+        "the other side is told busy"
+    );
+    assert_eq!(w.m.with_state(|s| s.sessions.len()), 1);
+    // The winner's callee still gets its push and can answer the one call.
+    let (winner, callee, callee_push) = if outcomes[0] {
+        (&alice, &bob, "Bob-push")
+    } else {
+        (&bob, &alice, "Alice-push")
+    };
+    let inv = invite(callee.handle_push(w.os_push(callee_push).await).unwrap());
+    callee.answer(inv.call_id).await.unwrap();
+    eventually("the callee to hear the caller", 15, || {
+        callee.detected_remote_tone(TONES.to_vec()).is_some()
+    })
+    .await;
+    winner.end_call().await.unwrap();
+    callee.end_call().await.unwrap();
+}
