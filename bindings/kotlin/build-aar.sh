@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Builds the Android AAR (and the JVM jar) on a machine with the Android NDK and SDK.
+# Requires: ANDROID_NDK_HOME, rustup targets for the four ABIs, cargo-ndk, a JDK 17 and the
+# Gradle wrapper (`gradle wrapper` once, or Android Studio's).
+#   bindings/kotlin/build-aar.sh            → dialtone-android/build/outputs/aar/*.aar
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+root="$(cd "$here/../.." && pwd)"
+cd "$root"
+
+: "${ANDROID_NDK_HOME:?set ANDROID_NDK_HOME to the NDK (r27 or newer)}"
+command -v cargo-ndk >/dev/null || cargo install cargo-ndk --locked
+rustup target add aarch64-linux-android armv7-linux-androideabi x86_64-linux-android i686-linux-android
+
+# The host library's name and JNA's resource prefix for it.
+case "$(uname -s)-$(uname -m)" in
+  Linux-x86_64) prefix=linux-x86-64; lib=libdialtone.so ;;
+  Linux-aarch64) prefix=linux-aarch64; lib=libdialtone.so ;;
+  Darwin-arm64) prefix=darwin-aarch64; lib=libdialtone.dylib ;;
+  Darwin-x86_64) prefix=darwin-x86-64; lib=libdialtone.dylib ;;
+  *) echo "unsupported host for the JVM jar" >&2; exit 1 ;;
+esac
+
+# 1. Bindings from the unstripped host library (uniffi-bindgen cannot read a stripped one).
+cargo build --release -p dialtone -p uniffi-bindgen -p dialtone-mock
+rm -rf "$here/build/generated"
+target/release/uniffi-bindgen generate --library "target/release/$lib" --language kotlin \
+  --out-dir "$here/build/generated" --no-format
+
+# 2. Android libraries, 16 KB page aligned, stripped only in the copy that ships.
+jni="$here/dialtone-android/build/jniLibs"
+rm -rf "$jni"
+RUSTFLAGS="-C link-arg=-Wl,-z,max-page-size=16384" \
+  cargo ndk -t arm64-v8a -t armeabi-v7a -t x86_64 -t x86 --platform 26 -o "$jni" build --release -p dialtone
+for so in "$jni"/*/libdialtone.so; do
+  "$ANDROID_NDK_HOME"/toolchains/llvm/prebuilt/*/bin/llvm-strip --strip-unneeded "$so"
+done
+
+# 3. The host library for the JVM jar, under JNA's resource prefix.
+mkdir -p "$here/dialtone-jvm/build/native/$prefix"
+cp "target/release/$lib" "$here/dialtone-jvm/build/native/$prefix/$lib"
+
+cd "$here"
+./gradlew :dialtone-android:assembleRelease :dialtone-jvm:jar :dialtone-jvm:test
+ls -l dialtone-android/build/outputs/aar/ dialtone-jvm/build/libs/

@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# Builds DialtoneFFI.xcframework on macOS with Xcode: static libraries for iOS devices
+# (arm64), the iOS simulator (arm64 + x86_64, lipo'd) and macOS (arm64 + x86_64, lipo'd),
+# with the generated header and module map, then a zip and its SwiftPM checksum.
+#   bindings/swift/build-xcframework.sh   → bindings/swift/DialtoneFFI.xcframework(.zip)
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+root="$(cd "$here/../.." && pwd)"
+cd "$root"
+[ "$(uname -s)" = Darwin ] || { echo "build-xcframework.sh needs macOS and Xcode" >&2; exit 1; }
+
+targets=(aarch64-apple-ios aarch64-apple-ios-sim x86_64-apple-ios aarch64-apple-darwin x86_64-apple-darwin)
+rustup target add "${targets[@]}"
+export IPHONEOS_DEPLOYMENT_TARGET=15.0 MACOSX_DEPLOYMENT_TARGET=12.0
+for t in "${targets[@]}"; do
+  cargo build --release -p dialtone --target "$t"
+done
+
+# Bindings from an unstripped library (uniffi-bindgen cannot read a stripped one).
+cargo build --release -p uniffi-bindgen
+gen="$(mktemp -d)"
+target/release/uniffi-bindgen generate --library target/aarch64-apple-darwin/release/libdialtone.dylib \
+  --language swift --out-dir "$gen" --no-format
+mkdir -p "$here/Sources/Dialtone/Generated"
+cp "$gen/Dialtone.swift" "$here/Sources/Dialtone/Generated/Dialtone.swift"
+
+headers="$(mktemp -d)"
+cp "$gen/DialtoneFFI.h" "$headers/"
+cat > "$headers/module.modulemap" <<'MAP'
+module DialtoneFFI {
+    header "DialtoneFFI.h"
+    export *
+}
+MAP
+
+out="$(mktemp -d)"
+mkdir -p "$out/ios" "$out/ios-sim" "$out/macos"
+cp target/aarch64-apple-ios/release/libdialtone.a "$out/ios/libdialtone.a"
+lipo -create target/aarch64-apple-ios-sim/release/libdialtone.a target/x86_64-apple-ios/release/libdialtone.a \
+  -output "$out/ios-sim/libdialtone.a"
+lipo -create target/aarch64-apple-darwin/release/libdialtone.a target/x86_64-apple-darwin/release/libdialtone.a \
+  -output "$out/macos/libdialtone.a"
+# Strip only the shipped copies: debug symbols off, global symbols kept for the linker.
+for a in "$out"/*/libdialtone.a; do strip -S -x "$a"; done
+
+rm -rf "$here/DialtoneFFI.xcframework" "$here/DialtoneFFI.xcframework.zip"
+xcodebuild -create-xcframework \
+  -library "$out/ios/libdialtone.a" -headers "$headers" \
+  -library "$out/ios-sim/libdialtone.a" -headers "$headers" \
+  -library "$out/macos/libdialtone.a" -headers "$headers" \
+  -output "$here/DialtoneFFI.xcframework"
+
+cd "$here"
+ditto -c -k --sequesterRsrc --keepParent DialtoneFFI.xcframework DialtoneFFI.xcframework.zip
+echo "checksum for Package.swift's binaryTarget(url:checksum:): $(swift package compute-checksum DialtoneFFI.xcframework.zip)"
