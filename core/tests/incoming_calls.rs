@@ -3,45 +3,20 @@
 //! reason; answer joins the media; decline, ring timeout and busy end the call as they
 //! should, and the caller hears it end.
 
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::sync::Arc;
 
 use dialtone::{
-    AudioSource, BackendConfig, CallEndReason, CallEvent, CallListener, DialtoneClient,
-    DialtoneError, IgnoreReason, PushKind, PushOutcome, PushToken,
+    AudioSource, BackendConfig, CallEndReason, CallEvent, DialtoneClient, DialtoneError,
+    IgnoreReason, PushKind, PushOutcome, PushToken,
 };
 use dialtone_mock::tokens::Claims;
 use dialtone_mock::{MockConfig, MockServer};
 use serde_json::Value;
 
 mod common;
+use common::{eventually, Events};
 
 const TONES: [f32; 2] = [440.0, 880.0];
-
-#[derive(Default)]
-struct Events(Mutex<Vec<CallEvent>>);
-
-impl CallListener for Events {
-    fn on_call_event(&self, event: CallEvent) {
-        self.0.lock().unwrap().push(event);
-    }
-}
-
-impl Events {
-    fn saw(&self, e: &CallEvent) -> bool {
-        self.0.lock().unwrap().contains(e)
-    }
-}
-
-async fn eventually(what: &str, secs: u64, mut f: impl FnMut() -> bool) {
-    for _ in 0..secs * 50 {
-        if f() {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    panic!("timed out waiting for {what}");
-}
 
 struct World {
     m: MockServer,
@@ -154,15 +129,19 @@ async fn decline_ends_the_call_for_the_caller_too() {
     let inv = invite(bob.handle_push(w.os_push("Bob-push").await).unwrap());
     bob.decline(inv.call_id.clone()).await.unwrap();
     eventually("Bob's invite to end as declined", 5, || {
-        bob_events.saw(&CallEvent::IncomingEnded {
-            call_id: inv.call_id.clone(),
-            reason: CallEndReason::Declined,
+        bob_events.saw(|e| {
+            *e == CallEvent::IncomingEnded {
+                call_id: inv.call_id.clone(),
+                reason: CallEndReason::Declined,
+            }
         })
     })
     .await;
     eventually("Alice to hear the call end", 5, || {
-        alice_events.saw(&CallEvent::Ended {
-            reason: CallEndReason::RemoteEnded,
+        alice_events.saw(|e| {
+            *e == CallEvent::Ended {
+                reason: CallEndReason::RemoteEnded,
+            }
         })
     })
     .await;
@@ -185,15 +164,19 @@ async fn an_unanswered_call_is_missed_after_the_ring_timeout() {
     alice.start_call(bob_id).await.unwrap();
     let inv = invite(bob.handle_push(w.os_push("Bob-push").await).unwrap());
     eventually("the invite to be missed", 5, || {
-        bob_events.saw(&CallEvent::IncomingEnded {
-            call_id: inv.call_id.clone(),
-            reason: CallEndReason::Missed,
+        bob_events.saw(|e| {
+            *e == CallEvent::IncomingEnded {
+                call_id: inv.call_id.clone(),
+                reason: CallEndReason::Missed,
+            }
         })
     })
     .await;
     eventually("Alice to hear the call end", 5, || {
-        alice_events.saw(&CallEvent::Ended {
-            reason: CallEndReason::RemoteEnded,
+        alice_events.saw(|e| {
+            *e == CallEvent::Ended {
+                reason: CallEndReason::RemoteEnded,
+            }
         })
     })
     .await;
@@ -227,9 +210,11 @@ async fn a_call_arriving_during_another_is_busy() {
     });
     let second = invite(bob.handle_push(payload.to_string()).unwrap());
     eventually("the second call to end as busy", 5, || {
-        bob_events.saw(&CallEvent::IncomingEnded {
-            call_id: second.call_id.clone(),
-            reason: CallEndReason::Busy,
+        bob_events.saw(|e| {
+            *e == CallEvent::IncomingEnded {
+                call_id: second.call_id.clone(),
+                reason: CallEndReason::Busy,
+            }
         })
     })
     .await;
@@ -279,9 +264,11 @@ async fn stale_ended_malformed_and_foreign_pushes() {
         other => panic!("expected TokenRefused, got {other:?}"),
     }
     eventually("the invite to end as failed", 5, || {
-        bob_events.saw(&CallEvent::IncomingEnded {
-            call_id: inv.call_id.clone(),
-            reason: CallEndReason::Failed,
+        bob_events.saw(|e| {
+            *e == CallEvent::IncomingEnded {
+                call_id: inv.call_id.clone(),
+                reason: CallEndReason::Failed,
+            }
         })
     })
     .await;

@@ -2,16 +2,17 @@
 //! Alice's core sends 440 Hz and Bob's detects it, Bob sends 880 Hz and Alice detects it;
 //! mute silences; bad tokens are refused clearly; a dropped gateway ends the call cleanly.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use dialtone::{
-    AudioSource, BackendConfig, CallEndReason, CallEvent, CallListener, DialtoneClient,
-    DialtoneError, PushKind, PushToken,
+    AudioSource, BackendConfig, CallEndReason, CallEvent, DialtoneClient, DialtoneError, PushKind,
+    PushToken,
 };
 use dialtone_mock::tokens::Claims;
 use dialtone_mock::{MockConfig, MockServer};
 mod common;
+use common::{eventually, Events};
 
 const TONES: [f32; 2] = [440.0, 880.0];
 
@@ -32,31 +33,6 @@ fn phone(m: &MockServer, dir: &tempfile::TempDir) -> Arc<DialtoneClient> {
         dir.path().display().to_string(),
     )
     .unwrap()
-}
-
-#[derive(Default)]
-struct Events(Mutex<Vec<CallEvent>>);
-
-impl CallListener for Events {
-    fn on_call_event(&self, event: CallEvent) {
-        self.0.lock().unwrap().push(event);
-    }
-}
-
-impl Events {
-    fn saw(&self, pred: impl Fn(&CallEvent) -> bool) -> bool {
-        self.0.lock().unwrap().iter().any(pred)
-    }
-}
-
-async fn eventually(what: &str, secs: u64, mut f: impl FnMut() -> bool) {
-    for _ in 0..secs * 50 {
-        if f() {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    panic!("timed out waiting for {what}");
 }
 
 struct Call {

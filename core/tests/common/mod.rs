@@ -1,9 +1,40 @@
 //! Helpers the integration tests and the benchmark share: reading the mock's push outbox
-//! as a phone would receive it.
+//! as a phone would receive it, recording call events, and waiting for a condition.
 #![allow(dead_code)]
 
+use std::sync::Mutex;
+use std::time::Duration;
+
+use dialtone::{CallEvent, CallListener};
 use dialtone_mock::MockServer;
 use serde_json::Value;
+
+/// Records every call event a client reports.
+#[derive(Default)]
+pub struct Events(Mutex<Vec<CallEvent>>);
+
+impl CallListener for Events {
+    fn on_call_event(&self, event: CallEvent) {
+        self.0.lock().unwrap().push(event);
+    }
+}
+
+impl Events {
+    pub fn saw(&self, pred: impl Fn(&CallEvent) -> bool) -> bool {
+        self.0.lock().unwrap().iter().any(pred)
+    }
+}
+
+/// Polls `f` every 20 ms for up to `secs` seconds; panics naming `what` if it never holds.
+pub async fn eventually(what: &str, secs: u64, mut f: impl FnMut() -> bool) {
+    for _ in 0..secs * 50 {
+        if f() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("timed out waiting for {what}");
+}
 
 /// The pushes waiting for `device_token` (long-polls up to 3 s for the first one).
 pub async fn pushes(m: &MockServer, device_token: &str) -> Vec<Value> {

@@ -14,7 +14,7 @@ final class StreamsTests: XCTestCase {
         let alice = try newClient()
         let bob = try newClient()
         _ = try await alice.register(push: PushToken(kind: .fcm, token: "sw-stream-alice"))
-        _ = try await bob.register(push: PushToken(kind: .fcm, token: "sw-stream-bob"))
+        let bobId = try await bob.register(push: PushToken(kind: .fcm, token: "sw-stream-bob"))
         _ = try await alice.saveProfile(firstName: "Alice", lastName: "Stream")
         _ = try await alice.syncPersons()
         var iterator = alice.personsStream.makeAsyncIterator()
@@ -23,7 +23,7 @@ final class StreamsTests: XCTestCase {
         _ = try await bob.saveProfile(firstName: "Bob", lastName: "Stream")
         var sawBob = false
         while let list = await iterator.next() {
-            if list.contains(where: { $0.firstName == "Bob" }) { sawBob = true; break }
+            if list.contains(where: { $0.clientId == bobId && $0.firstName == "Bob" }) { sawBob = true; break }
         }
         XCTAssertTrue(sawBob)
     }

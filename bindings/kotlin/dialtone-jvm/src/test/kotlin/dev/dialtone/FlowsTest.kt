@@ -8,32 +8,13 @@ import kotlinx.coroutines.flow.take
 import kotlinx.coroutines.flow.toList
 import kotlinx.coroutines.runBlocking
 import kotlinx.coroutines.withTimeout
-import org.junit.jupiter.api.AfterAll
 import org.junit.jupiter.api.Assertions.assertEquals
 import org.junit.jupiter.api.Assertions.assertTrue
-import org.junit.jupiter.api.BeforeAll
 import org.junit.jupiter.api.Test
-import org.junit.jupiter.api.TestInstance
 import java.nio.file.Files
-import java.util.concurrent.TimeUnit
 
-@TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class FlowsTest {
-    private lateinit var mock: Process
-    private lateinit var baseUrl: String
-
-    @BeforeAll
-    fun startMock() {
-        val bin = System.getenv("DIALTONE_MOCK_BIN") ?: error("DIALTONE_MOCK_BIN is not set")
-        mock = ProcessBuilder(bin, "--listen", "127.0.0.1:0", "--exit-on-stdin-eof").redirectErrorStream(true).start()
-        baseUrl = mock.inputStream.bufferedReader().readLine().removePrefix("dialtone-mock listening on ").trim()
-    }
-
-    @AfterAll
-    fun stopMock() {
-        mock.destroy()
-        mock.waitFor(5, TimeUnit.SECONDS)
-    }
+    private val baseUrl get() = SharedMock.baseUrl
 
     private fun client() = DialtoneClient(BackendConfig.mock(baseUrl, null), Files.createTempDirectory("dialtone-kt-flow").toString())
 
@@ -42,14 +23,15 @@ class FlowsTest {
         client().use { alice ->
             client().use { bob ->
                 alice.register(PushToken(PushKind.FCM, "kt-flow-alice"))
-                bob.register(PushToken(PushKind.FCM, "kt-flow-bob"))
+                val bobId = bob.register(PushToken(PushKind.FCM, "kt-flow-bob"))
                 alice.saveProfile("Alice", "Flow")
                 alice.syncPersons()
                 val first = withTimeout(5000) { alice.personsFlow().first() }
                 assertTrue(first.any { it.firstName == "Alice" && it.isSelf })
                 bob.saveProfile("Bob", "Flow")
-                val withBob = withTimeout(5000) { alice.personsFlow().first { list -> list.any { it.firstName == "Bob" } } }
-                assertEquals(2, withBob.size)
+                val withBob = withTimeout(5000) { alice.personsFlow().first { list -> list.any { it.clientId == bobId } } }
+                assertEquals("Bob", withBob.single { it.clientId == bobId }.firstName)
+                assertTrue(withBob.any { it.isSelf && it.firstName == "Alice" })
             }
         }
     }

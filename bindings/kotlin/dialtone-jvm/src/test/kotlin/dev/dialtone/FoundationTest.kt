@@ -4,20 +4,16 @@
 package dev.dialtone
 
 import kotlinx.coroutines.runBlocking
-import org.junit.jupiter.api.AfterAll
 import org.junit.jupiter.api.Assertions.assertEquals
 import org.junit.jupiter.api.Assertions.assertNotEquals
 import org.junit.jupiter.api.Assertions.assertTrue
-import org.junit.jupiter.api.BeforeAll
 import org.junit.jupiter.api.Test
-import org.junit.jupiter.api.TestInstance
 import java.net.URI
 import java.net.http.HttpClient
 import java.net.http.HttpRequest
 import java.net.http.HttpResponse
 import java.nio.file.Files
 import java.util.concurrent.CopyOnWriteArrayList
-import java.util.concurrent.TimeUnit
 
 // Debian's JUnit jar is built without its Kotlin extensions, so the reified helper is ours.
 inline fun <reified T : Throwable> expectThrows(block: () -> Unit): T {
@@ -30,27 +26,8 @@ inline fun <reified T : Throwable> expectThrows(block: () -> Unit): T {
     throw AssertionError("expected ${T::class.simpleName}, nothing was thrown")
 }
 
-@TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class FoundationTest {
-    private lateinit var mock: Process
-    private lateinit var baseUrl: String
-
-    @BeforeAll
-    fun startMock() {
-        val bin = System.getenv("DIALTONE_MOCK_BIN") ?: error("DIALTONE_MOCK_BIN is not set")
-        mock = ProcessBuilder(bin, "--listen", "127.0.0.1:0", "--exit-on-stdin-eof").redirectErrorStream(true).start()
-        val first = mock.inputStream.bufferedReader().readLine() ?: error("mock printed nothing")
-        val prefix = "dialtone-mock listening on "
-        assertTrue(first.startsWith(prefix), "unexpected first line: $first")
-        baseUrl = first.removePrefix(prefix).trim()
-        initLogging(LogLevel.WARN, null)
-    }
-
-    @AfterAll
-    fun stopMock() {
-        mock.destroy()
-        mock.waitFor(5, TimeUnit.SECONDS)
-    }
+    private val baseUrl get() = SharedMock.baseUrl
 
     private fun newClient(): DialtoneClient {
         val dir = Files.createTempDirectory("dialtone-kt").toString()

@@ -3,39 +3,19 @@
 package dev.dialtone
 
 import kotlinx.coroutines.runBlocking
-import org.junit.jupiter.api.AfterAll
 import org.junit.jupiter.api.Assertions.assertEquals
 import org.junit.jupiter.api.Assertions.assertTrue
-import org.junit.jupiter.api.BeforeAll
 import org.junit.jupiter.api.Test
-import org.junit.jupiter.api.TestInstance
 import java.net.URI
 import java.net.http.HttpClient
 import java.net.http.HttpRequest
 import java.net.http.HttpResponse
 import java.nio.file.Files
 import java.util.concurrent.CopyOnWriteArrayList
-import java.util.concurrent.TimeUnit
 
-@TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class MediaTest {
-    private lateinit var mock: Process
-    private lateinit var baseUrl: String
+    private val baseUrl get() = SharedMock.baseUrl
     private val tones = listOf(440.0f, 880.0f)
-
-    @BeforeAll
-    fun startMock() {
-        val bin = System.getenv("DIALTONE_MOCK_BIN") ?: error("DIALTONE_MOCK_BIN is not set")
-        mock = ProcessBuilder(bin, "--listen", "127.0.0.1:0", "--exit-on-stdin-eof").redirectErrorStream(true).start()
-        val first = mock.inputStream.bufferedReader().readLine() ?: error("mock printed nothing")
-        baseUrl = first.removePrefix("dialtone-mock listening on ").trim()
-    }
-
-    @AfterAll
-    fun stopMock() {
-        mock.destroy()
-        mock.waitFor(5, TimeUnit.SECONDS)
-    }
 
     private fun client() = DialtoneClient(BackendConfig.mock(baseUrl, null), Files.createTempDirectory("dialtone-kt-media").toString())
 
