@@ -578,7 +578,9 @@ impl Driver {
         }
         let mut slot = self.subscribe.lock().await;
         if slot.is_none() {
-            let (pc, mut events) = peer::build(&self.ice).await?;
+            // Answer passive, as Bandwidth's SDKs do (they munge the SDP; the setting engine
+            // does it properly: munging a webrtc-rs answer leaves its DTLS role unchanged).
+            let (pc, mut events) = peer::build_with(&self.ice, true).await?;
             let heartbeat = add_negotiated_channels(&pc).await?;
             self.children
                 .push(tokio::spawn(heartbeat_responder(heartbeat)).abort_handle());

@@ -104,6 +104,15 @@ pub type Peer = Arc<dyn PeerConnection>;
 pub async fn build(
     policy: &IcePolicy,
 ) -> webrtc::error::Result<(Peer, mpsc::UnboundedReceiver<PeerEvent>)> {
+    build_with(policy, false).await
+}
+
+/// `answer_passive`: answer with `a=setup:passive` (the far end opens DTLS), as Bandwidth's
+/// SDKs do on the subscribing connection.
+pub async fn build_with(
+    policy: &IcePolicy,
+    answer_passive: bool,
+) -> webrtc::error::Result<(Peer, mpsc::UnboundedReceiver<PeerEvent>)> {
     let mut media = MediaEngine::default();
     media.register_codec(
         RTCRtpCodecParameters {
@@ -113,7 +122,12 @@ pub async fn build(
         RtpCodecKind::Audio,
     )?;
     let registry = register_default_interceptors(Registry::new(), &mut media)?;
-    let settings = SettingEngineBuilder::new()
+    let mut settings = SettingEngineBuilder::new();
+    if answer_passive {
+        settings =
+            settings.with_answering_dtls_role(rtc::peer_connection::transport::RTCDtlsRole::Server);
+    }
+    let settings = settings
         .with_multicast_dns_mode(MulticastDnsMode::Disabled)
         .with_include_loopback_candidate(true)
         // On a host candidate there is nothing better to wait for.

@@ -45,7 +45,10 @@ fn negotiated(id: u16) -> Option<RTCDataChannelInit> {
 async fn opus_tone_and_heartbeat_cross_a_loopback_connection() {
     let started = Instant::now();
     let (a, mut a_rx) = peer::build(&IcePolicy::loopback()).await.unwrap();
-    let (b, mut b_rx) = peer::build(&IcePolicy::loopback()).await.unwrap();
+    // B answers passive, as the subscribing side of Bandwidth's SDKs does.
+    let (b, mut b_rx) = peer::build_with(&IcePolicy::loopback(), true)
+        .await
+        .unwrap();
     let a_hb = a
         .create_data_channel("__heartbeat__", negotiated(0))
         .await
@@ -79,6 +82,7 @@ async fn opus_tone_and_heartbeat_cross_a_loopback_connection() {
     b.set_local_description(answer).await.unwrap();
     wait_gathered(&mut b_rx, &mut b_pending).await;
     let answer = b.local_description().await.unwrap();
+    assert!(answer.sdp.contains("a=setup:passive"), "B answers passive");
     a.set_remote_description(RTCSessionDescription::answer(answer.sdp).unwrap())
         .await
         .unwrap();

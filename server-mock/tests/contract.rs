@@ -754,3 +754,94 @@ fn decode_jwt(token: &str) -> Value {
     )
     .unwrap()
 }
+
+#[tokio::test]
+async fn v3_gateway_speaks_json_rpc_as_bandwidths_clients_do() {
+    let m = start().await;
+    let a = register(&m, "GCM", "a").await;
+    let b = register(&m, "GCM", "b").await;
+    let (_, v) = api(
+        &m,
+        json!({"action": "initiateCall", "callerId": a, "calleeId": b}),
+    )
+    .await;
+    let token = v["token"].as_str().unwrap().to_string();
+
+    // A bad token is refused at the HTTP upgrade with a JSON reason.
+    let refused = tokio_tungstenite::connect_async(format!(
+        "ws://{}/v3/?token=nope&client=browser",
+        m.addr()
+    ))
+    .await;
+    match refused {
+        Err(tokio_tungstenite::tungstenite::Error::Http(resp)) => {
+            assert_eq!(resp.status().as_u16(), 401);
+            let body: Value = serde_json::from_slice(resp.body().as_deref().unwrap()).unwrap();
+            assert!(body["error"].as_str().unwrap().contains("well-formed"));
+        }
+        other => panic!("expected a 401, got {other:?}"),
+    }
+
+    let url = format!(
+        "ws://{}/v3/?token={token}&client=browser&sdkVersion=0.12.0&uniqueId=u1",
+        m.addr()
+    );
+    let (mut ws, _) = tokio_tungstenite::connect_async(url).await.unwrap();
+    // rpc-websockets: numeric ids, `call` with params, `notify` without an id.
+    ws.send(Message::text(
+        r#"{"jsonrpc":"2.0","method":"setMediaPreferences","params":{"protocol":"WEBRTC"},"id":1}"#,
+    ))
+    .await
+    .unwrap();
+    assert_eq!(
+        next_json(&mut ws).await,
+        json!({"jsonrpc": "2.0", "id": 1, "result": {}})
+    );
+    ws.send(Message::text(
+        r#"{"jsonrpc":"2.0","method":"ping","params":{},"id":2}"#,
+    ))
+    .await
+    .unwrap();
+    assert_eq!(
+        next_json(&mut ws).await,
+        json!({"jsonrpc": "2.0", "id": 2, "result": {}})
+    );
+    ws.send(Message::text(
+        r#"{"jsonrpc":"2.0","method":"frobnicate","params":{},"id":3}"#,
+    ))
+    .await
+    .unwrap();
+    assert_eq!(next_json(&mut ws).await["error"]["code"], -32601);
+    ws.send(Message::text(
+        r#"{"jsonrpc":"2.0","method":"offerSdp","params":{"sdpOffer":"not sdp"},"id":4}"#,
+    ))
+    .await
+    .unwrap();
+    let bad = next_json(&mut ws).await;
+    assert_eq!(bad["id"], 4);
+    assert!(
+        bad["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("sdpOffer"),
+        "{bad}"
+    );
+    ws.send(Message::text("{oops")).await.unwrap();
+    assert_eq!(next_json(&mut ws).await["error"]["code"], -32700);
+    assert_eq!(m.media_counts(), (1, 1));
+    ws.send(Message::text(
+        r#"{"jsonrpc":"2.0","method":"deviceDiagnostics","params":{}}"#,
+    ))
+    .await
+    .unwrap();
+    ws.send(Message::text(r#"{"jsonrpc":"2.0","method":"leave"}"#))
+        .await
+        .unwrap();
+    for _ in 0..100 {
+        if m.media_counts() == (0, 0) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(m.media_counts(), (0, 0), "leave tears the participant down");
+}
