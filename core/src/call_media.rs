@@ -327,17 +327,7 @@ impl MediaSession {
             let ssrc = (uuid::Uuid::new_v4().as_u128() & 0xffff_ffff) as u32;
             let track = peer::audio_track(&stream_id, ssrc);
             publish.add_track(track.clone()).await?;
-            let offer = publish.create_offer(None).await?;
-            publish.set_local_description(offer).await?;
-            let sdp = local_sdp_with_candidates(&publish).await?;
-            let reply = rpc
-                .call("offerSdp", signaling::offer_params(&sdp, &[&stream_id]))
-                .await?;
-            let answer: PublishAnswer = serde_json::from_value(reply)
-                .map_err(|e| MediaError::Signaling(format!("offerSdp result: {e}")))?;
-            publish
-                .set_remote_description(RTCSessionDescription::answer(answer.sdp_answer)?)
-                .await?;
+            offer_publish(&publish, &rpc, &stream_id, false).await?;
             mark(&timings, |t| &mut t.published);
             Ok::<_, MediaError>((publish, pub_events, heartbeat, track, ssrc, stream_id))
         };
@@ -616,9 +606,18 @@ impl Driver {
 /// Re-offers the publishing connection with fresh ICE credentials (after a failure, or when
 /// the app reports a network change).
 async fn restart_ice(publish: &Peer, rpc: &Rpc, stream_id: &str) -> Result<(), MediaError> {
-    let offer = publish
-        .create_offer(Some(RTCOfferOptions { ice_restart: true }))
-        .await?;
+    offer_publish(publish, rpc, stream_id, true).await
+}
+
+/// One publish round: offer (candidates included, no trickle) → `offerSdp` → apply the answer.
+async fn offer_publish(
+    publish: &Peer,
+    rpc: &Rpc,
+    stream_id: &str,
+    ice_restart: bool,
+) -> Result<(), MediaError> {
+    let options = ice_restart.then_some(RTCOfferOptions { ice_restart: true });
+    let offer = publish.create_offer(options).await?;
     publish.set_local_description(offer).await?;
     let sdp = local_sdp_with_candidates(publish).await?;
     let reply = rpc
