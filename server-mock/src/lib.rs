@@ -1,7 +1,10 @@
 //! `dialtone-mock`: one loopback process that speaks every surface of Dialtone's real backend
 //! (BACKEND.md): the REST Lambda at `/api`, AppSync at `/graphql` and `/graphql/realtime`,
 //! Pinpoint's pushes recorded in an outbox at `/mock/pushes`, Bandwidth's v3 signaling
-//! gateway at `/v3/` with a small SFU behind it, and `/health`.
+//! gateway at `/v3/` with a small SFU behind it, and `/health`. In the extended profile
+//! (the default) it also serves the additive fixes of BACKEND.md §6: client secrets and
+//! Bearer auth, call ids and call state, `declineCall`/`cancelCall`/`answerCall`, token-free
+//! high-priority pushes, and the `/ws` event channel. `Profile::Seed` is exactly the seed.
 //!
 //! It shares no code with the client core on purpose: each side implements its half of the
 //! wire contract, so a misreading on one side is caught by the other's tests.
@@ -9,6 +12,7 @@
 //! Tests embed it with [`MockServer::start`]; the `dialtone-mock` binary wraps the same call.
 
 pub mod appsync;
+pub mod events;
 pub mod gateway;
 pub mod graphql;
 pub mod outbox;
@@ -37,8 +41,29 @@ use crate::tokens::TokenIssuer;
 pub const DEFAULT_API_KEY: &str = "da2-dialtonemockdevelopmentkey0001";
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
+/// Which backend the mock is: exactly the seed, or the seed plus the additive extensions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Profile {
+    Seed,
+    Extended,
+}
+
+impl std::str::FromStr for Profile {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "seed" => Ok(Profile::Seed),
+            "extended" => Ok(Profile::Extended),
+            other => Err(format!(
+                "profile must be \"seed\" or \"extended\", not {other:?}"
+            )),
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct MockConfig {
+    pub profile: Profile,
     pub api_key: String,
     /// How often the real-time endpoint sends `ka` (AppSync: about a minute).
     pub keep_alive_interval: Duration,
@@ -49,6 +74,10 @@ pub struct MockConfig {
     pub ice_ip: std::net::IpAddr,
     /// How often the gateway sends PING on a participant's `__heartbeat__` channel.
     pub heartbeat_interval: Duration,
+    /// How long a `/ws` socket may stay unauthenticated.
+    pub ws_auth_timeout: Duration,
+    /// How long a `/ws` socket may stay silent (clients ping well within it).
+    pub ws_idle_timeout: Duration,
 }
 
 impl Default for MockConfig {
@@ -59,6 +88,9 @@ impl Default for MockConfig {
             connection_timeout_ms: 300_000,
             ice_ip: std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST),
             heartbeat_interval: Duration::from_secs(5),
+            profile: Profile::Extended,
+            ws_auth_timeout: Duration::from_secs(5),
+            ws_idle_timeout: Duration::from_secs(60),
         }
     }
 }
@@ -73,6 +105,7 @@ pub struct Inner {
     pub person_events: broadcast::Sender<PersonEvent>,
     pub realtime_drop: watch::Sender<u64>,
     pub sfu: Arc<sfu::Sfu>,
+    pub events: events::Hub,
 }
 
 pub type Shared = Arc<Inner>;
@@ -101,6 +134,7 @@ impl MockServer {
             person_events: events,
             realtime_drop: watch::channel(0).0,
             sfu: sfu::Sfu::new(config.ice_ip, config.heartbeat_interval),
+            events: events::Hub::default(),
         });
         let app = router(shared.clone());
         let (tx, rx) = oneshot::channel::<()>();
@@ -161,6 +195,20 @@ impl MockServer {
         self.shared.sfu.end_session(session_id).await;
     }
 
+    pub fn profile(&self) -> Profile {
+        self.shared.config.profile
+    }
+
+    /// Open `/ws` connections of a clientId.
+    pub fn event_connections(&self, client_id: &str) -> usize {
+        self.shared.events.count(client_id)
+    }
+
+    /// Closes every `/ws` connection, as a network change would.
+    pub fn drop_event_channels(&self) {
+        self.shared.events.drop_all();
+    }
+
     /// Read access to the state, for tests that check what the backend holds.
     pub fn with_state<R>(&self, f: impl FnOnce(&State) -> R) -> R {
         f(&self.shared.state.lock().expect("state lock"))
@@ -169,6 +217,7 @@ impl MockServer {
     pub async fn shutdown(mut self) {
         self.stop();
         self.drop_realtime_connections();
+        self.drop_event_channels();
         if let Some(task) = self.task.take() {
             let _ = task.await;
         }
@@ -184,12 +233,14 @@ impl MockServer {
 impl Drop for MockServer {
     fn drop(&mut self) {
         self.drop_realtime_connections();
+        self.drop_event_channels();
         self.stop();
     }
 }
 
 fn router(shared: Shared) -> Router {
-    Router::new()
+    let extended = shared.config.profile == Profile::Extended;
+    let app = Router::new()
         .route("/api", post(rest::handle))
         .route("/graphql", post(appsync::handle))
         .route("/graphql/realtime", get(realtime::upgrade))
@@ -205,7 +256,13 @@ fn router(shared: Shared) -> Router {
                 },
             ),
         )
-        .route("/health", get(|| async { Json(json!({"status": "ok"})) }))
-        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .route("/health", get(|| async { Json(json!({"status": "ok"})) }));
+    // The seed has no event channel: its path is a plain 404 there.
+    let app = if extended {
+        app.route("/ws", get(events::upgrade))
+    } else {
+        app
+    };
+    app.layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(shared)
 }

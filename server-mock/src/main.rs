@@ -1,4 +1,6 @@
-//! The `dialtone-mock` command: `dialtone-mock [--listen 127.0.0.1:PORT] [--api-key KEY] [--ice-ip IP]`.
+//! The `dialtone-mock` command: `dialtone-mock [--listen 127.0.0.1:PORT] [--api-key KEY]
+//! [--profile seed|extended] [--ice-ip IP]`. `--profile seed` behaves exactly like the real
+//! backend; `extended` (the default) adds auth, call ids and state, and the `/ws` channel.
 //! `--exit-on-stdin-eof` stops it when its parent goes away (tests spawn it that way).
 //! `--ice-ip` makes WebRTC bind and advertise that address instead of 127.0.0.1 (a phone on the LAN).
 //! Its first stdout line is `dialtone-mock listening on http://127.0.0.1:PORT`; tools parse it.
@@ -9,7 +11,7 @@ use std::process::ExitCode;
 
 use dialtone_mock::{MockConfig, MockServer, DEFAULT_API_KEY};
 
-const USAGE: &str = "usage: dialtone-mock [--listen 127.0.0.1:PORT] [--api-key KEY] [--ice-ip IP] [--exit-on-stdin-eof]";
+const USAGE: &str = "usage: dialtone-mock [--listen 127.0.0.1:PORT] [--api-key KEY] [--profile seed|extended] [--ice-ip IP] [--exit-on-stdin-eof]";
 
 fn parse_args() -> Result<(SocketAddr, MockConfig, bool), String> {
     let mut listen: SocketAddr = "127.0.0.1:0".parse().expect("literal address");
@@ -29,6 +31,10 @@ fn parse_args() -> Result<(SocketAddr, MockConfig, bool), String> {
                     .next()
                     .filter(|k| !k.is_empty())
                     .ok_or("--api-key needs a key")?;
+            }
+            "--profile" => {
+                let v = args.next().ok_or("--profile needs seed or extended")?;
+                config.profile = v.parse()?;
             }
             "--ice-ip" => {
                 let v = args.next().ok_or("--ice-ip needs an address")?;
@@ -68,6 +74,7 @@ fn main() -> ExitCode {
         .expect("tokio runtime");
     runtime.block_on(async move {
         let default_key = config.api_key == DEFAULT_API_KEY;
+        let profile = config.profile;
         let server = match MockServer::start(listen, config).await {
             Ok(s) => s,
             Err(e) => {
@@ -84,6 +91,7 @@ fn main() -> ExitCode {
                 server.api_key()
             );
         }
+        let _ = writeln!(out, "profile: {profile:?}");
         let _ = out.flush();
         drop(out);
         if exit_on_eof {

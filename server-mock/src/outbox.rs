@@ -33,6 +33,43 @@ pub fn incoming_call_push(notify_type: &str, first: &str, last: &str, callee_tok
     }
 }
 
+/// The extended profile's push: the seed's title and body, plus `callId`, `callerId`,
+/// `callerName` and `sentAt` (epoch ms), and no bearer token: the callee fetches its own
+/// participant token with `answerCall`.
+pub fn extended_call_push(
+    notify_type: &str,
+    first: &str,
+    last: &str,
+    call: &crate::state::CallRecord,
+) -> Value {
+    let title = "Incoming Call";
+    let body = format!("{first} {last} is calling you");
+    let deeplink = format!("https://my.app.com/incomingCall?callId={}", call.id);
+    let fields = json!({
+        "callId": call.id,
+        "callerId": call.caller,
+        "callerName": format!("{first} {last}"),
+        "sentAt": call.created_ms.to_string(),
+    });
+    if notify_type == "APNS" {
+        let mut data = json!({"pinpoint": {"deeplink": deeplink}});
+        data.as_object_mut()
+            .expect("object literal")
+            .extend(fields.as_object().cloned().unwrap_or_default());
+        json!({"aps": {"alert": {"title": title, "body": body}}, "data": data})
+    } else {
+        let mut map = json!({
+            "pinpoint.notification.title": title,
+            "pinpoint.notification.body": body,
+            "pinpoint.deeplink": deeplink,
+        });
+        map.as_object_mut()
+            .expect("object literal")
+            .extend(fields.as_object().cloned().unwrap_or_default());
+        map
+    }
+}
+
 pub async fn take(
     AxState(shared): AxState<Shared>,
     Query(q): Query<HashMap<String, String>>,

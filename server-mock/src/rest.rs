@@ -1,18 +1,25 @@
 //! `POST /api`: the REST Lambda of the seed backend (BACKEND.md §1), with its exact bodies:
 //! 200 on success, 500 with a truthy `error` otherwise, `"BUSY"` the only machine-readable error.
+//! The extended profile adds, without changing any seed field: `clientSecret` at register and
+//! `Authorization: Bearer` on every later action (401 without, 403 for another clientId), a
+//! `callId` from initiateCall with a server-side call state, `answerCall` (the callee fetches
+//! its token: the push carries none), `declineCall`, `cancelCall`, and call events on `/ws`.
 
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::State as AxState;
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
 use serde_json::{json, Value};
 
-use crate::outbox::incoming_call_push;
-use crate::state::{Device, Session, State, MAX_DEVICES, MAX_SESSIONS, MAX_TOKEN_LEN};
+use crate::events::ringing_event;
+use crate::outbox::{extended_call_push, incoming_call_push};
+use crate::state::{
+    CallPhase, CallRecord, Device, Session, State, MAX_DEVICES, MAX_SESSIONS, MAX_TOKEN_LEN,
+};
 use crate::time::now_ms;
 use crate::tokens::Claims;
-use crate::Shared;
+use crate::{Profile, Shared};
 
 pub const MAX_DELETE_IDS: usize = 100;
 const TOKEN_LIFETIME_SECS: i64 = 3_600;
@@ -38,8 +45,67 @@ fn busy(who: &str) -> Reply {
     )
 }
 
+fn coded(status: StatusCode, code: &str, message: impl Into<String>) -> Reply {
+    (
+        status,
+        Json(json!({"message": message.into(), "error": code})),
+    )
+}
+
+/// Compares secrets without an early exit, so timing does not reveal a prefix.
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// The calling client in the extended profile: the device whose secret is the bearer.
+struct Caller {
+    client_id: String,
+    owner: String,
+}
+
+fn bearer_client(st: &State, headers: &HeaderMap) -> Option<Caller> {
+    let secret = headers
+        .get(axum::http::header::AUTHORIZATION)?
+        .to_str()
+        .ok()?
+        .strip_prefix("Bearer ")?
+        .trim();
+    if secret.is_empty() {
+        return None;
+    }
+    st.devices.values().find_map(|d| {
+        d.secret
+            .as_deref()
+            .filter(|s| constant_time_eq(s.as_bytes(), secret.as_bytes()))
+            .map(|_| Caller {
+                client_id: d.id.clone(),
+                owner: d.owner.clone(),
+            })
+    })
+}
+
+/// Extended profile: the bearer must be `acting_for`'s own secret.
+fn authorize(st: &State, headers: &HeaderMap, acting_for: &str) -> Result<Caller, Reply> {
+    let Some(caller) = bearer_client(st, headers) else {
+        return Err(coded(
+            StatusCode::UNAUTHORIZED,
+            "UNAUTHORIZED",
+            "a valid Authorization: Bearer <clientSecret> is required",
+        ));
+    };
+    if caller.client_id != acting_for {
+        return Err(coded(
+            StatusCode::FORBIDDEN,
+            "FORBIDDEN",
+            "this client secret cannot act for another clientId",
+        ));
+    }
+    Ok(caller)
+}
+
 pub async fn handle(
     AxState(shared): AxState<Shared>,
+    headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Reply {
     let body = match body {
@@ -62,13 +128,18 @@ pub async fn handle(
         .and_then(Value::as_str)
         .unwrap_or_default()
         .to_string();
+    let extended = shared.config.profile == Profile::Extended;
     let reply = {
         let mut st = shared.state.lock().expect("state lock");
-        match action.as_str() {
-            "register" => register(&mut st, &req),
-            "initiateCall" => initiate_call(&shared, &mut st, &req),
-            "endCall" => end_call(&shared, &mut st, &req),
-            "deleteClientIds" => delete_client_ids(&shared, &mut st, &req),
+        let h = &headers;
+        match (action.as_str(), extended) {
+            ("register", _) => register(&shared, &mut st, h, &req),
+            ("initiateCall", _) => initiate_call(&shared, &mut st, h, &req),
+            ("endCall", _) => end_call(&shared, &mut st, h, &req),
+            ("deleteClientIds", _) => delete_client_ids(&shared, &mut st, h, &req),
+            ("answerCall", true) => answer_call(&shared, &mut st, h, &req),
+            ("declineCall", true) => finish_ringing(&shared, &mut st, h, &req, Finish::Decline),
+            ("cancelCall", true) => finish_ringing(&shared, &mut st, h, &req, Finish::Cancel),
             _ => (
                 StatusCode::INTERNAL_SERVER_ERROR,
                 Json(json!({"error": "ERROR :: Unknown action!"})),
@@ -94,7 +165,7 @@ fn str_field<'a>(req: &'a Value, name: &str) -> Result<&'a str, Reply> {
     }
 }
 
-fn register(st: &mut State, req: &Value) -> Reply {
+fn register(shared: &Shared, st: &mut State, headers: &HeaderMap, req: &Value) -> Reply {
     let notify_type = match str_field(req, "notifyType") {
         Ok(t @ ("GCM" | "APNS")) => t.to_string(),
         Ok(other) => {
@@ -112,6 +183,13 @@ fn register(st: &mut State, req: &Value) -> Reply {
         return thrown("device table is full");
     }
     let id = uuid::Uuid::new_v4().to_string();
+    let extended = shared.config.profile == Profile::Extended;
+    // A register that proves an existing client (a push-token move) joins its installation.
+    let owner = bearer_client(st, headers)
+        .filter(|_| extended)
+        .map(|c| c.owner)
+        .unwrap_or_else(|| id.clone());
+    let secret = extended.then(new_secret);
     st.devices.insert(
         id.clone(),
         Device {
@@ -121,22 +199,44 @@ fn register(st: &mut State, req: &Value) -> Reply {
             session_id: None,
             participant_id: None,
             participant_token: None,
+            secret: secret.clone(),
+            owner,
         },
     );
-    ok(json!({
+    let mut row = json!({
         "id": id,
         "notifyType": notify_type,
         "deviceToken": device_token,
         "participantId": null,
         "participantToken": null,
-    }))
+    });
+    if let Some(secret) = secret {
+        row["clientSecret"] = json!(secret);
+    }
+    ok(row)
 }
 
-fn initiate_call(shared: &Shared, st: &mut State, req: &Value) -> Reply {
+/// 256 random bits, URL-safe.
+fn new_secret() -> String {
+    use base64::Engine;
+    let mut bytes = [0u8; 32];
+    ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut bytes)
+        .expect("system randomness");
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+fn initiate_call(shared: &Shared, st: &mut State, headers: &HeaderMap, req: &Value) -> Reply {
     let (caller_id, callee_id) = match (str_field(req, "callerId"), str_field(req, "calleeId")) {
         (Ok(a), Ok(b)) => (a.to_string(), b.to_string()),
         (Err(r), _) | (_, Err(r)) => return r,
     };
+    let extended = shared.config.profile == Profile::Extended;
+    if extended {
+        if let Err(r) = authorize(st, headers, &caller_id) {
+            return r;
+        }
+    }
+    let room_for_call = !extended || st.make_room_for_call();
     if caller_id == callee_id {
         return thrown("ERROR :: Caller and callee are the same client!");
     }
@@ -156,7 +256,7 @@ fn initiate_call(shared: &Shared, st: &mut State, req: &Value) -> Reply {
     if callee.in_session() {
         return busy("Callee");
     }
-    if st.sessions.len() >= MAX_SESSIONS {
+    if st.sessions.len() >= MAX_SESSIONS || !room_for_call {
         return thrown("ERROR :: Too many media sessions");
     }
     let (callee_token_dev, callee_notify) =
@@ -189,20 +289,204 @@ fn initiate_call(shared: &Shared, st: &mut State, req: &Value) -> Reply {
     st.sessions.insert(
         session_id.clone(),
         Session {
-            id: session_id,
+            id: session_id.clone(),
             participants,
         },
     );
-    let push = incoming_call_push(&callee_notify, &first, &last, &tokens[1]);
-    st.enqueue_push(&callee_token_dev, &callee_notify, push);
-    ok(json!({"token": tokens[0]}))
+    if !extended {
+        let push = incoming_call_push(&callee_notify, &first, &last, &tokens[1]);
+        st.enqueue_push(&callee_token_dev, &callee_notify, "normal", push);
+        return ok(json!({"token": tokens[0]}));
+    }
+    let call = CallRecord {
+        id: uuid::Uuid::new_v4().to_string(),
+        caller: caller_id.clone(),
+        callee: callee_id.clone(),
+        caller_name: format!("{first} {last}"),
+        session_id,
+        phase: CallPhase::Ringing,
+        created_ms: now_ms(),
+    };
+    let push = extended_call_push(&callee_notify, &first, &last, &call);
+    st.enqueue_push(&callee_token_dev, &callee_notify, "high", push);
+    let ringing = ringing_event(&call);
+    shared.events.notify(&callee_id, &ringing);
+    shared.events.notify(&caller_id, &ringing);
+    let call_id = call.id.clone();
+    st.calls.insert(call_id.clone(), call);
+    ok(json!({"token": tokens[0], "callId": call_id}))
 }
 
-fn end_call(shared: &Shared, st: &mut State, req: &Value) -> Reply {
+fn call_field<'a>(st: &'a State, req: &Value) -> Result<&'a CallRecord, Reply> {
+    let call_id = str_field(req, "callId")?;
+    st.calls.get(call_id).ok_or_else(|| {
+        coded(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "CALL_NOT_FOUND",
+            format!("ERROR :: No call with callId {call_id}"),
+        )
+    })
+}
+
+fn not_ringing(call: &CallRecord) -> Reply {
+    match call.phase {
+        CallPhase::Answered => coded(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "ALREADY_ANSWERED",
+            "ERROR :: The call was already answered",
+        ),
+        _ => coded(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "CALL_ENDED",
+            "ERROR :: The call has ended",
+        ),
+    }
+}
+
+/// Ends a call everywhere: media session, both device rows, and an event to both parties.
+fn release_call(shared: &Shared, st: &mut State, call_id: &str, kind: &str, by: &str) {
+    let Some(call) = st.calls.get_mut(call_id) else {
+        return;
+    };
+    call.phase = CallPhase::Ended;
+    let call = call.clone();
+    for client in [&call.caller, &call.callee] {
+        if st.devices.get(client).and_then(|d| d.session_id.as_deref()) == Some(&call.session_id) {
+            st.blank_row(client);
+        }
+    }
+    if st.sessions.remove(&call.session_id).is_some() {
+        end_media(shared, call.session_id.clone());
+    }
+    let ev = json!({"type": kind, "callId": call.id, "by": by});
+    shared.events.notify(&call.caller, &ev);
+    shared.events.notify(&call.callee, &ev);
+}
+
+/// `answerCall {clientId, callId}`: the callee takes the call and gets its participant token.
+fn answer_call(shared: &Shared, st: &mut State, headers: &HeaderMap, req: &Value) -> Reply {
     let client_id = match str_field(req, "clientId") {
         Ok(c) => c.to_string(),
         Err(r) => return r,
     };
+    if let Err(r) = authorize(st, headers, &client_id) {
+        return r;
+    }
+    let call = match call_field(st, req) {
+        Ok(c) => c.clone(),
+        Err(r) => return r,
+    };
+    if call.callee != client_id {
+        return coded(
+            StatusCode::FORBIDDEN,
+            "FORBIDDEN",
+            "only the callee can answer a call",
+        );
+    }
+    if call.phase != CallPhase::Ringing {
+        return not_ringing(&call);
+    }
+    let Some(token) = st
+        .devices
+        .get(&client_id)
+        .filter(|d| d.session_id.as_deref() == Some(&call.session_id))
+        .and_then(|d| d.participant_token.clone())
+    else {
+        return not_ringing(&call);
+    };
+    if let Some(c) = st.calls.get_mut(&call.id) {
+        c.phase = CallPhase::Answered;
+    }
+    let ev = json!({"type": "answered", "callId": call.id, "by": client_id});
+    shared.events.notify(&call.caller, &ev);
+    shared.events.notify(&call.callee, &ev);
+    ok(json!({"token": token, "callId": call.id}))
+}
+
+#[derive(Clone, Copy)]
+enum Finish {
+    Decline,
+    Cancel,
+}
+
+/// `declineCall {clientId, callId, reason?: "declined"|"busy"}` by the callee, or
+/// `cancelCall {clientId, callId}` by the caller, while the call rings.
+fn finish_ringing(
+    shared: &Shared,
+    st: &mut State,
+    headers: &HeaderMap,
+    req: &Value,
+    how: Finish,
+) -> Reply {
+    let client_id = match str_field(req, "clientId") {
+        Ok(c) => c.to_string(),
+        Err(r) => return r,
+    };
+    if let Err(r) = authorize(st, headers, &client_id) {
+        return r;
+    }
+    let call = match call_field(st, req) {
+        Ok(c) => c.clone(),
+        Err(r) => return r,
+    };
+    let (party, kind) = match how {
+        Finish::Cancel => (&call.caller, "cancelled"),
+        Finish::Decline => (
+            &call.callee,
+            match req.get("reason").and_then(Value::as_str) {
+                None | Some("declined") => "declined",
+                Some("busy") => "busy",
+                Some(other) => {
+                    return thrown(format!(
+                        "reason must be \"declined\" or \"busy\", not {other:?}"
+                    ))
+                }
+            },
+        ),
+    };
+    if *party != client_id {
+        return coded(
+            StatusCode::FORBIDDEN,
+            "FORBIDDEN",
+            match how {
+                Finish::Cancel => "only the caller can cancel a call",
+                Finish::Decline => "only the callee can decline a call",
+            },
+        );
+    }
+    if call.phase != CallPhase::Ringing {
+        return not_ringing(&call);
+    }
+    release_call(shared, st, &call.id, kind, &client_id);
+    ok(json!({"message": "success", "callId": call.id}))
+}
+
+fn end_call(shared: &Shared, st: &mut State, headers: &HeaderMap, req: &Value) -> Reply {
+    let client_id = match str_field(req, "clientId") {
+        Ok(c) => c.to_string(),
+        Err(r) => return r,
+    };
+    let extended = shared.config.profile == Profile::Extended;
+    if extended {
+        if let Err(r) = authorize(st, headers, &client_id) {
+            return r;
+        }
+        // The extended profile ends the call for both sides (the seed blanks one row only).
+        let live = st
+            .devices
+            .get(&client_id)
+            .and_then(|d| d.session_id.as_deref())
+            .and_then(|s| st.call_for_session(s))
+            .map(|c| (c.id.clone(), c.phase, c.caller == client_id));
+        if let Some((call_id, phase, by_caller)) = live {
+            let kind = match (phase, by_caller) {
+                (CallPhase::Ringing, true) => "cancelled",
+                (CallPhase::Ringing, false) => "declined",
+                _ => "ended",
+            };
+            release_call(shared, st, &call_id, kind, &client_id);
+        }
+    }
     let Some(row) = st.devices.get_mut(&client_id) else {
         return thrown(format!(
             "ERROR :: No device registered for clientId {client_id}"
@@ -227,7 +511,7 @@ fn end_media(shared: &Shared, session_id: String) {
     tokio::spawn(async move { sfu.end_session(&session_id).await });
 }
 
-fn delete_client_ids(shared: &Shared, st: &mut State, req: &Value) -> Reply {
+fn delete_client_ids(shared: &Shared, st: &mut State, headers: &HeaderMap, req: &Value) -> Reply {
     let ids = match req.get("clientIds") {
         Some(Value::Array(ids)) => ids,
         Some(_) => return thrown("clientIds must be an array of strings"),
@@ -239,6 +523,37 @@ fn delete_client_ids(shared: &Shared, st: &mut State, req: &Value) -> Reply {
     let Some(ids) = ids.iter().map(Value::as_str).collect::<Option<Vec<_>>>() else {
         return thrown("clientIds must be an array of strings");
     };
+    if shared.config.profile == Profile::Extended {
+        // Only the caller's own installation may be cleaned up.
+        let Some(caller) = bearer_client(st, headers) else {
+            return coded(
+                StatusCode::UNAUTHORIZED,
+                "UNAUTHORIZED",
+                "a valid Authorization: Bearer <clientSecret> is required",
+            );
+        };
+        if ids
+            .iter()
+            .any(|id| st.devices.get(*id).is_some_and(|d| d.owner != caller.owner))
+        {
+            return coded(
+                StatusCode::FORBIDDEN,
+                "FORBIDDEN",
+                "this client secret cannot delete another installation's clientIds",
+            );
+        }
+        for id in &ids {
+            let call = st
+                .devices
+                .get(*id)
+                .and_then(|d| d.session_id.as_deref())
+                .and_then(|s| st.call_for_session(s))
+                .map(|c| c.id.clone());
+            if let Some(call_id) = call {
+                release_call(shared, st, &call_id, "ended", id);
+            }
+        }
+    }
     let mut deleted = Vec::new();
     for id in ids {
         if let Some(row) = st.devices.remove(id) {

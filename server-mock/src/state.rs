@@ -1,6 +1,6 @@
 //! Everything the mock backend remembers, in one place behind one lock: device rows (the
 //! Lambda's DeviceInfo table), Person rows (AppSync's table, tombstones included), media
-//! sessions and the push outbox. Every collection is bounded, and every operation checks
+//! sessions, the extended profile's call records, and the push outbox. Every collection is bounded, and every operation checks
 //! its input fully before it changes anything, so a rejected request leaves no trace.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
@@ -15,6 +15,7 @@ pub const MAX_PUSHES_PER_DEVICE: usize = 64;
 pub const MAX_SESSIONS: usize = 5_000;
 pub const MAX_FIELD_LEN: usize = 256;
 pub const MAX_TOKEN_LEN: usize = 4_096;
+pub const MAX_CALLS: usize = 5_000;
 
 #[derive(Debug, Clone)]
 pub struct Device {
@@ -24,6 +25,11 @@ pub struct Device {
     pub session_id: Option<String>,
     pub participant_id: Option<String>,
     pub participant_token: Option<String>,
+    /// Extended profile: the bearer secret issued at register (never shown in `to_json`).
+    pub secret: Option<String>,
+    /// Extended profile: the installation this clientId belongs to. A register that presents
+    /// an existing client's secret joins its installation, whose members may delete each other.
+    pub owner: String,
 }
 
 impl Device {
@@ -83,12 +89,34 @@ pub struct Session {
     pub participants: Vec<(String, String)>,
 }
 
+/// Where an extended-profile call stands on the server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CallPhase {
+    Ringing,
+    Answered,
+    Ended,
+}
+
+/// The extended profile's call record: what the seed lacks (a call id and its state).
+#[derive(Debug, Clone)]
+pub struct CallRecord {
+    pub id: String,
+    pub caller: String,
+    pub callee: String,
+    pub caller_name: String,
+    pub session_id: String,
+    pub phase: CallPhase,
+    pub created_ms: i64,
+}
+
 #[derive(Debug, Clone)]
 pub struct Push {
     pub id: String,
     pub device_token: String,
     pub notify_type: String,
     pub sent_at_ms: i64,
+    /// "normal" as Pinpoint sends it in the seed; "high" in the extended profile.
+    pub priority: &'static str,
     /// What the device receives: the FCM data map or the APNs payload.
     pub body: Value,
 }
@@ -105,7 +133,7 @@ impl Push {
             "deviceToken": self.device_token,
             "notifyType": self.notify_type,
             "platform": platform,
-            "priority": "normal",
+            "priority": self.priority,
             "ttlSeconds": 30,
             "sentAtMs": self.sent_at_ms,
         });
@@ -123,6 +151,7 @@ pub struct State {
     pub persons: BTreeMap<String, PersonRow>,
     pub sessions: HashMap<String, Session>,
     pub outbox: HashMap<String, VecDeque<Push>>,
+    pub calls: HashMap<String, CallRecord>,
     next_seq: u64,
 }
 
@@ -141,7 +170,49 @@ impl State {
             .map(|p| (p.first_name.clone(), p.last_name.clone()))
     }
 
-    pub fn enqueue_push(&mut self, device_token: &str, notify_type: &str, body: Value) {
+    /// The live call (ringing or answered) of a media session, if the extended profile made one.
+    pub fn call_for_session(&self, session_id: &str) -> Option<&CallRecord> {
+        self.calls
+            .values()
+            .find(|c| c.session_id == session_id && c.phase != CallPhase::Ended)
+    }
+
+    /// Keeps the call table bounded: ended calls go first, oldest first.
+    pub fn make_room_for_call(&mut self) -> bool {
+        if self.calls.len() < MAX_CALLS {
+            return true;
+        }
+        let oldest_ended = self
+            .calls
+            .values()
+            .filter(|c| c.phase == CallPhase::Ended)
+            .min_by_key(|c| c.created_ms)
+            .map(|c| c.id.clone());
+        match oldest_ended {
+            Some(id) => {
+                self.calls.remove(&id);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Blanks a device row's session fields, as endCall does.
+    pub fn blank_row(&mut self, client_id: &str) {
+        if let Some(row) = self.devices.get_mut(client_id) {
+            row.session_id = Some(String::new());
+            row.participant_id = Some(String::new());
+            row.participant_token = Some(String::new());
+        }
+    }
+
+    pub fn enqueue_push(
+        &mut self,
+        device_token: &str,
+        notify_type: &str,
+        priority: &'static str,
+        body: Value,
+    ) {
         let queue = self.outbox.entry(device_token.to_string()).or_default();
         if queue.len() >= MAX_PUSHES_PER_DEVICE {
             // An offline phone's oldest notifications are the first FCM/APNs collapse too.
@@ -152,6 +223,7 @@ impl State {
             device_token: device_token.to_string(),
             notify_type: notify_type.to_string(),
             sent_at_ms: now_ms(),
+            priority,
             body,
         });
     }

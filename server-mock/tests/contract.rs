@@ -1,10 +1,11 @@
-//! The mock's side of the wire contract (BACKEND.md), checked with raw HTTP and WebSocket
-//! requests: every REST action and GraphQL operation, their errors, and bad input that must
-//! be refused without changing state.
+//! The mock's side of the wire contract (BACKEND.md) in the seed profile, checked with raw
+//! HTTP and WebSocket requests: every REST action and GraphQL operation, their errors, and
+//! bad input that must be refused without changing state. The extended profile's additions
+//! are checked in `extended.rs`.
 
 use std::time::Duration;
 
-use dialtone_mock::{MockConfig, MockServer, DEFAULT_API_KEY, MAX_BODY_BYTES};
+use dialtone_mock::{MockConfig, MockServer, Profile, DEFAULT_API_KEY, MAX_BODY_BYTES};
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{json, Value};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
@@ -16,6 +17,7 @@ async fn start() -> MockServer {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let config = MockConfig {
         keep_alive_interval: Duration::from_millis(200),
+        profile: Profile::Seed,
         ..MockConfig::default()
     };
     MockServer::start("127.0.0.1:0".parse().unwrap(), config)
