@@ -17,7 +17,7 @@ use dialtone::identity::PushKind;
 use dialtone::media::codec::Encoder;
 use dialtone::media::{FRAME_SAMPLES, FRAME_TIMESTAMP_STEP};
 use dialtone::peer::{self, IcePolicy, PeerEvent, OPUS_PAYLOAD_TYPE};
-use dialtone_mock::{MockConfig, MockServer};
+use dialtone_mock::{MockConfig, MockServer, Profile};
 use rtc::peer_connection::sdp::RTCSessionDescription;
 use webrtc::media_stream::track_local::TrackLocal;
 use webrtc::media_stream::track_remote::TrackRemoteEvent;
@@ -196,7 +196,7 @@ fn main() {
         .build()
         .unwrap();
     rt.block_on(async move {
-        let m = MockServer::start("127.0.0.1:0".parse().unwrap(), MockConfig::default()).await.unwrap();
+        let m = MockServer::start("127.0.0.1:0".parse().unwrap(), MockConfig { profile: Profile::Seed, ..MockConfig::default() }).await.unwrap();
         let dir = tempfile::tempdir().unwrap();
         let endpoints = Endpoints::mock(&m.base_url(), dialtone_mock::DEFAULT_API_KEY).unwrap();
         let alice = Engine::open(endpoints.clone(), &dir.path().join("a")).unwrap();

@@ -154,6 +154,12 @@ pub fn step(dir: Direction, state: &CallState, input: &Input) -> Option<(CallSta
             ended(EndReason::Cancelled),
             vec![StopRingTimer, LeaveMedia, CancelCall],
         ),
+        // Seed profile: the session ending while the callee rings (a decline or its timeout
+        // released it) is all the caller learns.
+        (Outgoing, Ringing, I::RemoteHangup) => (
+            ended(EndReason::RemoteHangup),
+            vec![StopRingTimer, LeaveMedia, EndCall],
+        ),
         (Outgoing, Ringing, I::MediaFailed(e)) => (
             ended(EndReason::Failed(e.clone())),
             vec![StopRingTimer, LeaveMedia, EndCall],
@@ -170,6 +176,9 @@ pub fn step(dir: Direction, state: &CallState, input: &Input) -> Option<(CallSta
             (ended(EndReason::Cancelled), vec![StopRingTimer])
         }
         (Incoming, Ringing, I::RingTimeout) => (ended(EndReason::Missed), vec![DeclineCall]),
+        // Another device of this user declined, or was busy.
+        (Incoming, Ringing, I::RemoteDeclined) => (ended(EndReason::Declined), vec![StopRingTimer]),
+        (Incoming, Ringing, I::RemoteBusy) => (ended(EndReason::Busy), vec![StopRingTimer]),
         (Incoming, Ringing, I::AnsweredElsewhere) => {
             (ended(EndReason::AnsweredElsewhere), vec![StopRingTimer])
         }
@@ -259,8 +268,21 @@ mod tests {
                 Input::Hangup,
                 Ended(EndReason::Cancelled),
             ),
+            (
+                Outgoing,
+                Ringing,
+                Input::RemoteHangup,
+                Ended(EndReason::RemoteHangup),
+            ),
             (Outgoing, Ringing, f(), failed()),
             (Incoming, Ringing, Input::Answer, Connecting),
+            (
+                Incoming,
+                Ringing,
+                Input::RemoteDeclined,
+                Ended(EndReason::Declined),
+            ),
+            (Incoming, Ringing, Input::RemoteBusy, Ended(EndReason::Busy)),
             (
                 Incoming,
                 Ringing,

@@ -33,6 +33,10 @@ pub struct Identity {
     pub push_kind: PushKind,
     pub push_token: String,
     pub person_id: Option<String>,
+    /// The extended backend's bearer secret for this clientId; `None` on the seed backend,
+    /// which is how the core tells the two apart.
+    #[serde(default)]
+    pub client_secret: Option<String>,
 }
 
 impl std::fmt::Debug for Identity {
@@ -42,6 +46,10 @@ impl std::fmt::Debug for Identity {
             .field("push_kind", &self.push_kind)
             .field("push_token", &"[redacted]")
             .field("person_id", &self.person_id)
+            .field(
+                "client_secret",
+                &self.client_secret.as_ref().map(|_| "[redacted]"),
+            )
             .finish()
     }
 }
@@ -105,6 +113,7 @@ mod tests {
             push_kind: PushKind::ApnsVoip,
             push_token: "tok-456".into(),
             person_id: Some("p".into()),
+            client_secret: Some("sec-789".into()),
         };
         IdentityStore::new(SecretStore::open(dir.path()).unwrap())
             .save(&id)
@@ -112,7 +121,7 @@ mod tests {
         let store = IdentityStore::new(SecretStore::open(dir.path()).unwrap());
         assert_eq!(store.load().unwrap(), Some(id.clone()));
         let dbg = format!("{id:?}");
-        assert!(!dbg.contains("cid-123") && !dbg.contains("tok-456"));
+        assert!(!dbg.contains("cid-123") && !dbg.contains("tok-456") && !dbg.contains("sec-789"));
         store.clear().unwrap();
         assert_eq!(store.load().unwrap(), None);
     }

@@ -66,19 +66,46 @@ impl IncomingCalls {
             }
             Err(e) => return Err(e),
         };
+        Ok(self.admit(parsed, now_ms))
+    }
+
+    /// A `ringing` event from the extended backend's event channel: the same dedupe as
+    /// pushes (by call id), so a call announced both ways rings once.
+    pub fn handle_ringing(
+        &self,
+        call_id: &str,
+        caller_id: Option<String>,
+        caller_name: Option<String>,
+        sent_at_ms: Option<i64>,
+        now_ms: i64,
+    ) -> PushOutcome {
+        self.admit(
+            CallPush {
+                platform: push::Platform::EventChannel,
+                token: None,
+                call_id: Some(call_id.to_string()),
+                caller_id,
+                caller_name,
+                sent_at_ms,
+            },
+            now_ms,
+        )
+    }
+
+    fn admit(&self, parsed: CallPush, now_ms: i64) -> PushOutcome {
         let Some(call_id) = push::call_id(&parsed) else {
-            return Ok(PushOutcome::Ignored {
+            return PushOutcome::Ignored {
                 reason: IgnoreReason::NotACallPush,
                 call_id: None,
-            });
+            };
         };
         {
             let mut seen = self.seen.lock().expect("seen lock");
             if seen.contains(&call_id) {
-                return Ok(PushOutcome::Ignored {
+                return PushOutcome::Ignored {
                     reason: IgnoreReason::Duplicate,
                     call_id: Some(call_id),
-                });
+                };
             }
             if seen.len() == SEEN_CAPACITY {
                 seen.pop_front();
@@ -90,10 +117,10 @@ impl IncomingCalls {
             let mut call = Call::incoming();
             let _ = call.apply(Input::RingTimeout);
             self.keep(call_id.clone(), Pending { push: parsed, call });
-            return Ok(PushOutcome::Ignored {
+            return PushOutcome::Ignored {
                 reason: IgnoreReason::Expired,
                 call_id: Some(call_id),
-            });
+            };
         }
         let invite = Invite {
             call_id: call_id.clone(),
@@ -112,7 +139,7 @@ impl IncomingCalls {
                 call: Call::incoming(),
             },
         );
-        Ok(PushOutcome::Invite(invite))
+        PushOutcome::Invite(invite)
     }
 
     fn keep(&self, call_id: String, pending: Pending) {
@@ -137,6 +164,15 @@ impl IncomingCalls {
         let pending = invites.get_mut(call_id).ok_or(ApplyError::UnknownCall)?;
         let effects = pending.call.apply(input).map_err(ApplyError::Illegal)?;
         Ok((effects, pending.push.clone()))
+    }
+
+    /// What the push (or `ringing` event) of a call said.
+    pub fn push(&self, call_id: &str) -> Option<CallPush> {
+        self.invites
+            .lock()
+            .expect("invites lock")
+            .get(call_id)
+            .map(|p| p.push.clone())
     }
 
     pub fn state(&self, call_id: &str) -> Option<crate::call_state::CallState> {
@@ -249,6 +285,40 @@ mod tests {
         assert!(matches!(
             calls.handle("{oops", 0),
             Err(PushError::Malformed(_))
+        ));
+    }
+
+    #[test]
+    fn a_call_announced_by_push_and_by_the_event_channel_rings_once() {
+        let calls = IncomingCalls::default();
+        let id = "0b6f1c1e-8f1a-4c55-9d0e-2f4f7a1b2c3d";
+        let push = serde_json::json!({"callId": id, "callerId": "a", "callerName": "Ann Lee", "sentAt": "1000"});
+        assert!(matches!(
+            calls.handle(&push.to_string(), 2_000).unwrap(),
+            PushOutcome::Invite(_)
+        ));
+        assert_eq!(
+            calls.handle_ringing(id, Some("a".into()), None, Some(1_000), 2_100),
+            PushOutcome::Ignored {
+                reason: IgnoreReason::Duplicate,
+                call_id: Some(id.into())
+            }
+        );
+        // And the other way round.
+        let other = "1b6f1c1e-8f1a-4c55-9d0e-2f4f7a1b2c3d";
+        let PushOutcome::Invite(inv) =
+            calls.handle_ringing(other, Some("a".into()), Some("Ann Lee".into()), None, 0)
+        else {
+            panic!()
+        };
+        assert_eq!(inv.handle, "a");
+        let push = serde_json::json!({"callId": other, "sentAt": "0"});
+        assert!(matches!(
+            calls.handle(&push.to_string(), 10).unwrap(),
+            PushOutcome::Ignored {
+                reason: IgnoreReason::Duplicate,
+                ..
+            }
         ));
     }
 

@@ -8,6 +8,7 @@ pub mod call_media;
 pub mod call_state;
 pub mod engine;
 pub mod error;
+pub mod event_channel;
 pub mod ffi;
 pub mod identity;
 pub mod incoming;

@@ -25,6 +25,8 @@ pub enum PushError {
 pub enum Platform {
     Fcm,
     Apns,
+    /// Not a push: a `ringing` event on the extended backend's event channel.
+    EventChannel,
 }
 
 /// What a call push says. `token` is a secret; it is never logged.

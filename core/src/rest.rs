@@ -1,6 +1,8 @@
 //! Client for the backend's REST Lambda (`POST {rest_url}` with an `action`): register,
-//! initiateCall, endCall, deleteClientIds. It knows the seed's bodies and error shapes
-//! (BACKEND.md §1), and nothing of UniFFI, identity or storage.
+//! initiateCall, endCall, deleteClientIds, and where the backend has them (the extended
+//! profile) answerCall, declineCall and cancelCall. It knows the seed's bodies and error
+//! shapes (BACKEND.md §1) and the extensions' additive fields (`clientSecret`, `callId`,
+//! `Authorization: Bearer`), and nothing of UniFFI, identity or storage.
 
 use std::time::Duration;
 
@@ -14,6 +16,12 @@ pub enum RestError {
     /// The seed's only machine-readable error: caller or callee already in a session.
     #[error("busy: {0}")]
     Busy(String),
+    /// 401 or 403: the client secret is missing, wrong, or not this clientId's.
+    #[error("refused (HTTP {status}): {message}")]
+    Unauthorized { status: u16, message: String },
+    /// Extended profile: the call is over, unknown, or already answered (`code` says which).
+    #[error("{message}")]
+    CallGone { code: String, message: String },
     #[error("backend error (HTTP {status}): {message}")]
     Backend { status: u16, message: String },
     #[error("network error: {0}")]
@@ -44,6 +52,17 @@ pub struct DeviceRow {
     pub id: String,
     #[serde(rename = "notifyType")]
     pub notify_type: String,
+    /// Extended profile only: the bearer secret for every later action on this clientId.
+    #[serde(rename = "clientSecret", default)]
+    pub client_secret: Option<String>,
+}
+
+/// What initiateCall gives the caller: its participant token, and in the extended profile
+/// the call's id.
+#[derive(Clone, PartialEq)]
+pub struct Initiated {
+    pub token: String,
+    pub call_id: Option<String>,
 }
 
 #[derive(Clone)]
@@ -60,11 +79,12 @@ impl RestClient {
         }
     }
 
-    async fn call(&self, body: Value) -> Result<Value, RestError> {
-        let resp = self
-            .http
-            .post(&self.url)
-            .json(&body)
+    async fn call(&self, body: Value, secret: Option<&str>) -> Result<Value, RestError> {
+        let mut req = self.http.post(&self.url).json(&body);
+        if let Some(s) = secret {
+            req = req.bearer_auth(s);
+        }
+        let resp = req
             .send()
             .await
             .map_err(|e| RestError::Network(e.without_url().to_string()))?;
@@ -76,13 +96,19 @@ impl RestClient {
         interpret(status, &raw)
     }
 
+    /// `secret`: the current client's, when moving to a new push token (the extended backend
+    /// then keeps the new clientId in the same installation).
     pub async fn register(
         &self,
         notify: NotifyType,
         device_token: &str,
+        secret: Option<&str>,
     ) -> Result<DeviceRow, RestError> {
         let v = self
-            .call(json!({"action": "register", "notifyType": notify.as_wire(), "deviceToken": device_token}))
+            .call(
+                json!({"action": "register", "notifyType": notify.as_wire(), "deviceToken": device_token}),
+                secret,
+            )
             .await?;
         let row: DeviceRow = serde_json::from_value(v)
             .map_err(|e| RestError::Decode(format!("register reply: {e}")))?;
@@ -92,32 +118,93 @@ impl RestClient {
         Ok(row)
     }
 
-    /// Returns the caller's participant token.
     pub async fn initiate_call(
         &self,
         caller_id: &str,
         callee_id: &str,
-    ) -> Result<String, RestError> {
+        secret: Option<&str>,
+    ) -> Result<Initiated, RestError> {
         let v = self
-            .call(json!({"action": "initiateCall", "callerId": caller_id, "calleeId": callee_id}))
+            .call(
+                json!({"action": "initiateCall", "callerId": caller_id, "calleeId": callee_id}),
+                secret,
+            )
             .await?;
-        v.get("token")
-            .and_then(Value::as_str)
-            .filter(|t| !t.is_empty())
-            .map(str::to_string)
-            .ok_or_else(|| RestError::Decode("initiateCall reply has no token".into()))
+        Ok(Initiated {
+            token: token_of(&v, "initiateCall")?,
+            call_id: v
+                .get("callId")
+                .and_then(Value::as_str)
+                .filter(|c| !c.is_empty())
+                .map(str::to_string),
+        })
     }
 
-    pub async fn end_call(&self, client_id: &str) -> Result<(), RestError> {
-        self.call(json!({"action": "endCall", "clientId": client_id}))
+    pub async fn end_call(&self, client_id: &str, secret: Option<&str>) -> Result<(), RestError> {
+        self.call(json!({"action": "endCall", "clientId": client_id}), secret)
             .await
             .map(|_| ())
     }
 
-    /// Returns the ids the backend actually deleted.
-    pub async fn delete_client_ids(&self, ids: &[String]) -> Result<Vec<String>, RestError> {
+    /// Extended profile: the callee takes the call and receives its participant token.
+    pub async fn answer_call(
+        &self,
+        client_id: &str,
+        call_id: &str,
+        secret: &str,
+    ) -> Result<String, RestError> {
         let v = self
-            .call(json!({"action": "deleteClientIds", "clientIds": ids}))
+            .call(
+                json!({"action": "answerCall", "clientId": client_id, "callId": call_id}),
+                Some(secret),
+            )
+            .await?;
+        token_of(&v, "answerCall")
+    }
+
+    /// Extended profile: the callee declines a ringing call (`busy` tells the caller why).
+    pub async fn decline_call(
+        &self,
+        client_id: &str,
+        call_id: &str,
+        busy: bool,
+        secret: &str,
+    ) -> Result<(), RestError> {
+        let reason = if busy { "busy" } else { "declined" };
+        self.call(
+            json!({"action": "declineCall", "clientId": client_id, "callId": call_id, "reason": reason}),
+            Some(secret),
+        )
+        .await
+        .map(|_| ())
+    }
+
+    /// Extended profile: the caller gives up before an answer.
+    pub async fn cancel_call(
+        &self,
+        client_id: &str,
+        call_id: &str,
+        secret: &str,
+    ) -> Result<(), RestError> {
+        self.call(
+            json!({"action": "cancelCall", "clientId": client_id, "callId": call_id}),
+            Some(secret),
+        )
+        .await
+        .map(|_| ())
+    }
+
+    /// Returns the ids the backend actually deleted.
+    pub async fn delete_client_ids(
+        &self,
+        ids: &[String],
+        secret: Option<&str>,
+    ) -> Result<Vec<String>, RestError> {
+        let v = self
+            .call(
+                json!({"action": "deleteClientIds", "clientIds": ids}),
+                secret,
+            )
             .await?;
         let deleted = v
             .get("deletedIds")
@@ -131,6 +218,14 @@ impl RestClient {
     }
 }
 
+fn token_of(v: &Value, action: &str) -> Result<String, RestError> {
+    v.get("token")
+        .and_then(Value::as_str)
+        .filter(|t| !t.is_empty())
+        .map(str::to_string)
+        .ok_or_else(|| RestError::Decode(format!("{action} reply has no token")))
+}
+
 /// Maps a Lambda reply to success or a typed error. A truthy `error` means failure whatever
 /// the status; `"BUSY"` is the one error a program can act on.
 pub fn interpret(status: u16, raw: &[u8]) -> Result<Value, RestError> {
@@ -141,12 +236,28 @@ pub fn interpret(status: u16, raw: &[u8]) -> Result<Value, RestError> {
             .or_else(|| v.get("error").and_then(Value::as_str))
             .map(str::to_string)
     };
+    if status == 401 || status == 403 {
+        return Err(RestError::Unauthorized {
+            status,
+            message: parsed
+                .as_ref()
+                .and_then(message)
+                .unwrap_or_else(|| format!("HTTP {status}")),
+        });
+    }
     match parsed {
         Some(v) if is_truthy(v.get("error")) => {
-            if v.get("error").and_then(Value::as_str) == Some("BUSY") {
+            let code = v.get("error").and_then(Value::as_str).unwrap_or_default();
+            if code == "BUSY" {
                 return Err(RestError::Busy(
                     message(&v).unwrap_or_else(|| "busy".into()),
                 ));
+            }
+            if matches!(code, "CALL_ENDED" | "CALL_NOT_FOUND" | "ALREADY_ANSWERED") {
+                return Err(RestError::CallGone {
+                    code: code.to_string(),
+                    message: message(&v).unwrap_or_else(|| code.to_string()),
+                });
             }
             Err(RestError::Backend {
                 status,
@@ -213,6 +324,30 @@ mod tests {
             Err(RestError::Backend {
                 status: 500,
                 message: "ERROR :: Unknown action!".into()
+            })
+        );
+    }
+
+    #[test]
+    fn extended_auth_and_call_state_errors_are_typed() {
+        let forbidden = br#"{"message":"cannot act for another clientId","error":"FORBIDDEN"}"#;
+        assert_eq!(
+            interpret(403, forbidden),
+            Err(RestError::Unauthorized {
+                status: 403,
+                message: "cannot act for another clientId".into()
+            })
+        );
+        assert!(matches!(
+            interpret(401, b""),
+            Err(RestError::Unauthorized { status: 401, .. })
+        ));
+        let ended = br#"{"message":"ERROR :: The call has ended","error":"CALL_ENDED"}"#;
+        assert_eq!(
+            interpret(500, ended),
+            Err(RestError::CallGone {
+                code: "CALL_ENDED".into(),
+                message: "ERROR :: The call has ended".into()
             })
         );
     }

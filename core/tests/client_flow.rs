@@ -1,6 +1,7 @@
 //! The core driven through its public (exported) API against the real mock, in-process on
 //! a loopback port: registration, profiles, sync (base, delta, live, reconnect), calls,
-//! clean-up, restarts and the typed errors.
+//! clean-up, restarts and the typed errors. The mock runs its default (extended) profile
+//! unless a test needs exactly the seed.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -8,17 +9,22 @@ use std::time::Duration;
 use dialtone::{
     BackendConfig, DialtoneClient, DialtoneError, Person, PersonsListener, PushKind, PushToken,
 };
-use dialtone_mock::{MockConfig, MockServer};
+use dialtone_mock::{MockConfig, MockServer, Profile};
 
 mod common;
 use common::pushes;
 
 async fn mock() -> MockServer {
+    mock_with(Profile::Extended).await
+}
+
+async fn mock_with(profile: Profile) -> MockServer {
     // The test's own reqwest shares the core's ring-only rustls; make ring the default.
     let _ = rustls::crypto::ring::default_provider().install_default();
     let config = MockConfig {
         keep_alive_interval: Duration::from_millis(300),
         connection_timeout_ms: 2_000,
+        profile,
         ..MockConfig::default()
     };
     MockServer::start("127.0.0.1:0".parse().unwrap(), config)
@@ -295,17 +301,30 @@ async fn typed_errors_for_unknown_ids_bad_input_bad_keys_and_missing_registratio
 
 #[tokio::test]
 async fn deleting_our_own_client_id_unregisters_the_device() {
-    let m = mock().await;
+    for profile in [Profile::Seed, Profile::Extended] {
+        deleting_client_ids(profile).await;
+    }
+}
+
+async fn deleting_client_ids(profile: Profile) {
+    let m = mock_with(profile).await;
     let (da, db) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     let a = client(&m, da.path());
     let b = client(&m, db.path());
     let a_id = a.register(fcm("a")).await.unwrap();
     let b_id = b.register(fcm("b")).await.unwrap();
-    let deleted = a
+    let others = a
         .delete_client_ids(vec![b_id.clone(), "ghost".into()])
-        .await
-        .unwrap();
-    assert_eq!(deleted, vec![b_id]);
+        .await;
+    match profile {
+        // The seed lets anyone delete anyone (BACKEND.md §6).
+        Profile::Seed => assert_eq!(others.unwrap(), vec![b_id]),
+        // The extended backend only lets an installation clean up its own clientIds.
+        Profile::Extended => assert!(
+            matches!(others, Err(DialtoneError::Unauthorized { .. })),
+            "{others:?}"
+        ),
+    }
     assert_eq!(a.client_id().unwrap().as_deref(), Some(a_id.as_str()));
     a.delete_client_ids(vec![a_id]).await.unwrap();
     assert_eq!(a.client_id().unwrap(), None);
@@ -317,7 +336,8 @@ async fn deleting_our_own_client_id_unregisters_the_device() {
 
 #[tokio::test]
 async fn unknown_client_end_call_is_a_backend_error() {
-    let m = mock().await;
+    // Seed: anyone may delete a clientId without credentials.
+    let m = mock_with(Profile::Seed).await;
     let dir = tempfile::tempdir().unwrap();
     let c = client(&m, dir.path());
     c.register(fcm("t")).await.unwrap();

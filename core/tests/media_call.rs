@@ -10,7 +10,7 @@ use dialtone::{
     PushToken,
 };
 use dialtone_mock::tokens::Claims;
-use dialtone_mock::{MockConfig, MockServer};
+use dialtone_mock::{MockConfig, MockServer, Profile};
 mod common;
 use common::{eventually, Events};
 
@@ -20,6 +20,7 @@ async fn mock() -> MockServer {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let config = MockConfig {
         heartbeat_interval: Duration::from_millis(200),
+        profile: Profile::Seed,
         ..MockConfig::default()
     };
     MockServer::start("127.0.0.1:0".parse().unwrap(), config)

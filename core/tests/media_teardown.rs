@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use dialtone::{AudioSource, BackendConfig, DialtoneClient, PushKind, PushToken};
-use dialtone_mock::{MockConfig, MockServer};
+use dialtone_mock::{MockConfig, MockServer, Profile};
 mod common;
 
 fn open_sockets() -> usize {
@@ -24,9 +24,15 @@ fn open_sockets() -> usize {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hangup_tears_down_both_connections_the_session_every_task_and_socket() {
     let _ = rustls::crypto::ring::default_provider().install_default();
-    let m = MockServer::start("127.0.0.1:0".parse().unwrap(), MockConfig::default())
-        .await
-        .unwrap();
+    let m = MockServer::start(
+        "127.0.0.1:0".parse().unwrap(),
+        MockConfig {
+            profile: Profile::Seed,
+            ..MockConfig::default()
+        },
+    )
+    .await
+    .unwrap();
     let (da, db) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     let alice = DialtoneClient::new(
         BackendConfig::mock(m.base_url(), None).unwrap(),

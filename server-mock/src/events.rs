@@ -27,15 +27,17 @@ pub const MAX_MESSAGE_BYTES: usize = 4 * 1024;
 pub const CLOSE_UNAUTHENTICATED: u16 = 4401;
 pub const CLOSE_IDLE: u16 = 4408;
 
+type Outbox = mpsc::UnboundedSender<String>;
+
 /// Open, authenticated connections by clientId.
 #[derive(Default)]
 pub struct Hub {
     next: AtomicU64,
-    conns: Mutex<HashMap<String, Vec<(u64, mpsc::UnboundedSender<String>)>>>,
+    conns: Mutex<HashMap<String, Vec<(u64, Outbox)>>>,
 }
 
 impl Hub {
-    fn add(&self, client_id: &str, tx: mpsc::UnboundedSender<String>) -> u64 {
+    fn add(&self, client_id: &str, tx: Outbox) -> u64 {
         let id = self.next.fetch_add(1, Ordering::Relaxed) + 1;
         self.conns
             .lock()

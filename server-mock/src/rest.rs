@@ -356,7 +356,7 @@ fn release_call(shared: &Shared, st: &mut State, call_id: &str, kind: &str, by: 
         }
     }
     if st.sessions.remove(&call.session_id).is_some() {
-        end_media(shared, call.session_id.clone());
+        end_media_after(shared, call.session_id.clone(), MEDIA_GRACE);
     }
     let ev = json!({"type": kind, "callId": call.id, "by": by});
     shared.events.notify(&call.caller, &ev);
@@ -507,8 +507,19 @@ fn end_call(shared: &Shared, st: &mut State, headers: &HeaderMap, req: &Value) -
 
 /// The media side of a deleted session goes too; off the state lock, it may take a moment.
 fn end_media(shared: &Shared, session_id: String) {
+    end_media_after(shared, session_id, std::time::Duration::ZERO);
+}
+
+/// Extended profile: the parties hear why a call ended (on `/ws`) a moment before their media
+/// goes, so a client reports "declined" rather than a bare disconnect.
+const MEDIA_GRACE: std::time::Duration = std::time::Duration::from_millis(300);
+
+fn end_media_after(shared: &Shared, session_id: String, grace: std::time::Duration) {
     let sfu = shared.sfu.clone();
-    tokio::spawn(async move { sfu.end_session(&session_id).await });
+    tokio::spawn(async move {
+        tokio::time::sleep(grace).await;
+        sfu.end_session(&session_id).await
+    });
 }
 
 fn delete_client_ids(shared: &Shared, st: &mut State, headers: &HeaderMap, req: &Value) -> Reply {

@@ -49,6 +49,8 @@ impl From<EndReason> for CallEndReason {
 
 #[derive(Debug, Clone, PartialEq, uniffi::Enum)]
 pub enum CallEvent {
+    /// A call this device placed is ringing at the callee.
+    Ringing,
     Connecting,
     /// Remote audio is arriving.
     Connected,
@@ -56,6 +58,11 @@ pub enum CallEvent {
     Reconnecting,
     Ended {
         reason: CallEndReason,
+    },
+    /// An incoming call announced on the extended backend's event channel (the app is in the
+    /// foreground). The same call arriving by push as well is reported once.
+    Incoming {
+        invite: IncomingInvite,
     },
     /// An incoming call ended before or instead of being answered (declined, missed, busy,
     /// cancelled, answered elsewhere, or its media could not be joined).
@@ -107,6 +114,11 @@ impl From<CallUpdate> for CallEvent {
     fn from(u: CallUpdate) -> Self {
         match u {
             CallUpdate::Media(m) => m.into(),
+            CallUpdate::Ringing => CallEvent::Ringing,
+            CallUpdate::Ended(reason) => CallEvent::Ended {
+                reason: reason.into(),
+            },
+            CallUpdate::Invite(i) => CallEvent::Incoming { invite: i.into() },
             CallUpdate::IncomingEnded { call_id, reason } => CallEvent::IncomingEnded {
                 call_id,
                 reason: reason.into(),
@@ -146,17 +158,21 @@ pub enum PushOutcome {
     },
 }
 
+impl From<incoming::Invite> for IncomingInvite {
+    fn from(i: incoming::Invite) -> Self {
+        IncomingInvite {
+            call_id: i.call_id,
+            caller_name: i.caller_name,
+            handle: i.handle,
+            received_at_ms: i.received_at_ms,
+        }
+    }
+}
+
 impl From<incoming::PushOutcome> for PushOutcome {
     fn from(o: incoming::PushOutcome) -> Self {
         match o {
-            incoming::PushOutcome::Invite(i) => PushOutcome::Invite {
-                invite: IncomingInvite {
-                    call_id: i.call_id,
-                    caller_name: i.caller_name,
-                    handle: i.handle,
-                    received_at_ms: i.received_at_ms,
-                },
-            },
+            incoming::PushOutcome::Invite(i) => PushOutcome::Invite { invite: i.into() },
             incoming::PushOutcome::Ignored { reason, call_id } => PushOutcome::Ignored {
                 reason: match reason {
                     incoming::IgnoreReason::NotACallPush => IgnoreReason::NotACallPush,
@@ -206,15 +222,14 @@ impl DialtoneClient {
         super::runtime::guard(|| {
             let outcome = self.engine.handle_push(&payload)?;
             if let crate::incoming::PushOutcome::Invite(invite) = &outcome {
-                let timer = runtime().spawn(self.engine.clone().ring_timer(invite.call_id.clone()));
-                self.engine
-                    .set_ring_timer(&invite.call_id, timer.abort_handle());
+                runtime().spawn(self.engine.clone().start_invite(invite.call_id.clone()));
             }
             Ok(outcome.into())
         })
     }
 
-    /// Answers an incoming call: joins its media session.
+    /// Answers an incoming call: joins its media session. `CallUnavailable` when the call is
+    /// over or another device took it.
     pub async fn answer(&self, call_id: String) -> Result<(), DialtoneError> {
         let engine = self.engine.clone();
         run(async move { Ok(engine.answer(&call_id).await?) }).await
@@ -226,7 +241,8 @@ impl DialtoneClient {
         run(async move { Ok(engine.decline(&call_id).await?) }).await
     }
 
-    /// How long an incoming call rings before it ends as missed (default 45 s).
+    /// How long a call rings (default 45 s): an incoming one then ends as missed, an outgoing
+    /// one is given up (cancelled at the backend) and ends as missed.
     pub fn set_ring_timeout_ms(&self, timeout_ms: u64) {
         self.engine
             .set_ring_timeout(std::time::Duration::from_millis(timeout_ms.max(1)));
@@ -247,6 +263,11 @@ impl DialtoneClient {
         Arc::new(TaskHandle {
             task: Mutex::new(Some(task)),
         })
+    }
+
+    /// Whether the extended backend's call-event channel is connected (never on the seed).
+    pub fn is_event_channel_connected(&self) -> bool {
+        self.engine.event_channel_connected()
     }
 
     pub fn set_muted(&self, muted: bool) {

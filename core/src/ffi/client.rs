@@ -24,12 +24,15 @@ pub struct BackendConfig {
 impl BackendConfig {
     /// The real backend: the API Gateway URL of the REST Lambda, the AppSync GraphQL URL and
     /// its API key, and the Bandwidth signaling URL (`wss://device.webrtc.bandwidth.com/v3/`).
-    #[uniffi::constructor]
+    /// `events_url`: the `/ws` call-event channel of a deployment with the extensions (the
+    /// seed has none); it is used only when `register` returns a client secret.
+    #[uniffi::constructor(default(events_url = None))]
     pub fn aws(
         rest_url: String,
         graphql_url: String,
         graphql_api_key: String,
         signaling_url: String,
+        events_url: Option<String>,
     ) -> Result<Arc<Self>, DialtoneError> {
         guard(|| {
             Ok(Arc::new(Self {
@@ -38,6 +41,7 @@ impl BackendConfig {
                     &graphql_url,
                     &graphql_api_key,
                     &signaling_url,
+                    events_url.as_deref(),
                 )?,
             }))
         })
@@ -125,6 +129,9 @@ impl DialtoneClient {
                 });
             }
             let engine = Engine::open(config.endpoints.clone(), &PathBuf::from(data_dir))?;
+            // A device registered with the extended backend listens for call events at once.
+            let _rt = runtime().enter();
+            engine.ensure_channel();
             Ok(Arc::new(Self { engine }))
         })
     }

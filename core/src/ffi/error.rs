@@ -27,6 +27,9 @@ pub enum DialtoneError {
     /// The API key (or another credential) was refused: check the configuration.
     #[error("unauthorized: {detail}")]
     Unauthorized { detail: String },
+    /// The call is over, unknown to the backend, or was answered on another device.
+    #[error("call unavailable: {detail}")]
+    CallUnavailable { detail: String },
     /// The arguments are wrong: fix the call.
     #[error("invalid input: {detail}")]
     InvalidInput { detail: String },
@@ -51,6 +54,12 @@ impl From<Error> for DialtoneError {
         let message = crate::logging::redact(&e.to_string());
         match e {
             Error::Rest(RestError::Busy(m)) => DialtoneError::Busy { detail: m },
+            Error::Rest(RestError::Unauthorized { .. }) => {
+                DialtoneError::Unauthorized { detail: message }
+            }
+            Error::Rest(RestError::CallGone { .. }) => {
+                DialtoneError::CallUnavailable { detail: message }
+            }
             Error::Rest(RestError::Network(_)) | Error::Graphql(GraphqlError::Network(_)) => {
                 DialtoneError::Network { detail: message }
             }

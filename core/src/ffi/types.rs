@@ -67,6 +67,8 @@ impl Person {
 #[derive(Clone, PartialEq, Eq, uniffi::Record)]
 pub struct OutgoingCall {
     pub callee_client_id: String,
+    /// The backend's call id (extended backend); `None` on the seed backend.
+    pub call_id: Option<String>,
     /// The bearer token that admits this device to the media session. A secret.
     pub participant_token: String,
     pub participant_id: Option<String>,
@@ -78,6 +80,7 @@ impl std::fmt::Debug for OutgoingCall {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("OutgoingCall")
             .field("callee_client_id", &self.callee_client_id)
+            .field("call_id", &self.call_id)
             .field("participant_token", &"[redacted]")
             .field("participant_id", &self.participant_id)
             .field("session_id", &self.session_id)
@@ -90,6 +93,7 @@ impl From<engine::OutgoingCall> for OutgoingCall {
     fn from(c: engine::OutgoingCall) -> Self {
         OutgoingCall {
             callee_client_id: c.callee_client_id,
+            call_id: c.call_id,
             participant_token: c.participant_token,
             participant_id: c.participant_id,
             session_id: c.session_id,

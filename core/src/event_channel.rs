@@ -1,0 +1,341 @@
+//! The extended backend's live call-event channel, client side: one WebSocket at `/ws`,
+//! authenticated at connect (`?clientId=…` and `Authorization: Bearer <clientSecret>`),
+//! `{"action": "ping"}` every 20 s, reconnection with jittered backoff. Server messages
+//! (`{"type": …}`) are parsed here into [`ServerEvent`]s; what they mean for a call is the
+//! engine's business. The seed backend has no such channel; the engine does not start it.
+
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use serde_json::Value;
+use tokio::sync::mpsc;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::http::HeaderValue;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::Connector;
+
+/// The server's messages are small; anything larger is not one of them.
+pub const MAX_EVENT_BYTES: usize = 16 * 1024;
+const PING_EVERY: Duration = Duration::from_secs(20);
+/// Without any message (a pong at least) for this long, the connection is presumed dead.
+const SILENCE_LIMIT: Duration = Duration::from_secs(45);
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+const FIRST_BACKOFF: Duration = Duration::from_millis(250);
+const MAX_BACKOFF: Duration = Duration::from_secs(30);
+
+#[derive(Clone, PartialEq)]
+pub struct ChannelConfig {
+    /// `wss://…/ws` or the mock's `ws://127.0.0.1:PORT/ws`.
+    pub url: String,
+    pub client_id: String,
+    pub secret: String,
+}
+
+impl std::fmt::Debug for ChannelConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ChannelConfig")
+            .field("url", &self.url)
+            .field("secret", &"[redacted]")
+            .finish()
+    }
+}
+
+/// One message from the server.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ServerEvent {
+    Connected,
+    Pong,
+    Ringing {
+        call_id: String,
+        caller_id: Option<String>,
+        callee_id: Option<String>,
+        caller_name: Option<String>,
+        sent_at_ms: Option<i64>,
+    },
+    Answered {
+        call_id: String,
+        by: Option<String>,
+    },
+    Declined {
+        call_id: String,
+    },
+    Busy {
+        call_id: String,
+    },
+    Cancelled {
+        call_id: String,
+    },
+    Ended {
+        call_id: String,
+    },
+    Error {
+        message: String,
+    },
+    /// A type this client does not know: newer servers may add some.
+    Other(String),
+}
+
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ParseError {
+    #[error("the event is larger than {MAX_EVENT_BYTES} bytes")]
+    TooLarge,
+    #[error("the event is not a JSON object: {0}")]
+    Malformed(String),
+    #[error("the event has no \"type\"")]
+    NoType,
+    #[error("the {0:?} event has no callId")]
+    NoCallId(String),
+}
+
+fn text(v: &Value, key: &str) -> Option<String> {
+    match v.get(key)? {
+        Value::String(s) if !s.trim().is_empty() && s.len() <= 1024 => Some(s.trim().to_string()),
+        _ => None,
+    }
+}
+
+fn millis(v: &Value, key: &str) -> Option<i64> {
+    match v.get(key)? {
+        Value::Number(n) => n.as_i64(),
+        Value::String(s) => s.parse().ok(),
+        _ => None,
+    }
+}
+
+/// Parses one server message. Pure: the fuzz test feeds it arbitrary text.
+pub fn parse(raw: &str) -> Result<ServerEvent, ParseError> {
+    if raw.len() > MAX_EVENT_BYTES {
+        return Err(ParseError::TooLarge);
+    }
+    let v: Value = serde_json::from_str(raw).map_err(|e| ParseError::Malformed(e.to_string()))?;
+    if !v.is_object() {
+        return Err(ParseError::Malformed("not an object".into()));
+    }
+    let kind = text(&v, "type").ok_or(ParseError::NoType)?;
+    let call_id = || text(&v, "callId").ok_or_else(|| ParseError::NoCallId(kind.clone()));
+    Ok(match kind.as_str() {
+        "connected" => ServerEvent::Connected,
+        "pong" => ServerEvent::Pong,
+        "ringing" => ServerEvent::Ringing {
+            call_id: call_id()?,
+            caller_id: text(&v, "callerId"),
+            callee_id: text(&v, "calleeId"),
+            caller_name: text(&v, "callerName"),
+            sent_at_ms: millis(&v, "sentAt"),
+        },
+        "answered" => ServerEvent::Answered {
+            call_id: call_id()?,
+            by: text(&v, "by"),
+        },
+        "declined" => ServerEvent::Declined {
+            call_id: call_id()?,
+        },
+        "busy" => ServerEvent::Busy {
+            call_id: call_id()?,
+        },
+        "cancelled" => ServerEvent::Cancelled {
+            call_id: call_id()?,
+        },
+        "ended" => ServerEvent::Ended {
+            call_id: call_id()?,
+        },
+        "error" => ServerEvent::Error {
+            message: text(&v, "message").unwrap_or_else(|| "unspecified".into()),
+        },
+        _ => ServerEvent::Other(kind),
+    })
+}
+
+/// What the owner hears from the channel.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ChannelEvent {
+    /// (Re)connected: events from now on arrive live.
+    Up,
+    Event(ServerEvent),
+    Down(String),
+}
+
+/// Keeps the channel open until `events`' receiver is dropped.
+pub async fn run(cfg: ChannelConfig, events: mpsc::Sender<ChannelEvent>) {
+    let mut backoff = FIRST_BACKOFF;
+    loop {
+        let outcome = session(&cfg, &events, &mut backoff).await;
+        if events.is_closed() {
+            return;
+        }
+        let reason = outcome.err().unwrap_or_else(|| "closed".to_string());
+        tracing::info!(target: "dialtone::events", "event channel lost: {reason}; retrying in about {backoff:?}");
+        if events.send(ChannelEvent::Down(reason)).await.is_err() {
+            return;
+        }
+        tokio::time::sleep(jitter(backoff)).await;
+        backoff = (backoff * 2).min(MAX_BACKOFF);
+    }
+}
+
+fn jitter(d: Duration) -> Duration {
+    let r = (uuid::Uuid::new_v4().as_u128() % 1000) as u32;
+    d / 2 + d * r / 2000
+}
+
+async fn session(
+    cfg: &ChannelConfig,
+    events: &mpsc::Sender<ChannelEvent>,
+    backoff: &mut Duration,
+) -> Result<(), String> {
+    let mut url = url::Url::parse(&cfg.url).map_err(|e| format!("bad event URL: {e}"))?;
+    url.query_pairs_mut()
+        .append_pair("clientId", &cfg.client_id);
+    let mut request = url
+        .as_str()
+        .into_client_request()
+        .map_err(|e| e.to_string())?;
+    let auth = HeaderValue::from_str(&format!("Bearer {}", cfg.secret))
+        .map_err(|_| "the client secret is not a valid header value".to_string())?;
+    request.headers_mut().insert("Authorization", auth);
+    let connector =
+        (url.scheme() == "wss").then(|| Connector::Rustls(crate::tls::websocket_config()));
+    let (ws, _) = tokio::time::timeout(
+        HANDSHAKE_TIMEOUT,
+        tokio_tungstenite::connect_async_tls_with_config(request, None, false, connector),
+    )
+    .await
+    .map_err(|_| "connect timed out".to_string())?
+    .map_err(|e| format!("connect failed: {e}"))?;
+    let (mut sink, mut stream) = ws.split();
+    let mut ping = tokio::time::interval(PING_EVERY);
+    ping.tick().await;
+    loop {
+        tokio::select! {
+            msg = tokio::time::timeout(SILENCE_LIMIT, stream.next()) => {
+                let msg = match msg {
+                    Err(_) => return Err(format!("nothing heard for {SILENCE_LIMIT:?}")),
+                    Ok(None) => return Err("closed by server".into()),
+                    Ok(Some(Err(e))) => return Err(e.to_string()),
+                    Ok(Some(Ok(m))) => m,
+                };
+                let text = match msg {
+                    Message::Text(t) => t,
+                    Message::Close(frame) => {
+                        return Err(match frame {
+                            Some(f) => format!("closed by server ({}: {})", u16::from(f.code), f.reason),
+                            None => "closed by server".into(),
+                        })
+                    }
+                    _ => continue,
+                };
+                match parse(text.as_str()) {
+                    Ok(ServerEvent::Connected) => {
+                        *backoff = FIRST_BACKOFF;
+                        events.send(ChannelEvent::Up).await.map_err(|_| "owner gone")?;
+                    }
+                    Ok(ServerEvent::Pong) => {}
+                    Ok(ServerEvent::Error { message }) => {
+                        tracing::warn!(target: "dialtone::events", "event channel error: {message}")
+                    }
+                    Ok(ev) => events.send(ChannelEvent::Event(ev)).await.map_err(|_| "owner gone")?,
+                    Err(e) => tracing::warn!(target: "dialtone::events", "ignoring an event: {e}"),
+                }
+            }
+            _ = ping.tick() => {
+                sink.send(Message::text(r#"{"action":"ping"}"#))
+                    .await
+                    .map_err(|e| e.to_string())?;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_every_event_type() {
+        assert_eq!(
+            parse(
+                r#"{"type":"ringing","callId":"c1","callerId":"a","calleeId":"b","callerName":"Ann Lee","sentAt":1700000000000}"#
+            ),
+            Ok(ServerEvent::Ringing {
+                call_id: "c1".into(),
+                caller_id: Some("a".into()),
+                callee_id: Some("b".into()),
+                caller_name: Some("Ann Lee".into()),
+                sent_at_ms: Some(1_700_000_000_000),
+            })
+        );
+        assert_eq!(
+            parse(r#"{"type":"answered","callId":"c1","by":"b"}"#),
+            Ok(ServerEvent::Answered {
+                call_id: "c1".into(),
+                by: Some("b".into())
+            })
+        );
+        for (t, want) in [
+            (
+                "declined",
+                ServerEvent::Declined {
+                    call_id: "c".into(),
+                },
+            ),
+            (
+                "busy",
+                ServerEvent::Busy {
+                    call_id: "c".into(),
+                },
+            ),
+            (
+                "cancelled",
+                ServerEvent::Cancelled {
+                    call_id: "c".into(),
+                },
+            ),
+            (
+                "ended",
+                ServerEvent::Ended {
+                    call_id: "c".into(),
+                },
+            ),
+        ] {
+            assert_eq!(
+                parse(&format!(r#"{{"type":"{t}","callId":"c"}}"#)),
+                Ok(want)
+            );
+        }
+        assert_eq!(parse(r#"{"type":"pong"}"#), Ok(ServerEvent::Pong));
+        assert_eq!(
+            parse(r#"{"type":"error","message":"action \"x\" is not implemented"}"#),
+            Ok(ServerEvent::Error {
+                message: "action \"x\" is not implemented".into()
+            })
+        );
+        assert_eq!(
+            parse(r#"{"type":"typing"}"#),
+            Ok(ServerEvent::Other("typing".into()))
+        );
+    }
+
+    #[test]
+    fn bad_events_are_clear_errors() {
+        assert_eq!(parse(r#"{"callId":"c"}"#), Err(ParseError::NoType));
+        assert_eq!(
+            parse(r#"{"type":"ended"}"#),
+            Err(ParseError::NoCallId("ended".into()))
+        );
+        assert!(matches!(parse("[1]"), Err(ParseError::Malformed(_))));
+        assert!(matches!(parse("{"), Err(ParseError::Malformed(_))));
+        assert_eq!(
+            parse(&format!(r#"{{"type":"{}"}}"#, "x".repeat(MAX_EVENT_BYTES))),
+            Err(ParseError::TooLarge)
+        );
+        assert!(!format!(
+            "{:?}",
+            ChannelConfig {
+                url: "ws://h/ws".into(),
+                client_id: "c".into(),
+                secret: "s3cr3t".into()
+            }
+        )
+        .contains("s3cr3t"));
+    }
+}
