@@ -1,17 +1,33 @@
 //! The README's first command (`./scripts/demo`): a real call between two simulated phones
 //! through the embedded mock.
 //!
-//! Starts the mock in-process on a free loopback port, makes Alice (Android, FCM) and Bob
-//! (iOS, PushKit), registers both, saves their profiles, syncs, has Alice call Bob, fetches
-//! Bob's push from the outbox as the OS would deliver it, joins Bob to the media session
-//! with the token from that push, and lets them talk: Alice's core sends a 440 Hz tone and
-//! Bob's an 880 Hz one, each side's detector reports what it hears. Then both hang up.
-//! A timeline in milliseconds is printed throughout.
+//! Starts the mock in-process on a free loopback port (its default, extended profile; pass
+//! `seed` as the first argument for exactly the real backend's behaviour), makes Alice
+//! (Android, FCM) and Bob (iOS, PushKit), registers both, saves their profiles, syncs, has
+//! Alice call Bob, fetches Bob's VoIP push from the outbox as PushKit would deliver it, hands
+//! it to `handle_push` (the invite CallKit would show), answers, and lets them talk: Alice's
+//! core sends a 440 Hz tone and Bob's an 880 Hz one, each side's detector reports what it
+//! hears. Then Bob hangs up and Alice hears the call end. A timeline in ms is printed.
 
 use std::time::Instant;
 
-use dialtone::{AudioSource, BackendConfig, DialtoneClient, LogLevel, PushKind, PushToken};
-use dialtone_mock::{MockConfig, MockServer};
+use std::sync::{Arc, Mutex};
+
+use dialtone::{
+    AudioSource, BackendConfig, CallEvent, CallListener, DialtoneClient, LogLevel, PushKind,
+    PushOutcome, PushToken,
+};
+use dialtone_mock::{MockConfig, MockServer, Profile};
+
+/// Keeps the call events a phone reports, for the timeline.
+#[derive(Default)]
+struct Heard(Mutex<Vec<CallEvent>>);
+
+impl CallListener for Heard {
+    fn on_call_event(&self, event: CallEvent) {
+        self.0.lock().unwrap().push(event);
+    }
+}
 
 struct Timeline {
     start: Instant,
@@ -40,8 +56,20 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         last: now,
     };
 
-    let mock = MockServer::start("127.0.0.1:0".parse()?, MockConfig::default()).await?;
-    t.step(&format!("mock backend listening on {}", mock.base_url()));
+    let profile = match std::env::args().nth(1).as_deref() {
+        Some("seed") => Profile::Seed,
+        None | Some("extended") => Profile::Extended,
+        Some(other) => return Err(format!("unknown profile {other:?}: seed or extended").into()),
+    };
+    let config = MockConfig {
+        profile,
+        ..MockConfig::default()
+    };
+    let mock = MockServer::start("127.0.0.1:0".parse()?, config).await?;
+    t.step(&format!(
+        "mock backend ({profile:?} profile) listening on {}",
+        mock.base_url()
+    ));
 
     let dir = tempfile::tempdir()?;
     let phone = |name: &str| -> Result<std::sync::Arc<DialtoneClient>, dialtone::DialtoneError> {
@@ -92,9 +120,15 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     bob.set_audio_source(AudioSource::Tone {
         frequency_hz: 880.0,
     });
+    let alice_heard = Arc::new(Heard::default());
+    let _alice_events = alice.observe_call(alice_heard.clone());
     let call = alice.start_call(bob_id.clone()).await?;
     t.step(&format!(
-        "Alice called Bob (initiateCall) and joined session {} (v3 signaling, WebRTC publish)",
+        "Alice called Bob (initiateCall{}) and joined session {} (v3 signaling, WebRTC publish)",
+        call.call_id
+            .as_deref()
+            .map(|c| format!(", callId {c}"))
+            .unwrap_or_default(),
         call.session_id.as_deref().unwrap_or("?")
     ));
 
@@ -109,13 +143,38 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         println!("              {line}");
     }
 
-    let tok = outbox["pushes"][0]["payload"]["data"]["pinpoint"]["deeplink"]
-        .as_str()
-        .and_then(|l| l.split("tok=").nth(1))
-        .ok_or("Bob's push carries no token")?
-        .to_string();
-    bob.join_call(tok).await?;
-    t.step("Bob answered: joined the media session with the token from his push");
+    let payload = outbox["pushes"][0]["payload"].to_string();
+    // What the app does inside PushKit's callback: no network, an answer in microseconds.
+    let call_id = match bob.handle_push(payload)? {
+        PushOutcome::Invite { invite } => {
+            t.step(&format!(
+                "Bob's push → invite for CallKit: {} ({})",
+                invite.caller_name.as_deref().unwrap_or("?"),
+                invite.call_id
+            ));
+            invite.call_id
+        }
+        // The extended backend's event channel may have announced the call first.
+        PushOutcome::Ignored {
+            reason,
+            call_id: Some(id),
+        } => {
+            t.step(&format!(
+                "Bob's push → {reason:?}: the event channel announced call {id} first"
+            ));
+            id
+        }
+        other => return Err(format!("Bob's push gave no invite: {other:?}").into()),
+    };
+    bob.answer(call_id).await?;
+    t.step(&format!(
+        "Bob answered: joined the media session ({})",
+        if profile == Profile::Seed {
+            "token from his push"
+        } else {
+            "token from answerCall"
+        }
+    ));
 
     let tones = vec![440.0, 880.0];
     let (mut bob_hears, mut alice_hears) = (None, None);
@@ -146,10 +205,30 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         return Err("the tones did not cross the call".into());
     }
 
-    alice.end_call().await?;
-    t.step("Alice hung up (leave, then endCall)");
     bob.end_call().await?;
     t.step("Bob hung up (leave, then endCall)");
+    for _ in 0..300 {
+        if alice_heard
+            .0
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|e| matches!(e, CallEvent::Ended { .. }))
+        {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    let alice_end = alice_heard
+        .0
+        .lock()
+        .unwrap()
+        .iter()
+        .find(|e| matches!(e, CallEvent::Ended { .. }))
+        .cloned()
+        .ok_or("Alice never heard the call end")?;
+    t.step(&format!("Alice's call ended: {alice_end:?}"));
+    alice.end_call().await?;
 
     drop(alice);
     drop(bob);

@@ -1,7 +1,9 @@
-//! Property test: a million generated pushes (mutated real payloads, random JSON shapes,
-//! random bytes) through the push path. None may panic, and every outcome is an invite, a
-//! reasoned `Ignored`, or a clear error.
+//! Property tests: a million generated pushes (mutated real payloads, random JSON shapes,
+//! random bytes) through the push path, and a million generated messages through the event
+//! channel's parser. None may panic, and every outcome is an invite, a reasoned `Ignored`,
+//! a parsed event, or a clear error.
 
+use dialtone::event_channel::{self, ServerEvent};
 use dialtone::incoming::{IncomingCalls, PushOutcome};
 
 struct XorShift(u64);
@@ -52,11 +54,37 @@ const PIECES: &[&str] = &[
     " ",
 ];
 
+const EVENT_SEEDS: &[&str] = &[
+    r#"{"type":"ringing","callId":"0b9f3f4e-8d7c-4a62-9d9e-0e8f2b1c3a45","callerId":"a","calleeId":"b","callerName":"Ann Lee","sentAt":1700000000000}"#,
+    r#"{"type":"answered","callId":"c1","by":"b"}"#,
+    r#"{"type":"declined","callId":"c1","by":"b"}"#,
+    r#"{"type":"busy","callId":"c1"}"#,
+    r#"{"type":"cancelled","callId":"c1"}"#,
+    r#"{"type":"ended","callId":"c1"}"#,
+    r#"{"type":"pong"}"#,
+    r#"{"type":"connected","connectionId":"7"}"#,
+    r#"{"type":"error","message":"action "x" is not implemented"}"#,
+];
+
+const EVENT_PIECES: &[&str] = &[
+    "\"type\"",
+    "\"ringing\"",
+    "\"answered\"",
+    "\"callId\"",
+    "\"sentAt\"",
+    "\"by\"",
+    "\"message\"",
+];
+
 fn generate(rng: &mut XorShift) -> String {
+    generate_from(rng, SEEDS, PIECES)
+}
+
+fn generate_from(rng: &mut XorShift, seeds: &[&str], pieces: &[&str]) -> String {
     match rng.below(4) {
         // A real payload with a few bytes changed, inserted or cut.
         0 | 1 => {
-            let mut s = SEEDS[rng.below(SEEDS.len())].as_bytes().to_vec();
+            let mut s = seeds[rng.below(seeds.len())].as_bytes().to_vec();
             for _ in 0..=rng.below(4) {
                 let at = rng.below(s.len() + 1);
                 match rng.below(3) {
@@ -69,12 +97,18 @@ fn generate(rng: &mut XorShift) -> String {
         }
         // Tokens of JSON glued together.
         2 => (0..rng.below(40))
-            .map(|_| PIECES[rng.below(PIECES.len())])
+            .map(|_| {
+                if rng.below(3) == 0 {
+                    pieces[rng.below(pieces.len())]
+                } else {
+                    PIECES[rng.below(PIECES.len())]
+                }
+            })
             .collect(),
         // Random bytes, sometimes long.
         _ => {
             let len = if rng.below(50) == 0 {
-                6000
+                20_000
             } else {
                 rng.below(200)
             };
@@ -107,5 +141,36 @@ fn a_million_generated_pushes_never_panic() {
     assert!(
         invites > 0 && ignored > 0 && errors > 0,
         "the generator reaches every outcome"
+    );
+}
+
+#[test]
+fn a_million_generated_event_channel_messages_never_panic() {
+    let mut rng = XorShift(0xD1B5_4A32_D192_ED03);
+    let (mut calls, mut others, mut errors) = (0u32, 0u32, 0u32);
+    for _ in 0..1_000_000u32 {
+        let raw = generate_from(&mut rng, EVENT_SEEDS, EVENT_PIECES);
+        match event_channel::parse(&raw) {
+            Ok(
+                ServerEvent::Ringing { call_id, .. }
+                | ServerEvent::Answered { call_id, .. }
+                | ServerEvent::Declined { call_id }
+                | ServerEvent::Busy { call_id }
+                | ServerEvent::Cancelled { call_id }
+                | ServerEvent::Ended { call_id },
+            ) => {
+                assert!(!call_id.is_empty());
+                calls += 1;
+            }
+            Ok(_) => others += 1,
+            Err(e) => {
+                assert!(!e.to_string().is_empty());
+                errors += 1;
+            }
+        }
+    }
+    assert!(
+        calls > 0 && others > 0 && errors > 0,
+        "the generator reaches every outcome: {calls} {others} {errors}"
     );
 }
