@@ -5,14 +5,18 @@
 #   - JNA and JUnit 5 from Debian (libjna-java, junit5)
 #   - Swift 6 (Debian trixie's swiftlang) inside a debootstrap chroot
 #   - cmake, which the bundled libopus build needs
-# Source it: it exports DIALTONE_CACHE, KOTLIN_HOME, SWIFT_ROOT.
+#   - Chromium (Debian) and Bandwidth's browser SDK bundled with esbuild (npm), for the
+#     interop test against Bandwidth's own client
+# Source it: it exports DIALTONE_CACHE, KOTLIN_HOME, SWIFT_ROOT, BW_BUNDLE.
 set -euo pipefail
 
 DIALTONE_CACHE="${DIALTONE_CACHE:-$HOME/.cache/dialtone}"
 KOTLIN_HOME="$DIALTONE_CACHE/kotlin/node_modules/kotlin-compiler"
 SWIFT_ROOT="$DIALTONE_CACHE/swift-trixie"
 KOTLIN_COMPILER_VERSION="2.4.20"
-export DIALTONE_CACHE KOTLIN_HOME SWIFT_ROOT
+BW_DIR="$DIALTONE_CACHE/bandwidth-sdk"
+BW_BUNDLE="$BW_DIR/bw.js"
+export DIALTONE_CACHE KOTLIN_HOME SWIFT_ROOT BW_BUNDLE
 
 log() { printf '[toolchains] %s\n' "$*" >&2; }
 
@@ -56,6 +60,23 @@ ensure_swift() {
   touch "$SWIFT_ROOT/.dialtone-ready"
 }
 
+# Chromium, and Bandwidth's browser SDK with its dependencies pinned by
+# core/tests/interop/package-lock.json, bundled into one script for the test page. Install
+# scripts are not run: esbuild's binary comes as its own registry package.
+ensure_browser() {
+  apt_install chromium iproute2
+  local here lock
+  here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/core/tests/interop"
+  lock=$(sha256sum "$here/package-lock.json" "$here/entry.js" | sha256sum | cut -c1-16)
+  if [ -f "$BW_BUNDLE" ] && [ "$(cat "$BW_DIR/.lock" 2>/dev/null)" = "$lock" ]; then return 0; fi
+  log "bundling @bandwidth/webrtc-browser (npm ci + esbuild)"
+  rm -rf "$BW_DIR" && mkdir -p "$BW_DIR"
+  cp "$here/package.json" "$here/package-lock.json" "$here/entry.js" "$BW_DIR/"
+  (cd "$BW_DIR" && npm ci --ignore-scripts --silent --no-audit --no-fund >/dev/null \
+    && ./node_modules/.bin/esbuild entry.js --bundle --format=iife --log-level=warning --outfile=bw.js)
+  echo "$lock" > "$BW_DIR/.lock"
+}
+
 # Ends every process still running inside the chroot (a test's helper that outlived it).
 kill_chroot_processes() {
   local root pid
@@ -93,6 +114,7 @@ if [ "${BASH_SOURCE[0]}" = "$0" ]; then
     build) ensure_build_deps ;;
     kotlin) ensure_kotlin ;;
     swift) ensure_swift ;;
-    all) ensure_build_deps; ensure_kotlin; ensure_swift ;;
+    browser) ensure_browser ;;
+    all) ensure_build_deps; ensure_kotlin; ensure_swift; ensure_browser ;;
   esac
 fi

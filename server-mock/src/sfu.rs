@@ -332,8 +332,10 @@ impl Sfu {
         mut rx: mpsc::UnboundedReceiver<PcEvent>,
     ) {
         while let Some(ev) = rx.recv().await {
-            if let PcEvent::Track(track) = ev {
-                self.published(&p, track).await;
+            match ev {
+                PcEvent::Track(track) => self.published(&p, track).await,
+                PcEvent::State(s) => tracing::debug!("publishing connection of {}: {s}", p.id),
+                PcEvent::Gathered => {}
             }
         }
     }
@@ -566,6 +568,12 @@ async fn forward(track: Arc<dyn TrackRemote>, sinks: Arc<Mutex<Vec<Sink>>>) {
         for (t, ssrc) in targets {
             let mut out = packet.clone();
             out.header.ssrc = ssrc;
+            // The publisher's header extensions (its MID above all) name its own session's
+            // ids; carried over they would misroute the packet at the subscriber.
+            out.header.extension = false;
+            out.header.extensions.clear();
+            out.header.extension_profile = 0;
+            out.header.extensions_padding = 0;
             let _ = t.write_rtp(out).await;
         }
     }

@@ -1,0 +1,193 @@
+//! Bandwidth's own client against the mock: `@bandwidth/webrtc-browser` (0.12.0-beta.1, whose
+//! v3 code speaks to the gateway through rpc-websockets) runs in headless Chromium and takes
+//! a call from the Dialtone core through dialtone-mock's gateway and SFU. The browser sends
+//! 660 Hz and must hear the core's 440 Hz; the core must hear 660 Hz; the browser's heartbeat
+//! PONGs must reach the mock; hangup must tear the session down.
+//!
+//! Needs Chromium and the SDK bundle, so it is ignored in a plain `cargo test`;
+//! `scripts/test-browser.sh` (part of `scripts/test`) prepares both and runs it inside a
+//! network namespace that has nothing but loopback, so no WebRTC packet can reach another
+//! address whatever the browser gathers.
+
+use std::io::BufRead;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use dialtone::{AudioSource, BackendConfig, DialtoneClient, PushKind, PushToken};
+use dialtone_mock::{MockConfig, MockServer, Profile};
+use serde_json::{json, Value};
+
+mod common;
+use common::eventually;
+
+/// Kills the browser however the test ends.
+struct Browser(std::process::Child);
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn claims(token: &str) -> Value {
+    use base64::Engine;
+    let payload = token.split('.').nth(1).expect("a JWT");
+    let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload)
+        .expect("base64url claims");
+    serde_json::from_slice(&raw).expect("JSON claims")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs Chromium and the Bandwidth SDK bundle: run by scripts/test-browser.sh"]
+async fn bandwidths_browser_sdk_takes_a_call_through_the_mock() {
+    let bundle = std::env::var("DIALTONE_BW_BUNDLE").expect("DIALTONE_BW_BUNDLE: the SDK bundle");
+    let chromium = std::env::var("DIALTONE_CHROMIUM").unwrap_or_else(|_| "chromium".into());
+    if std::env::var_os("DIALTONE_DEBUG").is_some() {
+        dialtone::init_logging(dialtone::LogLevel::Debug, None);
+    }
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let m = MockServer::start(
+        "127.0.0.1:0".parse().unwrap(),
+        MockConfig {
+            profile: Profile::Seed,
+            heartbeat_interval: Duration::from_millis(300),
+            ..MockConfig::default()
+        },
+    )
+    .await
+    .unwrap();
+
+    // Bob is the browser: registered over REST, as the seed's web sample does.
+    let reply: Value = reqwest::Client::new()
+        .post(format!("{}/api", m.base_url()))
+        .json(&json!({"action": "register", "notifyType": "GCM", "deviceToken": "browser-bob"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let bob_id = reply["id"].as_str().unwrap().to_string();
+
+    let dir = tempfile::tempdir().unwrap();
+    let alice = DialtoneClient::new(
+        BackendConfig::mock(m.base_url(), None).unwrap(),
+        dir.path().join("alice").display().to_string(),
+    )
+    .unwrap();
+    alice
+        .register(PushToken {
+            kind: PushKind::Fcm,
+            token: "alice-fcm".into(),
+        })
+        .await
+        .unwrap();
+    alice.set_audio_source(AudioSource::Tone {
+        frequency_hz: 440.0,
+    });
+    alice.start_call(bob_id).await.unwrap();
+    let token = common::push_token(&m, "browser-bob").await;
+    let c = claims(&token);
+    let (session, participant) = (
+        c["tid"].as_str().unwrap().to_string(),
+        c["p"].as_str().unwrap().to_string(),
+    );
+
+    let page_dir = dir.path().join("page");
+    std::fs::create_dir_all(&page_dir).unwrap();
+    std::fs::copy(&bundle, page_dir.join("bw.js")).expect("copy the SDK bundle");
+    std::fs::write(
+        page_dir.join("index.html"),
+        include_str!("interop/bandwidth.html"),
+    )
+    .unwrap();
+    let url = format!(
+        "file://{}/index.html#token={token}&ws=ws://{}",
+        page_dir.display(),
+        m.addr()
+    );
+    let mut child = std::process::Command::new(&chromium)
+        .args([
+            "--headless=new",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--no-first-run",
+            "--no-default-browser-check",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--disable-extensions",
+            "--autoplay-policy=no-user-gesture-required",
+            // WebRTC on loopback, with real addresses rather than mDNS names.
+            "--allow-loopback-in-peer-connection",
+            "--disable-features=WebRtcHideLocalIpsWithMdns",
+            "--enable-logging=stderr",
+            "--v=0",
+        ])
+        .arg(format!(
+            "--user-data-dir={}",
+            dir.path().join("profile").display()
+        ))
+        .arg(&url)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("start chromium");
+    let stderr = child.stderr.take().unwrap();
+    let _browser = Browser(child);
+    let lines = Arc::new(Mutex::new(Vec::<String>::new()));
+    let sink = lines.clone();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+        {
+            if let Some(at) = line.find("INTEROP ") {
+                let msg = line[at + 8..]
+                    .trim_end_matches(|c| c != '"')
+                    .trim_end_matches('"');
+                println!("browser: {msg}");
+                sink.lock().unwrap().push(msg.to_string());
+            }
+        }
+    });
+    let said = |what: &str| lines.lock().unwrap().iter().any(|l| l.starts_with(what));
+    let check_no_error = || {
+        let errors: Vec<String> = lines
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|l| l.starts_with("error"))
+            .cloned()
+            .collect();
+        assert!(errors.is_empty(), "the browser reported: {errors:?}");
+    };
+
+    eventually("the SDK to connect and publish", 30, || {
+        check_no_error();
+        said("published")
+    })
+    .await;
+    eventually("the core to hear the browser's 660 Hz", 30, || {
+        alice.detected_remote_tone(vec![440.0, 660.0, 880.0]) == Some(660.0)
+    })
+    .await;
+    eventually("the browser to hear the core's 440 Hz", 30, || {
+        check_no_error();
+        said("heard 440")
+    })
+    .await;
+    eventually("the browser's heartbeat PONGs", 10, || {
+        m.heartbeat_pongs(&session, &participant).unwrap_or(0) > 0
+    })
+    .await;
+
+    alice.end_call().await.unwrap();
+    eventually("the mock to tear the session down", 10, || {
+        m.media_counts() == (0, 0)
+    })
+    .await;
+    check_no_error();
+}
