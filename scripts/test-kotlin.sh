@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Compiles the generated Kotlin and the JUnit 5 suite with kotlinc and runs it on the JVM,
+# Compiles the generated Kotlin, the idiomatic layer, the Android sample's plain-Kotlin
+# logic (android-sample/logic) and both JUnit 5 suites with kotlinc and runs them on the JVM,
 # with JNA loading the host library from target/debug. Expects scripts/gen-bindings.sh to
 # have run and scripts/toolchains.sh to provide kotlinc.
 set -euo pipefail
@@ -13,8 +14,9 @@ echo "[kotlin] compiling bindings and tests"
 "$KOTLIN_HOME/bin/kotlinc" -nowarn -jvm-target 17 -cp "$cp" -d "$out" \
   bindings/kotlin/build/generated/dev/dialtone/dialtone.kt \
   $(find bindings/kotlin/dialtone-android/src/main/kotlin -name '*.kt') \
-  $(find bindings/kotlin/dialtone-jvm/src/test/kotlin -name '*.kt') 2>&1 | grep -v '^warning:' || true
-[ -f "$out/dev/dialtone/FoundationTest.class" ] || { echo "[kotlin] compilation failed" >&2; exit 1; }
+  $(find bindings/kotlin/dialtone-jvm/src/test/kotlin -name '*.kt') \
+  $(find android-sample/logic/src -name '*.kt') 2>&1 | grep -v '^warning:' || true
+[ -f "$out/dev/dialtone/FoundationTest.class" ] && [ -f "$out/dev/dialtone/sample/CoordinatorTest.class" ] || { echo "[kotlin] compilation failed" >&2; exit 1; }
 echo "[kotlin] running JUnit 5"
 DIALTONE_MOCK_BIN="$PWD/target/debug/dialtone-mock" \
 java -Djna.library.path="$PWD/target/debug" -jar /usr/share/java/junit-platform-console-standalone.jar \

@@ -297,6 +297,29 @@ impl DialtoneClient {
         out
     }
 
+    /// Microphone PCM as bytes: 16-bit little-endian, 48 kHz mono (what Android's
+    /// `AudioRecord.read(ByteArray)` gives). A `ByteArray` / `Data` crosses the FFI as one
+    /// buffer, where `push_capture`'s list is one value per sample. An odd trailing byte is
+    /// ignored.
+    pub fn push_capture_pcm(&self, pcm: Vec<u8>) {
+        let mut samples = [0i16; 960];
+        for chunk in pcm.chunks(960 * 2) {
+            let n = chunk.len() / 2;
+            for (s, b) in samples.iter_mut().zip(chunk.chunks_exact(2)) {
+                *s = i16::from_le_bytes([b[0], b[1]]);
+            }
+            self.engine.audio().push_capture(&samples[..n]);
+        }
+    }
+
+    /// Up to `count` samples to play as 16-bit little-endian bytes (48 kHz mono); silence
+    /// where none has arrived.
+    pub fn pull_playback_pcm(&self, count: u32) -> Vec<u8> {
+        let mut out = vec![0i16; count.min(48_000) as usize];
+        self.engine.audio().pull_playback(&mut out);
+        out.iter().flat_map(|s| s.to_le_bytes()).collect()
+    }
+
     /// Which of `candidates_hz` dominates the last half second of received audio, if any.
     pub fn detected_remote_tone(&self, candidates_hz: Vec<f32>) -> Option<f32> {
         self.engine

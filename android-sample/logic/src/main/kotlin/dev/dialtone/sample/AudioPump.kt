@@ -1,0 +1,57 @@
+// Moves PCM between the device's audio I/O and the SDK on two threads, 20 ms at a time:
+// the microphone's samples go to pushCapture, the speaker gets what pullPlayback returns.
+// The core keeps the codec, jitter buffer and clocks (docs/adr/0005); this class only needs
+// something that can read and write 48 kHz mono 16-bit PCM: AudioRecord/AudioTrack in the
+// app, a generated tone and a recorder in the JVM tests.
+package dev.dialtone.sample
+
+import dev.dialtone.DialtoneClient
+
+/** 48 kHz mono 16-bit little-endian PCM in and out, blocking like AudioRecord/AudioTrack. */
+interface PcmDevice : AutoCloseable {
+    /** Fills [buffer] with captured PCM, blocking until it can; returns the bytes read, or -1 when closed. */
+    fun read(buffer: ByteArray): Int
+
+    /** Plays [count] bytes of [buffer], blocking while the device's buffer is full. */
+    fun write(buffer: ByteArray, count: Int)
+}
+
+class AudioPump(private val client: DialtoneClient, private val device: PcmDevice) : AutoCloseable {
+    @Volatile private var running = false
+    private val threads = mutableListOf<Thread>()
+
+    fun start() {
+        if (running) return
+        running = true
+        threads += Thread({
+            val frame = ByteArray(FRAME_BYTES)
+            while (running) {
+                val n = device.read(frame)
+                if (n < 0) break
+                if (n > 0) client.pushCapturePcm(if (n == frame.size) frame else frame.copyOf(n))
+            }
+        }, "dialtone-capture")
+        threads += Thread({
+            while (running) {
+                // Blocking writes pace this loop at the device's rate.
+                val pcm = client.pullPlaybackPcm(FRAME_SAMPLES.toUInt())
+                device.write(pcm, pcm.size)
+            }
+        }, "dialtone-playback")
+        threads.forEach { it.isDaemon = true; it.start() }
+    }
+
+    /** Stops both threads and closes the device. */
+    override fun close() {
+        running = false
+        device.close()
+        threads.forEach { it.join(500) }
+        threads.clear()
+    }
+
+    companion object {
+        const val SAMPLE_RATE = 48_000
+        const val FRAME_SAMPLES = 960
+        const val FRAME_BYTES = FRAME_SAMPLES * 2
+    }
+}
