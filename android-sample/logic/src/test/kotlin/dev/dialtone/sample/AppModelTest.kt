@@ -18,7 +18,7 @@ class AppModelTest {
     @Test
     fun signInShowsTheListAndBadInputIsAMessage() = runBlocking<Unit> {
         val scope = CoroutineScope(SupervisorJob() + Dispatchers.Default)
-        val settings = BackendSettings.Mock(dev.dialtone.SharedMock.extendedUrl)
+        val settings = BackendSettings.Mock(SampleMock.baseUrl)
         DialtoneClient(settings.toConfig(), Files.createTempDirectory("dialtone-model").toString()).use { client ->
             val model = AppModel(client, scope)
             assertEquals(Screen.SignIn, model.screen.value)

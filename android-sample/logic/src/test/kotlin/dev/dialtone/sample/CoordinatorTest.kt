@@ -25,7 +25,7 @@ import java.net.http.HttpResponse
 import java.nio.file.Files
 
 class CoordinatorTest {
-    private val baseUrl get() = dev.dialtone.SharedMock.extendedUrl
+    private val baseUrl get() = SampleMock.baseUrl
 
     private fun client() = DialtoneClient(BackendConfig.mock(baseUrl, null), Files.createTempDirectory("dialtone-sample").toString())
 
