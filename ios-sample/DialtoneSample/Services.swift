@@ -1,0 +1,97 @@
+// Process-wide objects. PushKit is registered at launch, before any UI, because a VoIP push
+// may be what launched the app; the coordinator must exist to report it to CallKit at once.
+import Foundation
+import SwiftUI
+import Dialtone
+import DialtoneSampleKit
+
+@MainActor
+final class Services: ObservableObject {
+    @Published private(set) var screen: AppModel.Screen = .signIn
+    @Published private(set) var call: CallPhase = .idle
+    @Published private(set) var error: String?
+    @Published var settings: BackendSettings
+
+    private(set) var client: DialtoneClient!
+    private(set) var model: AppModel!
+    private(set) var coordinator: CallCoordinator!
+    let callKit = CallKitProvider()
+    let audio = AudioEngineUnit()
+    private var push: PushKitHandler!
+    private var observer: UUID?
+
+    init() {
+        settings = SettingsStore.load() ?? .simulatorMock
+        initLogging(level: .info, sink: nil)
+        connect()
+        push = PushKitHandler(services: self)
+    }
+
+    /// (Re)creates the SDK objects for the current backend settings.
+    func connect() {
+        if let observer { coordinator?.stopObserving(observer) }
+        do {
+            let dir = FileManager.default.urls(for: .applicationSupportDirectory, in: .userDomainMask)[0]
+                .appendingPathComponent(settings.directoryName)
+            client = try DialtoneClient(config: settings.config(), dataDir: dir.path)
+        } catch {
+            self.error = "Settings: \(error)"
+            settings = .simulatorMock
+            client = try! DialtoneClient(config: settings.config(), dataDir: NSTemporaryDirectory())
+        }
+        model = AppModel(client: client)
+        coordinator = CallCoordinator(client: client, reporter: callKit, audio: audio)
+        callKit.coordinator = coordinator
+        model.onChange = { [weak self] in Task { @MainActor in self?.refresh() } }
+        observer = coordinator.observe { [weak self] phase in Task { @MainActor in self?.call = phase } }
+        refresh()
+    }
+
+    func save(_ settings: BackendSettings) {
+        SettingsStore.save(settings)
+        self.settings = settings
+        connect()
+    }
+
+    func signIn(first: String, last: String) async {
+        // The VoIP token may not be there yet (simulator: never); a placeholder keeps the
+        // device registered, and the real token replaces it as soon as PushKit has it.
+        let token = push.token ?? "no-voip-token-\(UIDevice.current.identifierForVendor?.uuidString ?? "sim")"
+        await model.signIn(firstName: first, lastName: last, voipToken: token)
+        refresh()
+    }
+
+    func call(_ person: Person) {
+        callKit.startCall(to: person)
+    }
+
+    func hangUp() {
+        callKit.endCurrentCall()
+    }
+
+    private func refresh() {
+        screen = model.screen
+        error = model.error
+    }
+}
+
+/// Backend settings in UserDefaults (the SDK keeps the secrets in the Keychain).
+enum SettingsStore {
+    static func load() -> BackendSettings? {
+        UserDefaults.standard.data(forKey: "backend").flatMap { try? JSONDecoder().decode(BackendSettings.self, from: $0) }
+    }
+
+    static func save(_ settings: BackendSettings) {
+        UserDefaults.standard.set(try? JSONEncoder().encode(settings), forKey: "backend")
+    }
+}
+
+extension BackendSettings {
+    /// One data directory per backend: a clientId from the mock means nothing to AWS.
+    var directoryName: String {
+        switch self {
+        case .mock: return "dialtone-mock"
+        case .real: return "dialtone-real"
+        }
+    }
+}
