@@ -9,6 +9,8 @@ use std::time::Duration;
 use futures_util::{SinkExt, StreamExt};
 use serde_json::Value;
 use tokio::sync::mpsc;
+
+use crate::backoff::Backoff;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::HeaderValue;
 use tokio_tungstenite::tungstenite::Message;
@@ -20,8 +22,6 @@ const PING_EVERY: Duration = Duration::from_secs(20);
 /// Without any message (a pong at least) for this long, the connection is presumed dead.
 const SILENCE_LIMIT: Duration = Duration::from_secs(45);
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
-const FIRST_BACKOFF: Duration = Duration::from_millis(250);
-const MAX_BACKOFF: Duration = Duration::from_secs(30);
 
 #[derive(Clone, PartialEq)]
 pub struct ChannelConfig {
@@ -157,31 +157,25 @@ pub enum ChannelEvent {
 
 /// Keeps the channel open until `events`' receiver is dropped.
 pub async fn run(cfg: ChannelConfig, events: mpsc::Sender<ChannelEvent>) {
-    let mut backoff = FIRST_BACKOFF;
+    let mut backoff = Backoff::default();
     loop {
         let outcome = session(&cfg, &events, &mut backoff).await;
         if events.is_closed() {
             return;
         }
         let reason = outcome.err().unwrap_or_else(|| "closed".to_string());
-        tracing::info!(target: "dialtone::events", "event channel lost: {reason}; retrying in about {backoff:?}");
+        tracing::info!(target: "dialtone::events", "event channel lost: {reason}; retrying in about {:?}", backoff.peek());
         if events.send(ChannelEvent::Down(reason)).await.is_err() {
             return;
         }
-        tokio::time::sleep(jitter(backoff)).await;
-        backoff = (backoff * 2).min(MAX_BACKOFF);
+        backoff.wait().await;
     }
-}
-
-fn jitter(d: Duration) -> Duration {
-    let r = (uuid::Uuid::new_v4().as_u128() % 1000) as u32;
-    d / 2 + d * r / 2000
 }
 
 async fn session(
     cfg: &ChannelConfig,
     events: &mpsc::Sender<ChannelEvent>,
-    backoff: &mut Duration,
+    backoff: &mut Backoff,
 ) -> Result<(), String> {
     let mut url = url::Url::parse(&cfg.url).map_err(|e| format!("bad event URL: {e}"))?;
     url.query_pairs_mut()
@@ -226,7 +220,7 @@ async fn session(
                 };
                 match parse(text.as_str()) {
                     Ok(ServerEvent::Connected) => {
-                        *backoff = FIRST_BACKOFF;
+                        backoff.reset();
                         events.send(ChannelEvent::Up).await.map_err(|_| "owner gone")?;
                     }
                     Ok(ServerEvent::Pong) => {}

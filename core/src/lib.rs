@@ -3,6 +3,7 @@
 
 pub mod appsync;
 pub mod audio_bridge;
+pub mod backoff;
 mod body;
 pub mod call_media;
 pub mod call_state;

@@ -10,6 +10,8 @@ use base64::Engine;
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{json, Value};
 use tokio::sync::mpsc;
+
+use crate::backoff::Backoff;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::HeaderValue;
 use tokio_tungstenite::tungstenite::Message;
@@ -18,8 +20,6 @@ use tokio_tungstenite::Connector;
 use crate::appsync::{decode_person, PersonRecord, PERSON_FIELDS};
 
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
-const MAX_BACKOFF: Duration = Duration::from_secs(30);
-const FIRST_BACKOFF: Duration = Duration::from_millis(250);
 
 #[derive(Debug, Clone)]
 pub struct RealtimeConfig {
@@ -128,7 +128,7 @@ fn start_message(cfg: &RealtimeConfig, id: &str, field: &str) -> String {
 
 /// Keeps the subscriptions alive until `events` is closed by its receiver.
 pub async fn run(cfg: RealtimeConfig, events: mpsc::Sender<RealtimeEvent>) {
-    let mut backoff = FIRST_BACKOFF;
+    let mut backoff = Backoff::default();
     loop {
         let outcome = session(&cfg, &events, &mut backoff).await;
         if events.is_closed() {
@@ -137,7 +137,7 @@ pub async fn run(cfg: RealtimeConfig, events: mpsc::Sender<RealtimeEvent>) {
         let reason = outcome
             .err()
             .unwrap_or_else(|| "connection closed".to_string());
-        tracing::info!(target: "dialtone::realtime", "real-time connection lost: {reason}; retrying in {backoff:?}");
+        tracing::info!(target: "dialtone::realtime", "real-time connection lost: {reason}; retrying in {:?}", backoff.peek());
         if events
             .send(RealtimeEvent::Disconnected(reason))
             .await
@@ -145,21 +145,14 @@ pub async fn run(cfg: RealtimeConfig, events: mpsc::Sender<RealtimeEvent>) {
         {
             return;
         }
-        tokio::time::sleep(jitter(backoff)).await;
-        backoff = (backoff * 2).min(MAX_BACKOFF);
+        backoff.wait().await;
     }
-}
-
-fn jitter(d: Duration) -> Duration {
-    // Spread reconnects of many phones after an outage; uuid's RNG saves a dependency.
-    let r = (uuid::Uuid::new_v4().as_u128() % 1000) as u32;
-    d / 2 + d * r / 2000
 }
 
 async fn session(
     cfg: &RealtimeConfig,
     events: &mpsc::Sender<RealtimeEvent>,
-    backoff: &mut Duration,
+    backoff: &mut Backoff,
 ) -> Result<(), String> {
     let url = connect_url(cfg)?;
     let mut request = url
@@ -214,7 +207,7 @@ async fn session(
             Ok(ServerMessage::StartAck { id }) if ids.contains(&id) => {
                 acked += 1;
                 if acked == SUBSCRIPTIONS.len() {
-                    *backoff = FIRST_BACKOFF;
+                    backoff.reset();
                     events
                         .send(RealtimeEvent::Connected)
                         .await
@@ -297,13 +290,5 @@ mod tests {
         let decoded: Value = serde_json::from_slice(&B64.decode(header).unwrap()).unwrap();
         assert_eq!(decoded, json!({"host": "api.h", "x-api-key": "k"}));
         assert!(url.as_str().ends_with("payload=e30%3D"));
-    }
-
-    #[test]
-    fn jitter_stays_within_half_to_full() {
-        for _ in 0..100 {
-            let j = jitter(Duration::from_millis(1000));
-            assert!(j >= Duration::from_millis(500) && j <= Duration::from_millis(1000));
-        }
     }
 }

@@ -363,17 +363,22 @@ fn release_call(shared: &Shared, st: &mut State, call_id: &str, kind: &str, by: 
     shared.events.notify(&call.callee, &ev);
 }
 
+/// The authorized `clientId` of a call action and the call its `callId` names.
+fn acting_on_call(
+    st: &State,
+    headers: &HeaderMap,
+    req: &Value,
+) -> Result<(String, CallRecord), Reply> {
+    let client_id = str_field(req, "clientId")?.to_string();
+    authorize(st, headers, &client_id)?;
+    let call = call_field(st, req)?.clone();
+    Ok((client_id, call))
+}
+
 /// `answerCall {clientId, callId}`: the callee takes the call and gets its participant token.
 fn answer_call(shared: &Shared, st: &mut State, headers: &HeaderMap, req: &Value) -> Reply {
-    let client_id = match str_field(req, "clientId") {
-        Ok(c) => c.to_string(),
-        Err(r) => return r,
-    };
-    if let Err(r) = authorize(st, headers, &client_id) {
-        return r;
-    }
-    let call = match call_field(st, req) {
-        Ok(c) => c.clone(),
+    let (client_id, call) = match acting_on_call(st, headers, req) {
+        Ok(v) => v,
         Err(r) => return r,
     };
     if call.callee != client_id {
@@ -418,15 +423,8 @@ fn finish_ringing(
     req: &Value,
     how: Finish,
 ) -> Reply {
-    let client_id = match str_field(req, "clientId") {
-        Ok(c) => c.to_string(),
-        Err(r) => return r,
-    };
-    if let Err(r) = authorize(st, headers, &client_id) {
-        return r;
-    }
-    let call = match call_field(st, req) {
-        Ok(c) => c.clone(),
+    let (client_id, call) = match acting_on_call(st, headers, req) {
+        Ok(v) => v,
         Err(r) => return r,
     };
     let (party, kind) = match how {
