@@ -22,7 +22,12 @@ fun DialtoneClient.personsFlow(): Flow<List<Person>> = callbackFlow {
     }
 }.buffer(1, BufferOverflow.DROP_OLDEST)
 
-/** Every call event from now on. */
+/**
+ * Every call event from the moment collection starts. Like any cold Flow it subscribes only
+ * when collected: start collecting before placing or answering a call (or, where every
+ * event matters from construction on, register `observeCall` directly, as the sample's
+ * CallCoordinator does), or the first events of that call may be missed.
+ */
 fun DialtoneClient.callEvents(): Flow<CallEvent> = callbackFlow {
     val handle = observeCall(object : CallListener {
         override fun onCallEvent(event: CallEvent) {
