@@ -885,18 +885,20 @@ impl Engine {
     // ---- The one place effects are performed ----
 
     /// Applies `input` to a call's state machine and performs the effects, in order. An
-    /// illegal input is `InvalidInput` and changes nothing. (Boxed: effects spawn timers and
-    /// media tasks that come back here, and the explicit type keeps that cycle `Send`.)
-    fn apply(
-        &self,
-        target: Target,
-        input: Input,
-    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<()>> + Send + '_>> {
-        Box::pin(self.apply_now(target, input))
+    /// illegal input is `InvalidInput` and changes nothing.
+    fn apply(&self, target: Target, input: Input) -> BoxedResult<'_> {
+        Box::pin(async move {
+            let (before, effects) = self.transition(&target, &input)?;
+            // A call that gets media ends through the session's `Ended`; one still ringing
+            // never will, so its end is announced as `IncomingEnded`.
+            let announce = before == CallState::Ringing;
+            self.perform(target, input, effects, announce).await
+        })
     }
 
-    async fn apply_now(&self, target: Target, input: Input) -> Result<()> {
-        let (before, effects) = match &target {
+    /// The state change alone: (state before, effects to perform).
+    fn transition(&self, target: &Target, input: &Input) -> Result<(CallState, Vec<Effect>)> {
+        match target {
             Target::Outgoing => {
                 let mut slot = self.outgoing.lock().expect("call lock");
                 let out = slot
@@ -907,7 +909,7 @@ impl Engine {
                     .call
                     .apply(input.clone())
                     .map_err(|e| Error::InvalidInput(e.to_string()))?;
-                (before, effects)
+                Ok((before, effects))
             }
             Target::Incoming(id) => {
                 let before = self.incoming.state(id);
@@ -915,9 +917,31 @@ impl Engine {
                     .incoming
                     .apply(id, input.clone())
                     .map_err(|e| Error::InvalidInput(e.to_string()))?;
-                (before.unwrap_or(CallState::Ringing), effects)
+                Ok((before.unwrap_or(CallState::Ringing), effects))
             }
-        };
+        }
+    }
+
+    /// Performs a transition's effects. `announce_end`: an incoming call's end is reported as
+    /// `IncomingEnded` (no media session will report it). Boxed: effects spawn timers and
+    /// media tasks that come back here, and the explicit type keeps that cycle `Send`.
+    fn perform(
+        &self,
+        target: Target,
+        input: Input,
+        effects: Vec<Effect>,
+        announce_end: bool,
+    ) -> BoxedResult<'_> {
+        Box::pin(self.perform_now(target, input, effects, announce_end))
+    }
+
+    async fn perform_now(
+        &self,
+        target: Target,
+        input: Input,
+        effects: Vec<Effect>,
+        announce_end: bool,
+    ) -> Result<()> {
         // The reason travels ahead of LeaveMedia, so the session's `Ended` carries it.
         if let Some(reason) = effects.iter().find_map(|e| match e {
             Effect::Emit(CallState::Ended(r)) => Some(r.clone()),
@@ -947,7 +971,12 @@ impl Engine {
                         .join_for(&target, me.as_deref(), secret.as_deref())
                         .await;
                     if let Err(e) = joined {
-                        self.join_failed(&target, &e).await;
+                        // The machine records the failure and releases what it must; no
+                        // session was joined, so the end of an incoming call is announced.
+                        let failed = Input::MediaFailed(e.to_string());
+                        if let Ok((_, more)) = self.transition(&target, &failed) {
+                            let _ = self.perform(target.clone(), failed, more, true).await;
+                        }
                         return Err(e);
                     }
                     Ok(())
@@ -1010,12 +1039,8 @@ impl Engine {
                     Ok(())
                 }
                 Effect::Emit(CallState::Ended(reason)) => {
-                    // A call that had media ends through the session's `Ended`; one that
-                    // never got that far is announced here.
-                    if let Target::Incoming(id) = &target {
-                        if before == CallState::Ringing {
-                            self.announce_end(id, reason);
-                        }
+                    if let (Target::Incoming(id), true) = (&target, announce_end) {
+                        self.announce_end(id, reason);
                     }
                     Ok(())
                 }
@@ -1063,51 +1088,6 @@ impl Engine {
             }
         };
         self.join_media(&token).await
-    }
-
-    /// Joining failed: the machine records the failure and releases what it must.
-    async fn join_failed(&self, target: &Target, e: &Error) {
-        let failed = Input::MediaFailed(e.to_string());
-        let effects = match target {
-            Target::Outgoing => self
-                .outgoing
-                .lock()
-                .expect("call lock")
-                .as_mut()
-                .and_then(|o| o.call.apply(failed).ok()),
-            Target::Incoming(id) => self.incoming.apply(id, failed).ok().map(|(fx, _)| fx),
-        }
-        .unwrap_or_default();
-        self.leave_media().await;
-        let identity = self.identity.load().ok().flatten();
-        for effect in effects {
-            match effect {
-                Effect::EndCall | Effect::CancelCall => {
-                    if let Some(i) = &identity {
-                        let _ = self
-                            .rest_end_call(Some(&i.client_id), i.client_secret.as_deref())
-                            .await;
-                    }
-                }
-                Effect::StopRingTimer => {
-                    if let Some(t) = self
-                        .outgoing
-                        .lock()
-                        .expect("call lock")
-                        .as_mut()
-                        .and_then(|o| o.timer.take())
-                    {
-                        t.abort();
-                    }
-                }
-                Effect::Emit(CallState::Ended(reason)) => {
-                    if let Target::Incoming(id) = target {
-                        self.announce_end(id, reason);
-                    }
-                }
-                _ => {}
-            }
-        }
     }
 
     async fn rest_end_call(&self, me: Option<&str>, secret: Option<&str>) -> Result<()> {
@@ -1220,6 +1200,8 @@ impl Drop for Engine {
         self.stop_channel();
     }
 }
+
+type BoxedResult<'a> = std::pin::Pin<Box<dyn std::future::Future<Output = Result<()>> + Send + 'a>>;
 
 /// A cancel or decline that finds the call already over has nothing left to do.
 fn ignore_gone(r: std::result::Result<(), crate::rest::RestError>) -> Result<()> {
