@@ -309,9 +309,7 @@ fn initiate_call(shared: &Shared, st: &mut State, headers: &HeaderMap, req: &Val
     };
     let push = extended_call_push(&callee_notify, &first, &last, &call);
     st.enqueue_push(&callee_token_dev, &callee_notify, "high", push);
-    let ringing = ringing_event(&call);
-    shared.events.notify(&callee_id, &ringing);
-    shared.events.notify(&caller_id, &ringing);
+    notify_parties(shared, &call, &ringing_event(&call));
     let call_id = call.id.clone();
     st.calls.insert(call_id.clone(), call);
     ok(json!({"token": tokens[0], "callId": call_id}))
@@ -343,6 +341,12 @@ fn not_ringing(call: &CallRecord) -> Reply {
     }
 }
 
+/// Sends a call event to every connection of both parties.
+fn notify_parties(shared: &Shared, call: &CallRecord, event: &Value) {
+    shared.events.notify(&call.caller, event);
+    shared.events.notify(&call.callee, event);
+}
+
 /// Ends a call everywhere: media session, both device rows, and an event to both parties.
 fn release_call(shared: &Shared, st: &mut State, call_id: &str, kind: &str, by: &str) {
     let Some(call) = st.calls.get_mut(call_id) else {
@@ -359,8 +363,7 @@ fn release_call(shared: &Shared, st: &mut State, call_id: &str, kind: &str, by: 
         end_media_after(shared, call.session_id.clone(), MEDIA_GRACE);
     }
     let ev = json!({"type": kind, "callId": call.id, "by": by});
-    shared.events.notify(&call.caller, &ev);
-    shared.events.notify(&call.callee, &ev);
+    notify_parties(shared, &call, &ev);
 }
 
 /// The authorized `clientId` of a call action and the call its `callId` names.
@@ -403,8 +406,7 @@ fn answer_call(shared: &Shared, st: &mut State, headers: &HeaderMap, req: &Value
         c.phase = CallPhase::Answered;
     }
     let ev = json!({"type": "answered", "callId": call.id, "by": client_id});
-    shared.events.notify(&call.caller, &ev);
-    shared.events.notify(&call.callee, &ev);
+    notify_parties(shared, &call, &ev);
     ok(json!({"token": token, "callId": call.id}))
 }
 

@@ -315,9 +315,17 @@ impl DialtoneClient {
     /// Up to `count` samples to play as 16-bit little-endian bytes (48 kHz mono); silence
     /// where none has arrived.
     pub fn pull_playback_pcm(&self, count: u32) -> Vec<u8> {
-        let mut out = vec![0i16; count.min(48_000) as usize];
-        self.engine.audio().pull_playback(&mut out);
-        out.iter().flat_map(|s| s.to_le_bytes()).collect()
+        // Called every 20 ms: the returned buffer is the only allocation.
+        let mut left = count.min(48_000) as usize;
+        let mut bytes = Vec::with_capacity(left * 2);
+        let mut frame = [0i16; 960];
+        while left > 0 {
+            let n = left.min(frame.len());
+            self.engine.audio().pull_playback(&mut frame[..n]);
+            bytes.extend(frame[..n].iter().flat_map(|s| s.to_le_bytes()));
+            left -= n;
+        }
+        bytes
     }
 
     /// Which of `candidates_hz` dominates the last half second of received audio, if any.
