@@ -832,12 +832,8 @@ impl Engine {
         *self.ring_timeout.lock().expect("ring lock") = timeout;
     }
 
-    pub fn incoming_state(&self, call_id: &str) -> Option<CallState> {
-        self.incoming.state(call_id)
-    }
-
     /// Runs the ring timer of an invite; the caller keeps the abort handle.
-    pub async fn ring_timer(self: Arc<Self>, call_id: String) {
+    async fn ring_timer(self: Arc<Self>, call_id: String) {
         let timeout = *self.ring_timeout.lock().expect("ring lock");
         tokio::time::sleep(timeout).await;
         self.ring_timers
@@ -852,7 +848,7 @@ impl Engine {
         }
     }
 
-    pub fn set_ring_timer(&self, call_id: &str, handle: AbortHandle) {
+    fn set_ring_timer(&self, call_id: &str, handle: AbortHandle) {
         if self.incoming.state(call_id) == Some(CallState::Ringing) {
             self.ring_timers
                 .lock()

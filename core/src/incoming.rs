@@ -6,7 +6,7 @@
 use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
 
-use crate::call_state::{Call, EndReason, Illegal, Input};
+use crate::call_state::{Call, Illegal, Input};
 use crate::push::{self, CallPush, PushError};
 
 /// How many recent call ids are remembered for dedupe.
@@ -196,6 +196,7 @@ impl IncomingCalls {
     }
 
     /// Call ids that are still ringing.
+    #[cfg(test)]
     pub fn ringing(&self) -> Vec<String> {
         self.invites
             .lock()
@@ -215,17 +216,10 @@ pub enum ApplyError {
     Illegal(Illegal),
 }
 
-pub fn end_reason_of(state: &crate::call_state::CallState) -> Option<EndReason> {
-    match state {
-        crate::call_state::CallState::Ended(r) => Some(r.clone()),
-        _ => None,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::call_state::CallState;
+    use crate::call_state::{CallState, EndReason};
 
     fn fcm(tok: &str) -> String {
         serde_json::json!({
