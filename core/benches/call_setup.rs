@@ -65,22 +65,22 @@ async fn one_call(
     bob_push: &str,
 ) -> Sample {
     let t0 = Instant::now();
-    alice.start_call(bob_id).await.expect("start_call");
+    let placed = alice.start_call(bob_id).await.expect("start_call");
     let rest_and_join = t0.elapsed();
     let token = common::push_token(m, bob_push).await;
-    bob.join_call(&token).await.expect("join_call");
+    let joined = bob.join_call(&token).await.expect("join_call");
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
-        let a = alice.media_timings().await.and_then(|t| t.first_audio);
-        let b = bob.media_timings().await.and_then(|t| t.first_audio);
+        let a = placed.shared.timings().and_then(|t| t.first_audio);
+        let b = joined.shared.timings().and_then(|t| t.first_audio);
         if let (Some(_), Some(_)) = (a, b) {
             break;
         }
         assert!(Instant::now() < deadline, "no two-way audio within 10 s");
         tokio::time::sleep(Duration::from_millis(1)).await;
     }
-    let at = alice.media_timings().await.unwrap();
-    let bt = bob.media_timings().await.unwrap();
+    let at = placed.shared.timings().unwrap();
+    let bt = joined.shared.timings().unwrap();
     let both = at.first_audio.unwrap().max(bt.first_audio.unwrap());
     let started = at.started.unwrap();
     let sample = Sample {
@@ -199,8 +199,9 @@ fn main() {
         let m = MockServer::start("127.0.0.1:0".parse().unwrap(), MockConfig { profile: Profile::Seed, ..MockConfig::default() }).await.unwrap();
         let dir = tempfile::tempdir().unwrap();
         let endpoints = Endpoints::mock(&m.base_url(), dialtone_mock::DEFAULT_API_KEY).unwrap();
-        let alice = Engine::open(endpoints.clone(), &dir.path().join("a")).unwrap();
-        let bob = Engine::open(endpoints, &dir.path().join("b")).unwrap();
+        let rt = tokio::runtime::Handle::current();
+        let alice = Engine::open(endpoints.clone(), &dir.path().join("a"), rt.clone()).unwrap();
+        let bob = Engine::open(endpoints, &dir.path().join("b"), rt).unwrap();
         alice.register(PushKind::Fcm, "bench-a").await.unwrap();
         let bob_id = bob.register(PushKind::Fcm, "bench-b").await.unwrap();
         alice.audio().set_source(Source::Tone(440.0));

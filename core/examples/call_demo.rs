@@ -14,8 +14,8 @@ use std::time::Instant;
 use std::sync::{Arc, Mutex};
 
 use dialtone::{
-    AudioSource, BackendConfig, CallEvent, CallListener, DialtoneClient, LogLevel, PushKind,
-    PushOutcome, PushToken,
+    AudioSource, BackendConfig, CallEvent, CallListener, CallState, DialtoneClient, LogLevel,
+    PushKind, PushOutcome, PushToken,
 };
 use dialtone_mock::{MockConfig, MockServer, Profile};
 
@@ -121,15 +121,20 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         frequency_hz: 880.0,
     });
     let alice_heard = Arc::new(Heard::default());
-    let _alice_events = alice.observe_call(alice_heard.clone());
     let call = alice.start_call(bob_id.clone()).await?;
+    let _alice_events = call.observe(alice_heard.clone())?;
+    let placed = call
+        .outgoing()
+        .ok_or("a placed call has what initiateCall returned")?;
     t.step(&format!(
-        "Alice called Bob (initiateCall{}) and joined session {} (v3 signaling, WebRTC publish)",
-        call.call_id
+        "Alice called Bob (initiateCall{}) and joined session {} (v3 signaling, WebRTC publish): {:?}",
+        placed
+            .call_id
             .as_deref()
             .map(|c| format!(", callId {c}"))
             .unwrap_or_default(),
-        call.session_id.as_deref().unwrap_or("?")
+        placed.session_id.as_deref().unwrap_or("?"),
+        call.state()
     ));
 
     let url = format!(
@@ -166,7 +171,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
         other => return Err(format!("Bob's push gave no invite: {other:?}").into()),
     };
-    bob.answer(call_id).await?;
+    let bobs_call = bob.call(call_id).ok_or("Bob's invite is a call")?;
+    bobs_call.answer().await?;
     t.step(&format!(
         "Bob answered: joined the media session ({})",
         if profile == Profile::Seed {
@@ -205,16 +211,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         return Err("the tones did not cross the call".into());
     }
 
-    bob.end_call().await?;
+    bobs_call.hangup().await?;
     t.step("Bob hung up (leave, then endCall)");
     for _ in 0..300 {
-        if alice_heard
-            .0
-            .lock()
-            .unwrap()
-            .iter()
-            .any(|e| matches!(e, CallEvent::Ended { .. }))
-        {
+        if alice_heard.0.lock().unwrap().iter().any(is_end) {
             break;
         }
         tokio::time::sleep(std::time::Duration::from_millis(10)).await;
@@ -224,15 +224,24 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .lock()
         .unwrap()
         .iter()
-        .find(|e| matches!(e, CallEvent::Ended { .. }))
+        .find(|e| is_end(e))
         .cloned()
         .ok_or("Alice never heard the call end")?;
     t.step(&format!("Alice's call ended: {alice_end:?}"));
-    alice.end_call().await?;
 
     drop(alice);
     drop(bob);
     mock.shutdown().await;
     t.step("done");
     Ok(())
+}
+
+fn is_end(e: &CallEvent) -> bool {
+    matches!(
+        e,
+        CallEvent::StateChanged {
+            state: CallState::Ended { .. },
+            ..
+        }
+    )
 }

@@ -19,6 +19,12 @@ pub enum Error {
     Secret(#[from] SecretError),
     #[error(transparent)]
     Media(#[from] MediaError),
+    /// The action is not possible in the call's state (answer after cancel, hangup twice).
+    #[error(transparent)]
+    Illegal(#[from] crate::calls::machine::Illegal),
+    /// The call is over or unknown on this device.
+    #[error("{0}")]
+    CallUnavailable(String),
     #[error("this device is not registered: call register first")]
     NotRegistered,
     #[error("invalid input: {0}")]

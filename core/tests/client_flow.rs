@@ -106,11 +106,21 @@ async fn two_phones_register_sync_see_each_other_and_call() {
         .iter()
         .any(|p| p.first_name == "Alice" && p.client_id == a_id));
 
-    let call = alice.start_call(b_id.clone()).await.unwrap();
+    let placed = alice.start_call(b_id.clone()).await.unwrap();
+    let call = placed.outgoing().unwrap();
     assert!(call.participant_token.starts_with("eyJ"));
     assert!(call.participant_id.is_some() && call.session_id.is_some());
     assert!(call.expires_at_ms.unwrap() > 0);
-    assert_eq!(alice.active_call().unwrap().callee_client_id, b_id);
+    assert_eq!(alice.active_call().unwrap().id(), placed.id());
+    assert_eq!(
+        alice
+            .active_call()
+            .unwrap()
+            .outgoing()
+            .unwrap()
+            .callee_client_id,
+        b_id
+    );
     assert!(!format!("{call:?}").contains(&call.participant_token));
 
     let p = pushes(&m, "bob-voip").await;

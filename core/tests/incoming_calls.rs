@@ -8,15 +8,15 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use dialtone::{
-    AudioSource, BackendConfig, CallEndReason, CallEvent, DialtoneClient, DialtoneError,
-    IgnoreReason, PushKind, PushOutcome, PushToken,
+    AudioSource, BackendConfig, CallDirection, CallEndReason, CallState, DialtoneClient,
+    DialtoneError, IgnoreReason, PushKind, PushOutcome, PushToken,
 };
 use dialtone_mock::tokens::Claims;
 use dialtone_mock::{MockConfig, MockServer, Profile};
 use serde_json::{json, Value};
 
 mod common;
-use common::{eventually, Events};
+use common::{call_ended, ended, eventually, state_is, Events};
 
 const TONES: [f32; 2] = [440.0, 880.0];
 
@@ -77,7 +77,8 @@ impl World {
         c.save_profile(name.into(), "Test".into()).await.unwrap();
         c.set_audio_source(AudioSource::Tone { frequency_hz: tone });
         let ev = Arc::new(Events::default());
-        std::mem::forget(c.observe_call(ev.clone()));
+        std::mem::forget(c.observe_call(ev.clone()).unwrap());
+        std::mem::forget(c.observe_incoming_calls(ev.clone()).unwrap());
         if self.extended() {
             eventually("the event channel", 5, || c.is_event_channel_connected()).await;
         }
@@ -113,9 +114,7 @@ impl World {
             } => {
                 assert!(self.extended(), "a seed push is never a duplicate here");
                 assert!(
-                    callee.ev.saw(
-                        |e| matches!(e, CallEvent::Incoming { invite } if invite.call_id == id)
-                    ),
+                    callee.ev.rang(&id),
                     "the duplicate's invite came from the event channel"
                 );
                 id
@@ -123,19 +122,6 @@ impl World {
             other => panic!("expected an invite, got {other:?}"),
         }
     }
-}
-
-fn incoming_ended(id: &str, reason: CallEndReason) -> impl Fn(&CallEvent) -> bool + '_ {
-    move |e| {
-        *e == CallEvent::IncomingEnded {
-            call_id: id.to_string(),
-            reason,
-        }
-    }
-}
-
-fn ended(reason: CallEndReason) -> impl Fn(&CallEvent) -> bool {
-    move |e| *e == CallEvent::Ended { reason }
 }
 
 fn now_ms() -> i64 {
@@ -176,13 +162,16 @@ async fn answered_in_time(profile: Profile) {
     let alice = w.phone("Alice", PushKind::Fcm, 440.0).await;
     let bob = w.phone("Bob", PushKind::ApnsVoip, 880.0).await;
     let call = alice.c.start_call(bob.id.clone()).await.unwrap();
-    assert_eq!(call.call_id.is_some(), w.extended());
+    let placed = call.outgoing().unwrap();
+    assert_eq!(placed.call_id.is_some(), w.extended());
+    assert_eq!(call.direction(), CallDirection::Outgoing);
+    assert_eq!(call.remote_client_id().as_deref(), Some(bob.id.as_str()));
     eventually("Alice to hear ringing", 5, || {
-        alice.ev.saw(|e| *e == CallEvent::Ringing)
+        alice.ev.saw(state_is(CallState::Ringing))
     })
     .await;
     let id = w.ring(&bob).await;
-    if let Some(call_id) = &call.call_id {
+    if let Some(call_id) = &placed.call_id {
         assert_eq!(*call_id, id, "one call id end to end");
     }
     bob.c.answer(id.clone()).await.unwrap();
@@ -197,7 +186,7 @@ async fn answered_in_time(profile: Profile) {
     assert!(
         matches!(
             bob.c.answer(id).await,
-            Err(DialtoneError::InvalidInput { .. })
+            Err(DialtoneError::CallUnavailable { .. })
         ),
         "answer twice"
     );
@@ -224,7 +213,7 @@ async fn declined(profile: Profile) {
     let id = w.ring(&bob).await;
     bob.c.decline(id.clone()).await.unwrap();
     eventually("Bob's invite to end as declined", 5, || {
-        bob.ev.saw(incoming_ended(&id, CallEndReason::Declined))
+        bob.ev.saw(call_ended(&id, CallEndReason::Declined))
     })
     .await;
     // Extended: the caller is told it was declined. Seed: it only sees the session end.
@@ -241,7 +230,7 @@ async fn declined(profile: Profile) {
     assert!(
         matches!(
             bob.c.answer(id).await,
-            Err(DialtoneError::InvalidInput { .. })
+            Err(DialtoneError::CallUnavailable { .. })
         ),
         "answer after decline"
     );
@@ -268,12 +257,12 @@ async fn cancelled_before_answer(profile: Profile) {
     .await;
     if w.extended() {
         eventually("Bob's invite to stop ringing", 5, || {
-            bob.ev.saw(incoming_ended(&id, CallEndReason::Cancelled))
+            bob.ev.saw(call_ended(&id, CallEndReason::Cancelled))
         })
         .await;
         assert!(matches!(
             bob.c.answer(id).await,
-            Err(DialtoneError::InvalidInput { .. })
+            Err(DialtoneError::CallUnavailable { .. })
         ));
     } else {
         // The seed cannot tell Bob; answering fails clearly instead of hanging.
@@ -284,7 +273,7 @@ async fn cancelled_before_answer(profile: Profile) {
             other => panic!("expected TokenRefused, got {other:?}"),
         }
         eventually("the invite to end as failed", 5, || {
-            bob.ev.saw(incoming_ended(&id, CallEndReason::Failed))
+            bob.ev.saw(call_ended(&id, CallEndReason::Failed))
         })
         .await;
     }
@@ -299,7 +288,7 @@ async fn ring_timeout(profile: Profile) {
     alice.c.start_call(bob.id.clone()).await.unwrap();
     let id = w.ring(&bob).await;
     eventually("the invite to be missed", 5, || {
-        bob.ev.saw(incoming_ended(&id, CallEndReason::Missed))
+        bob.ev.saw(call_ended(&id, CallEndReason::Missed))
     })
     .await;
     if w.extended() {
@@ -362,8 +351,7 @@ async fn busy(profile: Profile) {
         panic!("a busy invite is still returned, for CallKit to report and end")
     };
     eventually("the second call to end as busy", 5, || {
-        bob.ev
-            .saw(incoming_ended(&invite.call_id, CallEndReason::Busy))
+        bob.ev.saw(call_ended(&invite.call_id, CallEndReason::Busy))
     })
     .await;
     eventually("Bob to still hear Alice", 15, || {
@@ -435,7 +423,7 @@ async fn duplicate_stale_and_ended_pushes(profile: Profile) {
     if w.extended() {
         // Known and over: it stays a duplicate, and answering it is refused.
         eventually("the cancel to arrive", 5, || {
-            bob.ev.saw(incoming_ended(&id, CallEndReason::Cancelled))
+            bob.ev.saw(call_ended(&id, CallEndReason::Cancelled))
         })
         .await;
         assert!(matches!(
@@ -498,7 +486,8 @@ async fn answered_on_another_device(profile: Profile) {
         Some(bob.id.as_str())
     );
     let tablet_ev = Arc::new(Events::default());
-    std::mem::forget(tablet.observe_call(tablet_ev.clone()));
+    std::mem::forget(tablet.observe_call(tablet_ev.clone()).unwrap());
+    std::mem::forget(tablet.observe_incoming_calls(tablet_ev.clone()).unwrap());
     if w.extended() {
         eventually("the tablet's channel", 5, || {
             tablet.is_event_channel_connected()
@@ -508,24 +497,21 @@ async fn answered_on_another_device(profile: Profile) {
     alice.c.start_call(bob.id.clone()).await.unwrap();
     let id = w.ring(&bob).await;
     if w.extended() {
-        eventually("the tablet to ring too", 5, || {
-            tablet_ev.saw(|e| matches!(e, CallEvent::Incoming { invite } if invite.call_id == id))
-        })
-        .await;
+        eventually("the tablet to ring too", 5, || tablet_ev.rang(&id)).await;
     }
     bob.c.answer(id.clone()).await.unwrap();
     if w.extended() {
         eventually("the tablet to stop: answered elsewhere", 5, || {
-            tablet_ev.saw(incoming_ended(&id, CallEndReason::AnsweredElsewhere))
+            tablet_ev.saw(call_ended(&id, CallEndReason::AnsweredElsewhere))
         })
         .await;
         assert!(matches!(
             tablet.answer(id).await,
-            Err(DialtoneError::InvalidInput { .. })
+            Err(DialtoneError::CallUnavailable { .. })
         ));
     } else {
         // The seed has no channel: the tablet never heard of the call.
-        assert!(!tablet_ev.saw(|e| matches!(e, CallEvent::Incoming { .. })));
+        assert!(!tablet_ev.offered_any());
     }
     eventually("Alice to hear Bob", 15, || {
         alice.c.detected_remote_tone(TONES.to_vec()) == Some(880.0)

@@ -6,13 +6,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use dialtone::{
-    AudioSource, BackendConfig, CallEndReason, CallEvent, DialtoneClient, DialtoneError, PushKind,
-    PushToken,
+    AudioSource, BackendConfig, CallEndReason, CallEvent, CallState, DialtoneClient, DialtoneError,
+    PushKind, PushToken,
 };
 use dialtone_mock::tokens::Claims;
 use dialtone_mock::{MockConfig, MockServer, Profile};
 mod common;
-use common::{eventually, Events};
+use common::{ended, eventually, Events};
 
 const TONES: [f32; 2] = [440.0, 880.0];
 
@@ -76,8 +76,8 @@ async fn connected_call(m: &MockServer) -> Call {
     });
     let (alice_events, bob_events) = (Arc::new(Events::default()), Arc::new(Events::default()));
     let handles = vec![
-        alice.observe_call(alice_events.clone()),
-        bob.observe_call(bob_events.clone()),
+        alice.observe_call(alice_events.clone()).unwrap(),
+        bob.observe_call(bob_events.clone()).unwrap(),
     ];
 
     let call = alice.start_call(bob_id).await.unwrap();
@@ -89,7 +89,7 @@ async fn connected_call(m: &MockServer) -> Call {
         alice_events,
         bob_events,
         _handles: handles,
-        session_id: call.session_id.unwrap(),
+        session_id: call.outgoing().unwrap().session_id.unwrap(),
         _dirs: dirs,
     }
 }
@@ -106,9 +106,16 @@ async fn alice_and_bob_hear_each_others_tones_and_mute_silences() {
         c.alice.detected_remote_tone(TONES.to_vec()) == Some(880.0)
     })
     .await;
-    assert!(c.alice_events.saw(|e| *e == CallEvent::Connecting));
-    assert!(c.alice_events.saw(|e| *e == CallEvent::Connected));
-    assert!(c.bob_events.saw(|e| *e == CallEvent::Connected));
+    // The caller's call rings, then connects; the callee's (answered with its token)
+    // connects; each state once, in order.
+    assert_eq!(
+        c.alice_events.states()[..2],
+        [CallState::Ringing, CallState::Connected]
+    );
+    assert_eq!(
+        c.bob_events.states()[..2],
+        [CallState::Connecting, CallState::Connected]
+    );
     eventually("stats", 5, || {
         c.bob_events.saw(
             |e| matches!(e, CallEvent::Stats { packets_received, .. } if *packets_received > 0),
@@ -149,10 +156,7 @@ async fn alice_and_bob_hear_each_others_tones_and_mute_silences() {
         m.media_counts() == (0, 0)
     })
     .await;
-    assert!(c.alice_events.saw(|e| *e
-        == CallEvent::Ended {
-            reason: CallEndReason::LocalHangup
-        }));
+    assert!(c.alice_events.saw(ended(CallEndReason::LocalHangup)));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -207,19 +211,11 @@ async fn a_gateway_that_drops_the_socket_ends_the_call_with_a_clear_event() {
     .await;
     m.drop_media_session(&c.session_id).await;
     eventually("Alice to see the call end", 5, || {
-        c.alice_events.saw(|e| {
-            *e == CallEvent::Ended {
-                reason: CallEndReason::RemoteEnded,
-            }
-        })
+        c.alice_events.saw(ended(CallEndReason::RemoteEnded))
     })
     .await;
     eventually("Bob to see the call end", 5, || {
-        c.bob_events.saw(|e| {
-            *e == CallEvent::Ended {
-                reason: CallEndReason::RemoteEnded,
-            }
-        })
+        c.bob_events.saw(ended(CallEndReason::RemoteEnded))
     })
     .await;
     // Hanging up after the gateway is gone still completes.

@@ -3,8 +3,8 @@
 //! channel's parser. None may panic, and every outcome is an invite, a reasoned `Ignored`,
 //! a parsed event, or a clear error.
 
+use dialtone::calls::admission::{Admission, Admissions};
 use dialtone::event_channel::{self, ServerEvent};
-use dialtone::incoming::{IncomingCalls, PushOutcome};
 
 struct XorShift(u64);
 
@@ -120,17 +120,18 @@ fn generate_from(rng: &mut XorShift, seeds: &[&str], pieces: &[&str]) -> String 
 
 #[test]
 fn a_million_generated_pushes_never_panic() {
-    let calls = IncomingCalls::default();
+    let calls = Admissions::default();
     let mut rng = XorShift(0x9E37_79B9_7F4A_7C15);
     let (mut invites, mut ignored, mut errors) = (0u32, 0u32, 0u32);
     for i in 0..1_000_000u64 {
         let raw = generate(&mut rng);
         match calls.handle(&raw, i as i64) {
-            Ok(PushOutcome::Invite(inv)) => {
+            Ok(Admission::Ring(admitted)) => {
+                let inv = admitted.invite;
                 assert!(uuid::Uuid::parse_str(&inv.call_id).is_ok());
                 invites += 1;
             }
-            Ok(PushOutcome::Ignored { .. }) => ignored += 1,
+            Ok(Admission::Ignored { .. }) => ignored += 1,
             Err(e) => {
                 assert!(!e.to_string().is_empty());
                 errors += 1;

@@ -1,16 +1,20 @@
-//! The call's media surface: joining with a token, events, mute, and the PCM bridge the
-//! app's audio I/O feeds (capture pushed in, playback pulled out: see docs/adr/0005).
+//! The call surface: the `Call` object (one per call, placed or incoming) with its state,
+//! actions and event stream; the client's call entry points (placing, the push path,
+//! incoming calls, answering by id for CallKit / Telecom delegates); and the media
+//! controls (mute, audio source, the PCM bridge the app's audio I/O feeds: capture pushed
+//! in, playback pulled out, see docs/adr/0005).
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use super::client::{DialtoneClient, TaskHandle};
 use super::error::DialtoneError;
-use super::runtime::{run, runtime};
+use super::runtime::{guard, run_to_completion};
+use super::types::OutgoingCall;
 use crate::audio_bridge::Source;
-use crate::call_media::{MediaEnd, MediaEvent};
-use crate::call_state::EndReason;
-use crate::engine::CallUpdate;
-use crate::incoming;
+use crate::calls::events::deliver_on_thread;
+use crate::calls::machine::Input;
+use crate::calls::{self, CallHandle, CallUpdate, EndReason, UpdateKind};
+use crate::engine::Engine;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
 pub enum CallEndReason {
@@ -20,9 +24,9 @@ pub enum CallEndReason {
     RemoteEnded,
     /// The connection could not be kept or restored, or joining failed.
     Failed,
-    /// This device declined the incoming call.
+    /// This device declined the incoming call, or the callee declined the placed one.
     Declined,
-    /// The incoming call arrived during another call.
+    /// The incoming call arrived during another call, or the callee was busy.
     Busy,
     /// The caller gave up before an answer.
     Cancelled,
@@ -47,36 +51,57 @@ impl From<EndReason> for CallEndReason {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, uniffi::Enum)]
-pub enum CallEvent {
-    /// A call this device placed is ringing at the callee.
+/// Where a call is.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Enum)]
+pub enum CallState {
+    /// Placed; waiting for the backend to accept it.
+    Dialing,
+    /// Placed: the callee's phone rings. Incoming: this phone rings.
     Ringing,
+    /// Answered; media is being set up.
     Connecting,
     /// Remote audio is arriving.
     Connected,
-    /// The network path is being restored (ICE restart).
+    /// The network path is being restored; audio resumes with `Connected`.
     Reconnecting,
-    Ended {
-        reason: CallEndReason,
-    },
-    /// An incoming call announced on the extended backend's event channel (the app is in the
-    /// foreground). The same call arriving by push as well is reported once.
-    Incoming {
-        invite: IncomingInvite,
-    },
-    /// An incoming call ended before or instead of being answered (declined, missed, busy,
-    /// cancelled, answered elsewhere, or its media could not be joined).
-    IncomingEnded {
-        call_id: String,
-        reason: CallEndReason,
-    },
-    /// Levels from 0.0 (silence) to 1.0 (full scale), once a second.
+    /// Over, for `reason`. The last state of every call.
+    Ended { reason: CallEndReason },
+}
+
+impl From<calls::CallState> for CallState {
+    fn from(s: calls::CallState) -> Self {
+        match s {
+            calls::CallState::Dialing => CallState::Dialing,
+            calls::CallState::Ringing => CallState::Ringing,
+            calls::CallState::Connecting => CallState::Connecting,
+            calls::CallState::Connected => CallState::Connected,
+            calls::CallState::Reconnecting => CallState::Reconnecting,
+            calls::CallState::Ended(r) => CallState::Ended { reason: r.into() },
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum CallDirection {
+    Outgoing,
+    Incoming,
+}
+
+/// What happened to a call; every event names its call.
+#[derive(Debug, Clone, PartialEq, uniffi::Enum)]
+pub enum CallEvent {
+    /// The call moved to `state`. Never dropped, never reordered.
+    StateChanged { call_id: String, state: CallState },
+    /// Levels from 0.0 (silence) to 1.0 (full scale), once a second. Coalesced: a slow
+    /// listener gets the latest.
     AudioLevel {
+        call_id: String,
         local: f32,
         remote: f32,
     },
-    /// Once a second.
+    /// Once a second; coalesced like levels.
     Stats {
+        call_id: String,
         rtt_ms: Option<f64>,
         jitter_ms: f64,
         packets_received: u64,
@@ -85,43 +110,26 @@ pub enum CallEvent {
     },
 }
 
-impl From<MediaEvent> for CallEvent {
-    fn from(e: MediaEvent) -> Self {
-        match e {
-            MediaEvent::Connecting => CallEvent::Connecting,
-            MediaEvent::Connected => CallEvent::Connected,
-            MediaEvent::Reconnecting => CallEvent::Reconnecting,
-            MediaEvent::Ended(end) => CallEvent::Ended {
-                reason: match end {
-                    MediaEnd::Left => CallEndReason::LocalHangup,
-                    MediaEnd::SignalingClosed => CallEndReason::RemoteEnded,
-                    MediaEnd::ConnectionFailed => CallEndReason::Failed,
-                },
+impl From<CallUpdate> for CallEvent {
+    fn from(u: CallUpdate) -> Self {
+        let call_id = u.call_id;
+        match u.kind {
+            UpdateKind::State(s) => CallEvent::StateChanged {
+                call_id,
+                state: s.into(),
             },
-            MediaEvent::AudioLevel { local, remote } => CallEvent::AudioLevel { local, remote },
-            MediaEvent::Stats(s) => CallEvent::Stats {
+            UpdateKind::Level { local, remote } => CallEvent::AudioLevel {
+                call_id,
+                local,
+                remote,
+            },
+            UpdateKind::Stats(s) => CallEvent::Stats {
+                call_id,
                 rtt_ms: s.rtt_ms,
                 jitter_ms: s.jitter_ms,
                 packets_received: s.packets_received,
                 packets_lost: s.packets_lost,
                 packet_loss: s.packet_loss,
-            },
-        }
-    }
-}
-
-impl From<CallUpdate> for CallEvent {
-    fn from(u: CallUpdate) -> Self {
-        match u {
-            CallUpdate::Media(m) => m.into(),
-            CallUpdate::Ringing => CallEvent::Ringing,
-            CallUpdate::Ended(reason) => CallEvent::Ended {
-                reason: reason.into(),
-            },
-            CallUpdate::Invite(i) => CallEvent::Incoming { invite: i.into() },
-            CallUpdate::IncomingEnded { call_id, reason } => CallEvent::IncomingEnded {
-                call_id,
-                reason: reason.into(),
             },
         }
     }
@@ -158,8 +166,8 @@ pub enum PushOutcome {
     },
 }
 
-impl From<incoming::Invite> for IncomingInvite {
-    fn from(i: incoming::Invite) -> Self {
+impl From<calls::Invite> for IncomingInvite {
+    fn from(i: calls::Invite) -> Self {
         IncomingInvite {
             call_id: i.call_id,
             caller_name: i.caller_name,
@@ -169,15 +177,15 @@ impl From<incoming::Invite> for IncomingInvite {
     }
 }
 
-impl From<incoming::PushOutcome> for PushOutcome {
-    fn from(o: incoming::PushOutcome) -> Self {
+impl From<calls::PushOutcome> for PushOutcome {
+    fn from(o: calls::PushOutcome) -> Self {
         match o {
-            incoming::PushOutcome::Invite(i) => PushOutcome::Invite { invite: i.into() },
-            incoming::PushOutcome::Ignored { reason, call_id } => PushOutcome::Ignored {
+            calls::PushOutcome::Invite(i) => PushOutcome::Invite { invite: i.into() },
+            calls::PushOutcome::Ignored { reason, call_id } => PushOutcome::Ignored {
                 reason: match reason {
-                    incoming::IgnoreReason::NotACallPush => IgnoreReason::NotACallPush,
-                    incoming::IgnoreReason::Duplicate => IgnoreReason::Duplicate,
-                    incoming::IgnoreReason::Expired => IgnoreReason::Expired,
+                    calls::IgnoreReason::NotACallPush => IgnoreReason::NotACallPush,
+                    calls::IgnoreReason::Duplicate => IgnoreReason::Duplicate,
+                    calls::IgnoreReason::Expired => IgnoreReason::Expired,
                 },
                 call_id,
             },
@@ -188,81 +196,278 @@ impl From<incoming::PushOutcome> for PushOutcome {
 /// What the call sends.
 #[derive(Debug, Clone, Copy, PartialEq, uniffi::Enum)]
 pub enum AudioSource {
-    /// PCM the app pushes with `push_capture` (its microphone).
+    /// PCM the app pushes with `push_capture_pcm` (its microphone).
     Microphone,
     /// A generated sine wave: for tests, demos and "can you hear me" checks.
     Tone { frequency_hz: f32 },
 }
 
+/// Receives call events. Called on a thread of its own per subscription: a listener that
+/// blocks delays only its own events, and loses none of them.
 #[uniffi::export(with_foreign)]
 pub trait CallListener: Send + Sync {
     fn on_call_event(&self, event: CallEvent);
 }
 
-#[uniffi::export]
-impl DialtoneClient {
-    /// Joins the media session a participant token admits to (the callee's token from its push).
-    pub async fn join_call(&self, participant_token: String) -> Result<(), DialtoneError> {
-        let engine = self.engine.clone();
-        run(async move { Ok(engine.join_call(&participant_token).await?) }).await
+/// Receives each new incoming call (from a push or the event channel), once.
+#[uniffi::export(with_foreign)]
+pub trait IncomingCallListener: Send + Sync {
+    fn on_incoming_call(&self, call: Arc<Call>);
+}
+
+/// One call, placed or incoming. Its actions go to the call at once: an `answer`,
+/// `decline` or `hangup` completes in the SDK even if the awaiting coroutine or Task is
+/// cancelled (docs/adr/0001). Objects for the same call share its state.
+#[derive(uniffi::Object)]
+pub struct Call {
+    handle: Arc<CallHandle>,
+    engine: Arc<Engine>,
+}
+
+impl std::fmt::Debug for Call {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Call")
+            .field("id", &self.handle.shared.id)
+            .field("direction", &self.handle.shared.direction)
+            .field("state", &self.handle.shared.state())
+            .finish()
+    }
+}
+
+impl Call {
+    pub(crate) fn new(handle: Arc<CallHandle>, engine: Arc<Engine>) -> Arc<Self> {
+        Arc::new(Call { handle, engine })
     }
 
-    /// Tell the SDK the network changed (Wi-Fi ↔ cellular, say): it restarts ICE at once
-    /// instead of waiting for the connection to fail. No-op outside a call.
-    pub async fn network_changed(&self) -> Result<(), DialtoneError> {
+    async fn act(&self, input: Input) -> Result<(), DialtoneError> {
+        // Queued before the first await: cancellation of the caller cannot undo it.
+        let done = self.handle.act(input);
+        run_to_completion(async move { Ok(done.await?) }).await
+    }
+}
+
+#[uniffi::export]
+impl Call {
+    /// A UUID for the call: for an incoming call the same as its push's (CallKit's UUID).
+    pub fn id(&self) -> String {
+        self.handle.shared.id.clone()
+    }
+
+    pub fn direction(&self) -> CallDirection {
+        match self.handle.shared.direction {
+            calls::Direction::Outgoing => CallDirection::Outgoing,
+            calls::Direction::Incoming => CallDirection::Incoming,
+        }
+    }
+
+    /// The other party's clientId, when known (placed calls; extended-profile invites).
+    pub fn remote_client_id(&self) -> Option<String> {
+        self.handle.shared.remote.client_id.clone()
+    }
+
+    /// The other party's name, when the push carried it.
+    pub fn remote_name(&self) -> Option<String> {
+        self.handle.shared.remote.name.clone()
+    }
+
+    pub fn state(&self) -> CallState {
+        self.handle.shared.state().into()
+    }
+
+    /// For a placed call: what the backend returned (participant token included).
+    pub fn outgoing(&self) -> Option<OutgoingCall> {
+        self.handle.shared.outgoing().map(Into::into)
+    }
+
+    /// Answers an incoming call and joins its media; returns once joined.
+    /// `CallUnavailable` when the call is over or another device took it.
+    pub async fn answer(&self) -> Result<(), DialtoneError> {
+        let id = self.id();
         let engine = self.engine.clone();
-        run(async move { Ok(engine.network_changed().await?) }).await
+        let done = {
+            let calls = engine.calls().clone();
+            async move { calls.answer(&id).await }
+        };
+        run_to_completion(async move { Ok(done.await?) }).await
+    }
+
+    /// Declines a ringing incoming call.
+    pub async fn decline(&self) -> Result<(), DialtoneError> {
+        self.act(Input::Decline).await
+    }
+
+    /// Ends the call: cancels it while it rings at the callee, hangs up once answered.
+    /// Idempotent: a call already over stays over, without an error.
+    pub async fn hangup(&self) -> Result<(), DialtoneError> {
+        let done = self.handle.hangup();
+        run_to_completion(async move { Ok(done.await?) }).await
+    }
+
+    pub fn set_muted(&self, muted: bool) {
+        self.engine.audio().set_muted(muted);
+    }
+
+    pub fn is_muted(&self) -> bool {
+        self.engine.audio().is_muted()
+    }
+
+    /// This call's events, starting with its current state; the subscription ends after
+    /// the `Ended` state, or when the handle is cancelled or dropped.
+    pub fn observe(
+        &self,
+        listener: Arc<dyn CallListener>,
+    ) -> Result<Arc<TaskHandle>, DialtoneError> {
+        guard(|| {
+            let queue = self.engine.calls().subscribe_call(&self.handle);
+            let id = self.id();
+            let thread = deliver_on_thread(
+                "dialtone-call-events",
+                queue.clone(),
+                move |u: CallUpdate| {
+                    if u.call_id != id {
+                        return true;
+                    }
+                    let last = matches!(u.kind, UpdateKind::State(calls::CallState::Ended(_)));
+                    listener.on_call_event(u.into());
+                    !last
+                },
+            )
+            .map_err(|e| DialtoneError::Internal {
+                detail: format!("cannot start the event thread: {e}"),
+            })?;
+            Ok(TaskHandle::delivery(queue, thread))
+        })
+    }
+}
+
+#[uniffi::export]
+impl DialtoneClient {
+    /// Calls the Person with `callee_client_id`: returns the call once the backend placed it
+    /// and its media is joined (it rings at the callee). If the awaiting coroutine or Task
+    /// is cancelled first, the call is cancelled too.
+    pub async fn start_call(&self, callee_client_id: String) -> Result<Arc<Call>, DialtoneError> {
+        let engine = self.engine.clone();
+        super::runtime::run(async move {
+            let handle = engine.start_call(&callee_client_id).await?;
+            Ok(Call::new(handle, engine))
+        })
+        .await
+    }
+
+    /// Joins the media session a participant token admits to (a token the app got
+    /// elsewhere); the returned call hangs up with `endCall`.
+    pub async fn join_call(&self, participant_token: String) -> Result<Arc<Call>, DialtoneError> {
+        let engine = self.engine.clone();
+        super::runtime::run(async move {
+            let handle = engine.join_call(&participant_token).await?;
+            Ok(Call::new(handle, engine))
+        })
+        .await
     }
 
     /// Hands a push to the SDK exactly as the OS delivered it: the FCM data map as a JSON
     /// object of strings (`RemoteMessage.data`), or the APNs / PushKit dictionary as JSON.
-    /// Synchronous and without network: report the invite to CallKit / Telecom at once.
-    /// Malformed or oversized payloads are `InvalidInput`.
+    /// Synchronous and without network: report the invite to CallKit / Telecom at once; the
+    /// call itself is `call(invite.call_id)`. Malformed or oversized payloads are
+    /// `InvalidInput`.
     pub fn handle_push(&self, payload: String) -> Result<PushOutcome, DialtoneError> {
-        super::runtime::guard(|| {
-            let outcome = self.engine.handle_push(&payload)?;
-            if let crate::incoming::PushOutcome::Invite(invite) = &outcome {
-                runtime().spawn(self.engine.clone().start_invite(invite.call_id.clone()));
-            }
+        guard(|| {
+            let (outcome, _call) = self.engine.handle_push(&payload)?;
             Ok(outcome.into())
         })
     }
 
-    /// Answers an incoming call: joins its media session. `CallUnavailable` when the call is
-    /// over or another device took it.
-    pub async fn answer(&self, call_id: String) -> Result<(), DialtoneError> {
-        let engine = self.engine.clone();
-        run(async move { Ok(engine.answer(&call_id).await?) }).await
+    /// The call with this id (placed or incoming, live or recently ended).
+    pub fn call(&self, call_id: String) -> Option<Arc<Call>> {
+        self.engine
+            .calls()
+            .get(&call_id)
+            .map(|h| Call::new(h, self.engine.clone()))
     }
 
-    /// Declines an incoming call.
+    /// The call that holds the device (placed or answered, not ended), if any.
+    pub fn active_call(&self) -> Option<Arc<Call>> {
+        self.engine
+            .calls()
+            .active()
+            .map(|h| Call::new(h, self.engine.clone()))
+    }
+
+    /// Each new incoming call, from a push or the event channel, until the handle is
+    /// cancelled or dropped.
+    pub fn observe_incoming_calls(
+        &self,
+        listener: Arc<dyn IncomingCallListener>,
+    ) -> Result<Arc<TaskHandle>, DialtoneError> {
+        guard(|| {
+            let queue = self.engine.calls().subscribe_incoming();
+            let engine = self.engine.clone();
+            let thread = deliver_on_thread(
+                "dialtone-incoming",
+                queue.clone(),
+                move |c: calls::manager::NewCall| {
+                    listener.on_incoming_call(Call::new(c.0, engine.clone()));
+                    true
+                },
+            )
+            .map_err(|e| DialtoneError::Internal {
+                detail: format!("cannot start the event thread: {e}"),
+            })?;
+            Ok(TaskHandle::delivery(queue, thread))
+        })
+    }
+
+    /// Every event of every call from now on, until the handle is cancelled or dropped.
+    pub fn observe_call(
+        &self,
+        listener: Arc<dyn CallListener>,
+    ) -> Result<Arc<TaskHandle>, DialtoneError> {
+        guard(|| {
+            let queue = self.engine.calls().subscribe();
+            let thread = deliver_on_thread(
+                "dialtone-call-events",
+                queue.clone(),
+                move |u: CallUpdate| {
+                    listener.on_call_event(u.into());
+                    true
+                },
+            )
+            .map_err(|e| DialtoneError::Internal {
+                detail: format!("cannot start the event thread: {e}"),
+            })?;
+            Ok(TaskHandle::delivery(queue, thread))
+        })
+    }
+
+    /// Answers the incoming call `call_id` (for CallKit / Telecom delegates, which know the
+    /// id); see `Call.answer`.
+    pub async fn answer(&self, call_id: String) -> Result<(), DialtoneError> {
+        let calls = self.engine.calls().clone();
+        run_to_completion(async move { Ok(calls.answer(&call_id).await?) }).await
+    }
+
+    /// Declines the incoming call `call_id`; see `Call.decline`.
     pub async fn decline(&self, call_id: String) -> Result<(), DialtoneError> {
-        let engine = self.engine.clone();
-        run(async move { Ok(engine.decline(&call_id).await?) }).await
+        let done = match self.engine.calls().require(&call_id) {
+            Ok(call) => call.act(Input::Decline),
+            Err(e) => return Err(e.into()),
+        };
+        run_to_completion(async move { Ok(done.await?) }).await
+    }
+
+    /// Tell the SDK the network changed (Wi-Fi ↔ cellular, say): calls restart ICE at once
+    /// instead of waiting for the connection to fail. No-op outside a call.
+    pub async fn network_changed(&self) -> Result<(), DialtoneError> {
+        self.engine.network_changed();
+        Ok(())
     }
 
     /// How long a call rings (default 45 s): an incoming one then ends as missed, an outgoing
     /// one is given up (cancelled at the backend) and ends as missed.
     pub fn set_ring_timeout_ms(&self, timeout_ms: u64) {
         self.engine
+            .calls()
             .set_ring_timeout(std::time::Duration::from_millis(timeout_ms.max(1)));
-    }
-
-    /// Every call event from now on, until the handle is cancelled or dropped.
-    pub fn observe_call(&self, listener: Arc<dyn CallListener>) -> Arc<TaskHandle> {
-        let mut rx = self.engine.media_events();
-        let task = runtime().spawn(async move {
-            loop {
-                match rx.recv().await {
-                    Ok(ev) => listener.on_call_event(ev.into()),
-                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
-                    Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
-                }
-            }
-        });
-        Arc::new(TaskHandle {
-            task: Mutex::new(Some(task)),
-        })
     }
 
     /// Whether the extended backend's call-event channel is connected (never on the seed).

@@ -8,7 +8,8 @@ use tokio::task::JoinHandle;
 
 use super::error::DialtoneError;
 use super::runtime::{guard, run, runtime};
-use super::types::{OutgoingCall, Person, PushToken};
+use super::types::{Person, PushToken};
+use crate::calls::events::lock;
 use crate::engine::{Endpoints, Engine};
 
 /// The mock server's development API key (BACKEND.md §5); not a secret.
@@ -85,23 +86,57 @@ pub trait PersonsListener: Send + Sync {
 /// A running observation. `cancel()` stops it; so does dropping the handle.
 #[derive(uniffi::Object)]
 pub struct TaskHandle {
-    pub(super) task: Mutex<Option<JoinHandle<()>>>,
+    running: Mutex<Option<Running>>,
+}
+
+enum Running {
+    /// A task on the SDK's runtime.
+    Task(JoinHandle<()>),
+    /// A delivery thread reading a subscription (`calls::events`).
+    Delivery {
+        close: Box<dyn Fn() + Send + Sync>,
+        thread: std::thread::JoinHandle<()>,
+    },
+}
+
+impl TaskHandle {
+    pub(super) fn task(task: JoinHandle<()>) -> Arc<Self> {
+        Arc::new(TaskHandle {
+            running: Mutex::new(Some(Running::Task(task))),
+        })
+    }
+
+    pub(super) fn delivery<T: crate::calls::events::Coalesce + Send + Sync + 'static>(
+        queue: Arc<crate::calls::events::Queue<T>>,
+        thread: std::thread::JoinHandle<()>,
+    ) -> Arc<Self> {
+        Arc::new(TaskHandle {
+            running: Mutex::new(Some(Running::Delivery {
+                close: Box::new(move || queue.close()),
+                thread,
+            })),
+        })
+    }
 }
 
 #[uniffi::export]
 impl TaskHandle {
+    /// Stops the observation; no callback starts after this returns (one already running
+    /// on the delivery thread finishes).
     pub fn cancel(&self) {
-        if let Some(task) = self.task.lock().unwrap_or_else(|p| p.into_inner()).take() {
-            task.abort();
+        match lock(&self.running).take() {
+            Some(Running::Task(task)) => task.abort(),
+            Some(Running::Delivery { close, .. }) => close(),
+            None => {}
         }
     }
 
     pub fn is_finished(&self) -> bool {
-        self.task
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .as_ref()
-            .is_none_or(JoinHandle::is_finished)
+        match lock(&self.running).as_ref() {
+            None => true,
+            Some(Running::Task(t)) => t.is_finished(),
+            Some(Running::Delivery { thread, .. }) => thread.is_finished(),
+        }
     }
 }
 
@@ -128,7 +163,11 @@ impl DialtoneClient {
                     detail: "data_dir is empty".into(),
                 });
             }
-            let engine = Engine::open(config.endpoints.clone(), &PathBuf::from(data_dir))?;
+            let engine = Engine::open(
+                config.endpoints.clone(),
+                &PathBuf::from(data_dir),
+                runtime().handle().clone(),
+            )?;
             // A device registered with the extended backend listens for call events at once.
             let _rt = runtime().enter();
             engine.ensure_channel();
@@ -144,11 +183,6 @@ impl DialtoneClient {
     /// The Person list as last synced, without network.
     pub fn persons(&self) -> Result<Vec<Person>, DialtoneError> {
         guard(|| Ok(self.person_list()))
-    }
-
-    /// The call this device placed and has not ended, if any.
-    pub fn active_call(&self) -> Option<OutgoingCall> {
-        self.engine.active_call().map(Into::into)
     }
 
     /// Sends the current list to `listener` at once, then every change, until cancelled.
@@ -169,9 +203,7 @@ impl DialtoneClient {
                 }
             }
         });
-        Arc::new(TaskHandle {
-            task: Mutex::new(Some(task)),
-        })
+        TaskHandle::task(task)
     }
 }
 
@@ -222,20 +254,11 @@ impl DialtoneClient {
         Ok(self.person_list())
     }
 
-    /// Starts a call to the Person with `callee_client_id` and joins its media session;
-    /// returns what the backend issued (participant token included).
-    pub async fn start_call(
-        &self,
-        callee_client_id: String,
-    ) -> Result<OutgoingCall, DialtoneError> {
-        let engine = self.engine.clone();
-        run(async move { Ok(engine.start_call(&callee_client_id).await?.into()) }).await
-    }
-
-    /// Ends this device's call leg.
+    /// Hangs up every call that holds this device (placed or answered); with none, ends
+    /// this device's leg at the backend. Completes even if the caller is cancelled.
     pub async fn end_call(&self) -> Result<(), DialtoneError> {
         let engine = self.engine.clone();
-        run(async move { Ok(engine.end_call().await?) }).await
+        super::runtime::run_to_completion(async move { Ok(engine.end_call().await?) }).await
     }
 
     /// Bulk clean-up of clientIds (their sessions too; Persons stay). Returns those deleted.
@@ -262,6 +285,6 @@ impl DialtoneClient {
 
 impl Drop for DialtoneClient {
     fn drop(&mut self) {
-        self.engine.stop_live();
+        self.engine.shutdown();
     }
 }

@@ -88,6 +88,9 @@ impl From<Error> for DialtoneError {
             },
             Error::Store(_) | Error::Secret(_) => DialtoneError::Storage { detail: message },
             Error::NotRegistered => DialtoneError::NotRegistered { detail: message },
+            Error::Illegal(_) | Error::CallUnavailable(_) => {
+                DialtoneError::CallUnavailable { detail: message }
+            }
             Error::InvalidInput(m) => DialtoneError::InvalidInput { detail: m },
             Error::Media(MediaError::TokenRefused { .. }) => {
                 DialtoneError::TokenRefused { detail: message }

@@ -10,7 +10,8 @@ mod runtime;
 mod types;
 
 pub use call::{
-    AudioSource, CallEndReason, CallEvent, CallListener, IgnoreReason, IncomingInvite, PushOutcome,
+    AudioSource, Call, CallDirection, CallEndReason, CallEvent, CallListener, CallState,
+    IgnoreReason, IncomingCallListener, IncomingInvite, PushOutcome,
 };
 pub use client::{BackendConfig, DialtoneClient, PersonsListener, TaskHandle};
 pub use error::DialtoneError;

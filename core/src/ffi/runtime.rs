@@ -58,6 +58,24 @@ where
     }
 }
 
+/// Runs `fut` on the runtime to its end even if the foreign caller stops waiting: for
+/// actions that must complete once asked for (hangup, decline, answer; docs/adr/0001).
+pub(crate) async fn run_to_completion<T, F>(fut: F) -> Result<T, DialtoneError>
+where
+    T: Send + 'static,
+    F: Future<Output = Result<T, DialtoneError>> + Send + 'static,
+{
+    match runtime().spawn(fut).await {
+        Ok(result) => result,
+        Err(e) if e.is_panic() => Err(DialtoneError::Internal {
+            detail: panic_text(e.into_panic()),
+        }),
+        Err(_) => Err(DialtoneError::Internal {
+            detail: "the operation was stopped".into(),
+        }),
+    }
+}
+
 /// Runs a synchronous export body; a panic becomes `DialtoneError::Internal`.
 pub(crate) fn guard<T>(f: impl FnOnce() -> Result<T, DialtoneError>) -> Result<T, DialtoneError> {
     std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).unwrap_or_else(|p| {

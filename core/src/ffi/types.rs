@@ -1,7 +1,6 @@
 //! Records and enums as the apps see them: immutable data, converted from the engine's.
 
 use crate::appsync::PersonRecord;
-use crate::engine;
 use crate::identity;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
@@ -89,8 +88,8 @@ impl std::fmt::Debug for OutgoingCall {
     }
 }
 
-impl From<engine::OutgoingCall> for OutgoingCall {
-    fn from(c: engine::OutgoingCall) -> Self {
+impl From<crate::calls::OutgoingCall> for OutgoingCall {
+    fn from(c: crate::calls::OutgoingCall) -> Self {
         OutgoingCall {
             callee_client_id: c.callee_client_id,
             call_id: c.call_id,

@@ -5,13 +5,16 @@
 use std::sync::Mutex;
 use std::time::Duration;
 
-use dialtone::{CallEvent, CallListener};
+use std::sync::Arc;
+
+use dialtone::{Call, CallEndReason, CallEvent, CallListener, CallState, IncomingCallListener};
 use dialtone_mock::MockServer;
 use serde_json::Value;
 
-/// Records every call event a client reports.
+/// Records every call event a client reports, and the ids of the incoming calls it was
+/// offered.
 #[derive(Default)]
-pub struct Events(Mutex<Vec<CallEvent>>);
+pub struct Events(Mutex<Vec<CallEvent>>, Mutex<Vec<String>>);
 
 impl CallListener for Events {
     fn on_call_event(&self, event: CallEvent) {
@@ -19,9 +22,57 @@ impl CallListener for Events {
     }
 }
 
+impl IncomingCallListener for Events {
+    fn on_incoming_call(&self, call: Arc<Call>) {
+        self.1.lock().unwrap().push(call.id());
+    }
+}
+
 impl Events {
     pub fn saw(&self, pred: impl Fn(&CallEvent) -> bool) -> bool {
         self.0.lock().unwrap().iter().any(pred)
+    }
+
+    /// Whether the incoming call `id` was offered to the app.
+    pub fn rang(&self, id: &str) -> bool {
+        self.1.lock().unwrap().iter().any(|c| c == id)
+    }
+
+    pub fn offered_any(&self) -> bool {
+        !self.1.lock().unwrap().is_empty()
+    }
+
+    /// The states reported, in order.
+    pub fn states(&self) -> Vec<CallState> {
+        self.0
+            .lock()
+            .unwrap()
+            .iter()
+            .filter_map(|e| match e {
+                CallEvent::StateChanged { state, .. } => Some(state.clone()),
+                _ => None,
+            })
+            .collect()
+    }
+}
+
+/// A state change of any call to `state`.
+pub fn state_is(state: CallState) -> impl Fn(&CallEvent) -> bool {
+    move |e| matches!(e, CallEvent::StateChanged { state: s, .. } if *s == state)
+}
+
+/// Any call ending for `reason`.
+pub fn ended(reason: CallEndReason) -> impl Fn(&CallEvent) -> bool {
+    state_is(CallState::Ended { reason })
+}
+
+/// The call `id` ending for `reason`.
+pub fn call_ended(id: &str, reason: CallEndReason) -> impl Fn(&CallEvent) -> bool + '_ {
+    move |e| {
+        *e == CallEvent::StateChanged {
+            call_id: id.to_string(),
+            state: CallState::Ended { reason },
+        }
     }
 }
 

@@ -1,0 +1,219 @@
+//! The two narrow ports a call needs from the outside world, and their real adapters:
+//! `CallBackend` (the REST actions of one call, with this device's identity and auth) and
+//! `MediaConnector` / `MediaLink` (joining, restoring and leaving a media session). The call
+//! actor sees only these traits, so the whole call logic runs against a simulated backend
+//! and media in tests (`calls::sim`), with tokio's paused clock, the way RingRTC's
+//! `SimPlatform` stands in for the real one.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use tokio::sync::mpsc;
+
+use super::machine::Profile;
+use crate::audio_bridge::AudioBridge;
+use crate::call_media::{MediaEvent, MediaSession, Timings};
+use crate::error::{Error, Result};
+use crate::identity::IdentityStore;
+use crate::peer::IcePolicy;
+use crate::rest::{RestClient, RestError};
+
+/// What `initiateCall` gave the caller, and what can be read from its participant token.
+#[derive(Clone, PartialEq)]
+pub struct OutgoingCall {
+    pub callee_client_id: String,
+    /// The extended backend's call id; `None` on the seed backend.
+    pub call_id: Option<String>,
+    pub participant_token: String,
+    pub participant_id: Option<String>,
+    pub session_id: Option<String>,
+    pub expires_at_ms: Option<i64>,
+}
+
+impl std::fmt::Debug for OutgoingCall {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OutgoingCall")
+            .field("callee_client_id", &self.callee_client_id)
+            .field("call_id", &self.call_id)
+            .field("participant_token", &"[redacted]")
+            .field("participant_id", &self.participant_id)
+            .field("session_id", &self.session_id)
+            .finish()
+    }
+}
+
+/// The REST actions of a call, for this device.
+#[async_trait]
+pub trait CallBackend: Send + Sync + 'static {
+    /// Which profile this device's registration is on (decided per call, at its start).
+    fn profile(&self) -> Profile;
+    async fn initiate(&self, callee_client_id: &str) -> Result<OutgoingCall>;
+    /// Extended: take the call; returns the callee's participant token.
+    async fn answer_call(&self, call_id: &str) -> Result<String>;
+    async fn decline_call(&self, call_id: &str, busy: bool) -> Result<()>;
+    async fn cancel_call(&self, call_id: &str) -> Result<()>;
+    /// `endCall` for this device's leg.
+    async fn end_call(&self) -> Result<()>;
+}
+
+/// Joins media sessions; `events` receives the session's events until it ends.
+#[async_trait]
+pub trait MediaConnector: Send + Sync + 'static {
+    async fn join(
+        &self,
+        token: &str,
+        events: mpsc::UnboundedSender<MediaEvent>,
+    ) -> Result<Arc<dyn MediaLink>>;
+}
+
+/// One joined media session, owned by its call.
+#[async_trait]
+pub trait MediaLink: Send + Sync {
+    /// Leaves politely and stops every task of the session. Idempotent.
+    async fn leave(&self);
+    /// Restarts ICE now (the network changed).
+    async fn restart_ice(&self) -> Result<()>;
+    /// Setup milestones (benchmarks).
+    fn timings(&self) -> Option<Timings>;
+}
+
+// ---- The real adapters ----
+
+/// `CallBackend` over the REST Lambda, with the identity in secure storage.
+pub struct RestCallBackend {
+    pub rest: RestClient,
+    pub identity: Arc<IdentityStore>,
+}
+
+impl RestCallBackend {
+    fn me(&self) -> Result<(String, Option<String>)> {
+        let id = self.identity.load()?.ok_or(Error::NotRegistered)?;
+        Ok((id.client_id, id.client_secret))
+    }
+
+    fn extended(&self) -> Result<(String, String)> {
+        match self.me()? {
+            (me, Some(secret)) => Ok((me, secret)),
+            (_, None) => Err(Error::InvalidInput(
+                "this action needs the extended backend (a client secret)".into(),
+            )),
+        }
+    }
+}
+
+/// A cancel or decline that finds the call already over has nothing left to do.
+fn ignore_gone(r: std::result::Result<(), RestError>) -> Result<()> {
+    match r {
+        Err(RestError::CallGone { .. }) => Ok(()),
+        other => Ok(other?),
+    }
+}
+
+#[async_trait]
+impl CallBackend for RestCallBackend {
+    fn profile(&self) -> Profile {
+        match self.identity.load() {
+            Ok(Some(i)) if i.client_secret.is_some() => Profile::Extended,
+            _ => Profile::Seed,
+        }
+    }
+
+    async fn initiate(&self, callee: &str) -> Result<OutgoingCall> {
+        let (me, secret) = self.me()?;
+        let initiated = self
+            .rest
+            .initiate_call(&me, callee, secret.as_deref())
+            .await?;
+        let claims = crate::participant_token::decode_claims(&initiated.token);
+        Ok(OutgoingCall {
+            callee_client_id: callee.to_string(),
+            call_id: initiated.call_id,
+            participant_id: claims.as_ref().and_then(|c| c.p.clone()),
+            session_id: claims.as_ref().and_then(|c| c.tid.clone()),
+            expires_at_ms: claims
+                .as_ref()
+                .and_then(|c| c.exp)
+                .map(|s| s.saturating_mul(1000)),
+            participant_token: initiated.token,
+        })
+    }
+
+    async fn answer_call(&self, call_id: &str) -> Result<String> {
+        let (me, secret) = self.extended()?;
+        Ok(self.rest.answer_call(&me, call_id, &secret).await?)
+    }
+
+    async fn decline_call(&self, call_id: &str, busy: bool) -> Result<()> {
+        let (me, secret) = self.extended()?;
+        ignore_gone(self.rest.decline_call(&me, call_id, busy, &secret).await)
+    }
+
+    async fn cancel_call(&self, call_id: &str) -> Result<()> {
+        let (me, secret) = self.extended()?;
+        ignore_gone(self.rest.cancel_call(&me, call_id, &secret).await)
+    }
+
+    async fn end_call(&self) -> Result<()> {
+        let (me, secret) = self.me()?;
+        Ok(self.rest.end_call(&me, secret.as_deref()).await?)
+    }
+}
+
+/// `MediaConnector` over webrtc-rs and the v3 signaling gateway.
+pub struct WebRtcMedia {
+    pub signaling_url: String,
+    pub audio: Arc<AudioBridge>,
+}
+
+#[async_trait]
+impl MediaConnector for WebRtcMedia {
+    async fn join(
+        &self,
+        token: &str,
+        events: mpsc::UnboundedSender<MediaEvent>,
+    ) -> Result<Arc<dyn MediaLink>> {
+        let host = url::Url::parse(&self.signaling_url)
+            .ok()
+            .and_then(|u| u.host_str().map(str::to_string))
+            .unwrap_or_default();
+        let session = MediaSession::join(
+            &self.signaling_url,
+            token,
+            IcePolicy::for_signaling_host(&host),
+            self.audio.clone(),
+            events,
+        )
+        .await?;
+        let timings = session.timings.clone();
+        Ok(Arc::new(WebRtcLink {
+            session: tokio::sync::Mutex::new(Some(session)),
+            timings,
+        }))
+    }
+}
+
+struct WebRtcLink {
+    session: tokio::sync::Mutex<Option<MediaSession>>,
+    timings: Arc<std::sync::Mutex<Timings>>,
+}
+
+#[async_trait]
+impl MediaLink for WebRtcLink {
+    async fn leave(&self) {
+        let session = self.session.lock().await.take();
+        if let Some(s) = session {
+            s.leave().await;
+        }
+    }
+
+    async fn restart_ice(&self) -> Result<()> {
+        if let Some(s) = self.session.lock().await.as_ref() {
+            s.restart_ice().await?;
+        }
+        Ok(())
+    }
+
+    fn timings(&self) -> Option<Timings> {
+        Some(super::events::lock(&self.timings).clone())
+    }
+}

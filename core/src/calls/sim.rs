@@ -1,0 +1,634 @@
+//! The call scenarios against a simulated backend and media, on tokio's paused clock: the
+//! whole call logic (manager, actor, machine, events) with no socket, in milliseconds.
+//! The same scenarios run end to end against the mock in `core/tests/incoming_calls.rs`.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use tokio::sync::mpsc;
+
+use super::actor::Ports;
+use super::events::{lock, CallUpdate, Hub, UpdateKind};
+use super::machine::{CallState, EndReason, Profile};
+use super::manager::CallManager;
+use super::platform::{CallBackend, MediaConnector, MediaLink, OutgoingCall};
+use super::{CallHandle, PushOutcome};
+use crate::call_media::{MediaEnd, MediaEvent, Timings};
+use crate::error::{Error, Result};
+use crate::event_channel::ServerEvent;
+use crate::rest::RestError;
+
+/// What the simulated world saw, in order.
+#[derive(Default)]
+struct Log(Mutex<Vec<String>>);
+
+impl Log {
+    fn push(&self, s: impl Into<String>) {
+        lock(&self.0).push(s.into());
+    }
+    fn all(&self) -> Vec<String> {
+        lock(&self.0).clone()
+    }
+    fn has(&self, s: &str) -> bool {
+        lock(&self.0).iter().any(|x| x == s)
+    }
+}
+
+struct SimBackend {
+    profile: Profile,
+    log: Arc<Log>,
+    callee_busy: bool,
+    /// `answerCall` says the call is gone (answered elsewhere, cancelled).
+    answer_gone: bool,
+    initiate_delay: Duration,
+}
+
+#[async_trait]
+impl CallBackend for SimBackend {
+    fn profile(&self) -> Profile {
+        self.profile
+    }
+    async fn initiate(&self, callee: &str) -> Result<OutgoingCall> {
+        tokio::time::sleep(self.initiate_delay).await;
+        self.log.push(format!("initiate {callee}"));
+        if self.callee_busy {
+            return Err(Error::Rest(RestError::Busy("BUSY".into())));
+        }
+        Ok(OutgoingCall {
+            callee_client_id: callee.into(),
+            call_id: (self.profile == Profile::Extended)
+                .then(|| "0b6f1c1e-8f1a-4c55-9d0e-2f4f7a1b2c3d".into()),
+            participant_token: "caller-token".into(),
+            participant_id: None,
+            session_id: None,
+            expires_at_ms: None,
+        })
+    }
+    async fn answer_call(&self, call_id: &str) -> Result<String> {
+        self.log.push(format!("answerCall {call_id}"));
+        if self.answer_gone {
+            return Err(Error::Rest(RestError::CallGone {
+                code: "CALL_ANSWERED".into(),
+                message: "answered elsewhere".into(),
+            }));
+        }
+        Ok("callee-token".into())
+    }
+    async fn decline_call(&self, call_id: &str, busy: bool) -> Result<()> {
+        self.log.push(format!(
+            "declineCall {call_id} {}",
+            if busy { "busy" } else { "declined" }
+        ));
+        Ok(())
+    }
+    async fn cancel_call(&self, call_id: &str) -> Result<()> {
+        self.log.push(format!("cancelCall {call_id}"));
+        Ok(())
+    }
+    async fn end_call(&self) -> Result<()> {
+        self.log.push("endCall");
+        Ok(())
+    }
+}
+
+#[derive(Default)]
+struct SimMedia {
+    log: Arc<Log>,
+    /// The events sender of the last session joined, so a test can play the media's part.
+    last: Mutex<Option<mpsc::UnboundedSender<MediaEvent>>>,
+    leave_delay: Duration,
+}
+
+struct SimLink {
+    log: Arc<Log>,
+    events: mpsc::UnboundedSender<MediaEvent>,
+    delay: Duration,
+}
+
+#[async_trait]
+impl MediaConnector for SimMedia {
+    async fn join(
+        &self,
+        token: &str,
+        events: mpsc::UnboundedSender<MediaEvent>,
+    ) -> Result<Arc<dyn MediaLink>> {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        self.log.push(format!("join {token}"));
+        *lock(&self.last) = Some(events.clone());
+        Ok(Arc::new(SimLink {
+            log: self.log.clone(),
+            events,
+            delay: self.leave_delay,
+        }))
+    }
+}
+
+#[async_trait]
+impl MediaLink for SimLink {
+    async fn leave(&self) {
+        tokio::time::sleep(self.delay).await;
+        self.log.push("leave");
+        let _ = self.events.send(MediaEvent::Ended(MediaEnd::Left));
+    }
+    async fn restart_ice(&self) -> Result<()> {
+        self.log.push("restartIce");
+        Ok(())
+    }
+    fn timings(&self) -> Option<Timings> {
+        None
+    }
+}
+
+struct World {
+    m: CallManager,
+    log: Arc<Log>,
+    media: Arc<SimMedia>,
+    profile: Profile,
+}
+
+fn world_with(profile: Profile, tweak: impl FnOnce(&mut SimBackend, &mut SimMedia)) -> World {
+    let log = Arc::new(Log::default());
+    let mut backend = SimBackend {
+        profile,
+        log: log.clone(),
+        callee_busy: false,
+        answer_gone: false,
+        initiate_delay: Duration::from_millis(30),
+    };
+    let mut media = SimMedia {
+        log: log.clone(),
+        ..Default::default()
+    };
+    tweak(&mut backend, &mut media);
+    let media = Arc::new(media);
+    let m = CallManager::new(
+        Ports {
+            backend: Arc::new(backend),
+            media: media.clone(),
+            hub: Arc::new(Hub::default()),
+        },
+        tokio::runtime::Handle::current(),
+    );
+    World {
+        m,
+        log,
+        media,
+        profile,
+    }
+}
+
+fn world(profile: Profile) -> World {
+    world_with(profile, |_, _| {})
+}
+
+const CALL_ID: &str = "1b6f1c1e-8f1a-4c55-9d0e-2f4f7a1b2c3d";
+
+impl World {
+    /// A push as the profile's backend sends it.
+    fn push(&self, call_id: &str, sent_at_ms: i64) -> String {
+        match self.profile {
+            Profile::Extended => serde_json::json!({
+                "callId": call_id, "callerId": "alice", "callerName": "Ann Lee",
+                "sentAt": sent_at_ms.to_string(),
+            })
+            .to_string(),
+            Profile::Seed => serde_json::json!({
+                "pinpoint.notification.body": "Ann Lee is calling you",
+                "pinpoint.deeplink": format!("https://my.app.com/incomingCall?tok=h.{call_id}.s"),
+            })
+            .to_string(),
+        }
+    }
+
+    fn invite(&self, seed_token_part: &str) -> Arc<CallHandle> {
+        let (outcome, call) = self
+            .m
+            .handle_push(&self.push(seed_token_part, 1_000), 1_000)
+            .unwrap();
+        assert!(matches!(outcome, PushOutcome::Invite(_)), "{outcome:?}");
+        call.unwrap()
+    }
+
+    fn media_event(&self, ev: MediaEvent) {
+        lock(&self.media.last).as_ref().unwrap().send(ev).unwrap();
+    }
+
+    fn server(&self, ev: ServerEvent) {
+        self.m.on_server_event(ev, "bob", 1_000);
+    }
+}
+
+/// Waits (on the paused clock) until the call reaches `want`.
+async fn reach(call: &CallHandle, want: CallState) {
+    for _ in 0..10_000 {
+        if call.shared.state() == want {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    panic!("the call is {:?}, not {want:?}", call.shared.state());
+}
+
+async fn settle() {
+    tokio::time::sleep(Duration::from_millis(500)).await;
+}
+
+fn profiles() -> [Profile; 2] {
+    [Profile::Seed, Profile::Extended]
+}
+
+#[tokio::test(start_paused = true)]
+async fn placed_call_answered_then_hung_up() {
+    for p in profiles() {
+        let w = world(p);
+        let states = w.m.subscribe();
+        let call = w.m.start_call("bob").await.unwrap();
+        assert_eq!(call.shared.state(), CallState::Ringing);
+        assert!(w.log.has("join caller-token"));
+        if p == Profile::Extended {
+            w.server(ServerEvent::Answered {
+                call_id: "0b6f1c1e-8f1a-4c55-9d0e-2f4f7a1b2c3d".into(),
+                by: None,
+            });
+            reach(&call, CallState::Connecting).await;
+        }
+        w.media_event(MediaEvent::Connected);
+        reach(&call, CallState::Connected).await;
+        call.act(super::machine::Input::Hangup).await.unwrap();
+        assert_eq!(
+            call.shared.state(),
+            CallState::Ended(EndReason::LocalHangup)
+        );
+        assert_eq!(
+            w.log.all(),
+            vec!["initiate bob", "join caller-token", "leave", "endCall"],
+            "{p:?}"
+        );
+        let mut seen = Vec::new();
+        while let Some(u) = states.pop_now() {
+            if let UpdateKind::State(s) = u.kind {
+                seen.push(s);
+            }
+        }
+        let mut want = vec![CallState::Ringing];
+        if p == Profile::Extended {
+            want.push(CallState::Connecting);
+        }
+        want.extend([
+            CallState::Connected,
+            CallState::Ended(EndReason::LocalHangup),
+        ]);
+        assert_eq!(seen, want, "{p:?}");
+        settle().await;
+        assert_eq!(w.m.running(), 0, "the call's task ended");
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn invite_answered_joins_with_the_profiles_token() {
+    for p in profiles() {
+        let w = world(p);
+        let call = w.invite(CALL_ID);
+        assert_eq!(call.shared.state(), CallState::Ringing);
+        w.m.answer(&call.shared.id).await.unwrap();
+        assert_eq!(call.shared.state(), CallState::Connecting);
+        let want_join = match p {
+            Profile::Seed => format!("join h.{CALL_ID}.s"),
+            Profile::Extended => "join callee-token".into(),
+        };
+        assert!(w.log.has(&want_join), "{p:?}: {:?}", w.log.all());
+        assert_eq!(
+            w.log.has(&format!("answerCall {CALL_ID}")),
+            p == Profile::Extended
+        );
+        w.media_event(MediaEvent::Connected);
+        reach(&call, CallState::Connected).await;
+        // The far end hangs up: the session closes.
+        w.media_event(MediaEvent::Ended(MediaEnd::SignalingClosed));
+        reach(&call, CallState::Ended(EndReason::RemoteHangup)).await;
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn invite_declined_tells_the_backend_the_profiles_way() {
+    for p in profiles() {
+        let w = world(p);
+        let call = w.invite(CALL_ID);
+        call.act(super::machine::Input::Decline).await.unwrap();
+        assert_eq!(call.shared.state(), CallState::Ended(EndReason::Declined));
+        let want = match p {
+            Profile::Seed => "endCall".to_string(),
+            Profile::Extended => format!("declineCall {CALL_ID} declined"),
+        };
+        assert_eq!(w.log.all(), vec![want], "{p:?}");
+        // Answering after the decline is refused and changes nothing.
+        let err = w.m.answer(&call.shared.id).await.unwrap_err();
+        assert!(
+            matches!(err, Error::Illegal(_) | Error::CallUnavailable(_)),
+            "{err:?}"
+        );
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn caller_gives_up_while_ringing() {
+    for p in profiles() {
+        let w = world(p);
+        let call = w.m.start_call("bob").await.unwrap();
+        call.act(super::machine::Input::Hangup).await.unwrap();
+        assert_eq!(call.shared.state(), CallState::Ended(EndReason::Cancelled));
+        let cancel = match p {
+            Profile::Seed => "endCall".to_string(),
+            Profile::Extended => "cancelCall 0b6f1c1e-8f1a-4c55-9d0e-2f4f7a1b2c3d".into(),
+        };
+        assert_eq!(
+            w.log.all(),
+            vec![
+                "initiate bob".into(),
+                "join caller-token".into(),
+                "leave".into(),
+                cancel
+            ]
+        );
+        // On the callee's side the invite ends as cancelled.
+        let w = world(p);
+        let invite = w.invite(CALL_ID);
+        match p {
+            Profile::Extended => w.server(ServerEvent::Cancelled {
+                call_id: CALL_ID.into(),
+            }),
+            Profile::Seed => invite.send(super::machine::Input::RemoteCancelled),
+        }
+        reach(&invite, CallState::Ended(EndReason::Cancelled)).await;
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn ring_timeouts_on_both_sides() {
+    for p in profiles() {
+        let caller = world(p);
+        let callee = world(p);
+        caller.m.set_ring_timeout(Duration::from_secs(30));
+        callee.m.set_ring_timeout(Duration::from_secs(30));
+        let call = caller.m.start_call("bob").await.unwrap();
+        let invite = callee.invite(CALL_ID);
+        tokio::time::sleep(Duration::from_secs(29)).await;
+        assert_eq!(call.shared.state(), CallState::Ringing);
+        assert_eq!(invite.shared.state(), CallState::Ringing);
+        reach(&call, CallState::Ended(EndReason::Missed)).await;
+        reach(&invite, CallState::Ended(EndReason::Missed)).await;
+        settle().await;
+        // The caller gives up the profile's way; the callee's timeout is endCall on the seed
+        // and nothing on the extended backend (the caller's own timer ends it there).
+        match p {
+            Profile::Seed => {
+                assert_eq!(
+                    caller.log.all(),
+                    vec!["initiate bob", "join caller-token", "leave", "endCall"]
+                );
+                assert_eq!(callee.log.all(), vec!["endCall"]);
+            }
+            Profile::Extended => {
+                assert!(caller
+                    .log
+                    .has("cancelCall 0b6f1c1e-8f1a-4c55-9d0e-2f4f7a1b2c3d"));
+                assert!(callee.log.all().is_empty(), "{:?}", callee.log.all());
+            }
+        }
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn busy_both_ways() {
+    for p in profiles() {
+        // The callee is busy: the placed call ends as busy and start_call says why.
+        let w = world_with(p, |b, _| b.callee_busy = true);
+        let err = w.m.start_call("bob").await.err().unwrap();
+        assert!(matches!(err, Error::Rest(RestError::Busy(_))), "{err:?}");
+        assert!(w.m.active().is_none());
+        // This device is busy: an invite during a call ends as busy at once.
+        let w = world(p);
+        let call = w.m.start_call("carol").await.unwrap();
+        let invite = w.invite(CALL_ID);
+        reach(&invite, CallState::Ended(EndReason::Busy)).await;
+        settle().await;
+        assert_eq!(
+            call.shared.state(),
+            CallState::Ringing,
+            "the call in progress goes on"
+        );
+        assert_eq!(
+            w.log.has(&format!("declineCall {CALL_ID} busy")),
+            p == Profile::Extended
+        );
+        assert!(
+            !w.log.has("endCall"),
+            "seed: no endCall, it would end our own call"
+        );
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_invite_during_the_last_calls_teardown_rings() {
+    for p in profiles() {
+        // Leaving takes 2 s here (a slow network); the next invite comes in meanwhile.
+        let w = world_with(p, |_, m| m.leave_delay = Duration::from_secs(2));
+        let call = w.m.start_call("carol").await.unwrap();
+        w.media_event(MediaEvent::Connected);
+        reach(&call, CallState::Connected).await;
+        let hangup = call.act(super::machine::Input::Hangup);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        assert!(!w.log.has("leave"), "still tearing down");
+        let invite = w.invite(CALL_ID);
+        settle().await;
+        assert_eq!(invite.shared.state(), CallState::Ringing, "{p:?}: not busy");
+        hangup.await.unwrap();
+        w.m.answer(&invite.shared.id).await.unwrap();
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn glare_while_dialing_the_invite_rings_and_the_backend_decides() {
+    for p in profiles() {
+        // Our initiateCall is in flight when the other side's invite arrives: the invite
+        // rings (not busy), and our call ends as busy when the backend refuses it.
+        let w = world_with(p, |b, _| {
+            b.initiate_delay = Duration::from_millis(300);
+            b.callee_busy = true;
+        });
+        let start = w.m.start_call("bob");
+        tokio::pin!(start);
+        assert!(tokio::time::timeout(Duration::from_millis(100), &mut start)
+            .await
+            .is_err());
+        let invite = w.invite(CALL_ID);
+        let lost = start.await.err().unwrap();
+        assert!(matches!(lost, Error::Rest(RestError::Busy(_))), "{lost:?}");
+        assert_eq!(invite.shared.state(), CallState::Ringing, "{p:?}");
+        w.m.answer(&invite.shared.id).await.unwrap();
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn glare_each_side_sees_the_other_busy() {
+    for p in profiles() {
+        // Both place a call at the same moment: each device's own call holds it, so each
+        // invite that arrives ends as busy, and neither placed call is disturbed.
+        let w = world(p);
+        let call = w.m.start_call("bob").await.unwrap();
+        let invite = w.invite(CALL_ID);
+        reach(&invite, CallState::Ended(EndReason::Busy)).await;
+        assert_eq!(call.shared.state(), CallState::Ringing);
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn duplicate_stale_and_ended_pushes() {
+    for p in profiles() {
+        let w = world(p);
+        let call = w.invite(CALL_ID);
+        let (again, none) = w.m.handle_push(&w.push(CALL_ID, 1_000), 1_200).unwrap();
+        assert!(matches!(
+            again,
+            PushOutcome::Ignored {
+                reason: super::IgnoreReason::Duplicate,
+                ..
+            }
+        ));
+        assert!(none.is_none());
+        call.act(super::machine::Input::Decline).await.unwrap();
+        // The push of a call already over is a duplicate too, and rings nothing.
+        let (late, _) = w.m.handle_push(&w.push(CALL_ID, 1_000), 5_000).unwrap();
+        assert!(matches!(late, PushOutcome::Ignored { .. }));
+        if p == Profile::Extended {
+            let other = "2b6f1c1e-8f1a-4c55-9d0e-2f4f7a1b2c3d";
+            let (stale, none) = w.m.handle_push(&w.push(other, 0), 60_000).unwrap();
+            assert!(matches!(
+                stale,
+                PushOutcome::Ignored {
+                    reason: super::IgnoreReason::Expired,
+                    ..
+                }
+            ));
+            assert!(none.is_none());
+        }
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn answered_elsewhere() {
+    // Extended: another device of the user answers; this one stops ringing.
+    let w = world(Profile::Extended);
+    let call = w.invite(CALL_ID);
+    w.server(ServerEvent::Answered {
+        call_id: CALL_ID.into(),
+        by: Some("bob-tablet".into()),
+    });
+    reach(&call, CallState::Ended(EndReason::AnsweredElsewhere)).await;
+    // And answering a call the backend gave to another device fails, typed.
+    let w = world_with(Profile::Extended, |b, _| b.answer_gone = true);
+    let call = w.invite(CALL_ID);
+    let err = w.m.answer(&call.shared.id).await.unwrap_err();
+    assert!(
+        matches!(err, Error::Rest(RestError::CallGone { .. })),
+        "{err:?}"
+    );
+    reach(&call, CallState::Ended(EndReason::Failed(err.to_string()))).await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_cancelled_start_call_cancels_the_call() {
+    for p in profiles() {
+        let w = world_with(p, |b, _| b.initiate_delay = Duration::from_millis(300));
+        let start = w.m.start_call("bob");
+        // The app stops waiting while initiateCall is in flight.
+        assert!(tokio::time::timeout(Duration::from_millis(100), start)
+            .await
+            .is_err());
+        settle().await;
+        let cancel = match p {
+            Profile::Seed => "endCall".to_string(),
+            Profile::Extended => "cancelCall 0b6f1c1e-8f1a-4c55-9d0e-2f4f7a1b2c3d".into(),
+        };
+        assert_eq!(
+            w.log.all(),
+            vec!["initiate bob".to_string(), cancel],
+            "{p:?}"
+        );
+        assert!(w.m.active().is_none());
+        assert_eq!(w.m.running(), 0);
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_awaited_hangup_completes_when_the_waiter_is_dropped() {
+    let w = world_with(Profile::Seed, |_, m| m.leave_delay = Duration::from_secs(1));
+    let call = w.m.start_call("bob").await.unwrap();
+    drop(call.act(super::machine::Input::Hangup));
+    settle().await;
+    settle().await;
+    settle().await;
+    assert_eq!(
+        w.log.all(),
+        vec!["initiate bob", "join caller-token", "leave", "endCall"]
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn reconnecting_and_network_change() {
+    let w = world(Profile::Seed);
+    let call = w.m.start_call("bob").await.unwrap();
+    w.media_event(MediaEvent::Connected);
+    reach(&call, CallState::Connected).await;
+    w.media_event(MediaEvent::Reconnecting);
+    reach(&call, CallState::Reconnecting).await;
+    w.m.network_changed();
+    settle().await;
+    assert!(w.log.has("restartIce"));
+    w.media_event(MediaEvent::Connected);
+    reach(&call, CallState::Connected).await;
+    w.media_event(MediaEvent::Ended(MediaEnd::ConnectionFailed));
+    reach(
+        &call,
+        CallState::Ended(EndReason::Failed("the media connection was lost".into())),
+    )
+    .await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn every_subscriber_gets_every_state_even_a_late_one_starts_with_the_current() {
+    let w = world(Profile::Seed);
+    let call = w.m.start_call("bob").await.unwrap();
+    let late = w.m.subscribe_call(&call);
+    w.media_event(MediaEvent::Connected);
+    for i in 0..100 {
+        w.media_event(MediaEvent::AudioLevel {
+            local: i as f32,
+            remote: 0.0,
+        });
+    }
+    reach(&call, CallState::Connected).await;
+    call.act(super::machine::Input::Hangup).await.unwrap();
+    let got: Vec<CallUpdate> = std::iter::from_fn(|| late.pop_now()).collect();
+    let states: Vec<_> = got
+        .iter()
+        .filter_map(|u| match &u.kind {
+            UpdateKind::State(s) => Some(s.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        states,
+        vec![
+            CallState::Ringing,
+            CallState::Connected,
+            CallState::Ended(EndReason::LocalHangup)
+        ]
+    );
+    let levels = got
+        .iter()
+        .filter(|u| matches!(u.kind, UpdateKind::Level { .. }))
+        .count();
+    assert!(levels <= 1, "levels are coalesced: {levels}");
+}
