@@ -121,7 +121,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         frequency_hz: 880.0,
     });
     let alice_heard = Arc::new(Heard::default());
-    let call = alice.start_call(bob_id.clone()).await?;
+    let call = alice.start_call(bob_id.clone(), None).await?;
     let _alice_events = call.observe(alice_heard.clone())?;
     let placed = call
         .outgoing()

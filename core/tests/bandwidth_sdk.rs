@@ -87,7 +87,7 @@ async fn bandwidths_browser_sdk_takes_a_call_through_the_mock() {
     alice.set_audio_source(AudioSource::Tone {
         frequency_hz: 440.0,
     });
-    alice.start_call(bob_id).await.unwrap();
+    alice.start_call(bob_id, None).await.unwrap();
     let token = common::push_token(&m, "browser-bob").await;
     let c = claims(&token);
     let (session, participant) = (

@@ -106,7 +106,7 @@ async fn two_phones_register_sync_see_each_other_and_call() {
         .iter()
         .any(|p| p.first_name == "Alice" && p.client_id == a_id));
 
-    let placed = alice.start_call(b_id.clone()).await.unwrap();
+    let placed = alice.start_call(b_id.clone(), None).await.unwrap();
     let call = placed.outgoing().unwrap();
     assert!(call.participant_token.starts_with("eyJ"));
     assert!(call.participant_id.is_some() && call.session_id.is_some());
@@ -131,7 +131,7 @@ async fn two_phones_register_sync_see_each_other_and_call() {
     );
 
     // Both legs are in a session now: a call the other way is busy.
-    match bob.start_call(a_id.clone()).await {
+    match bob.start_call(a_id.clone(), None).await {
         Err(DialtoneError::Busy { detail }) => assert!(detail.contains("already in a session")),
         other => panic!("expected Busy, got {other:?}"),
     }
@@ -252,7 +252,7 @@ async fn typed_errors_for_unknown_ids_bad_input_bad_keys_and_missing_registratio
     let dir = tempfile::tempdir().unwrap();
     let c = client(&m, dir.path());
     assert!(matches!(
-        c.start_call("x".into()).await,
+        c.start_call("x".into(), None).await,
         Err(DialtoneError::NotRegistered { .. })
     ));
     assert!(matches!(
@@ -264,7 +264,7 @@ async fn typed_errors_for_unknown_ids_bad_input_bad_keys_and_missing_registratio
         Err(DialtoneError::InvalidInput { .. })
     ));
     let me = c.register(fcm("t")).await.unwrap();
-    match c.start_call("no-such-client".into()).await {
+    match c.start_call("no-such-client".into(), None).await {
         Err(DialtoneError::Backend {
             status: 500,
             detail,
@@ -272,7 +272,7 @@ async fn typed_errors_for_unknown_ids_bad_input_bad_keys_and_missing_registratio
         other => panic!("expected Backend, got {other:?}"),
     }
     assert!(matches!(
-        c.start_call(me.clone()).await,
+        c.start_call(me.clone(), None).await,
         Err(DialtoneError::InvalidInput { .. })
     ));
     assert!(matches!(

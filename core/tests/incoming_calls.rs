@@ -161,7 +161,7 @@ async fn answered_in_time(profile: Profile) {
     let mut w = World::new(profile).await;
     let alice = w.phone("Alice", PushKind::Fcm, 440.0).await;
     let bob = w.phone("Bob", PushKind::ApnsVoip, 880.0).await;
-    let call = alice.c.start_call(bob.id.clone()).await.unwrap();
+    let call = alice.c.start_call(bob.id.clone(), None).await.unwrap();
     let placed = call.outgoing().unwrap();
     assert_eq!(placed.call_id.is_some(), w.extended());
     assert_eq!(call.direction(), CallDirection::Outgoing);
@@ -209,7 +209,7 @@ async fn declined(profile: Profile) {
     let mut w = World::new(profile).await;
     let alice = w.phone("Alice", PushKind::Fcm, 440.0).await;
     let bob = w.phone("Bob", PushKind::Fcm, 880.0).await;
-    alice.c.start_call(bob.id.clone()).await.unwrap();
+    alice.c.start_call(bob.id.clone(), None).await.unwrap();
     let id = w.ring(&bob).await;
     bob.c.decline(id.clone()).await.unwrap();
     eventually("Bob's invite to end as declined", 5, || {
@@ -248,7 +248,7 @@ async fn cancelled_before_answer(profile: Profile) {
     let mut w = World::new(profile).await;
     let alice = w.phone("Alice", PushKind::Fcm, 440.0).await;
     let bob = w.phone("Bob", PushKind::Fcm, 880.0).await;
-    alice.c.start_call(bob.id.clone()).await.unwrap();
+    alice.c.start_call(bob.id.clone(), None).await.unwrap();
     let id = w.ring(&bob).await;
     alice.c.end_call().await.unwrap();
     eventually("Alice's call to end as cancelled", 5, || {
@@ -285,7 +285,7 @@ async fn ring_timeout(profile: Profile) {
     let bob = w.phone("Bob", PushKind::Fcm, 880.0).await;
     bob.c.set_ring_timeout_ms(300);
     alice.c.set_ring_timeout_ms(1_500);
-    alice.c.start_call(bob.id.clone()).await.unwrap();
+    alice.c.start_call(bob.id.clone(), None).await.unwrap();
     let id = w.ring(&bob).await;
     eventually("the invite to be missed", 5, || {
         bob.ev.saw(call_ended(&id, CallEndReason::Missed))
@@ -315,12 +315,12 @@ async fn busy(profile: Profile) {
     let alice = w.phone("Alice", PushKind::Fcm, 440.0).await;
     let bob = w.phone("Bob", PushKind::Fcm, 880.0).await;
     let carol = w.phone("Carol", PushKind::Fcm, 660.0).await;
-    alice.c.start_call(bob.id.clone()).await.unwrap();
+    alice.c.start_call(bob.id.clone(), None).await.unwrap();
     let first = w.ring(&bob).await;
     bob.c.answer(first).await.unwrap();
     // The backend refuses a call to someone in a session.
     assert!(matches!(
-        carol.c.start_call(bob.id.clone()).await,
+        carol.c.start_call(bob.id.clone(), None).await,
         Err(DialtoneError::Busy { .. })
     ));
     // A call's push that still reaches Bob while he talks (a late push, another backend
@@ -369,8 +369,8 @@ async fn glare(profile: Profile) {
     // Both call each other at once: the backend's atomic session check lets exactly one
     // through, and the other side gets Busy and then the winner's invite.
     let (a, b) = tokio::join!(
-        alice.c.start_call(bob.id.clone()),
-        bob.c.start_call(alice.id.clone())
+        alice.c.start_call(bob.id.clone(), None),
+        bob.c.start_call(alice.id.clone(), None)
     );
     assert_eq!(
         [a.is_ok(), b.is_ok()].iter().filter(|ok| **ok).count(),
@@ -402,7 +402,7 @@ async fn duplicate_stale_and_ended_pushes(profile: Profile) {
     let bob = w.phone("Bob", PushKind::ApnsVoip, 880.0).await;
 
     // Duplicate: the same push twice rings once.
-    alice.c.start_call(bob.id.clone()).await.unwrap();
+    alice.c.start_call(bob.id.clone(), None).await.unwrap();
     let payload = w.os_push(&bob).await;
     let first = bob.c.handle_push(payload.clone()).unwrap();
     let again = bob.c.handle_push(payload.clone()).unwrap();
@@ -494,7 +494,7 @@ async fn answered_on_another_device(profile: Profile) {
         })
         .await;
     }
-    alice.c.start_call(bob.id.clone()).await.unwrap();
+    alice.c.start_call(bob.id.clone(), None).await.unwrap();
     let id = w.ring(&bob).await;
     if w.extended() {
         eventually("the tablet to ring too", 5, || tablet_ev.rang(&id)).await;
@@ -543,7 +543,7 @@ async fn malformed_pushes(profile: Profile) {
     );
     // Nothing was lost: the device still rings for a real call.
     let alice = w.phone("Alice", PushKind::Fcm, 440.0).await;
-    alice.c.start_call(bob.id.clone()).await.unwrap();
+    alice.c.start_call(bob.id.clone(), None).await.unwrap();
     let id = w.ring(&bob).await;
     bob.c.decline(id).await.unwrap();
     tokio::time::sleep(Duration::from_millis(50)).await;

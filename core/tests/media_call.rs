@@ -80,7 +80,7 @@ async fn connected_call(m: &MockServer) -> Call {
         bob.observe_call(bob_events.clone()).unwrap(),
     ];
 
-    let call = alice.start_call(bob_id).await.unwrap();
+    let call = alice.start_call(bob_id, None).await.unwrap();
     let token = common::push_token(m, "bob-fcm").await;
     bob.join_call(token).await.unwrap();
     Call {

@@ -70,7 +70,7 @@ async fn hangup_tears_down_both_connections_the_session_every_task_and_socket() 
     let tasks_before = dialtone::runtime_alive_tasks();
     let sockets_before = open_sockets();
 
-    alice.start_call(bob_id).await.unwrap();
+    alice.start_call(bob_id, None).await.unwrap();
     let token = common::push_token(&m, "b").await;
     bob.join_call(token).await.unwrap();
     for _ in 0..750 {

@@ -193,6 +193,36 @@ impl From<calls::PushOutcome> for PushOutcome {
     }
 }
 
+/// Lets a caller whose cancellation does not reach Rust (a Swift `Task`) cancel an
+/// operation: create one, pass it, call `cancel()` from the cancellation handler.
+#[derive(uniffi::Object, Default)]
+pub struct CancelSignal {
+    fired: tokio::sync::watch::Sender<bool>,
+}
+
+#[uniffi::export]
+impl CancelSignal {
+    #[uniffi::constructor]
+    pub fn new() -> Arc<Self> {
+        Arc::new(CancelSignal::default())
+    }
+
+    pub fn cancel(&self) {
+        self.fired.send_replace(true);
+    }
+
+    pub fn is_cancelled(&self) -> bool {
+        *self.fired.borrow()
+    }
+}
+
+impl CancelSignal {
+    async fn fired(&self) {
+        let mut rx = self.fired.subscribe();
+        let _ = rx.wait_for(|f| *f).await;
+    }
+}
+
 /// What the call sends.
 #[derive(Debug, Clone, Copy, PartialEq, uniffi::Enum)]
 pub enum AudioSource {
@@ -343,12 +373,28 @@ impl Call {
 #[uniffi::export]
 impl DialtoneClient {
     /// Calls the Person with `callee_client_id`: returns the call once the backend placed it
-    /// and its media is joined (it rings at the callee). If the awaiting coroutine or Task
-    /// is cancelled first, the call is cancelled too.
-    pub async fn start_call(&self, callee_client_id: String) -> Result<Arc<Call>, DialtoneError> {
+    /// and its media is joined (it rings at the callee). If the awaiting coroutine is
+    /// cancelled first, or `cancel` fires (Swift: a Task cancellation handler, since Swift
+    /// cancellation does not reach Rust by itself), the call is cancelled too and this
+    /// returns `Cancelled`.
+    #[uniffi::method(default(cancel = None))]
+    pub async fn start_call(
+        &self,
+        callee_client_id: String,
+        cancel: Option<Arc<CancelSignal>>,
+    ) -> Result<Arc<Call>, DialtoneError> {
         let engine = self.engine.clone();
         super::runtime::run(async move {
-            let handle = engine.start_call(&callee_client_id).await?;
+            let start = engine.start_call(&callee_client_id);
+            let handle = match cancel {
+                None => start.await?,
+                Some(signal) => tokio::select! {
+                    placed = start => placed?,
+                    _ = signal.fired() => return Err(DialtoneError::Cancelled {
+                        detail: "start_call was cancelled; the call was hung up".into(),
+                    }),
+                },
+            };
             Ok(Call::new(handle, engine))
         })
         .await

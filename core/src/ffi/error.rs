@@ -43,6 +43,9 @@ pub enum DialtoneError {
     /// Local storage (files, keychain) failed.
     #[error("storage: {detail}")]
     Storage { detail: String },
+    /// The operation was cancelled by the app (what it had started was undone).
+    #[error("cancelled: {detail}")]
+    Cancelled { detail: String },
     /// A bug in Dialtone; please report it.
     #[error("internal: {detail}")]
     Internal { detail: String },

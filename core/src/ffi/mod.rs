@@ -10,7 +10,7 @@ mod runtime;
 mod types;
 
 pub use call::{
-    AudioSource, Call, CallDirection, CallEndReason, CallEvent, CallListener, CallState,
+    AudioSource, Call, CallDirection, CancelSignal, CallEndReason, CallEvent, CallListener, CallState,
     IgnoreReason, IncomingCallListener, IncomingInvite, PushOutcome,
 };
 pub use client::{BackendConfig, DialtoneClient, PersonsListener, TaskHandle};

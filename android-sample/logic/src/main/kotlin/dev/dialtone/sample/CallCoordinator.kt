@@ -1,15 +1,20 @@
-// The sample's call logic, free of Android: it turns pushes and the SDK's call events into
-// what the phone's call system must show (Android Telecom in the app, a fake in tests),
-// and the call system's answer / reject / disconnect back into SDK calls. It starts and
-// stops the audio pump with the call. Its state is a StateFlow the UI renders.
+// The sample's call logic, free of Android: it turns pushes, the SDK's incoming calls and
+// each Call's state changes into what the phone's call system must show (Android Telecom in
+// the app, a fake in tests), and the call system's answer / reject / disconnect back into
+// actions on the Call. It starts and stops the audio pump with the call. Its state is a
+// StateFlow the UI renders. Run its suspend functions from an application-level scope: the
+// SDK completes answer / decline / hangup even if the awaiting coroutine is cancelled.
 package dev.dialtone.sample
 
+import dev.dialtone.Call
 import dev.dialtone.CallEndReason
 import dev.dialtone.CallEvent
 import dev.dialtone.CallListener
+import dev.dialtone.CallState
 import dev.dialtone.DialtoneClient
 import dev.dialtone.DialtoneException
 import dev.dialtone.IgnoreReason
+import dev.dialtone.IncomingCallListener
 import dev.dialtone.IncomingInvite
 import dev.dialtone.Person
 import dev.dialtone.PushOutcome
@@ -56,26 +61,38 @@ class CallCoordinator(
     private val _state = MutableStateFlow<CallUi>(CallUi.Idle)
     val state: StateFlow<CallUi> = _state.asStateFlow()
 
-    private var current: String? = null
+    /** The call on screen, and the id the call system knows it by (ours, for a placed call). */
+    @Volatile private var current: Call? = null
+    @Volatile private var systemId: String? = null
     private var peer: String = ""
     private var pump: AudioPump? = null
 
     // Subscribed here, synchronously, so no event of a call placed or pushed right after
-    // construction is missed; handled in order on the scope.
-    private val inbox = Channel<CallEvent>(Channel.UNLIMITED)
+    // construction is missed; handled in order on the scope. Every event names its call.
+    private val inbox = Channel<Any>(Channel.UNLIMITED)
     private val subscription = client.observeCall(object : CallListener {
         override fun onCallEvent(event: CallEvent) {
             inbox.trySend(event)
         }
     })
-    private val events: Job = scope.launch { for (event in inbox) onEvent(event) }
+    private val incoming = client.observeIncomingCalls(object : IncomingCallListener {
+        override fun onIncomingCall(call: Call) {
+            inbox.trySend(call)
+        }
+    })
+    private val events: Job = scope.launch {
+        for (item in inbox) when (item) {
+            is CallEvent -> onEvent(item)
+            is Call -> ring(item)
+        }
+    }
 
     /** FirebaseMessagingService.onMessageReceived: `RemoteMessage.data` as is. Never throws. */
     fun onPush(data: Map<String, String>): PushOutcome? =
         try {
             client.handlePush(data).also { outcome ->
                 when (outcome) {
-                    is PushOutcome.Invite -> ring(outcome.invite)
+                    is PushOutcome.Invite -> client.call(outcome.invite.callId)?.let { ring(it, outcome.invite) }
                     // Already ringing (the event channel was first), too old, or not a call:
                     // Android needs no report for those.
                     is PushOutcome.Ignored -> if (outcome.reason == IgnoreReason.EXPIRED) {
@@ -87,9 +104,13 @@ class CallCoordinator(
             null // malformed push: nothing to show, nothing lost
         }
 
-    private fun ring(invite: IncomingInvite) {
+    @Synchronized
+    private fun ring(call: Call, invite: IncomingInvite = inviteOf(call)) {
+        if (current?.id() == call.id()) return // the push and the event channel: one ring
         if (current != null && _state.value !is CallUi.Ringing) return // the core ends it as busy
-        current = invite.callId
+        if (call.state() != CallState.Ringing) return
+        current = call
+        systemId = call.id()
         peer = invite.callerName ?: invite.handle
         _state.value = CallUi.Ringing(invite)
         system.reportIncoming(invite)
@@ -114,13 +135,16 @@ class CallCoordinator(
     /** Places a call: the call system first, so the OS treats the app as in a call at once. */
     suspend fun call(callee: Person) {
         val localId = UUID.randomUUID().toString()
-        current = localId
+        systemId = localId
         peer = "${callee.firstName} ${callee.lastName}"
         _state.value = CallUi.Dialing(callee, calleeRinging = false)
         system.reportOutgoing(localId, callee)
         try {
-            client.startCall(callee.clientId)
+            val call = client.startCall(callee.clientId)
+            current = call
             startAudio()
+            // Events of the call before `current` was set are rendered from its state now.
+            render(call.state())
         } catch (e: DialtoneException) {
             finish(localId, if (e is DialtoneException.Busy) EndCause.BUSY else EndCause.ERROR, e.message)
         }
@@ -128,8 +152,9 @@ class CallCoordinator(
 
     /** Telecom's onDisconnect, or the hang-up button. */
     suspend fun hangUp() {
-        val id = current ?: return
-        runCatching { client.endCall() }
+        val id = systemId ?: return
+        val call = current
+        runCatching { if (call != null) call.hangup() else client.endCall() }
         finish(id, EndCause.LOCAL)
     }
 
@@ -148,27 +173,37 @@ class CallCoordinator(
     }
 
     private fun onEvent(event: CallEvent) {
-        val id = current
-        when (event) {
-            is CallEvent.Incoming -> ring(event.invite)
-            is CallEvent.Ringing -> (_state.value as? CallUi.Dialing)?.let { _state.value = it.copy(calleeRinging = true) }
-            is CallEvent.Connected -> if (id != null) {
+        if (event !is CallEvent.StateChanged) return
+        if (event.callId != current?.id()) {
+            // Another call (say, a busy invite during this one) ended: only the system hears it.
+            val state = event.state
+            if (state is CallState.Ended) system.end(event.callId, cause(state.reason))
+            return
+        }
+        render(event.state)
+    }
+
+    private fun render(state: CallState) {
+        val id = systemId ?: return
+        when (state) {
+            is CallState.Ringing -> (_state.value as? CallUi.Dialing)?.let { _state.value = it.copy(calleeRinging = true) }
+            is CallState.Connected -> if (_state.value !is CallUi.Active) {
                 _state.value = CallUi.Active(id, peer, client.isMuted())
                 system.setActive(id)
             }
-            is CallEvent.Ended -> if (id != null) finish(id, cause(event.reason))
-            is CallEvent.IncomingEnded -> finish(event.callId, cause(event.reason))
+            is CallState.Ended -> finish(id, cause(state.reason))
             else -> {}
         }
     }
 
+    @Synchronized
     private fun finish(callId: String, cause: EndCause, detail: String? = null) {
-        if (callId != current) {
-            // Another invite (say, a busy one during this call) ended: only the system hears it.
+        if (callId != systemId) {
             system.end(callId, cause)
             return
         }
         current = null
+        systemId = null
         stopAudio()
         system.end(callId, cause)
         _state.value = CallUi.Ended(cause, detail)
@@ -177,12 +212,21 @@ class CallCoordinator(
     override fun close() {
         subscription.cancel()
         subscription.close()
+        incoming.cancel()
+        incoming.close()
         inbox.close()
         events.cancel()
         stopAudio()
     }
 
     companion object {
+        fun inviteOf(call: Call) = IncomingInvite(
+            call.id(),
+            call.remoteName(),
+            call.remoteClientId() ?: call.remoteName() ?: "Unknown",
+            System.currentTimeMillis(),
+        )
+
         fun cause(reason: CallEndReason): EndCause = when (reason) {
             CallEndReason.LOCAL_HANGUP -> EndCause.LOCAL
             CallEndReason.REMOTE_ENDED -> EndCause.REMOTE

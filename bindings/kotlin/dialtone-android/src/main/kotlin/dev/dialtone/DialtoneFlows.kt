@@ -1,13 +1,21 @@
-// Kotlin idioms over the generated bindings: Flows of the Person list and of call events
-// (the core's listener is cancelled together with the collector), and handlePush taking
-// the FCM data map exactly as FirebaseMessagingService.onMessageReceived gives it.
+// Kotlin idioms over the generated bindings: Flows of the Person list, of each call's events
+// (starting with its current state, completing after it ends) and of incoming calls; the
+// core's listener is cancelled together with the collector. handlePush takes the FCM data
+// map exactly as FirebaseMessagingService.onMessageReceived gives it.
+//
+// Cancellation (docs/adr/0001): `Call.answer()`, `decline()` and `hangup()` complete in the
+// SDK even if the coroutine awaiting them is cancelled (a Compose screen left); a cancelled
+// `startCall` cancels the call it was placing.
 package dev.dialtone
 
+import kotlinx.coroutines.channels.BufferOverflow
+import kotlinx.coroutines.channels.Channel
 import kotlinx.coroutines.channels.awaitClose
 import kotlinx.coroutines.flow.Flow
 import kotlinx.coroutines.flow.buffer
 import kotlinx.coroutines.flow.callbackFlow
-import kotlinx.coroutines.channels.BufferOverflow
+import kotlinx.coroutines.flow.filterIsInstance
+import kotlinx.coroutines.flow.map
 
 /** The Person list: the current one first, then every change. Only the latest matters. */
 fun DialtoneClient.personsFlow(): Flow<List<Person>> = callbackFlow {
@@ -23,10 +31,31 @@ fun DialtoneClient.personsFlow(): Flow<List<Person>> = callbackFlow {
 }.buffer(1, BufferOverflow.DROP_OLDEST)
 
 /**
- * Every call event from the moment collection starts. Like any cold Flow it subscribes only
- * when collected: start collecting before placing or answering a call (or, where every
- * event matters from construction on, register `observeCall` directly, as the sample's
- * CallCoordinator does), or the first events of that call may be missed.
+ * This call's events: its current state first, then every change, levels and stats; the
+ * Flow completes after the `Ended` state. State events are never dropped (the buffer is
+ * unbounded; the SDK coalesces levels and stats).
+ */
+fun Call.events(): Flow<CallEvent> = callbackFlow {
+    val handle = observe(object : CallListener {
+        override fun onCallEvent(event: CallEvent) {
+            trySend(event)
+            if (event is CallEvent.StateChanged && event.state is CallState.Ended) channel.close()
+        }
+    })
+    awaitClose {
+        handle.cancel()
+        handle.close()
+    }
+}.buffer(Channel.UNLIMITED)
+
+/** This call's states: the current one first; completes after `Ended`. */
+fun Call.states(): Flow<CallState> =
+    events().filterIsInstance<CallEvent.StateChanged>().map { it.state }
+
+/**
+ * Every event of every call from the moment collection starts (each names its call). Like any
+ * cold Flow it subscribes only when collected; for one call from its start, use `Call.events()`,
+ * which begins with the call's current state.
  */
 fun DialtoneClient.callEvents(): Flow<CallEvent> = callbackFlow {
     val handle = observeCall(object : CallListener {
@@ -38,7 +67,20 @@ fun DialtoneClient.callEvents(): Flow<CallEvent> = callbackFlow {
         handle.cancel()
         handle.close()
     }
-}.buffer(256)
+}.buffer(Channel.UNLIMITED)
+
+/** Each new incoming call (push or event channel), once, from the moment collection starts. */
+fun DialtoneClient.incomingCalls(): Flow<Call> = callbackFlow {
+    val handle = observeIncomingCalls(object : IncomingCallListener {
+        override fun onIncomingCall(call: Call) {
+            trySend(call)
+        }
+    })
+    awaitClose {
+        handle.cancel()
+        handle.close()
+    }
+}.buffer(Channel.UNLIMITED)
 
 /** `RemoteMessage.data`, as is. */
 fun DialtoneClient.handlePush(data: Map<String, String>): PushOutcome = handlePush(data.toJsonObject())

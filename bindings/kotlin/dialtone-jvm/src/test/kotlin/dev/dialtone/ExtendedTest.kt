@@ -1,16 +1,17 @@
 // The incoming path from Kotlin against the mock's extended profile: the FCM data map as
 // FirebaseMessagingService hands it over (call id, caller, sentAt, and no token), the same
-// call announced on the event channel and collected from the callEvents() Flow, answer with
-// audio both ways, the caller told the callee declined, busy, and spoofing refused.
+// call announced on the event channel and collected from the incomingCalls() Flow as a Call,
+// answer with audio both ways and each call's states as a Flow, the caller told the callee
+// declined, busy, and spoofing refused.
 package dev.dialtone
 
+import kotlinx.coroutines.CoroutineStart
 import kotlinx.coroutines.async
-import kotlinx.coroutines.flow.filterIsInstance
 import kotlinx.coroutines.flow.first
+import kotlinx.coroutines.flow.toList
 import kotlinx.coroutines.runBlocking
 import kotlinx.coroutines.withTimeout
 import org.junit.jupiter.api.Assertions.assertEquals
-import org.junit.jupiter.api.Assertions.assertNotNull
 import org.junit.jupiter.api.Assertions.assertTrue
 import org.junit.jupiter.api.Test
 import java.net.URI
@@ -53,28 +54,36 @@ class ExtendedTest {
                 alice.setAudioSource(AudioSource.Tone(440.0f))
                 bob.setAudioSource(AudioSource.Tone(880.0f))
 
-                val announced = async { withTimeout(5_000) { bob.callEvents().filterIsInstance<CallEvent.Incoming>().first() } }
-                val aliceEnded = async { withTimeout(30_000) { alice.callEvents().filterIsInstance<CallEvent.Ended>().first() } }
-                kotlinx.coroutines.delay(100) // let the collectors subscribe
+                val announced = async { withTimeout(5_000) { bob.incomingCalls().first() } }
+                kotlinx.coroutines.delay(100) // let the collector subscribe
                 val call = alice.startCall(bobId)
-                assertNotNull(call.callId)
+                assertEquals(CallDirection.OUTGOING, call.direction())
+                assertEquals(bobId, call.remoteClientId())
+                // The call's own stream starts with its current state and ends with its end.
+                val aliceStates = async(start = CoroutineStart.UNDISPATCHED) { withTimeout(30_000) { call.states().toList() } }
+                val callId = call.outgoing()?.callId ?: error("the extended backend names the call")
 
                 val data = fcmData("kt-ext-bob")
-                assertEquals(call.callId, data["callId"])
+                assertEquals(callId, data["callId"])
                 assertEquals(aliceId, data["callerId"])
                 assertTrue(data.keys.none { it.contains("tok") } && !data.getValue("pinpoint.deeplink").contains("tok="), "no token in the push")
-                val invite = announced.await().invite
-                assertEquals(call.callId, invite.callId)
-                assertEquals("Alice Kotlin", invite.callerName)
+                val incoming = announced.await()
+                assertEquals(callId, incoming.id())
+                assertEquals(CallDirection.INCOMING, incoming.direction())
+                assertEquals("Alice Kotlin", incoming.remoteName())
+                assertEquals(CallState.Ringing, incoming.state())
                 // The push for the same call: one ring, not two.
-                assertEquals(PushOutcome.Ignored(IgnoreReason.DUPLICATE, invite.callId), bob.handlePush(data))
+                assertEquals(PushOutcome.Ignored(IgnoreReason.DUPLICATE, callId), bob.handlePush(data))
 
-                bob.answer(invite.callId)
+                incoming.answer()
                 eventually("Bob to hear Alice") { bob.detectedRemoteTone(tones) == 440.0f }
                 eventually("Alice to hear Bob") { alice.detectedRemoteTone(tones) == 880.0f }
-                bob.endCall()
-                assertEquals(CallEndReason.REMOTE_ENDED, aliceEnded.await().reason)
-                alice.endCall()
+                incoming.hangup()
+                assertEquals(CallState.Ended(CallEndReason.LOCAL_HANGUP), incoming.state())
+                assertEquals(
+                    listOf(CallState.Ringing, CallState.Connecting, CallState.Connected, CallState.Ended(CallEndReason.REMOTE_ENDED)),
+                    aliceStates.await(),
+                )
             }
         }
     }
@@ -88,18 +97,20 @@ class ExtendedTest {
                     val bobId = bob.register(PushToken(PushKind.FCM, "kt-ext2-bob"))
                     carol.register(PushToken(PushKind.FCM, "kt-ext2-carol"))
                     eventually("event channels", 5) { alice.isEventChannelConnected() && bob.isEventChannelConnected() }
-                    val aliceEnded = async { withTimeout(10_000) { alice.callEvents().filterIsInstance<CallEvent.Ended>().first() } }
-                    val bobRings = async { withTimeout(5_000) { bob.callEvents().filterIsInstance<CallEvent.Incoming>().first() } }
+                    val bobRings = async { withTimeout(5_000) { bob.incomingCalls().first() } }
                     kotlinx.coroutines.delay(100)
-                    alice.startCall(bobId)
-                    bobRings.await()
+                    val call = alice.startCall(bobId)
+                    val aliceEnded = async { withTimeout(10_000) { call.states().first { it is CallState.Ended } } }
+                    val incoming = bobRings.await()
                     // Busy: Bob's row is in Alice's session.
                     expectThrows<DialtoneException.Busy> { runBlocking { carol.startCall(bobId) } }
-                    val callId = alice.activeCall()!!.callId!!
-                    bob.decline(callId)
-                    assertEquals(CallEndReason.DECLINED, aliceEnded.await().reason)
-                    // Too late to answer a declined call.
-                    expectThrows<DialtoneException.InvalidInput> { runBlocking { bob.answer(callId) } }
+                    val callId = alice.activeCall()!!.outgoing()!!.callId!!
+                    assertEquals(callId, incoming.id())
+                    incoming.decline()
+                    assertEquals(CallState.Ended(CallEndReason.DECLINED), aliceEnded.await())
+                    // Too late to answer a declined call: the call is unavailable, and says so.
+                    expectThrows<DialtoneException.CallUnavailable> { runBlocking { incoming.answer() } }
+                    expectThrows<DialtoneException.CallUnavailable> { runBlocking { bob.answer(callId) } }
                     // Deleting another installation's clientId is refused on this backend.
                     expectThrows<DialtoneException.Unauthorized> { runBlocking { carol.deleteClientIds(listOf(bobId)) } }
                 }

@@ -66,7 +66,7 @@ class FoundationTest {
                 handle.cancel()
                 assertTrue(handle.isFinished())
 
-                val call = alice.startCall(bobId)
+                val call = alice.startCall(bobId).outgoing()!!
                 assertTrue(call.participantToken.startsWith("eyJ"))
                 assertEquals(bobId, call.calleeClientId)
                 val push = pushesFor("kt-bob-fcm")

@@ -51,7 +51,7 @@ class MediaTest {
                 bob.joinCall(tokenFromPush("kt-media-bob"))
                 eventually("Bob to hear 440 Hz") { bob.detectedRemoteTone(tones) == 440.0f }
                 eventually("Alice to hear 880 Hz") { alice.detectedRemoteTone(tones) == 880.0f }
-                assertTrue(events.contains(CallEvent.Connected))
+                assertTrue(events.any { it is CallEvent.StateChanged && it.state == CallState.Connected })
 
                 alice.setMuted(true)
                 eventually("Bob to stop hearing Alice", 5) { bob.detectedRemoteTone(tones) == null }
@@ -59,8 +59,12 @@ class MediaTest {
 
                 alice.endCall()
                 bob.endCall()
-                eventually("Alice's call to end", 5) { events.any { it is CallEvent.Ended } }
-                assertEquals(CallEndReason.LOCAL_HANGUP, (events.last { it is CallEvent.Ended } as CallEvent.Ended).reason)
+                val end = { e: CallEvent -> e is CallEvent.StateChanged && e.state is CallState.Ended }
+                eventually("Alice's call to end", 5) { events.any(end) }
+                assertEquals(
+                    CallState.Ended(CallEndReason.LOCAL_HANGUP),
+                    (events.last(end) as CallEvent.StateChanged).state,
+                )
                 handle.cancel()
             }
         }
@@ -98,10 +102,12 @@ class MediaTest {
                 assertEquals("Alice Kotlin", invite.callerName)
                 assertEquals(PushOutcome.Ignored(IgnoreReason.DUPLICATE, invite.callId), bob.handlePush(data))
 
-                bob.answer(invite.callId)
+                val incoming = bob.call(invite.callId)!!
+                assertEquals(CallState.Ringing, incoming.state())
+                incoming.answer()
                 eventually("Bob to hear Alice") { bob.detectedRemoteTone(tones) == 440.0f }
                 eventually("Alice to hear Bob") { alice.detectedRemoteTone(tones) == 880.0f }
-                bob.endCall()
+                incoming.hangup()
                 alice.endCall()
             }
         }
@@ -120,7 +126,9 @@ class MediaTest {
                 alice.startCall(bobId)
                 val invite = (bob.handlePush(fcmDataMap("kt-dec-bob").toJson()) as PushOutcome.Invite).invite
                 bob.decline(invite.callId)
-                eventually("Alice to hear the call end", 5) { events.contains(CallEvent.Ended(CallEndReason.REMOTE_ENDED)) }
+                eventually("Alice to hear the call end", 5) {
+                    events.any { it is CallEvent.StateChanged && it.state == CallState.Ended(CallEndReason.REMOTE_ENDED) }
+                }
                 expectThrows<DialtoneException.InvalidInput> { bob.handlePush("{not json") }
                 assertEquals(PushOutcome.Ignored(IgnoreReason.NOT_A_CALL_PUSH, null), bob.handlePush("{\"pinpoint.notification.title\":\"Sale\"}"))
                 alice.endCall()
