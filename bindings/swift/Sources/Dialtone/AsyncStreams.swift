@@ -1,6 +1,11 @@
-// Swift idioms over the generated bindings: AsyncStreams of the Person list and of call
-// events (finishing the stream cancels the core's listener), and handlePush taking
-// PushKit's dictionary as it arrives.
+// Swift idioms over the generated bindings: AsyncStreams of the Person list, of each call's
+// events (starting with its current state, finishing after it ends) and of incoming calls;
+// finishing a stream cancels the core's listener. `placeCall(to:)` carries Task
+// cancellation into the SDK (UniFFI's async calls do not), and handlePush takes PushKit's
+// dictionary as it arrives.
+//
+// Cancellation (docs/adr/0001): `Call.answer()`, `decline()` and `hangup()` complete in the
+// SDK even if the awaiting Task is cancelled; a cancelled `placeCall` cancels the call.
 import Foundation
 
 private final class PersonsForwarder: PersonsListener, @unchecked Sendable {
@@ -11,8 +16,55 @@ private final class PersonsForwarder: PersonsListener, @unchecked Sendable {
 
 private final class CallForwarder: CallListener, @unchecked Sendable {
     let continuation: AsyncStream<CallEvent>.Continuation
-    init(_ continuation: AsyncStream<CallEvent>.Continuation) { self.continuation = continuation }
-    func onCallEvent(event: CallEvent) { continuation.yield(event) }
+    let finishOnEnd: Bool
+    init(_ continuation: AsyncStream<CallEvent>.Continuation, finishOnEnd: Bool) {
+        self.continuation = continuation
+        self.finishOnEnd = finishOnEnd
+    }
+    func onCallEvent(event: CallEvent) {
+        continuation.yield(event)
+        if finishOnEnd, case .stateChanged(_, .ended) = event { continuation.finish() }
+    }
+}
+
+private final class IncomingForwarder: IncomingCallListener, @unchecked Sendable {
+    let continuation: AsyncStream<Call>.Continuation
+    init(_ continuation: AsyncStream<Call>.Continuation) { self.continuation = continuation }
+    func onIncomingCall(call: Call) { continuation.yield(call) }
+}
+
+/// Keeps the core's subscription alive while its stream is.
+private final class Subscription: @unchecked Sendable {
+    let handle: TaskHandle?
+    init(_ handle: TaskHandle?) { self.handle = handle }
+    func cancel() { handle?.cancel() }
+}
+
+extension Call {
+    /// This call's events: its current state first, then every change, levels and stats;
+    /// finishes after the `ended` state. State events are never dropped (unbounded buffer;
+    /// the SDK coalesces levels and stats).
+    public var events: AsyncStream<CallEvent> {
+        AsyncStream(bufferingPolicy: .unbounded) { continuation in
+            let subscription = Subscription(try? self.observe(listener: CallForwarder(continuation, finishOnEnd: true)))
+            if subscription.handle == nil { continuation.finish() }
+            continuation.onTermination = { _ in subscription.cancel() }
+        }
+    }
+
+    /// This call's states: the current one first; finishes after `ended`.
+    public var states: AsyncStream<CallState> {
+        let events = self.events
+        return AsyncStream(bufferingPolicy: .unbounded) { continuation in
+            let task = Task {
+                for await event in events {
+                    if case .stateChanged(_, let state) = event { continuation.yield(state) }
+                }
+                continuation.finish()
+            }
+            continuation.onTermination = { _ in task.cancel() }
+        }
+    }
 }
 
 extension DialtoneClient {
@@ -25,11 +77,33 @@ extension DialtoneClient {
         }
     }
 
-    /// Every call event from now on.
+    /// Every event of every call from now on (each names its call). For one call from its
+    /// start, use `Call.events`, which begins with the call's current state.
     public var callEventStream: AsyncStream<CallEvent> {
-        AsyncStream(bufferingPolicy: .bufferingNewest(256)) { continuation in
-            let handle = self.observeCall(listener: CallForwarder(continuation))
-            continuation.onTermination = { _ in handle.cancel() }
+        AsyncStream(bufferingPolicy: .unbounded) { continuation in
+            let subscription = Subscription(try? self.observeCall(listener: CallForwarder(continuation, finishOnEnd: false)))
+            if subscription.handle == nil { continuation.finish() }
+            continuation.onTermination = { _ in subscription.cancel() }
+        }
+    }
+
+    /// Each new incoming call (push or event channel), once.
+    public var incomingCalls: AsyncStream<Call> {
+        AsyncStream(bufferingPolicy: .unbounded) { continuation in
+            let subscription = Subscription(try? self.observeIncomingCalls(listener: IncomingForwarder(continuation)))
+            if subscription.handle == nil { continuation.finish() }
+            continuation.onTermination = { _ in subscription.cancel() }
+        }
+    }
+
+    /// Places a call; cancelling the awaiting Task cancels the call (and throws
+    /// `DialtoneError.Cancelled`).
+    public func placeCall(to calleeClientId: String) async throws -> Call {
+        let signal = CancelSignal()
+        return try await withTaskCancellationHandler {
+            try await self.startCall(calleeClientId: calleeClientId, cancel: signal)
+        } onCancel: {
+            signal.cancel()
         }
     }
 

@@ -1,7 +1,8 @@
 // The incoming path from Swift against the mock's extended profile: the PushKit dictionary
 // (call id, caller, sentAt, and no token), the same call announced on the event channel and
-// read from callEventStream, answer with audio both ways, the caller told the callee
-// declined, busy, and another installation's clientIds refused.
+// read from incomingCalls as a Call, answer with audio both ways and each call's states as
+// an AsyncStream, the caller told the callee declined, busy, and another installation's
+// clientIds refused.
 import Foundation
 #if canImport(FoundationNetworking)
 import FoundationNetworking
@@ -42,24 +43,6 @@ final class ExtendedTests: XCTestCase {
         XCTFail("timed out waiting for \(what)")
     }
 
-    /// The first event of `stream` that `pick` accepts, within `seconds`.
-    func first<T: Sendable>(_ stream: AsyncStream<CallEvent>, seconds: Double = 10, _ pick: @escaping @Sendable (CallEvent) -> T?) async throws -> T {
-        try await withThrowingTaskGroup(of: T?.self) { group in
-            group.addTask {
-                for await event in stream { if let hit = pick(event) { return hit } }
-                return nil
-            }
-            group.addTask {
-                try await Task.sleep(nanoseconds: UInt64(seconds * 1e9))
-                return nil
-            }
-            let result = try await group.next() ?? nil
-            group.cancelAll()
-            guard let result else { throw NSError(domain: "no matching call event in \(seconds) s", code: 2) }
-            return result
-        }
-    }
-
     func testATokenFreePushAndTheEventChannelRingOnceAndAnswerJoins() async throws {
         let alice = try newClient()
         let bob = try newClient()
@@ -70,29 +53,35 @@ final class ExtendedTests: XCTestCase {
         alice.setAudioSource(source: .tone(frequencyHz: 440))
         bob.setAudioSource(source: .tone(frequencyHz: 880))
 
-        let bobEvents = bob.callEventStream
-        let aliceEvents = alice.callEventStream
-        let call = try await alice.startCall(calleeClientId: bobId)
-        XCTAssertNotNil(call.callId)
-        let invite = try await first(bobEvents) { if case .incoming(let invite) = $0 { return invite } else { return nil } }
-        XCTAssertEqual(invite.callId, call.callId)
-        XCTAssertEqual(invite.callerName, "Alice Swift")
+        var bobCalls = bob.incomingCalls.makeAsyncIterator()
+        let call = try await alice.placeCall(to: bobId)
+        XCTAssertEqual(call.direction(), .outgoing)
+        XCTAssertEqual(call.remoteClientId(), bobId)
+        let aliceStates = call.states
+        let callId = try XCTUnwrap(call.outgoing()?.callId)
+        let next = await bobCalls.next()
+        let incoming = try XCTUnwrap(next)
+        XCTAssertEqual(incoming.id(), callId)
+        XCTAssertEqual(incoming.direction(), .incoming)
+        XCTAssertEqual(incoming.remoteName(), "Alice Swift")
+        XCTAssertEqual(incoming.state(), .ringing)
 
         let dictionary = try await pushKitDictionary("sw-ext-bob")
         let data = dictionary["data"] as? [String: Any]
-        XCTAssertEqual(data?["callId"] as? String, call.callId)
+        XCTAssertEqual(data?["callId"] as? String, callId)
         XCTAssertEqual(data?["callerId"] as? String, aliceId)
         XCTAssertFalse("\(dictionary)".contains("tok="), "no token in the push")
         // Reported to CallKit by the app all the same; the SDK says it is the same call.
-        XCTAssertEqual(try bob.handlePush(dictionary: dictionary), .ignored(reason: .duplicate, callId: invite.callId))
+        XCTAssertEqual(try bob.handlePush(dictionary: dictionary), .ignored(reason: .duplicate, callId: callId))
 
-        try await bob.answer(callId: invite.callId)
+        try await incoming.answer()
         try await eventually("Bob to hear Alice") { bob.detectedRemoteTone(candidatesHz: tones) == 440 }
         try await eventually("Alice to hear Bob") { alice.detectedRemoteTone(candidatesHz: tones) == 880 }
-        try await bob.endCall()
-        let reason = try await first(aliceEvents) { if case .ended(let r) = $0 { return r } else { return nil } }
-        XCTAssertEqual(reason, .remoteEnded)
-        try await alice.endCall()
+        try await incoming.hangup()
+        XCTAssertEqual(incoming.state(), .ended(reason: .localHangup))
+        var seen: [CallState] = []
+        for await state in aliceStates { seen.append(state) }
+        XCTAssertEqual(seen, [.ringing, .connecting, .connected, .ended(reason: .remoteEnded)])
     }
 
     func testDeclineReachesTheCallerAndBusyAndForeignDeletesAreTyped() async throws {
@@ -103,17 +92,24 @@ final class ExtendedTests: XCTestCase {
         let bobId = try await bob.register(push: PushToken(kind: .apnsVoip, token: "sw-ext2-bob"))
         _ = try await carol.register(push: PushToken(kind: .fcm, token: "sw-ext2-carol"))
         try await eventually("event channels", seconds: 5) { alice.isEventChannelConnected() && bob.isEventChannelConnected() }
-        let aliceEvents = alice.callEventStream
-        let bobEvents = bob.callEventStream
-        let call = try await alice.startCall(calleeClientId: bobId)
-        _ = try await first(bobEvents) { if case .incoming(let invite) = $0 { return invite } else { return nil } }
+        var bobCalls = bob.incomingCalls.makeAsyncIterator()
+        let call = try await alice.placeCall(to: bobId)
+        let aliceStates = call.states
+        let next = await bobCalls.next()
+        let incoming = try XCTUnwrap(next)
         do {
-            _ = try await carol.startCall(calleeClientId: bobId)
+            _ = try await carol.placeCall(to: bobId)
             XCTFail("a call to someone in a call is busy")
         } catch DialtoneError.Busy {}
-        try await bob.decline(callId: call.callId!)
-        let reason = try await first(aliceEvents) { if case .ended(let r) = $0 { return r } else { return nil } }
-        XCTAssertEqual(reason, .declined)
+        try await incoming.decline()
+        var last: CallState?
+        for await state in aliceStates { last = state }
+        XCTAssertEqual(last, .ended(reason: .declined))
+        // Too late to answer a declined call: the call is unavailable, and says so.
+        do {
+            try await incoming.answer()
+            XCTFail("answer after decline")
+        } catch DialtoneError.CallUnavailable {}
         do {
             _ = try await carol.deleteClientIds(clientIds: [bobId])
             XCTFail("another installation's clientId")

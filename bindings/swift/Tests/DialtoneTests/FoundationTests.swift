@@ -56,7 +56,8 @@ final class FoundationTests: XCTestCase {
         handle.cancel()
         XCTAssertTrue(handle.isFinished())
 
-        let call = try await alice.startCall(calleeClientId: bobId)
+        let placed = try await alice.startCall(calleeClientId: bobId)
+        let call = try XCTUnwrap(placed.outgoing())
         XCTAssertTrue(call.participantToken.hasPrefix("eyJ"))
         XCTAssertEqual(call.calleeClientId, bobId)
         let push = try await pushes(for: "sw-bob-voip")

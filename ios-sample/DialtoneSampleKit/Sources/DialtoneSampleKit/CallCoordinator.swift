@@ -6,7 +6,9 @@
 //   - audio starts only when CallKit activates the audio session, and stops when it
 //     deactivates it.
 // CallKit's actions (answer, end, start) come in through `answer`, `end`, `start`; the
-// SDK's events go out to the `CallReporter` (CXProvider in the app, a fake in tests).
+// SDK's incoming calls and each call's state changes go out to the `CallReporter`
+// (CXProvider in the app, a fake in tests). The SDK completes answer / decline / hangup
+// even if the Task awaiting them is cancelled.
 import Foundation
 import Dialtone
 
@@ -48,10 +50,13 @@ public final class CallCoordinator: @unchecked Sendable {
     private let lock = NSLock()
     private var phase_: CallPhase = .idle
     private var current: UUID?
+    /// The SDK's id of the current call (a placed call's differs from its CallKit UUID).
+    private var currentCallId: String?
     private var peer = ""
     private var outgoing = false
     private var reported = Set<UUID>()
     private var subscription: TaskHandle?
+    private var incoming: TaskHandle?
     private var observers: [UUID: @Sendable (CallPhase) -> Void] = [:]
 
     public init(client: DialtoneClient, reporter: CallReporter, audio: AudioUnit) {
@@ -59,10 +64,26 @@ public final class CallCoordinator: @unchecked Sendable {
         self.reporter = reporter
         self.audio = audio
         // Subscribed synchronously, so nothing of a call placed or pushed next is missed.
-        subscription = client.observeCall(listener: Forwarder { [weak self] in self?.on($0) })
+        subscription = try? client.observeCall(listener: Forwarder { [weak self] in self?.on($0) })
+        incoming = try? client.observeIncomingCalls(listener: IncomingForwarder { [weak self] call in
+            guard let uuid = UUID(uuidString: call.id()), call.state() == .ringing else { return }
+            self?.ring(Self.invite(of: call), uuid: uuid)
+        })
     }
 
-    deinit { subscription?.cancel() }
+    deinit {
+        subscription?.cancel()
+        incoming?.cancel()
+    }
+
+    static func invite(of call: Call) -> IncomingInvite {
+        IncomingInvite(
+            callId: call.id(),
+            callerName: call.remoteName(),
+            handle: call.remoteClientId() ?? call.remoteName() ?? "Unknown",
+            receivedAtMs: Int64(Date().timeIntervalSince1970 * 1000)
+        )
+    }
 
     public var phase: CallPhase { lock.sync { phase_ } }
 
@@ -112,7 +133,12 @@ public final class CallCoordinator: @unchecked Sendable {
         let fresh = lock.sync { () -> Bool in
             if reported.contains(uuid) { return false }
             reported.insert(uuid)
-            if current == nil { current = uuid; peer = invite.callerName ?? invite.handle; outgoing = false }
+            if current == nil {
+                current = uuid
+                currentCallId = invite.callId
+                peer = invite.callerName ?? invite.handle
+                outgoing = false
+            }
             return true
         }
         guard fresh else { completion?(); return }
@@ -141,11 +167,15 @@ public final class CallCoordinator: @unchecked Sendable {
 
     /// CXStartCallAction (after the app asked CXCallController for it).
     public func start(uuid: UUID, callee: Person) async throws {
-        lock.sync { current = uuid; peer = "\(callee.firstName) \(callee.lastName)"; outgoing = true }
+        lock.sync { current = uuid; currentCallId = nil; peer = "\(callee.firstName) \(callee.lastName)"; outgoing = true }
         set(.dialing(callee, calleeRinging: false))
         reporter.reportOutgoingConnecting(uuid: uuid)
         do {
-            _ = try await client.startCall(calleeClientId: callee.clientId)
+            // Cancelling the Task (CallKit's action timed out) cancels the call too.
+            let call = try await client.placeCall(to: callee.clientId)
+            lock.sync { if current == uuid { currentCallId = call.id() } }
+            // What happened before the id was known is rendered from the call's state now.
+            render(call.state(), uuid: uuid)
         } catch {
             var reason = CallEndReason.failed
             if case .Busy? = error as? DialtoneError { reason = .busy }
@@ -173,21 +203,27 @@ public final class CallCoordinator: @unchecked Sendable {
     // MARK: SDK events
 
     private func on(_ event: CallEvent) {
-        switch event {
-        case .incoming(let invite):
-            if let uuid = UUID(uuidString: invite.callId) { ring(invite, uuid: uuid) }
+        guard case .stateChanged(let callId, let state) = event else { return }
+        let (uuid, id) = lock.sync { (current, currentCallId) }
+        if let uuid, callId == id {
+            render(state, uuid: uuid)
+        } else if case .ended(let reason) = state, let other = UUID(uuidString: callId) {
+            // Another call (a busy invite during this one, say) ended: only CallKit hears it.
+            finish(other, reason: reason, tellCallKit: true)
+        }
+    }
+
+    private func render(_ state: CallState, uuid: UUID) {
+        switch state {
         case .ringing:
             if case .dialing(let p, _) = phase { set(.dialing(p, calleeRinging: true)) }
         case .connected:
-            let (uuid, isOutgoing, name) = lock.sync { (current, outgoing, peer) }
-            guard let uuid else { return }
+            let (isOutgoing, name) = lock.sync { (outgoing, peer) }
             if case .active = phase { return }
             if isOutgoing { reporter.reportOutgoingConnected(uuid: uuid) }
             set(.active(peer: name, muted: client.isMuted()))
         case .ended(let reason):
-            if let uuid = lock.sync({ current }) { finish(uuid, reason: reason, tellCallKit: true) }
-        case .incomingEnded(let callId, let reason):
-            if let uuid = UUID(uuidString: callId) { finish(uuid, reason: reason, tellCallKit: true) }
+            finish(uuid, reason: reason, tellCallKit: true)
         default:
             break
         }
@@ -197,6 +233,7 @@ public final class CallCoordinator: @unchecked Sendable {
         let wasCurrent = lock.sync { () -> Bool in
             guard current == uuid else { return false }
             current = nil
+            currentCallId = nil
             return true
         }
         if tellCallKit && reason != .localHangup { reporter.reportEnded(uuid: uuid, reason: Self.callKitReason(reason)) }
@@ -221,4 +258,10 @@ private final class Forwarder: CallListener, @unchecked Sendable {
     let handle: (CallEvent) -> Void
     init(_ handle: @escaping (CallEvent) -> Void) { self.handle = handle }
     func onCallEvent(event: CallEvent) { handle(event) }
+}
+
+private final class IncomingForwarder: IncomingCallListener, @unchecked Sendable {
+    let handle: (Call) -> Void
+    init(_ handle: @escaping (Call) -> Void) { self.handle = handle }
+    func onIncomingCall(call: Call) { handle(call) }
 }
