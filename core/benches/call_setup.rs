@@ -11,12 +11,12 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use dialtone::audio_bridge::Source;
-use dialtone::engine::{Endpoints, Engine};
-use dialtone::identity::PushKind;
-use dialtone::media::codec::Encoder;
-use dialtone::media::{FRAME_SAMPLES, FRAME_TIMESTAMP_STEP};
-use dialtone::peer::{self, IcePolicy, PeerEvent, OPUS_PAYLOAD_TYPE};
+use dialtone::testing::codec::Encoder;
+use dialtone::testing::peer::{self, IcePolicy, PeerEvent, OPUS_PAYLOAD_TYPE};
+use dialtone::testing::PushKind;
+use dialtone::testing::Source;
+use dialtone::testing::{Endpoints, Engine};
+use dialtone::testing::{FRAME_SAMPLES, FRAME_TIMESTAMP_STEP};
 use dialtone_mock::{MockConfig, MockServer, Profile};
 use rtc::peer_connection::sdp::RTCSessionDescription;
 use webrtc::media_stream::track_local::TrackLocal;

@@ -144,7 +144,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let outbox: serde_json::Value = reqwest::get(url).await?.json().await?;
     t.step("Bob's VoIP push fetched from the outbox, as PushKit would hand it over:");
     let shown = serde_json::to_string_pretty(&outbox["pushes"][0]["payload"])?;
-    for line in dialtone::logging::redact(&shown).lines() {
+    for line in dialtone::testing::redact(&shown).lines() {
         println!("              {line}");
     }
 

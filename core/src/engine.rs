@@ -12,19 +12,19 @@ use serde_json::{json, Value};
 use tokio::sync::mpsc;
 use tokio::task::AbortHandle;
 
-use crate::appsync::{AppSyncClient, GraphqlError, PersonRecord};
-use crate::audio_bridge::AudioBridge;
+use crate::account::identity::{Identity, IdentityStore, PushKind};
+use crate::account::secrets::SecretStore;
+use crate::backend::appsync::{AppSyncClient, GraphqlError, PersonRecord};
+use crate::backend::event_channel::{self, ChannelConfig, ChannelEvent, ServerEvent};
+use crate::backend::realtime::{self, RealtimeConfig, RealtimeEvent};
+use crate::backend::rest::RestClient;
 use crate::calls::actor::Ports;
 use crate::calls::events::Hub;
 use crate::calls::platform::{RestCallBackend, WebRtcMedia};
 use crate::calls::{CallHandle, CallManager, PushOutcome};
 use crate::error::{Error, Result};
-use crate::event_channel::{self, ChannelConfig, ChannelEvent, ServerEvent};
-use crate::identity::{Identity, IdentityStore, PushKind};
-use crate::persons::PersonStore;
-use crate::realtime::{self, RealtimeConfig, RealtimeEvent};
-use crate::rest::RestClient;
-use crate::secrets::SecretStore;
+use crate::media::audio_bridge::AudioBridge;
+use crate::persons::store::PersonStore;
 
 pub const MAX_NAME_LEN: usize = 256;
 pub const MAX_PUSH_TOKEN_LEN: usize = 4_096;
@@ -198,10 +198,6 @@ impl Engine {
             calls,
             audio,
         }))
-    }
-
-    pub fn endpoints(&self) -> &Endpoints {
-        &self.endpoints
     }
 
     pub fn identity(&self) -> Result<Option<Identity>> {

@@ -1,11 +1,11 @@
 //! The core's internal error: every failure with its full detail, for logs and for the
 //! mapping to the one public error (`ffi::DialtoneError`), which says what an app can do.
 
-use crate::appsync::GraphqlError;
-use crate::call_media::MediaError;
-use crate::persons::StoreError;
-use crate::rest::RestError;
-use crate::secrets::SecretError;
+use crate::account::secrets::SecretError;
+use crate::backend::appsync::GraphqlError;
+use crate::backend::rest::RestError;
+use crate::media::session::MediaError;
+use crate::persons::store::StoreError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {

@@ -1,28 +1,35 @@
-//! Dialtone's shared core. Protocol and state modules are plain Rust; `ffi` is the thin
-//! UniFFI layer the Kotlin and Swift bindings are generated from. See ARCHITECTURE.md.
+//! Dialtone's shared core. Subsystems, each a folder with a module doc saying what it owns:
+//! `calls` (the call manager, one actor per call, the pure machine, admission of invites),
+//! `media` (joined sessions, signaling, WebRTC peers, the audio pipeline), `backend` (REST,
+//! AppSync, real-time, the event channel, one TLS/HTTP client and WebSocket connector),
+//! `account` (identity and secure storage), `persons` (the local Person list). The `engine`
+//! owns them for one client; `ffi` is the thin UniFFI layer the Kotlin and Swift bindings
+//! are generated from, and the only public surface. See ARCHITECTURE.md.
 
-pub mod appsync;
-pub mod audio_bridge;
-pub mod backoff;
-mod body;
-pub mod call_media;
-pub mod calls;
-pub mod engine;
-pub mod error;
-pub mod event_channel;
-pub mod ffi;
-pub mod identity;
-pub mod logging;
-pub mod media;
-pub mod participant_token;
-pub mod peer;
-pub mod persons;
-pub mod realtime;
-pub mod rest;
-pub mod secrets;
-pub mod signaling;
-pub(crate) mod tls;
+mod account;
+mod backend;
+mod calls;
+mod engine;
+mod error;
+mod ffi;
+mod logging;
+mod media;
+mod persons;
 
 pub use ffi::*;
+
+/// Internals for the project's own integration tests, benchmarks and fuzzers (feature
+/// `testing`); not part of the SDK's API.
+#[cfg(feature = "testing")]
+pub mod testing {
+    pub use crate::account::identity::PushKind;
+    pub use crate::backend::appsync::{AppSyncClient, GraphqlError};
+    pub use crate::backend::event_channel::{self, ServerEvent};
+    pub use crate::calls::admission::{Admission, Admissions};
+    pub use crate::engine::{Endpoints, Engine};
+    pub use crate::logging::redact;
+    pub use crate::media::audio_bridge::Source;
+    pub use crate::media::{codec, peer, tone, FRAME_SAMPLES, FRAME_TIMESTAMP_STEP};
+}
 
 uniffi::setup_scaffolding!("dialtone");

@@ -228,7 +228,7 @@ async fn save_profile_survives_a_concurrent_writer() {
     let me = c.save_profile("Dee".into(), "One".into()).await.unwrap();
     // Another writer bumps the version behind the client's back.
     let raw =
-        dialtone::appsync::AppSyncClient::new(format!("{}/graphql", m.base_url()), m.api_key());
+        dialtone::testing::AppSyncClient::new(format!("{}/graphql", m.base_url()), m.api_key());
     raw.update_person(&me.id, 1, serde_json::json!({"lastName": "Other"}))
         .await
         .unwrap();
@@ -236,7 +236,7 @@ async fn save_profile_survives_a_concurrent_writer() {
         .update_person(&me.id, 1, serde_json::json!({"lastName": "Stale"}))
         .await
     {
-        Err(dialtone::appsync::GraphqlError::Conflict {
+        Err(dialtone::testing::GraphqlError::Conflict {
             server: Some(s), ..
         }) => assert_eq!(s.version, 2),
         other => panic!("expected a conflict, got {other:?}"),

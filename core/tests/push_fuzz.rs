@@ -3,8 +3,8 @@
 //! channel's parser. None may panic, and every outcome is an invite, a reasoned `Ignored`,
 //! a parsed event, or a clear error.
 
-use dialtone::calls::admission::{Admission, Admissions};
-use dialtone::event_channel::{self, ServerEvent};
+use dialtone::testing::{event_channel, ServerEvent};
+use dialtone::testing::{Admission, Admissions};
 
 struct XorShift(u64);
 

@@ -5,10 +5,10 @@
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use dialtone::media::codec::{Decoder, Encoder};
-use dialtone::media::tone::{ToneDetector, ToneGenerator};
-use dialtone::media::{FRAME_SAMPLES, FRAME_TIMESTAMP_STEP};
-use dialtone::peer::{self, IcePolicy, PeerEvent, OPUS_PAYLOAD_TYPE};
+use dialtone::testing::codec::{Decoder, Encoder};
+use dialtone::testing::peer::{self, IcePolicy, PeerEvent, OPUS_PAYLOAD_TYPE};
+use dialtone::testing::tone::{ToneDetector, ToneGenerator};
+use dialtone::testing::{FRAME_SAMPLES, FRAME_TIMESTAMP_STEP};
 use rtc::data_channel::RTCDataChannelInit;
 use rtc::peer_connection::sdp::RTCSessionDescription;
 use rtc::rtp;

@@ -16,8 +16,8 @@ use tokio::time::Instant;
 use super::events::{lock, CallUpdate, Hub, UpdateKind};
 use super::machine::{CallState, Direction, Effect, Input, Machine, Profile, TokenSource};
 use super::platform::{CallBackend, MediaConnector, MediaLink, OutgoingCall};
-use crate::call_media::{MediaEnd, MediaEvent, Timings};
 use crate::error::{Error, Result};
+use crate::media::session::{MediaEnd, MediaEvent, Timings};
 
 /// Who is on the other end, as far as this device knows.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -54,6 +54,8 @@ impl CallShared {
         }
     }
 
+    /// Setup milestones of the call's media (the setup benchmark reads them).
+    #[cfg_attr(not(feature = "testing"), allow(dead_code))]
     pub fn timings(&self) -> Option<Timings> {
         lock(&self.link).as_ref().and_then(|l| l.timings())
     }
@@ -324,7 +326,7 @@ impl Actor {
                 }
             }
             Msg::Initiated(Err(e)) => {
-                let busy = matches!(e, Error::Rest(crate::rest::RestError::Busy(_)));
+                let busy = matches!(e, Error::Rest(crate::backend::rest::RestError::Busy(_)));
                 let detail = e.to_string();
                 self.answer_join_waiters(Err(e));
                 self.apply(Input::DialFailed { busy, detail }, None);

@@ -1,16 +1,16 @@
 //! Delivery of call events: every subscriber gets every state and end event, in order,
 //! whatever another subscriber (or its own listener) does. Each subscription is its own
 //! unbounded queue; only the kinds that say "the latest value" (audio levels, stats) are
-//! coalesced, latest wins. A queue can be read from async code (`recv`) or from a delivery
-//! thread (`recv_blocking`), which is how app listeners are called: a listener that blocks
-//! holds up its own thread and nothing else.
+//! coalesced, latest wins. A queue is read by a delivery thread (`recv_blocking`), which is
+//! how app listeners are called: a listener that blocks holds up its own thread and nothing
+//! else, and never a worker of the SDK's runtime.
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, Weak};
 
 use super::machine::CallState;
-use crate::call_media::MediaStats;
+use crate::media::session::MediaStats;
 
 /// What happened to a call. Every update names its call.
 #[derive(Debug, Clone, PartialEq)]
@@ -56,7 +56,6 @@ pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 pub struct Queue<T> {
     items: Mutex<VecDeque<T>>,
     ready: Condvar,
-    notify: tokio::sync::Notify,
     closed: AtomicBool,
 }
 
@@ -65,7 +64,6 @@ impl<T: Coalesce> Queue<T> {
         Queue {
             items: Mutex::new(VecDeque::new()),
             ready: Condvar::new(),
-            notify: tokio::sync::Notify::new(),
             closed: AtomicBool::new(false),
         }
     }
@@ -79,40 +77,22 @@ impl<T: Coalesce> Queue<T> {
             }
         }
         self.ready.notify_all();
-        self.notify.notify_one();
     }
 
     /// Stops the subscription: receivers get what is queued, then `None`.
     pub fn close(&self) {
         self.closed.store(true, Ordering::SeqCst);
         self.ready.notify_all();
-        self.notify.notify_one();
     }
 
     pub fn is_closed(&self) -> bool {
         self.closed.load(Ordering::SeqCst)
     }
 
-    fn pop(&self) -> Option<T> {
-        lock(&self.items).pop_front()
-    }
-
-    /// What is queued now, without waiting.
+    /// What is queued now, without waiting (tests).
+    #[cfg(test)]
     pub fn pop_now(&self) -> Option<T> {
-        self.pop()
-    }
-
-    /// The next item; `None` once closed and drained.
-    pub async fn recv(&self) -> Option<T> {
-        loop {
-            if let Some(item) = self.pop() {
-                return Some(item);
-            }
-            if self.is_closed() {
-                return None;
-            }
-            self.notify.notified().await;
-        }
+        lock(&self.items).pop_front()
     }
 
     /// The next item, blocking this thread; `None` once closed (what is still queued when a
@@ -177,15 +157,6 @@ impl<T: Coalesce + Clone> Hub<T> {
     pub fn publish(&self, item: T) {
         self.publish_with(|| item)
     }
-
-    /// How many subscriptions are live (tests).
-    pub fn subscribers(&self) -> usize {
-        lock(&self.subs)
-            .iter()
-            .filter_map(Weak::upgrade)
-            .filter(|q| !q.is_closed())
-            .count()
-    }
 }
 
 impl<T> Hub<T> {
@@ -194,7 +165,6 @@ impl<T> Hub<T> {
         for q in lock(&self.subs).drain(..).filter_map(|w| w.upgrade()) {
             q.closed.store(true, Ordering::SeqCst);
             q.ready.notify_all();
-            q.notify.notify_one();
         }
     }
 }
@@ -276,7 +246,7 @@ mod tests {
         // The fast subscriber has everything already, levels coalesced.
         let mut fast_states = 0;
         let mut last = None;
-        while let Some(u) = fast.pop() {
+        while let Some(u) = fast.pop_now() {
             if let UpdateKind::State(s) = &u.kind {
                 fast_states += 1;
                 last = Some(s.clone());
@@ -327,7 +297,7 @@ mod tests {
         hub.publish(state("a", CallState::Connected));
         hub.publish(level("a", 0.3));
         hub.publish(state("a", CallState::Connected));
-        let items: Vec<_> = std::iter::from_fn(|| q.pop()).collect();
+        let items: Vec<_> = std::iter::from_fn(|| q.pop_now()).collect();
         assert_eq!(
             items,
             vec![

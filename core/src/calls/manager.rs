@@ -16,8 +16,8 @@ use super::actor::{self, CallHandle, Ports, RemoteParty, Spawn};
 use super::admission::{Admission, Admissions, PushOutcome};
 use super::events::{lock, CallUpdate, Coalesce, Hub, Queue};
 use super::machine::{Input, Machine, Profile};
+use crate::backend::event_channel::ServerEvent;
 use crate::error::{Error, Result};
-use crate::event_channel::ServerEvent;
 
 /// How many calls (live and recently ended) the table keeps.
 const TABLE_CAPACITY: usize = 64;
@@ -86,10 +86,6 @@ impl CallManager {
         self.incoming.subscribe()
     }
 
-    pub fn hub(&self) -> &Arc<Hub<CallUpdate>> {
-        &self.ports.hub
-    }
-
     pub fn get(&self, id: &str) -> Option<Arc<CallHandle>> {
         lock(&self.calls)
             .iter()
@@ -106,16 +102,8 @@ impl CallManager {
             .cloned()
     }
 
-    /// Calls that have not ended.
-    pub fn live(&self) -> Vec<Arc<CallHandle>> {
-        lock(&self.calls)
-            .iter()
-            .filter(|c| !c.shared.state().is_ended())
-            .cloned()
-            .collect()
-    }
-
     /// Calls whose task still runs (ended calls finish their release first).
+    #[cfg(test)]
     pub fn running(&self) -> usize {
         lock(&self.calls).iter().filter(|c| c.is_running()).count()
     }

@@ -18,9 +18,9 @@ pub mod push;
 #[cfg(test)]
 mod sim;
 
-pub use actor::{CallHandle, RemoteParty};
+pub use actor::CallHandle;
 pub use admission::{IgnoreReason, Invite, PushOutcome};
 pub use events::{CallUpdate, UpdateKind};
-pub use machine::{CallState, Direction, EndReason, Profile};
+pub use machine::{CallState, Direction, EndReason};
 pub use manager::CallManager;
 pub use platform::OutgoingCall;

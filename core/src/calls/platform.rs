@@ -11,12 +11,12 @@ use async_trait::async_trait;
 use tokio::sync::mpsc;
 
 use super::machine::Profile;
-use crate::audio_bridge::AudioBridge;
-use crate::call_media::{MediaEvent, MediaSession, Timings};
+use crate::account::identity::IdentityStore;
+use crate::backend::rest::{RestClient, RestError};
 use crate::error::{Error, Result};
-use crate::identity::IdentityStore;
-use crate::peer::IcePolicy;
-use crate::rest::{RestClient, RestError};
+use crate::media::audio_bridge::AudioBridge;
+use crate::media::peer::IcePolicy;
+use crate::media::session::{MediaEvent, MediaSession, Timings};
 
 /// What `initiateCall` gave the caller, and what can be read from its participant token.
 #[derive(Clone, PartialEq)]
@@ -74,6 +74,7 @@ pub trait MediaLink: Send + Sync {
     /// Restarts ICE now (the network changed).
     async fn restart_ice(&self) -> Result<()>;
     /// Setup milestones (benchmarks).
+    #[cfg_attr(not(feature = "testing"), allow(dead_code))]
     fn timings(&self) -> Option<Timings>;
 }
 
@@ -124,7 +125,7 @@ impl CallBackend for RestCallBackend {
             .rest
             .initiate_call(&me, callee, secret.as_deref())
             .await?;
-        let claims = crate::participant_token::decode_claims(&initiated.token);
+        let claims = crate::media::participant_token::decode_claims(&initiated.token);
         Ok(OutgoingCall {
             callee_client_id: callee.to_string(),
             call_id: initiated.call_id,
@@ -194,6 +195,7 @@ impl MediaConnector for WebRtcMedia {
 
 struct WebRtcLink {
     session: tokio::sync::Mutex<Option<MediaSession>>,
+    #[cfg_attr(not(feature = "testing"), allow(dead_code))]
     timings: Arc<std::sync::Mutex<Timings>>,
 }
 

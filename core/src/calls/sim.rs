@@ -14,10 +14,10 @@ use super::machine::{CallState, EndReason, Profile};
 use super::manager::CallManager;
 use super::platform::{CallBackend, MediaConnector, MediaLink, OutgoingCall};
 use super::{CallHandle, PushOutcome};
-use crate::call_media::{MediaEnd, MediaEvent, Timings};
+use crate::backend::event_channel::ServerEvent;
+use crate::backend::rest::RestError;
 use crate::error::{Error, Result};
-use crate::event_channel::ServerEvent;
-use crate::rest::RestError;
+use crate::media::session::{MediaEnd, MediaEvent, Timings};
 
 /// What the simulated world saw, in order.
 #[derive(Default)]

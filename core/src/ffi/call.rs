@@ -10,11 +10,11 @@ use super::client::{DialtoneClient, TaskHandle};
 use super::error::DialtoneError;
 use super::runtime::{guard, run_to_completion};
 use super::types::OutgoingCall;
-use crate::audio_bridge::Source;
 use crate::calls::events::deliver_on_thread;
 use crate::calls::machine::Input;
 use crate::calls::{self, CallHandle, CallUpdate, EndReason, UpdateKind};
 use crate::engine::Engine;
+use crate::media::audio_bridge::Source;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
 pub enum CallEndReason {
@@ -259,6 +259,7 @@ impl std::fmt::Debug for Call {
         f.debug_struct("Call")
             .field("id", &self.handle.shared.id)
             .field("direction", &self.handle.shared.direction)
+            .field("profile", &self.handle.shared.profile)
             .field("state", &self.handle.shared.state())
             .finish()
     }

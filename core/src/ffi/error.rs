@@ -2,10 +2,10 @@
 //! in `detail` (already free of secrets) and in the logs. (`detail`, not `message`: a
 //! field named `message` would clash with `Throwable.message` in the generated Kotlin.)
 
-use crate::appsync::GraphqlError;
-use crate::call_media::MediaError;
+use crate::backend::appsync::GraphqlError;
+use crate::backend::rest::RestError;
 use crate::error::Error;
-use crate::rest::RestError;
+use crate::media::session::MediaError;
 
 #[derive(Debug, thiserror::Error, uniffi::Error)]
 pub enum DialtoneError {

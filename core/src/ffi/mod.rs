@@ -10,8 +10,8 @@ mod runtime;
 mod types;
 
 pub use call::{
-    AudioSource, Call, CallDirection, CancelSignal, CallEndReason, CallEvent, CallListener, CallState,
-    IgnoreReason, IncomingCallListener, IncomingInvite, PushOutcome,
+    AudioSource, Call, CallDirection, CallEndReason, CallEvent, CallListener, CallState,
+    CancelSignal, IgnoreReason, IncomingCallListener, IncomingInvite, PushOutcome,
 };
 pub use client::{BackendConfig, DialtoneClient, PersonsListener, TaskHandle};
 pub use error::DialtoneError;

@@ -1,7 +1,7 @@
 //! Records and enums as the apps see them: immutable data, converted from the engine's.
 
-use crate::appsync::PersonRecord;
-use crate::identity;
+use crate::account::identity;
+use crate::backend::appsync::PersonRecord;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
 pub enum PushKind {

@@ -63,6 +63,7 @@ impl JitterBuffer {
         }
     }
 
+    #[cfg(test)]
     pub fn stats(&self) -> JitterStats {
         self.stats
     }

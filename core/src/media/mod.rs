@@ -1,9 +1,17 @@
-//! Audio for calls: the fixed frame format, the Opus codec, the receive-side jitter buffer,
-//! and test tones with a detector. webrtc-rs carries RTP; everything about the samples
-//! themselves lives here. Plain Rust, no I/O.
+//! Media for calls. Read `session` first: one joined session (the v3 signaling socket and
+//! its JSON-RPC, publish and subscribe negotiation, the send and playout clocks, stats),
+//! built on `signaling` (the protocol's messages), `peer` (webrtc-rs connections as a call
+//! needs them) and `participant_token` (the token's claims). The samples: the fixed frame
+//! format below, the Opus `codec`, the receive-side `jitter` buffer, the app's PCM in and
+//! out (`audio_bridge`), and test `tone`s with a detector.
 
+pub mod audio_bridge;
 pub mod codec;
 pub mod jitter;
+pub mod participant_token;
+pub mod peer;
+pub mod session;
+pub mod signaling;
 pub mod tone;
 
 /// Opus at 48 kHz, mono, 20 ms frames: what Bandwidth's gateway and browsers negotiate.

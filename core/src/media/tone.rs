@@ -53,12 +53,14 @@ pub fn relative_power(samples: &[i16], freq_hz: f32) -> f32 {
 }
 
 /// Counts, frame by frame, which candidate frequency dominates.
+#[cfg_attr(not(feature = "testing"), allow(dead_code))]
 pub struct ToneDetector {
     candidates: Vec<f32>,
     hits: Vec<u32>,
     frames: u32,
 }
 
+#[cfg_attr(not(feature = "testing"), allow(dead_code))]
 impl ToneDetector {
     pub fn new(candidates: &[f32]) -> Self {
         Self {

@@ -11,13 +11,10 @@ use futures_util::{SinkExt, StreamExt};
 use serde_json::{json, Value};
 use tokio::sync::mpsc;
 
-use crate::backoff::Backoff;
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-use tokio_tungstenite::tungstenite::http::HeaderValue;
+use crate::backend::backoff::Backoff;
 use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::Connector;
 
-use crate::appsync::{decode_person, PersonRecord, PERSON_FIELDS};
+use crate::backend::appsync::{decode_person, PersonRecord, PERSON_FIELDS};
 
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -155,23 +152,14 @@ async fn session(
     backoff: &mut Backoff,
 ) -> Result<(), String> {
     let url = connect_url(cfg)?;
-    let mut request = url
-        .as_str()
-        .into_client_request()
-        .map_err(|e| e.to_string())?;
-    request.headers_mut().insert(
-        "Sec-WebSocket-Protocol",
-        HeaderValue::from_static("graphql-ws"),
-    );
-    let connector =
-        (url.scheme() == "wss").then(|| Connector::Rustls(crate::tls::websocket_config()));
-    let (mut ws, _) = tokio::time::timeout(
+    let mut ws = super::websocket::connect(
+        &url,
+        &[("Sec-WebSocket-Protocol", "graphql-ws".into())],
         HANDSHAKE_TIMEOUT,
-        tokio_tungstenite::connect_async_tls_with_config(request, None, false, connector),
+        false,
     )
     .await
-    .map_err(|_| "connect timed out".to_string())?
-    .map_err(|e| format!("connect failed: {e}"))?;
+    .map_err(|e| e.to_string())?;
 
     ws.send(Message::text(
         json!({"type": "connection_init"}).to_string(),

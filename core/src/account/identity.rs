@@ -7,7 +7,7 @@ use std::sync::Mutex;
 
 use serde::{Deserialize, Serialize};
 
-use crate::secrets::{SecretError, SecretStore};
+use crate::account::secrets::{SecretError, SecretStore};
 
 const KEY: &str = "identity";
 
@@ -19,10 +19,10 @@ pub enum PushKind {
 }
 
 impl PushKind {
-    pub fn notify_type(self) -> crate::rest::NotifyType {
+    pub fn notify_type(self) -> crate::backend::rest::NotifyType {
         match self {
-            PushKind::Fcm => crate::rest::NotifyType::Gcm,
-            PushKind::Apns | PushKind::ApnsVoip => crate::rest::NotifyType::Apns,
+            PushKind::Fcm => crate::backend::rest::NotifyType::Gcm,
+            PushKind::Apns | PushKind::ApnsVoip => crate::backend::rest::NotifyType::Apns,
         }
     }
 }

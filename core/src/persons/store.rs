@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 
-use crate::appsync::PersonRecord;
+use crate::backend::appsync::PersonRecord;
 
 const FILE_NAME: &str = "persons.json";
 const FORMAT_VERSION: u32 = 1;
@@ -145,7 +145,8 @@ impl PersonStore {
         Ok(changed)
     }
 
-    /// Forgets everything (after the user's clientId was deleted, for example).
+    /// Forgets everything.
+    #[cfg(test)]
     pub fn clear(&self) -> Result<(), StoreError> {
         let mut inner = self.inner.lock().expect("person store lock");
         inner.records.clear();

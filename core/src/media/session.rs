@@ -26,12 +26,14 @@ use webrtc::media_stream::track_local::TrackLocal;
 use webrtc::media_stream::track_remote::{TrackRemote, TrackRemoteEvent};
 use webrtc::peer_connection::{RTCPeerConnectionState, RTCStatsReportEntry, StatsSelector};
 
-use crate::audio_bridge::AudioBridge;
+use crate::media::audio_bridge::AudioBridge;
 use crate::media::codec::{Decoder, Encoder};
 use crate::media::jitter::{JitterBuffer, Playout};
+use crate::media::peer::{self, IcePolicy, Peer, PeerEvent, OPUS_PAYLOAD_TYPE};
+use crate::media::signaling::{
+    self, Inbound, PublishAnswer, RevisionGate, RpcError, SubscribeOffer,
+};
 use crate::media::{FRAME_MS, FRAME_SAMPLES, FRAME_TIMESTAMP_STEP};
-use crate::peer::{self, IcePolicy, Peer, PeerEvent, OPUS_PAYLOAD_TYPE};
-use crate::signaling::{self, Inbound, PublishAnswer, RevisionGate, RpcError, SubscribeOffer};
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 const RPC_TIMEOUT: Duration = Duration::from_secs(10);
@@ -92,6 +94,7 @@ pub struct MediaStats {
 /// Milestones of one join, for the setup benchmark.
 #[derive(Debug, Clone, Default)]
 pub struct Timings {
+    #[cfg_attr(not(feature = "testing"), allow(dead_code))]
     pub started: Option<Instant>,
     pub socket_open: Option<Instant>,
     pub published: Option<Instant>,
@@ -237,37 +240,26 @@ impl MediaSession {
         let unique_id = uuid::Uuid::new_v4().to_string();
         let url = signaling::connect_url(signaling_url, token, &unique_id)
             .map_err(MediaError::Signaling)?;
-        let connector = (url.scheme() == "wss")
-            .then(|| tokio_tungstenite::Connector::Rustls(crate::tls::websocket_config()));
-        let connect =
-            tokio_tungstenite::connect_async_tls_with_config(url.as_str(), None, true, connector);
-        let (ws, _) = match tokio::time::timeout(CONNECT_TIMEOUT, connect).await {
-            Err(_) => {
+        use crate::backend::websocket::{self, ConnectError};
+        let ws = match websocket::connect(&url, &[], CONNECT_TIMEOUT, true).await {
+            Ok(ws) => ws,
+            Err(ConnectError::Timeout(_)) => {
                 return Err(MediaError::Signaling(
                     "the signaling gateway did not answer in time".into(),
                 ))
             }
-            Ok(Err(tokio_tungstenite::tungstenite::Error::Http(resp))) => {
-                let body = resp
-                    .body()
-                    .as_deref()
-                    .map(String::from_utf8_lossy)
-                    .unwrap_or_default();
+            Err(ConnectError::Refused { status, body }) => {
                 let message = serde_json::from_str::<Value>(&body)
                     .ok()
                     .and_then(|v| v.get("error").and_then(Value::as_str).map(str::to_string))
                     .unwrap_or_else(|| body.trim().to_string());
-                return Err(MediaError::TokenRefused {
-                    status: resp.status().as_u16(),
-                    message,
-                });
+                return Err(MediaError::TokenRefused { status, message });
             }
-            Ok(Err(e)) => {
+            Err(e) => {
                 return Err(MediaError::Signaling(format!(
                     "cannot reach the signaling gateway: {e}"
                 )))
             }
-            Ok(Ok(ok)) => ok,
         };
         mark(&timings, |t| &mut t.socket_open);
         let (mut sink, mut stream) = ws.split();

@@ -10,11 +10,8 @@ use futures_util::{SinkExt, StreamExt};
 use serde_json::Value;
 use tokio::sync::mpsc;
 
-use crate::backoff::Backoff;
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-use tokio_tungstenite::tungstenite::http::HeaderValue;
+use crate::backend::backoff::Backoff;
 use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::Connector;
 
 /// The server's messages are small; anything larger is not one of them.
 pub const MAX_EVENT_BYTES: usize = 16 * 1024;
@@ -180,22 +177,14 @@ async fn session(
     let mut url = url::Url::parse(&cfg.url).map_err(|e| format!("bad event URL: {e}"))?;
     url.query_pairs_mut()
         .append_pair("clientId", &cfg.client_id);
-    let mut request = url
-        .as_str()
-        .into_client_request()
-        .map_err(|e| e.to_string())?;
-    let auth = HeaderValue::from_str(&format!("Bearer {}", cfg.secret))
-        .map_err(|_| "the client secret is not a valid header value".to_string())?;
-    request.headers_mut().insert("Authorization", auth);
-    let connector =
-        (url.scheme() == "wss").then(|| Connector::Rustls(crate::tls::websocket_config()));
-    let (ws, _) = tokio::time::timeout(
+    let ws = super::websocket::connect(
+        &url,
+        &[("Authorization", format!("Bearer {}", cfg.secret))],
         HANDSHAKE_TIMEOUT,
-        tokio_tungstenite::connect_async_tls_with_config(request, None, false, connector),
+        false,
     )
     .await
-    .map_err(|_| "connect timed out".to_string())?
-    .map_err(|e| format!("connect failed: {e}"))?;
+    .map_err(|e| e.to_string())?;
     let (mut sink, mut stream) = ws.split();
     let mut ping = tokio::time::interval(PING_EVERY);
     ping.tick().await;

@@ -46,6 +46,7 @@ pub enum PeerEvent {
     GatheringComplete,
     State(RTCPeerConnectionState),
     Track(Arc<dyn TrackRemote>),
+    #[cfg_attr(not(feature = "testing"), allow(dead_code))]
     DataChannel(Arc<dyn DataChannel>),
 }
 

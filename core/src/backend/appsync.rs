@@ -7,7 +7,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
-use crate::body::{read_capped, BodyError};
+use crate::backend::body::{read_capped, BodyError};
 
 /// Every field of the AppSync `Person` type, selected by every operation.
 pub const PERSON_FIELDS: &str =
@@ -77,7 +77,7 @@ pub struct AppSyncClient {
 impl AppSyncClient {
     pub fn new(url: impl Into<String>, api_key: impl Into<String>) -> Self {
         Self {
-            http: crate::tls::http_client(Duration::from_secs(20)),
+            http: crate::backend::tls::http_client(Duration::from_secs(20)),
             url: url.into(),
             api_key: api_key.into(),
         }
@@ -113,47 +113,6 @@ impl AppSyncClient {
             return Ok(None);
         }
         decode_person(v).map(Some)
-    }
-
-    pub async fn list_people_page(
-        &self,
-        filter: Option<Value>,
-        next_token: Option<&str>,
-    ) -> Result<Page, GraphqlError> {
-        let q = format!(
-            "query ListPeople($filter: ModelPersonFilterInput, $limit: Int, $nextToken: String) {{ \
-             listPeople(filter: $filter, limit: $limit, nextToken: $nextToken) {{ items {{ {PERSON_FIELDS} }} nextToken startedAt }} }}"
-        );
-        let v = self
-            .request(
-                "listPeople",
-                &q,
-                json!({"filter": filter, "limit": PAGE_LIMIT, "nextToken": next_token}),
-            )
-            .await?;
-        decode_page(v)
-    }
-
-    /// Every Person matching `filter`, following `nextToken` to the end.
-    pub async fn list_people(
-        &self,
-        filter: Option<Value>,
-    ) -> Result<Vec<PersonRecord>, GraphqlError> {
-        let mut items = Vec::new();
-        let mut token: Option<String> = None;
-        for _ in 0..MAX_PAGES {
-            let page = self
-                .list_people_page(filter.clone(), token.as_deref())
-                .await?;
-            items.extend(page.items);
-            match page.next_token {
-                Some(t) => token = Some(t),
-                None => return Ok(items),
-            }
-        }
-        Err(GraphqlError::Decode(format!(
-            "listPeople did not finish within {MAX_PAGES} pages"
-        )))
     }
 
     pub async fn sync_people_page(
@@ -242,24 +201,6 @@ impl AppSyncClient {
         decode_person(
             self.request("updatePerson", &q, json!({"input": input}))
                 .await?,
-        )
-    }
-
-    pub async fn delete_person(
-        &self,
-        id: &str,
-        version: i64,
-    ) -> Result<PersonRecord, GraphqlError> {
-        let q = format!(
-            "mutation DeletePerson($input: DeletePersonInput!) {{ deletePerson(input: $input) {{ {PERSON_FIELDS} }} }}"
-        );
-        decode_person(
-            self.request(
-                "deletePerson",
-                &q,
-                json!({"input": {"id": id, "_version": version}}),
-            )
-            .await?,
         )
     }
 }

@@ -1,7 +1,7 @@
 //! Bandwidth's device signaling protocol v3, client side, as messages: the WebSocket URL,
 //! JSON-RPC 2.0 requests/notifications out, responses/notifications in, the typed payloads
 //! (`offerSdp`, `sdpOffer`, `answerSdp`, `setMediaPreferences`, `leave`, `ping`), and the SDP
-//! `a=setup` rewrite Bandwidth's SDKs apply. No sockets here: `call_media` drives them.
+//! `a=setup` rewrite Bandwidth's SDKs apply. No sockets here: `session` drives them.
 
 use std::collections::HashMap;
 

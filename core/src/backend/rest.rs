@@ -9,7 +9,7 @@ use std::time::Duration;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use crate::body::{read_capped, BodyError};
+use crate::backend::body::{read_capped, BodyError};
 
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum RestError {
@@ -74,7 +74,7 @@ pub struct RestClient {
 impl RestClient {
     pub fn new(url: impl Into<String>) -> Self {
         Self {
-            http: crate::tls::http_client(Duration::from_secs(20)),
+            http: crate::backend::tls::http_client(Duration::from_secs(20)),
             url: url.into(),
         }
     }
