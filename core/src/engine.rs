@@ -167,7 +167,8 @@ impl Engine {
         let identity = Arc::new(IdentityStore::new(SecretStore::open(data_dir)?));
         // Read once now, so later reads (including the push path) hit the cache.
         identity.load()?;
-        let rest = RestClient::new(&endpoints.rest_url);
+        let rest = RestClient::new(&endpoints.rest_url)?;
+        let appsync = AppSyncClient::new(&endpoints.graphql_url, &endpoints.graphql_api_key)?;
         let audio = Arc::new(AudioBridge::new());
         let calls = Arc::new(CallManager::new(
             Ports {
@@ -186,7 +187,7 @@ impl Engine {
         Ok(Arc::new_cyclic(|me| Self {
             me: me.clone(),
             rest,
-            appsync: AppSyncClient::new(&endpoints.graphql_url, &endpoints.graphql_api_key),
+            appsync,
             endpoints,
             persons,
             identity,
@@ -376,7 +377,7 @@ impl Engine {
     }
 
     fn ensure_live(self: &Arc<Self>) {
-        let mut live = self.live.lock().expect("live lock");
+        let mut live = crate::sync::lock(&self.live);
         if !live.is_empty() {
             return;
         }
@@ -415,7 +416,7 @@ impl Engine {
 
     /// Stops live updates (they restart with the next `sync_persons`).
     pub fn stop_live(&self) {
-        for handle in self.live.lock().expect("live lock").drain(..) {
+        for handle in crate::sync::lock(&self.live).drain(..) {
             handle.abort();
         }
     }
@@ -441,7 +442,7 @@ impl Engine {
         let Some(secret) = identity.client_secret.clone() else {
             return;
         };
-        let mut channel = self.channel.lock().expect("channel lock");
+        let mut channel = crate::sync::lock(&self.channel);
         if channel.0.as_deref() == Some(identity.client_id.as_str()) {
             return;
         }
@@ -479,7 +480,7 @@ impl Engine {
     }
 
     fn stop_channel(&self) {
-        let mut channel = self.channel.lock().expect("channel lock");
+        let mut channel = crate::sync::lock(&self.channel);
         for t in channel.1.drain(..) {
             t.abort();
         }

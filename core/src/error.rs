@@ -25,6 +25,8 @@ pub enum Error {
     /// The call is over or unknown on this device.
     #[error("{0}")]
     CallUnavailable(String),
+    #[error(transparent)]
+    Tls(#[from] crate::backend::tls::TlsError),
     #[error("this device is not registered: call register first")]
     NotRegistered,
     #[error("invalid input: {0}")]

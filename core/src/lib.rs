@@ -15,6 +15,7 @@ mod ffi;
 mod logging;
 mod media;
 mod persons;
+mod sync;
 
 pub use ffi::*;
 

@@ -201,7 +201,9 @@ pub fn redact(line: &str) -> String {
                 continue;
             }
         }
-        let ch = rest.chars().next().expect("non-empty");
+        let Some(ch) = rest.chars().next() else {
+            break;
+        };
         out.push(ch);
         i += ch.len_utf8();
     }

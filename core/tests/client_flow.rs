@@ -228,7 +228,8 @@ async fn save_profile_survives_a_concurrent_writer() {
     let me = c.save_profile("Dee".into(), "One".into()).await.unwrap();
     // Another writer bumps the version behind the client's back.
     let raw =
-        dialtone::testing::AppSyncClient::new(format!("{}/graphql", m.base_url()), m.api_key());
+        dialtone::testing::AppSyncClient::new(format!("{}/graphql", m.base_url()), m.api_key())
+            .unwrap();
     raw.update_person(&me.id, 1, serde_json::json!({"lastName": "Other"}))
         .await
         .unwrap();

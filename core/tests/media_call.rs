@@ -106,15 +106,19 @@ async fn alice_and_bob_hear_each_others_tones_and_mute_silences() {
         c.alice.detected_remote_tone(TONES.to_vec()) == Some(880.0)
     })
     .await;
-    // The caller's call rings, then connects; the callee's (answered with its token)
-    // connects; each state once, in order.
+    // The caller's call dials, rings, then connects; the callee's (answered with its
+    // token) rings, connects; each state once, in order.
     assert_eq!(
-        c.alice_events.states()[..2],
-        [CallState::Ringing, CallState::Connected]
+        c.alice_events.states()[..3],
+        [CallState::Dialing, CallState::Ringing, CallState::Connected]
     );
     assert_eq!(
-        c.bob_events.states()[..2],
-        [CallState::Connecting, CallState::Connected]
+        c.bob_events.states()[..3],
+        [
+            CallState::Ringing,
+            CallState::Connecting,
+            CallState::Connected
+        ]
     );
     eventually("stats", 5, || {
         c.bob_events.saw(

@@ -68,7 +68,7 @@ impl IdentityStore {
     }
 
     pub fn load(&self) -> Result<Option<Identity>, SecretError> {
-        let mut cached = self.cached.lock().expect("identity lock");
+        let mut cached = crate::sync::lock(&self.cached);
         if let Some(v) = cached.as_ref() {
             return Ok(v.clone());
         }
@@ -88,15 +88,16 @@ impl IdentityStore {
     }
 
     pub fn save(&self, identity: &Identity) -> Result<(), SecretError> {
-        let raw = serde_json::to_string(identity).expect("identity serialises");
+        let raw = serde_json::to_string(identity)
+            .map_err(|e| SecretError::Corrupt(format!("the identity cannot be encoded: {e}")))?;
         self.secrets.set(KEY, &raw)?;
-        *self.cached.lock().expect("identity lock") = Some(Some(identity.clone()));
+        *crate::sync::lock(&self.cached) = Some(Some(identity.clone()));
         Ok(())
     }
 
     pub fn clear(&self) -> Result<(), SecretError> {
         self.secrets.delete(KEY)?;
-        *self.cached.lock().expect("identity lock") = Some(None);
+        *crate::sync::lock(&self.cached) = Some(None);
         Ok(())
     }
 }

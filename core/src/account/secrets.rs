@@ -12,13 +12,16 @@ use keyring_core::Entry;
 const SERVICE: &str = "dev.dialtone.sdk";
 
 #[derive(Debug, thiserror::Error)]
-#[error("secure storage: {0}")]
-pub struct SecretError(String);
-
-impl From<keyring_core::Error> for SecretError {
-    fn from(e: keyring_core::Error) -> Self {
-        SecretError(e.to_string())
-    }
+pub enum SecretError {
+    /// The platform store failed (Keychain, Keystore, the dev file).
+    #[error("secure storage: {0}")]
+    Store(#[from] keyring_core::Error),
+    /// The data directory cannot name a store.
+    #[error("secure storage: {0}")]
+    Path(String),
+    /// What is stored cannot be read back, or written.
+    #[error("secure storage: {0}")]
+    Corrupt(String),
 }
 
 pub struct SecretStore {
@@ -42,7 +45,7 @@ impl SecretStore {
             let path = data_dir.join("dev-secrets.ron");
             let path = path
                 .to_str()
-                .ok_or_else(|| SecretError("data directory is not UTF-8".into()))?;
+                .ok_or_else(|| SecretError::Path("data directory is not UTF-8".into()))?;
             let store = keyring_core::sample::Store::new_with_backing(path)?;
             Ok(Self {
                 namespace,

@@ -75,12 +75,15 @@ pub struct AppSyncClient {
 }
 
 impl AppSyncClient {
-    pub fn new(url: impl Into<String>, api_key: impl Into<String>) -> Self {
-        Self {
-            http: crate::backend::tls::http_client(Duration::from_secs(20)),
+    pub fn new(
+        url: impl Into<String>,
+        api_key: impl Into<String>,
+    ) -> Result<Self, crate::backend::tls::TlsError> {
+        Ok(Self {
+            http: crate::backend::tls::http_client(Duration::from_secs(20))?,
             url: url.into(),
             api_key: api_key.into(),
-        }
+        })
     }
 
     /// Posts one operation and returns `data[field]`, or the first error as a typed error.

@@ -72,11 +72,11 @@ pub struct RestClient {
 }
 
 impl RestClient {
-    pub fn new(url: impl Into<String>) -> Self {
-        Self {
-            http: crate::backend::tls::http_client(Duration::from_secs(20)),
+    pub fn new(url: impl Into<String>) -> Result<Self, crate::backend::tls::TlsError> {
+        Ok(Self {
+            http: crate::backend::tls::http_client(Duration::from_secs(20))?,
             url: url.into(),
-        }
+        })
     }
 
     async fn call(&self, body: Value, secret: Option<&str>) -> Result<Value, RestError> {

@@ -4,8 +4,15 @@
 
 use std::sync::{Arc, OnceLock};
 
-pub fn client_config() -> Arc<rustls::ClientConfig> {
-    static CONFIG: OnceLock<Arc<rustls::ClientConfig>> = OnceLock::new();
+/// The TLS stack could not be set up (a build of the core without ring's cipher suites, or
+/// an HTTP client that cannot start). Never expected on a supported platform; reported as
+/// an error rather than a panic all the same.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("TLS setup failed: {0}")]
+pub struct TlsError(pub String);
+
+pub fn client_config() -> Result<Arc<rustls::ClientConfig>, TlsError> {
+    static CONFIG: OnceLock<Result<Arc<rustls::ClientConfig>, TlsError>> = OnceLock::new();
     CONFIG
         .get_or_init(|| {
             // Also the process default, unless the app chose one: any other rustls user in
@@ -17,33 +24,34 @@ pub fn client_config() -> Arc<rustls::ClientConfig> {
             let provider = Arc::new(rustls::crypto::ring::default_provider());
             let mut config = rustls::ClientConfig::builder_with_provider(provider)
                 .with_safe_default_protocol_versions()
-                .expect("ring supports the default TLS versions")
+                .map_err(|e| TlsError(e.to_string()))?
                 .with_root_certificates(roots)
                 .with_no_client_auth();
             config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
-            Arc::new(config)
+            Ok(Arc::new(config))
         })
         .clone()
 }
 
 /// WebSockets speak HTTP/1.1 only, so they get the same roots without the h2 ALPN offer.
-pub fn websocket_config() -> Arc<rustls::ClientConfig> {
-    static CONFIG: OnceLock<Arc<rustls::ClientConfig>> = OnceLock::new();
+pub fn websocket_config() -> Result<Arc<rustls::ClientConfig>, TlsError> {
+    static CONFIG: OnceLock<Result<Arc<rustls::ClientConfig>, TlsError>> = OnceLock::new();
     CONFIG
         .get_or_init(|| {
-            let mut config = (*client_config()).clone();
+            let mut config = (*client_config()?).clone();
             config.alpn_protocols.clear();
-            Arc::new(config)
+            Ok(Arc::new(config))
         })
         .clone()
 }
 
-pub fn http_client(timeout: std::time::Duration) -> reqwest::Client {
+/// The one HTTP client setup (REST and AppSync each hold one).
+pub fn http_client(timeout: std::time::Duration) -> Result<reqwest::Client, TlsError> {
     reqwest::Client::builder()
-        .use_preconfigured_tls((*client_config()).clone())
+        .use_preconfigured_tls((*client_config()?).clone())
         .connect_timeout(std::time::Duration::from_secs(10))
         .timeout(timeout)
         .user_agent(concat!("dialtone/", env!("CARGO_PKG_VERSION")))
         .build()
-        .expect("a client with a preconfigured rustls config builds")
+        .map_err(|e| TlsError(e.without_url().to_string()))
 }

@@ -43,8 +43,12 @@ pub async fn connect(
         let value = HeaderValue::from_str(value).map_err(|_| ConnectError::Header(name))?;
         request.headers_mut().insert(*name, value);
     }
-    let connector =
-        (url.scheme() == "wss").then(|| Connector::Rustls(super::tls::websocket_config()));
+    let connector = match url.scheme() {
+        "wss" => Some(Connector::Rustls(
+            super::tls::websocket_config().map_err(|e| ConnectError::Failed(e.to_string()))?,
+        )),
+        _ => None,
+    };
     let connect =
         tokio_tungstenite::connect_async_tls_with_config(request, None, nodelay, connector);
     match tokio::time::timeout(timeout, connect).await {

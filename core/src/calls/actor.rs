@@ -216,6 +216,12 @@ pub fn spawn(ports: Ports, s: Spawn) -> CallHandle {
         releasing: false,
         cancel_when_initiated: false,
     };
+    // Every call's stream begins with its first state, published before anyone can hold
+    // the call (so a later subscription's snapshot never repeats it).
+    actor.ports.hub.publish(CallUpdate {
+        call_id: shared.id.clone(),
+        kind: UpdateKind::State(actor.machine.state.clone()),
+    });
     let first_effects = s.first_effects;
     let first_inputs = s.first_inputs;
     let task = tokio::spawn(actor.run(rx, media_rx, first_effects, first_inputs));

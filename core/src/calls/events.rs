@@ -7,7 +7,7 @@
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, Weak};
+use std::sync::{Arc, Condvar, Mutex, Weak};
 
 use super::machine::CallState;
 use crate::media::session::MediaStats;
@@ -46,11 +46,7 @@ impl Coalesce for CallUpdate {
     }
 }
 
-/// Locks, recovering from a poisoned lock: the data behind these locks stays consistent
-/// whatever panicked while holding it (every write is a single assignment or push).
-pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
-}
+pub(crate) use crate::sync::lock;
 
 /// One subscriber's queue.
 pub struct Queue<T> {

@@ -271,7 +271,7 @@ async fn placed_call_answered_then_hung_up() {
                 seen.push(s);
             }
         }
-        let mut want = vec![CallState::Ringing];
+        let mut want = vec![CallState::Dialing, CallState::Ringing];
         if p == Profile::Extended {
             want.push(CallState::Connecting);
         }

@@ -550,10 +550,10 @@ impl DialtoneClient {
     }
 
     /// Microphone PCM as bytes: 16-bit little-endian, 48 kHz mono (what Android's
-    /// `AudioRecord.read(ByteArray)` gives). A `ByteArray` / `Data` crosses the FFI as one
-    /// buffer, where `push_capture`'s list is one value per sample. An odd trailing byte is
+    /// `AudioRecord.read(ByteBuffer)` fills). Borrowed for the call, not copied: from the
+    /// app's audio thread it takes no lock and allocates nothing. An odd trailing byte is
     /// ignored.
-    pub fn push_capture_pcm(&self, pcm: Vec<u8>) {
+    pub fn push_capture_pcm(&self, pcm: &[u8]) {
         let mut samples = [0i16; 960];
         for chunk in pcm.chunks(960 * 2) {
             let n = chunk.len() / 2;

@@ -166,10 +166,10 @@ impl DialtoneClient {
             let engine = Engine::open(
                 config.endpoints.clone(),
                 &PathBuf::from(data_dir),
-                runtime().handle().clone(),
+                runtime()?.handle().clone(),
             )?;
             // A device registered with the extended backend listens for call events at once.
-            let _rt = runtime().enter();
+            let _rt = runtime()?.enter();
             engine.ensure_channel();
             Ok(Arc::new(Self { engine }))
         })
@@ -189,7 +189,13 @@ impl DialtoneClient {
     pub fn observe_persons(&self, listener: Arc<dyn PersonsListener>) -> Arc<TaskHandle> {
         let engine = self.engine.clone();
         let mut rx = engine.persons_store().subscribe();
-        let task = runtime().spawn(async move {
+        let Ok(rt) = runtime() else {
+            // Unreachable in practice: the client was made on this runtime.
+            return Arc::new(TaskHandle {
+                running: Mutex::new(None),
+            });
+        };
+        let task = rt.spawn(async move {
             loop {
                 let snapshot = rx.borrow_and_update().clone();
                 let own = engine.identity().ok().flatten().map(|i| i.client_id);

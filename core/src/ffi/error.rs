@@ -91,6 +91,7 @@ impl From<Error> for DialtoneError {
             },
             Error::Store(_) | Error::Secret(_) => DialtoneError::Storage { detail: message },
             Error::NotRegistered => DialtoneError::NotRegistered { detail: message },
+            Error::Tls(_) => DialtoneError::Internal { detail: message },
             Error::Illegal(_) | Error::CallUnavailable(_) => {
                 DialtoneError::CallUnavailable { detail: message }
             }

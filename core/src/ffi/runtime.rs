@@ -12,17 +12,24 @@ use tokio::task::JoinHandle;
 
 use super::error::DialtoneError;
 
-pub(crate) fn runtime() -> &'static Runtime {
-    static RUNTIME: OnceLock<Runtime> = OnceLock::new();
-    RUNTIME.get_or_init(|| {
-        crate::logging::install_panic_hook();
-        tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .thread_name("dialtone")
-            .enable_all()
-            .build()
-            .expect("the tokio runtime starts")
-    })
+/// The runtime, started on first use. If the OS refuses its threads, every export says so
+/// with `DialtoneError::Internal` instead of aborting.
+pub(crate) fn runtime() -> Result<&'static Runtime, DialtoneError> {
+    static RUNTIME: OnceLock<Result<Runtime, String>> = OnceLock::new();
+    RUNTIME
+        .get_or_init(|| {
+            crate::logging::install_panic_hook();
+            tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .thread_name("dialtone")
+                .enable_all()
+                .build()
+                .map_err(|e| e.to_string())
+        })
+        .as_ref()
+        .map_err(|e| DialtoneError::Internal {
+            detail: format!("the SDK's runtime cannot start: {e}"),
+        })
 }
 
 /// Aborts the task when the foreign caller stops waiting (a cancelled coroutine or Task).
@@ -47,7 +54,7 @@ where
     T: Send + 'static,
     F: Future<Output = Result<T, DialtoneError>> + Send + 'static,
 {
-    match AbortOnDrop(runtime().spawn(fut)).await {
+    match AbortOnDrop(runtime()?.spawn(fut)).await {
         Ok(result) => result,
         Err(e) if e.is_panic() => Err(DialtoneError::Internal {
             detail: panic_text(e.into_panic()),
@@ -65,7 +72,7 @@ where
     T: Send + 'static,
     F: Future<Output = Result<T, DialtoneError>> + Send + 'static,
 {
-    match runtime().spawn(fut).await {
+    match runtime()?.spawn(fut).await {
         Ok(result) => result,
         Err(e) if e.is_panic() => Err(DialtoneError::Internal {
             detail: panic_text(e.into_panic()),

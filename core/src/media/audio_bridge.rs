@@ -1,10 +1,14 @@
 //! Where the app's audio meets the call: the app pushes captured PCM (microphone) and pulls
 //! PCM to play (speaker), in any chunk size; the call takes and gives exact 20 ms frames.
-//! Both sides are fixed-capacity rings allocated once. Also holds mute, the test-tone source
-//! and the last half second of received audio for level and frequency checks.
+//! Both sides are lock-free single-producer single-consumer rings allocated once, so the
+//! app's audio thread (`push_capture`, `pull_playback`) never takes a lock or allocates.
+//! Also holds mute, the test-tone source and the last half second of received audio for
+//! level and frequency checks (those take locks, off the audio thread).
 
-use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI16, AtomicU32, AtomicUsize, Ordering};
 use std::sync::Mutex;
+
+use crate::calls::events::lock;
 
 use crate::media::tone::{relative_power, ToneGenerator};
 use crate::media::{Frame, FRAME_SAMPLES, SAMPLE_RATE};
@@ -14,55 +18,79 @@ use crate::media::{Frame, FRAME_SAMPLES, SAMPLE_RATE};
 pub const RING_SAMPLES: usize = SAMPLE_RATE as usize / 2;
 const RECENT_FRAMES: usize = 25;
 
+/// A single-producer single-consumer ring of samples, lock-free and allocation-free after
+/// construction: the producer only moves `tail`, the consumer only moves `head`, and every
+/// slot is an atomic, so even a misuse (two producers at once) garbles audio but is never
+/// undefined behaviour. When full, the producer drops what does not fit; the consumer
+/// skips to the newest audio when it finds the ring full, so a stall costs latency once,
+/// not forever.
 struct Ring {
-    buf: Box<[i16]>,
-    start: usize,
-    len: usize,
+    buf: Box<[AtomicI16]>,
+    head: AtomicUsize,
+    tail: AtomicUsize,
 }
 
 impl Ring {
     fn new(capacity: usize) -> Self {
         Self {
-            buf: vec![0; capacity].into_boxed_slice(),
-            start: 0,
-            len: 0,
+            buf: (0..capacity).map(|_| AtomicI16::new(0)).collect(),
+            head: AtomicUsize::new(0),
+            tail: AtomicUsize::new(0),
         }
     }
 
-    fn push(&mut self, samples: &[i16]) {
+    fn len(&self) -> usize {
+        let tail = self.tail.load(Ordering::Acquire);
+        let head = self.head.load(Ordering::Acquire);
+        tail.wrapping_sub(head).min(self.buf.len())
+    }
+
+    /// Producer side. Returns how many samples were stored.
+    fn push(&self, samples: &[i16]) -> usize {
         let cap = self.buf.len();
-        // More than fits: only the newest `cap` samples matter.
-        let samples = &samples[samples.len().saturating_sub(cap)..];
-        for &s in samples {
-            if self.len == cap {
-                self.start = (self.start + 1) % cap;
-                self.len -= 1;
-            }
-            let idx = (self.start + self.len) % cap;
-            self.buf[idx] = s;
-            self.len += 1;
+        let tail = self.tail.load(Ordering::Relaxed);
+        let head = self.head.load(Ordering::Acquire);
+        let free = cap - tail.wrapping_sub(head).min(cap);
+        let n = free.min(samples.len());
+        for (i, &s) in samples[..n].iter().enumerate() {
+            self.buf[tail.wrapping_add(i) % cap].store(s, Ordering::Relaxed);
+        }
+        self.tail.store(tail.wrapping_add(n), Ordering::Release);
+        n
+    }
+
+    /// Consumer side: a ring found full has fallen behind; keep only the newest `keep`.
+    fn catch_up(&self, keep: usize) {
+        let tail = self.tail.load(Ordering::Acquire);
+        let head = self.head.load(Ordering::Relaxed);
+        if tail.wrapping_sub(head) >= self.buf.len() {
+            self.head.store(
+                tail.wrapping_sub(keep.min(self.buf.len())),
+                Ordering::Release,
+            );
         }
     }
 
-    /// Fills `out` completely if enough samples are buffered; returns whether it did.
-    fn take_exact(&mut self, out: &mut [i16]) -> bool {
-        if self.len < out.len() {
+    /// Consumer side: fills `out` completely if enough samples are buffered.
+    fn take_exact(&self, out: &mut [i16]) -> bool {
+        if self.len() < out.len() {
             return false;
         }
         self.take_into(out);
         true
     }
 
-    /// Takes up to `out.len()` samples; the rest of `out` is silence. Returns samples taken.
-    fn take_into(&mut self, out: &mut [i16]) -> usize {
-        let n = self.len.min(out.len());
+    /// Consumer side: takes up to `out.len()` samples; the rest of `out` is silence.
+    /// Returns how many were real audio.
+    fn take_into(&self, out: &mut [i16]) -> usize {
         let cap = self.buf.len();
+        let head = self.head.load(Ordering::Relaxed);
+        let n = self.len().min(out.len());
         for (i, o) in out.iter_mut().enumerate().take(n) {
-            *o = self.buf[(self.start + i) % cap];
+            *o = self.buf[head.wrapping_add(i) % cap].load(Ordering::Relaxed);
         }
         out[n..].fill(0);
-        self.start = (self.start + n) % cap;
-        self.len -= n;
+        self.head.store(head.wrapping_add(n), Ordering::Release);
         n
     }
 }
@@ -77,8 +105,8 @@ pub enum Source {
 }
 
 pub struct AudioBridge {
-    capture: Mutex<Ring>,
-    playback: Mutex<Ring>,
+    capture: Ring,
+    playback: Ring,
     source: Mutex<(Source, Option<ToneGenerator>)>,
     muted: AtomicBool,
     recent: Mutex<(Vec<Frame>, usize)>,
@@ -95,8 +123,8 @@ impl Default for AudioBridge {
 impl AudioBridge {
     pub fn new() -> Self {
         Self {
-            capture: Mutex::new(Ring::new(RING_SAMPLES)),
-            playback: Mutex::new(Ring::new(RING_SAMPLES)),
+            capture: Ring::new(RING_SAMPLES),
+            playback: Ring::new(RING_SAMPLES),
             source: Mutex::new((Source::App, None)),
             muted: AtomicBool::new(false),
             recent: Mutex::new((vec![[0; FRAME_SAMPLES]; RECENT_FRAMES], 0)),
@@ -110,7 +138,7 @@ impl AudioBridge {
             Source::Tone(f) => Some(ToneGenerator::new(f, 0.3)),
             Source::App => None,
         };
-        *self.source.lock().expect("source lock") = (source, tone);
+        *lock(&self.source) = (source, tone);
     }
 
     pub fn set_muted(&self, muted: bool) {
@@ -121,25 +149,28 @@ impl AudioBridge {
         self.muted.load(Ordering::Relaxed)
     }
 
-    /// The app's microphone samples (48 kHz mono), any amount at a time.
+    /// The app's microphone samples (48 kHz mono), any amount at a time, from one thread.
+    /// No lock, no allocation.
     pub fn push_capture(&self, samples: &[i16]) {
-        self.capture.lock().expect("capture lock").push(samples);
+        self.capture.push(samples);
     }
 
-    /// Fills `out` with samples to play; silence where none are buffered. Returns how many
-    /// were real audio.
+    /// Fills `out` with samples to play, from one thread; silence where none are buffered.
+    /// Returns how many were real audio. No lock, no allocation.
     pub fn pull_playback(&self, out: &mut [i16]) -> usize {
-        self.playback.lock().expect("playback lock").take_into(out)
+        self.playback.catch_up(RING_SAMPLES / 4);
+        self.playback.take_into(out)
     }
 
     /// The next frame to send (called by the send clock every 20 ms).
     pub(crate) fn next_capture_frame(&self, out: &mut Frame) {
         {
-            let mut source = self.source.lock().expect("source lock");
+            let mut source = lock(&self.source);
             match &mut source.1 {
                 Some(tone) => tone.fill(out),
                 None => {
-                    if !self.capture.lock().expect("capture lock").take_exact(out) {
+                    self.capture.catch_up(RING_SAMPLES / 4);
+                    if !self.capture.take_exact(out) {
                         out.fill(0);
                     }
                 }
@@ -154,10 +185,10 @@ impl AudioBridge {
 
     /// A decoded frame from the far end (called by the playout clock every 20 ms).
     pub(crate) fn deliver_playback_frame(&self, frame: &Frame) {
-        self.playback.lock().expect("playback lock").push(frame);
+        self.playback.push(frame);
         self.remote_level
             .store(crate::media::level(frame).to_bits(), Ordering::Relaxed);
-        let mut recent = self.recent.lock().expect("recent lock");
+        let mut recent = lock(&self.recent);
         let idx = recent.1 % RECENT_FRAMES;
         recent.0[idx].copy_from_slice(frame);
         recent.1 += 1;
@@ -173,7 +204,7 @@ impl AudioBridge {
 
     /// Which of `candidates` dominates the last half second of received audio, if any.
     pub fn dominant_remote_frequency(&self, candidates: &[f32]) -> Option<f32> {
-        let recent = self.recent.lock().expect("recent lock");
+        let recent = lock(&self.recent);
         let frames = recent.1.min(RECENT_FRAMES);
         if frames == 0 {
             return None;
@@ -198,14 +229,22 @@ impl AudioBridge {
         (*v * 2 >= frames).then(|| candidates[i])
     }
 
+    /// Poisons the received-audio lock, as a panic on the playout clock would (tests).
+    #[cfg(test)]
+    pub(crate) fn poison_for_test(&self) {
+        let recent = &self.recent;
+        let _ = std::thread::scope(|s| {
+            s.spawn(|| {
+                let _held = recent.lock();
+                panic!("a bug while the lock is held");
+            })
+            .join()
+        });
+    }
+
     /// Forgets received audio (a new call starts clean).
     pub(crate) fn reset_remote(&self) {
-        let mut recent = self.recent.lock().expect("recent lock");
-        recent.1 = 0;
-        self.playback
-            .lock()
-            .expect("playback lock")
-            .take_into(&mut []);
+        lock(&self.recent).1 = 0;
         self.remote_level.store(0, Ordering::Relaxed);
     }
 }
@@ -225,9 +264,40 @@ mod tests {
         bridge.next_capture_frame(&mut frame);
         assert_eq!(frame[0], 7);
         assert_eq!(frame[FRAME_SAMPLES - 1], 8);
+        // More than fits: what fits is kept, the rest dropped, and the send clock skips to
+        // the newest audio instead of lagging half a second behind.
         bridge.push_capture(&vec![3; RING_SAMPLES + 10]);
+        assert_eq!(bridge.capture.len(), RING_SAMPLES);
         bridge.next_capture_frame(&mut frame);
         assert_eq!(frame[0], 3);
+        assert!(bridge.capture.len() <= RING_SAMPLES / 4);
+    }
+
+    #[test]
+    fn the_rings_wrap_and_keep_order_across_threads() {
+        let ring = std::sync::Arc::new(Ring::new(1000));
+        let producer = ring.clone();
+        let t = std::thread::spawn(move || {
+            let mut next = 0i16;
+            while next < 20_000 {
+                let chunk: Vec<i16> = (next..next.saturating_add(37).min(20_000)).collect();
+                let n = producer.push(&chunk);
+                next += n as i16;
+                if n == 0 {
+                    std::thread::yield_now();
+                }
+            }
+        });
+        let mut expect = 0i16;
+        let mut out = [0i16; 50];
+        while expect < 20_000 {
+            let n = ring.take_into(&mut out);
+            for &s in &out[..n] {
+                assert_eq!(s, expect);
+                expect += 1;
+            }
+        }
+        t.join().unwrap();
     }
 
     #[test]

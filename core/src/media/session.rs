@@ -113,13 +113,13 @@ impl Rpc {
     async fn call(&self, method: &str, params: Value) -> Result<Value, MediaError> {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let (tx, rx) = oneshot::channel();
-        self.pending.lock().expect("rpc lock").insert(id, tx);
+        crate::sync::lock(&self.pending).insert(id, tx);
         if self
             .out
             .send(Message::text(signaling::request(id, method, params)))
             .is_err()
         {
-            self.pending.lock().expect("rpc lock").remove(&id);
+            crate::sync::lock(&self.pending).remove(&id);
             return Err(MediaError::Signaling(
                 "the signaling socket is closed".into(),
             ));
@@ -134,7 +134,7 @@ impl Rpc {
                 "{method}: the signaling socket closed"
             ))),
             Err(_) => {
-                self.pending.lock().expect("rpc lock").remove(&id);
+                crate::sync::lock(&self.pending).remove(&id);
                 Err(MediaError::Signaling(format!(
                     "{method}: no answer within {RPC_TIMEOUT:?}"
                 )))
@@ -149,7 +149,7 @@ impl Rpc {
     }
 
     fn fail_all(&self) {
-        self.pending.lock().expect("rpc lock").clear();
+        crate::sync::lock(&self.pending).clear();
     }
 }
 
@@ -217,7 +217,7 @@ async fn local_sdp_with_candidates(pc: &Peer) -> Result<String, MediaError> {
 }
 
 fn mark(timings: &Mutex<Timings>, f: impl FnOnce(&mut Timings) -> &mut Option<Instant>) {
-    let mut t = timings.lock().expect("timings lock");
+    let mut t = crate::sync::lock(timings);
     let slot = f(&mut t);
     if slot.is_none() {
         *slot = Some(Instant::now());
@@ -294,7 +294,7 @@ impl MediaSession {
                 };
                 match signaling::parse_inbound(text.as_str()) {
                     Ok(Inbound::Response { id, result }) => {
-                        if let Some(tx) = reader_rpc.pending.lock().expect("rpc lock").remove(&id) {
+                        if let Some(tx) = crate::sync::lock(&reader_rpc.pending).remove(&id) {
                             let _ = tx.send(result);
                         }
                     }
@@ -579,7 +579,9 @@ impl Driver {
             );
             *slot = Some(pc);
         }
-        let pc = slot.clone().expect("set above");
+        let Some(pc) = slot.clone() else {
+            return Err(MediaError::WebRtc("no subscribing connection".into()));
+        };
         drop(slot);
         let remote = signaling::rewrite_setup(&offer.sdp_offer, "actpass");
         pc.set_remote_description(RTCSessionDescription::offer(remote)?)
@@ -685,16 +687,13 @@ async fn receive(
     let epoch = Instant::now();
     while let Some(ev) = track.poll().await {
         if let TrackRemoteEvent::OnRtpPacket(p) = ev {
-            stats.lock().expect("rx stats lock").on_packet(
+            crate::sync::lock(&stats).on_packet(
                 p.header.sequence_number,
                 p.header.timestamp,
                 Instant::now(),
                 epoch,
             );
-            jitter
-                .lock()
-                .expect("jitter lock")
-                .push(p.header.sequence_number, &p.payload);
+            crate::sync::lock(&jitter).push(p.header.sequence_number, &p.payload);
         }
     }
 }
@@ -716,7 +715,7 @@ async fn playout_clock(
     loop {
         tick.tick().await;
         let decoded = {
-            let mut jb = jitter.lock().expect("jitter lock");
+            let mut jb = crate::sync::lock(&jitter);
             match jb.pop() {
                 Playout::Buffering => false,
                 Playout::Packet(p) => decoder.decode(Some(p), &mut frame).is_ok(),
@@ -753,7 +752,7 @@ async fn stats_clock(
             _ => None,
         });
         let stats = {
-            let s = rx.lock().expect("rx stats lock");
+            let s = crate::sync::lock(&rx);
             let expected = s.expected();
             let lost = expected.saturating_sub(s.received);
             MediaStats {

@@ -83,16 +83,11 @@ impl PersonStore {
     }
 
     pub fn last_sync(&self) -> Option<i64> {
-        self.inner.lock().expect("person store lock").last_sync
+        crate::sync::lock(&self.inner).last_sync
     }
 
     pub fn get(&self, id: &str) -> Option<PersonRecord> {
-        self.inner
-            .lock()
-            .expect("person store lock")
-            .records
-            .get(id)
-            .cloned()
+        crate::sync::lock(&self.inner).records.get(id).cloned()
     }
 
     /// The live (not deleted) Persons, sorted by name.
@@ -112,7 +107,7 @@ impl PersonStore {
         last_sync: Option<i64>,
         replace_all: bool,
     ) -> Result<bool, StoreError> {
-        let mut inner = self.inner.lock().expect("person store lock");
+        let mut inner = crate::sync::lock(&self.inner);
         let mut changed = false;
         if replace_all {
             let keep: std::collections::HashSet<&str> =
@@ -148,7 +143,7 @@ impl PersonStore {
     /// Forgets everything.
     #[cfg(test)]
     pub fn clear(&self) -> Result<(), StoreError> {
-        let mut inner = self.inner.lock().expect("person store lock");
+        let mut inner = crate::sync::lock(&self.inner);
         inner.records.clear();
         inner.last_sync = None;
         self.persist(&inner)?;
@@ -164,7 +159,10 @@ impl PersonStore {
             last_sync: inner.last_sync,
             records,
         };
-        let bytes = serde_json::to_vec(&snapshot).expect("snapshot serialises");
+        let bytes = serde_json::to_vec(&snapshot).map_err(|e| StoreError::Write {
+            path: self.path.clone(),
+            source: std::io::Error::other(e),
+        })?;
         write_atomically(&self.path, &bytes).map_err(|source| StoreError::Write {
             path: self.path.clone(),
             source,

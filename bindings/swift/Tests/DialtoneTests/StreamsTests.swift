@@ -41,8 +41,10 @@ final class StreamsTests: XCTestCase {
         let call = try await alice.placeCall(to: bobId)
         var iterator = stream.makeAsyncIterator()
         let first = await iterator.next()
+        let second = await iterator.next()
         // The client-wide stream names the call; the call's own starts with its state.
-        XCTAssertEqual(first, .stateChanged(callId: call.id(), state: .ringing))
+        XCTAssertEqual(first, .stateChanged(callId: call.id(), state: .dialing))
+        XCTAssertEqual(second, .stateChanged(callId: call.id(), state: .ringing))
         var states = call.states.makeAsyncIterator()
         let current = await states.next()
         XCTAssertEqual(current, .ringing)

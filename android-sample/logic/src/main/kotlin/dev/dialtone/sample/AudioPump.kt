@@ -1,11 +1,12 @@
 // Moves PCM between the device's audio I/O and the SDK on two threads, 20 ms at a time:
-// the microphone's samples go to pushCapture, the speaker gets what pullPlayback returns.
+// the microphone's samples go to pushCapturePcm, the speaker gets what pullPlaybackPcm returns.
 // The core keeps the codec, jitter buffer and clocks (docs/adr/0005); this class only needs
 // something that can read and write 48 kHz mono 16-bit PCM: AudioRecord/AudioTrack in the
 // app, a generated tone and a recorder in the JVM tests.
 package dev.dialtone.sample
 
 import dev.dialtone.DialtoneClient
+import java.nio.ByteBuffer
 
 /** 48 kHz mono 16-bit little-endian PCM in and out, blocking like AudioRecord/AudioTrack. */
 interface PcmDevice : AutoCloseable {
@@ -25,10 +26,17 @@ class AudioPump(private val client: DialtoneClient, private val device: PcmDevic
         running = true
         threads += Thread({
             val frame = ByteArray(FRAME_BYTES)
+            // The SDK borrows a direct buffer for the call (no copy, no allocation per frame).
+            val direct = ByteBuffer.allocateDirect(FRAME_BYTES)
             while (running) {
                 val n = device.read(frame)
                 if (n < 0) break
-                if (n > 0) client.pushCapturePcm(if (n == frame.size) frame else frame.copyOf(n))
+                if (n > 0) {
+                    direct.clear()
+                    direct.put(frame, 0, n)
+                    direct.flip()
+                    client.pushCapturePcm(direct)
+                }
             }
         }, "dialtone-capture")
         threads += Thread({

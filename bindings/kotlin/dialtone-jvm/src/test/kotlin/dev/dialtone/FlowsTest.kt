@@ -56,11 +56,14 @@ class FlowsTest {
                     PushOutcome.Ignored(IgnoreReason.NOT_A_CALL_PUSH, null),
                     bob.handlePush(mapOf("pinpoint.notification.title" to "Sale \"50%\" off\n")),
                 )
-                val events = this@runBlocking.async { withTimeout(10000) { alice.callEvents().take(1).toList() } }
+                val events = this@runBlocking.async { withTimeout(10000) { alice.callEvents().take(2).toList() } }
                 kotlinx.coroutines.delay(100)
                 val call = alice.startCall(bobId)
                 // The client-wide stream names the call; the call's own starts with its state.
-                assertEquals(listOf(CallEvent.StateChanged(call.id(), CallState.Ringing)), events.await())
+                assertEquals(
+                    listOf(CallEvent.StateChanged(call.id(), CallState.Dialing), CallEvent.StateChanged(call.id(), CallState.Ringing)),
+                    events.await(),
+                )
                 assertEquals(CallState.Ringing, withTimeout(5000) { call.states().first() })
                 alice.endCall()
                 assertEquals(CallState.Ended(CallEndReason.CANCELLED), call.state())
