@@ -480,6 +480,72 @@ mod tests {
         }
     }
 
+    fn name<T: std::fmt::Debug>(x: &T) -> String {
+        let d = format!("{x:?}");
+        d.split(['(', ' ', '{'])
+            .next()
+            .unwrap_or_default()
+            .to_string()
+    }
+
+    /// The table as Mermaid transitions: `From --> To : dir Input`, `To` being `Ended` with
+    /// the reason after a slash.
+    fn diagram_lines() -> Vec<String> {
+        let mut lines: Vec<(String, String, String, Vec<Direction>)> = Vec::new();
+        for (dir, from, input, to) in common_rows() {
+            let target = match &to {
+                Ended(r) => format!("Ended : {{dir}} {} / {}", name(&input), name(r)),
+                other => format!("{} : {{dir}} {}", name(other), name(&input)),
+            };
+            let key = (name(&from), target.clone(), name(&input));
+            match lines
+                .iter_mut()
+                .find(|l| (l.0.clone(), l.1.clone(), l.2.clone()) == key)
+            {
+                Some(l) => l.3.push(dir),
+                None => lines.push((key.0, key.1, key.2, vec![dir])),
+            }
+        }
+        let mut out: Vec<String> = lines
+            .into_iter()
+            .map(|(from, target, _, dirs)| {
+                let dir = match (dirs.contains(&Outgoing), dirs.contains(&Incoming)) {
+                    (true, true) => "both",
+                    (true, false) => "out",
+                    _ => "in",
+                };
+                format!("{from} --> {}", target.replace("{dir}", dir))
+            })
+            .collect();
+        out.sort();
+        out.dedup();
+        out
+    }
+
+    #[test]
+    fn the_state_diagram_in_architecture_md_is_the_table() {
+        let doc = include_str!("../../../ARCHITECTURE.md");
+        let block = doc
+            .split("```mermaid")
+            .nth(1)
+            .and_then(|b| b.split("```").next())
+            .expect("ARCHITECTURE.md has a mermaid state diagram");
+        let mut drawn: Vec<String> = block
+            .lines()
+            .map(str::trim)
+            .filter(|l| l.contains("-->") && !l.contains("[*]"))
+            .map(str::to_string)
+            .collect();
+        drawn.sort();
+        let table = diagram_lines();
+        assert_eq!(
+            drawn,
+            table,
+            "the diagram differs from the table; the table says:\n{}",
+            table.join("\n")
+        );
+    }
+
     #[test]
     fn everything_not_in_the_table_is_illegal() {
         let table = common_rows();

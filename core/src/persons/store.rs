@@ -140,17 +140,6 @@ impl PersonStore {
         Ok(changed)
     }
 
-    /// Forgets everything.
-    #[cfg(test)]
-    pub fn clear(&self) -> Result<(), StoreError> {
-        let mut inner = crate::sync::lock(&self.inner);
-        inner.records.clear();
-        inner.last_sync = None;
-        self.persist(&inner)?;
-        self.visible.send_replace(Arc::new(Vec::new()));
-        Ok(())
-    }
-
     fn persist(&self, inner: &Inner) -> Result<(), StoreError> {
         let mut records: Vec<PersonRecord> = inner.records.values().cloned().collect();
         records.sort_by(|a, b| a.id.cmp(&b.id));
