@@ -17,7 +17,7 @@ use dialtone::testing::PushKind;
 use dialtone::testing::Source;
 use dialtone::testing::{Endpoints, Engine};
 use dialtone::testing::{FRAME_SAMPLES, FRAME_TIMESTAMP_STEP};
-use dialtone_mock::{MockConfig, MockServer, Profile};
+use dialtone_mock::{MockServer, Profile};
 use rtc::peer_connection::sdp::RTCSessionDescription;
 use webrtc::media_stream::track_local::TrackLocal;
 use webrtc::media_stream::track_remote::TrackRemoteEvent;
@@ -196,7 +196,7 @@ fn main() {
         .build()
         .unwrap();
     rt.block_on(async move {
-        let m = MockServer::start("127.0.0.1:0".parse().unwrap(), MockConfig { profile: Profile::Seed, ..MockConfig::default() }).await.unwrap();
+        let m = common::mock_on(Profile::Seed).await;
         let dir = tempfile::tempdir().unwrap();
         let endpoints = Endpoints::mock(&m.base_url(), dialtone_mock::DEFAULT_API_KEY).unwrap();
         let rt = tokio::runtime::Handle::current();

@@ -17,7 +17,10 @@ use dialtone::{
     AudioSource, BackendConfig, CallEvent, CallListener, CallState, DialtoneClient, LogLevel,
     PushKind, PushOutcome, PushToken,
 };
-use dialtone_mock::{MockConfig, MockServer, Profile};
+use dialtone_mock::{MockConfig, Profile};
+
+#[path = "../tests/common/mod.rs"]
+mod common;
 
 /// Keeps the call events a phone reports, for the timeline.
 #[derive(Default)]
@@ -65,7 +68,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         profile,
         ..MockConfig::default()
     };
-    let mock = MockServer::start("127.0.0.1:0".parse()?, config).await?;
+    let mock = common::start_mock(config).await;
     t.step(&format!(
         "mock backend ({profile:?} profile) listening on {}",
         mock.base_url()

@@ -14,7 +14,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use dialtone::{AudioSource, BackendConfig, DialtoneClient, PushKind, PushToken};
-use dialtone_mock::{MockConfig, MockServer, Profile};
+use dialtone_mock::{MockConfig, Profile};
 use serde_json::{json, Value};
 
 mod common;
@@ -47,17 +47,12 @@ async fn bandwidths_browser_sdk_takes_a_call_through_the_mock() {
     if std::env::var_os("DIALTONE_DEBUG").is_some() {
         dialtone::init_logging(dialtone::LogLevel::Debug, None);
     }
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let m = MockServer::start(
-        "127.0.0.1:0".parse().unwrap(),
-        MockConfig {
-            profile: Profile::Seed,
-            heartbeat_interval: Duration::from_millis(300),
-            ..MockConfig::default()
-        },
-    )
-    .await
-    .unwrap();
+    let m = common::start_mock(MockConfig {
+        profile: Profile::Seed,
+        heartbeat_interval: Duration::from_millis(300),
+        ..MockConfig::default()
+    })
+    .await;
 
     // Bob is the browser: registered over REST, as the seed's web sample does.
     let reply: Value = reqwest::Client::new()

@@ -19,17 +19,13 @@ async fn mock() -> MockServer {
 }
 
 async fn mock_with(profile: Profile) -> MockServer {
-    // The test's own reqwest shares the core's ring-only rustls; make ring the default.
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let config = MockConfig {
+    common::start_mock(MockConfig {
         keep_alive_interval: Duration::from_millis(300),
         connection_timeout_ms: 2_000,
         profile,
         ..MockConfig::default()
-    };
-    MockServer::start("127.0.0.1:0".parse().unwrap(), config)
-        .await
-        .unwrap()
+    })
+    .await
 }
 
 fn client(m: &MockServer, dir: &std::path::Path) -> Arc<DialtoneClient> {

@@ -12,7 +12,7 @@ use dialtone::{
     DialtoneError, IgnoreReason, PushKind, PushOutcome, PushToken,
 };
 use dialtone_mock::tokens::Claims;
-use dialtone_mock::{MockConfig, MockServer, Profile};
+use dialtone_mock::{MockServer, Profile};
 use serde_json::{json, Value};
 
 mod common;
@@ -35,14 +35,7 @@ struct World {
 
 impl World {
     async fn new(profile: Profile) -> Self {
-        let _ = rustls::crypto::ring::default_provider().install_default();
-        let config = MockConfig {
-            profile,
-            ..MockConfig::default()
-        };
-        let m = MockServer::start("127.0.0.1:0".parse().unwrap(), config)
-            .await
-            .unwrap();
+        let m = common::mock_on(profile).await;
         World {
             m,
             profile,

@@ -17,15 +17,12 @@ use common::{ended, eventually, Events};
 const TONES: [f32; 2] = [440.0, 880.0];
 
 async fn mock() -> MockServer {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let config = MockConfig {
+    common::start_mock(MockConfig {
         heartbeat_interval: Duration::from_millis(200),
         profile: Profile::Seed,
         ..MockConfig::default()
-    };
-    MockServer::start("127.0.0.1:0".parse().unwrap(), config)
-        .await
-        .unwrap()
+    })
+    .await
 }
 
 fn phone(m: &MockServer, dir: &tempfile::TempDir) -> Arc<DialtoneClient> {

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use dialtone::{AudioSource, BackendConfig, DialtoneClient, PushKind, PushToken};
-use dialtone_mock::{MockConfig, MockServer, Profile};
+use dialtone_mock::Profile;
 mod common;
 
 fn open_sockets() -> usize {
@@ -23,16 +23,9 @@ fn open_sockets() -> usize {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hangup_tears_down_both_connections_the_session_every_task_and_socket() {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let m = MockServer::start(
-        "127.0.0.1:0".parse().unwrap(),
-        MockConfig {
-            profile: Profile::Seed,
-            ..MockConfig::default()
-        },
-    )
-    .await
-    .unwrap();
+    let m = common::mock_on(Profile::Seed).await;
+    let tasks_at_start = dialtone::runtime_alive_tasks();
+    let sockets_at_start = open_sockets();
     let (da, db) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     let alice = DialtoneClient::new(
         BackendConfig::mock(m.base_url(), None).unwrap(),
@@ -107,4 +100,34 @@ async fn hangup_tears_down_both_connections_the_session_every_task_and_socket() 
         dialtone::runtime_alive_tasks(),
         open_sockets()
     );
+
+    // Dropping the clients in the middle of a call (the app killed its client) stops every
+    // task of theirs, media included, and closes every socket.
+    alice
+        .start_call(bob_id_again(&alice, &bob).await, None)
+        .await
+        .unwrap();
+    let token = common::push_token(&m, "b").await;
+    bob.join_call(token).await.unwrap();
+    assert!(dialtone::runtime_alive_tasks() > tasks_before);
+    drop(alice);
+    drop(bob);
+    let mut settled = false;
+    for _ in 0..250 {
+        if dialtone::runtime_alive_tasks() <= tasks_at_start && open_sockets() <= sockets_at_start {
+            settled = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(
+        settled,
+        "left over after the clients were dropped: tasks {} (at start {tasks_at_start}), sockets {} (at start {sockets_at_start})",
+        dialtone::runtime_alive_tasks(),
+        open_sockets()
+    );
+}
+
+async fn bob_id_again(_alice: &DialtoneClient, bob: &DialtoneClient) -> String {
+    bob.client_id().unwrap().expect("Bob is registered")
 }

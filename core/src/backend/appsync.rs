@@ -7,7 +7,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
-use crate::backend::body::{read_capped, BodyError};
+use crate::backend::body::{read_capped, BodyError, NetworkError};
 
 /// Every field of the AppSync `Person` type, selected by every operation.
 pub const PERSON_FIELDS: &str =
@@ -53,8 +53,9 @@ pub enum GraphqlError {
     Remote { error_type: String, message: String },
     #[error("HTTP {status}: {message}")]
     Http { status: u16, message: String },
+    /// The request did not get an answer (the URL is stripped).
     #[error("network error: {0}")]
-    Network(String),
+    Network(#[source] NetworkError),
     #[error("unexpected response: {0}")]
     Decode(String),
 }
@@ -100,11 +101,11 @@ impl AppSyncClient {
             .json(&json!({"query": query, "variables": variables}))
             .send()
             .await
-            .map_err(|e| GraphqlError::Network(e.without_url().to_string()))?;
+            .map_err(|e| GraphqlError::Network(NetworkError::new(e)))?;
         let status = resp.status().as_u16();
         let raw = read_capped(resp).await.map_err(|e| match e {
             BodyError::TooLarge => GraphqlError::Decode("response body too large".into()),
-            BodyError::Network(e) => GraphqlError::Network(e.without_url().to_string()),
+            BodyError::Network(e) => GraphqlError::Network(NetworkError::new(e)),
         })?;
         interpret(status, &raw, field)
     }

@@ -9,7 +9,7 @@ use std::time::Duration;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use crate::backend::body::{read_capped, BodyError};
+use crate::backend::body::{read_capped, BodyError, NetworkError};
 
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum RestError {
@@ -24,8 +24,9 @@ pub enum RestError {
     CallGone { code: String, message: String },
     #[error("backend error (HTTP {status}): {message}")]
     Backend { status: u16, message: String },
+    /// The request did not get an answer (the URL is stripped: it can carry ids).
     #[error("network error: {0}")]
-    Network(String),
+    Network(#[source] NetworkError),
     #[error("unexpected response: {0}")]
     Decode(String),
 }
@@ -87,11 +88,11 @@ impl RestClient {
         let resp = req
             .send()
             .await
-            .map_err(|e| RestError::Network(e.without_url().to_string()))?;
+            .map_err(|e| RestError::Network(NetworkError::new(e)))?;
         let status = resp.status().as_u16();
         let raw = read_capped(resp).await.map_err(|e| match e {
             BodyError::TooLarge => RestError::Decode("response body too large".into()),
-            BodyError::Network(e) => RestError::Network(e.without_url().to_string()),
+            BodyError::Network(e) => RestError::Network(NetworkError::new(e)),
         })?;
         interpret(status, &raw)
     }

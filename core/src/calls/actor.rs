@@ -158,10 +158,6 @@ impl CallHandle {
         !self.task.is_finished()
     }
 
-    /// Stops the call's task and every child at once (the client is going away).
-    pub fn abort(&self) {
-        self.task.abort();
-    }
 }
 
 impl Drop for CallHandle {

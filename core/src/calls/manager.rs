@@ -22,6 +22,8 @@ use crate::error::{Error, Result};
 /// How many calls (live and recently ended) the table keeps.
 const TABLE_CAPACITY: usize = 64;
 pub const DEFAULT_RING_TIMEOUT: Duration = Duration::from_secs(45);
+/// How long a dropped client's calls get to hang up before their tasks are aborted.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(3);
 pub const MAX_CLIENT_ID_LEN: usize = 4_096;
 pub const MAX_TOKEN_LEN: usize = 16 * 1024;
 
@@ -360,10 +362,27 @@ impl CallManager {
         }
     }
 
-    /// Ends every call's task (the client is going away).
+    /// The client is going away: every live call is hung up (media left politely, the
+    /// backend told), then its task ends on its own; a watchdog aborts what is still running
+    /// after `SHUTDOWN_GRACE`. Subscriptions end at once.
     pub fn shutdown(&self) {
-        for c in lock(&self.calls).drain(..) {
-            c.abort();
+        let calls: Vec<_> = lock(&self.calls).drain(..).collect();
+        let live: Vec<_> = calls
+            .into_iter()
+            .filter(|c| c.is_running())
+            .inspect(|c| c.send(Input::Hangup))
+            .collect();
+        if !live.is_empty() {
+            let _rt = self.rt.enter();
+            tokio::spawn(async move {
+                let deadline = tokio::time::Instant::now() + SHUTDOWN_GRACE;
+                while live.iter().any(|c| c.is_running()) && tokio::time::Instant::now() < deadline
+                {
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+                // Dropping the handles aborts whatever is still running.
+                drop(live);
+            });
         }
         self.ports.hub.close_all();
         self.incoming.close_all();

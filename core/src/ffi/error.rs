@@ -21,6 +21,10 @@ pub enum DialtoneError {
     /// The backend refused or failed the request.
     #[error("backend error {status}: {detail}")]
     Backend { status: u16, detail: String },
+    /// The backend answered with something this SDK cannot read (a body that does not
+    /// decode, a missing field): a deployment that does not match the SDK's contract.
+    #[error("protocol: {detail}")]
+    Protocol { detail: String },
     /// Someone changed the record first: refresh and retry.
     #[error("conflict: {detail}")]
     Conflict { detail: String },
@@ -70,10 +74,7 @@ impl From<Error> for DialtoneError {
                 DialtoneError::Backend { status, detail: m }
             }
             Error::Rest(RestError::Decode(_)) | Error::Graphql(GraphqlError::Decode(_)) => {
-                DialtoneError::Backend {
-                    status: 200,
-                    detail: message,
-                }
+                DialtoneError::Protocol { detail: message }
             }
             Error::Graphql(GraphqlError::Conflict { .. }) => {
                 DialtoneError::Conflict { detail: message }
@@ -101,5 +102,33 @@ impl From<Error> for DialtoneError {
             }
             Error::Media(_) => DialtoneError::Media { detail: message },
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_failure_keeps_its_kind() {
+        let decode =
+            DialtoneError::from(Error::Rest(RestError::Decode("reply is not JSON".into())));
+        assert!(
+            matches!(decode, DialtoneError::Protocol { .. }),
+            "{decode:?}"
+        );
+        let gql = DialtoneError::from(Error::Graphql(GraphqlError::Decode("no data".into())));
+        assert!(matches!(gql, DialtoneError::Protocol { .. }), "{gql:?}");
+        let illegal = DialtoneError::from(Error::Illegal(crate::calls::machine::Illegal {
+            state: crate::calls::CallState::Ended(crate::calls::EndReason::Cancelled),
+            input: crate::calls::machine::Input::Answer,
+        }));
+        assert!(
+            matches!(illegal, DialtoneError::CallUnavailable { .. }),
+            "{illegal:?}"
+        );
+        // The cause chain is kept inside the core: the media error is the source.
+        let e = Error::Media(MediaError::Signaling("gone".into()));
+        assert!(std::error::Error::source(&e).is_some() || e.to_string().contains("gone"));
     }
 }

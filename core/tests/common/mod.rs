@@ -8,7 +8,7 @@ use std::time::Duration;
 use std::sync::Arc;
 
 use dialtone::{Call, CallEndReason, CallEvent, CallListener, CallState, IncomingCallListener};
-use dialtone_mock::MockServer;
+use dialtone_mock::{MockConfig, MockServer, Profile};
 use serde_json::Value;
 
 /// Records every call event a client reports, and the ids of the incoming calls it was
@@ -74,6 +74,25 @@ pub fn call_ended(id: &str, reason: CallEndReason) -> impl Fn(&CallEvent) -> boo
             state: CallState::Ended { reason },
         }
     }
+}
+
+/// The one way the tests, the benchmarks and the demo start the mock: on 127.0.0.1 at a
+/// free port, with ring as the process's TLS provider (the test's own reqwest shares the
+/// core's ring-only rustls). Stop it with `shutdown()`, or let it drop.
+pub async fn start_mock(config: MockConfig) -> MockServer {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    MockServer::start(std::net::SocketAddr::from(([127, 0, 0, 1], 0)), config)
+        .await
+        .expect("the mock starts on loopback")
+}
+
+/// The mock with its defaults, on `profile`.
+pub async fn mock_on(profile: Profile) -> MockServer {
+    start_mock(MockConfig {
+        profile,
+        ..MockConfig::default()
+    })
+    .await
 }
 
 /// Polls `f` every 20 ms for up to `secs` seconds; panics naming `what` if it never holds.
