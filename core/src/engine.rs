@@ -1,7 +1,8 @@
-//! The client's behaviour, in plain async Rust: registration and push-token moves, the
-//! user's own Person, Person sync (base, delta, live through the real-time subscription),
-//! and the extended backend's `/ws` event channel, whose call events it hands to the
-//! `calls::CallManager` it owns. Calls themselves live in `calls/`. The profile is told
+//! One client's owner of the subsystems: it opens the stores, builds the backend clients,
+//! the `persons::sync::PersonSync` and the `calls::CallManager`, and does what changes who
+//! the device is (registration, push-token moves, the user's own Person, clean-up). It runs
+//! the extended backend's `/ws` event channel, whose call events go to the manager. Calls
+//! live in `calls/`, the Person list in `persons/`. The profile is told
 //! apart by the client secret `register` returned (docs/adr/0006). It knows nothing of
 //! UniFFI, whose thin layer in `ffi` converts types and runs these methods on the runtime.
 
@@ -15,8 +16,9 @@ use tokio::task::AbortHandle;
 use crate::account::identity::{Identity, IdentityStore, PushKind};
 use crate::account::secrets::SecretStore;
 use crate::backend::appsync::{AppSyncClient, GraphqlError, PersonRecord};
+pub use crate::backend::endpoints::Endpoints;
 use crate::backend::event_channel::{self, ChannelConfig, ChannelEvent, ServerEvent};
-use crate::backend::realtime::{self, RealtimeConfig, RealtimeEvent};
+use crate::backend::realtime::RealtimeConfig;
 use crate::backend::rest::RestClient;
 use crate::calls::actor::Ports;
 use crate::calls::events::Hub;
@@ -25,112 +27,11 @@ use crate::calls::{CallHandle, CallManager, PushOutcome};
 use crate::error::{Error, Result};
 use crate::media::audio_bridge::AudioBridge;
 use crate::persons::store::PersonStore;
+use crate::persons::sync::PersonSync;
 
 pub const MAX_NAME_LEN: usize = 256;
 pub const MAX_PUSH_TOKEN_LEN: usize = 4_096;
 pub const MAX_DELETE_IDS: usize = 100;
-
-/// Where the backend lives. The same code path serves AWS and the mock: only these differ.
-#[derive(Clone, PartialEq)]
-pub struct Endpoints {
-    pub rest_url: String,
-    pub graphql_url: String,
-    pub graphql_api_key: String,
-    pub realtime_url: String,
-    pub signaling_url: String,
-    /// The extended backend's call-event channel (`/ws`); the seed backend has none.
-    pub events_url: Option<String>,
-}
-
-impl std::fmt::Debug for Endpoints {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Endpoints")
-            .field("rest_url", &self.rest_url)
-            .field("graphql_url", &self.graphql_url)
-            .field("graphql_api_key", &"[redacted]")
-            .field("realtime_url", &self.realtime_url)
-            .field("signaling_url", &self.signaling_url)
-            .field("events_url", &self.events_url)
-            .finish()
-    }
-}
-
-impl Endpoints {
-    /// The real backend. AppSync's real-time host is derived from the GraphQL URL the way
-    /// AWS names it (`appsync-api` → `appsync-realtime-api`); a custom domain keeps its host.
-    /// `events_url`: the `/ws` event channel, for a deployment with the extensions.
-    pub fn aws(
-        rest_url: &str,
-        graphql_url: &str,
-        api_key: &str,
-        signaling_url: &str,
-        events_url: Option<&str>,
-    ) -> Result<Self> {
-        let gql = check_url(graphql_url, &["https", "http"], "GraphQL URL")?;
-        check_url(rest_url, &["https", "http"], "REST URL")?;
-        check_url(signaling_url, &["wss", "ws"], "signaling URL")?;
-        if let Some(e) = events_url {
-            check_url(e, &["wss", "ws"], "event channel URL")?;
-        }
-        if api_key.trim().is_empty() {
-            return Err(Error::InvalidInput("the GraphQL API key is empty".into()));
-        }
-        let host = gql
-            .host_str()
-            .unwrap_or_default()
-            .replace("appsync-api", "appsync-realtime-api");
-        let scheme = if gql.scheme() == "https" { "wss" } else { "ws" };
-        let port = gql.port().map(|p| format!(":{p}")).unwrap_or_default();
-        Ok(Self {
-            rest_url: rest_url.to_string(),
-            graphql_url: graphql_url.to_string(),
-            graphql_api_key: api_key.to_string(),
-            realtime_url: format!("{scheme}://{host}{port}{}", gql.path()),
-            signaling_url: signaling_url.to_string(),
-            events_url: events_url.map(str::to_string),
-        })
-    }
-
-    /// The bundled mock server at `http://127.0.0.1:PORT`, with its fixed paths.
-    pub fn mock(base_url: &str, api_key: &str) -> Result<Self> {
-        let base = check_url(base_url, &["http", "https"], "mock base URL")?;
-        let root = base.as_str().trim_end_matches('/').to_string();
-        let ws_root = root.replacen("http", "ws", 1);
-        Ok(Self {
-            rest_url: format!("{root}/api"),
-            graphql_url: format!("{root}/graphql"),
-            graphql_api_key: api_key.to_string(),
-            realtime_url: format!("{ws_root}/graphql/realtime"),
-            signaling_url: format!("{ws_root}/v3/"),
-            // Used only once `register` shows the mock runs its extended profile.
-            events_url: Some(format!("{ws_root}/ws")),
-        })
-    }
-
-    fn graphql_host(&self) -> String {
-        url::Url::parse(&self.graphql_url)
-            .ok()
-            .and_then(|u| {
-                u.host_str().map(|h| match u.port() {
-                    Some(p) => format!("{h}:{p}"),
-                    None => h.to_string(),
-                })
-            })
-            .unwrap_or_default()
-    }
-}
-
-fn check_url(raw: &str, schemes: &[&str], what: &str) -> Result<url::Url> {
-    let url =
-        url::Url::parse(raw).map_err(|e| Error::InvalidInput(format!("{what} {raw:?}: {e}")))?;
-    if !schemes.contains(&url.scheme()) || url.host_str().is_none() {
-        return Err(Error::InvalidInput(format!(
-            "{what} must be a {} URL with a host",
-            schemes.join("/")
-        )));
-    }
-    Ok(url)
-}
 
 pub struct Engine {
     me: Weak<Engine>,
@@ -138,11 +39,10 @@ pub struct Engine {
     rest: RestClient,
     appsync: AppSyncClient,
     persons: Arc<PersonStore>,
+    persons_sync: Arc<PersonSync>,
     identity: Arc<IdentityStore>,
     /// Serialises the operations that change who this device is (register, token moves, profile).
     identity_ops: tokio::sync::Mutex<()>,
-    sync_lock: tokio::sync::Mutex<()>,
-    live: Mutex<Vec<AbortHandle>>,
     /// The event channel's tasks and the clientId they run for.
     channel: Mutex<(Option<String>, Vec<AbortHandle>)>,
     channel_up: tokio::sync::watch::Sender<bool>,
@@ -167,8 +67,10 @@ impl Engine {
         let identity = Arc::new(IdentityStore::new(SecretStore::open(data_dir)?));
         // Read once now, so later reads (including the push path) hit the cache.
         identity.load()?;
-        let rest = RestClient::new(&endpoints.rest_url)?;
-        let appsync = AppSyncClient::new(&endpoints.graphql_url, &endpoints.graphql_api_key)?;
+        // One HTTP client (one TLS config, one connection pool) for REST and AppSync.
+        let http = crate::backend::tls::http_client(std::time::Duration::from_secs(20))?;
+        let rest = RestClient::new(http.clone(), &endpoints.rest_url);
+        let appsync = AppSyncClient::new(http, &endpoints.graphql_url, &endpoints.graphql_api_key);
         let audio = Arc::new(AudioBridge::new());
         let calls = Arc::new(CallManager::new(
             Ports {
@@ -184,7 +86,17 @@ impl Engine {
             },
             rt,
         ));
+        let persons_sync = Arc::new(PersonSync::new(
+            appsync.clone(),
+            persons.clone(),
+            RealtimeConfig {
+                url: endpoints.realtime_url.clone(),
+                graphql_host: endpoints.graphql_host(),
+                api_key: endpoints.graphql_api_key.clone(),
+            },
+        ));
         Ok(Arc::new_cyclic(|me| Self {
+            persons_sync,
             me: me.clone(),
             rest,
             appsync,
@@ -192,8 +104,6 @@ impl Engine {
             persons,
             identity,
             identity_ops: tokio::sync::Mutex::new(()),
-            sync_lock: tokio::sync::Mutex::new(()),
-            live: Mutex::new(Vec::new()),
             channel: Mutex::new((None, Vec::new())),
             channel_up: tokio::sync::watch::channel(false).0,
             calls,
@@ -359,66 +269,13 @@ impl Engine {
 
     /// Brings the local list up to date (a base sync the first time, a delta after), then
     /// keeps it live through the real-time subscription.
-    pub async fn sync_persons(self: &Arc<Self>) -> Result<Arc<Vec<PersonRecord>>> {
-        self.sync_once().await?;
-        self.ensure_live();
-        Ok(self.persons.visible())
-    }
-
-    async fn sync_once(&self) -> Result<()> {
-        let _guard = self.sync_lock.lock().await;
-        let last = self.persons.last_sync();
-        let (items, started_at) = self.appsync.sync_people(last).await?;
-        let changed = self
-            .persons
-            .apply(items, Some(started_at), last.is_none())?;
-        tracing::debug!(target: "dialtone::engine", "person sync ({}) changed={changed}", if last.is_none() { "base" } else { "delta" });
-        Ok(())
-    }
-
-    fn ensure_live(self: &Arc<Self>) {
-        let mut live = crate::sync::lock(&self.live);
-        if !live.is_empty() {
-            return;
-        }
-        let (tx, mut rx) = mpsc::channel(256);
-        let cfg = RealtimeConfig {
-            url: self.endpoints.realtime_url.clone(),
-            graphql_host: self.endpoints.graphql_host(),
-            api_key: self.endpoints.graphql_api_key.clone(),
-        };
-        let subscriber = tokio::spawn(realtime::run(cfg, tx));
-        let weak: Weak<Engine> = Arc::downgrade(self);
-        let consumer = tokio::spawn(async move {
-            while let Some(event) = rx.recv().await {
-                let Some(engine) = weak.upgrade() else { return };
-                match event {
-                    // Whatever changed while we were not subscribed comes in by delta sync.
-                    RealtimeEvent::Connected => {
-                        if let Err(e) = engine.sync_once().await {
-                            tracing::warn!(target: "dialtone::engine", "catch-up sync failed: {e}");
-                        }
-                    }
-                    RealtimeEvent::Change(_, record) => {
-                        if let Err(e) = engine.persons.apply(vec![record], None, false) {
-                            tracing::warn!(target: "dialtone::engine", "cannot store a live change: {e}");
-                        }
-                    }
-                    RealtimeEvent::Disconnected(reason) => {
-                        tracing::info!(target: "dialtone::engine", "live updates paused: {reason}");
-                    }
-                }
-            }
-        });
-        live.push(subscriber.abort_handle());
-        live.push(consumer.abort_handle());
+    pub async fn sync_persons(&self) -> Result<Arc<Vec<PersonRecord>>> {
+        self.persons_sync.sync_persons().await
     }
 
     /// Stops live updates (they restart with the next `sync_persons`).
     pub fn stop_live(&self) {
-        for handle in crate::sync::lock(&self.live).drain(..) {
-            handle.abort();
-        }
+        self.persons_sync.stop_live();
     }
 
     fn now_ms() -> i64 {
@@ -635,42 +492,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn aws_endpoints_derive_the_realtime_host() {
-        let e = Endpoints::aws(
-            "https://abc.execute-api.us-east-1.amazonaws.com/staging/api",
-            "https://xyz.appsync-api.us-east-1.amazonaws.com/graphql",
-            "da2-key",
-            "wss://device.webrtc.bandwidth.com/v3/",
-            None,
-        )
-        .unwrap();
-        assert_eq!(
-            e.realtime_url,
-            "wss://xyz.appsync-realtime-api.us-east-1.amazonaws.com/graphql"
-        );
-        assert_eq!(e.graphql_host(), "xyz.appsync-api.us-east-1.amazonaws.com");
-        assert!(!format!("{e:?}").contains("da2-key"));
-    }
-
-    #[test]
-    fn mock_endpoints_use_the_fixed_paths() {
-        let e = Endpoints::mock("http://127.0.0.1:4000/", "k").unwrap();
-        assert_eq!(e.rest_url, "http://127.0.0.1:4000/api");
-        assert_eq!(e.realtime_url, "ws://127.0.0.1:4000/graphql/realtime");
-        assert_eq!(e.signaling_url, "ws://127.0.0.1:4000/v3/");
-        assert_eq!(e.graphql_host(), "127.0.0.1:4000");
-    }
-
-    #[test]
     fn bad_urls_and_names_are_invalid_input() {
-        assert!(matches!(
-            Endpoints::mock("not a url", "k"),
-            Err(Error::InvalidInput(_))
-        ));
-        assert!(matches!(
-            Endpoints::aws("ftp://x", "https://y/graphql", "k", "wss://z", None),
-            Err(Error::InvalidInput(_))
-        ));
         assert!(validate_name("  ", "first name").is_err());
         assert!(validate_name("a\u{7}b", "first name").is_err());
         assert_eq!(validate_name(" Ada ", "first name").unwrap(), "Ada");

@@ -29,6 +29,12 @@ pub mod testing {
     pub use crate::calls::admission::{Admission, Admissions};
     pub use crate::engine::{Endpoints, Engine};
     pub use crate::logging::redact;
+
+    /// The core's HTTP client setup (ring TLS, timeouts), for tests that talk to the mock.
+    pub fn http_client() -> reqwest::Client {
+        crate::backend::tls::http_client(std::time::Duration::from_secs(20))
+            .expect("the TLS setup works on the test machine")
+    }
     pub use crate::media::audio_bridge::Source;
     pub use crate::media::{codec, peer, tone, FRAME_SAMPLES, FRAME_TIMESTAMP_STEP};
 }

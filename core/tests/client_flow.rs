@@ -223,9 +223,11 @@ async fn save_profile_survives_a_concurrent_writer() {
     c.register(fcm("t")).await.unwrap();
     let me = c.save_profile("Dee".into(), "One".into()).await.unwrap();
     // Another writer bumps the version behind the client's back.
-    let raw =
-        dialtone::testing::AppSyncClient::new(format!("{}/graphql", m.base_url()), m.api_key())
-            .unwrap();
+    let raw = dialtone::testing::AppSyncClient::new(
+        dialtone::testing::http_client(),
+        format!("{}/graphql", m.base_url()),
+        m.api_key(),
+    );
     raw.update_person(&me.id, 1, serde_json::json!({"lastName": "Other"}))
         .await
         .unwrap();

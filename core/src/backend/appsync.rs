@@ -2,8 +2,6 @@
 //! sync (paged delta with `lastSync`), create, update, delete, with `_version` conflict
 //! detection. Queries are written as Amplify codegen writes them.
 
-use std::time::Duration;
-
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
@@ -76,15 +74,13 @@ pub struct AppSyncClient {
 }
 
 impl AppSyncClient {
-    pub fn new(
-        url: impl Into<String>,
-        api_key: impl Into<String>,
-    ) -> Result<Self, crate::backend::tls::TlsError> {
-        Ok(Self {
-            http: crate::backend::tls::http_client(Duration::from_secs(20))?,
+    /// `http`: the client's one HTTP client (`backend::tls::http_client`), shared with REST.
+    pub fn new(http: reqwest::Client, url: impl Into<String>, api_key: impl Into<String>) -> Self {
+        Self {
+            http,
             url: url.into(),
             api_key: api_key.into(),
-        })
+        }
     }
 
     /// Posts one operation and returns `data[field]`, or the first error as a typed error.

@@ -1,6 +1,7 @@
 //! The backend's protocols, client side, in plain Rust: the REST Lambda (`rest`), AppSync
 //! GraphQL over HTTP (`appsync`) and its real-time WebSocket (`realtime`), the extended
-//! profile's `/ws` call events (`event_channel`), and what they share: one TLS
+//! profile's `/ws` call events (`event_channel`), where they live (`endpoints`), and what
+//! they share: one TLS
 //! configuration and HTTP client (`tls`), one WebSocket connector (`websocket`), capped
 //! bodies (`body`) and reconnect pacing (`backoff`). Nothing here knows UniFFI, identity or
 //! calls: the `engine` and `calls` decide what the messages mean.
@@ -8,6 +9,7 @@
 pub mod appsync;
 pub mod backoff;
 pub(crate) mod body;
+pub mod endpoints;
 pub mod event_channel;
 pub mod realtime;
 pub mod rest;

@@ -18,13 +18,24 @@ use crate::backend::appsync::{decode_person, PersonRecord, PERSON_FIELDS};
 
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct RealtimeConfig {
     /// `wss://…appsync-realtime-api…/graphql`, or the mock's `ws://127.0.0.1:PORT/graphql/realtime`.
     pub url: String,
     /// The host of the GraphQL HTTP endpoint, which AppSync wants in the auth header.
     pub graphql_host: String,
     pub api_key: String,
+}
+
+/// The API key never reaches a log, even through `{:?}`.
+impl std::fmt::Debug for RealtimeConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RealtimeConfig")
+            .field("url", &self.url)
+            .field("graphql_host", &self.graphql_host)
+            .field("api_key", &"[redacted]")
+            .finish()
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -4,8 +4,6 @@
 //! shapes (BACKEND.md §1) and the extensions' additive fields (`clientSecret`, `callId`,
 //! `Authorization: Bearer`), and nothing of UniFFI, identity or storage.
 
-use std::time::Duration;
-
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -73,11 +71,12 @@ pub struct RestClient {
 }
 
 impl RestClient {
-    pub fn new(url: impl Into<String>) -> Result<Self, crate::backend::tls::TlsError> {
-        Ok(Self {
-            http: crate::backend::tls::http_client(Duration::from_secs(20))?,
+    /// `http`: the client's one HTTP client (`backend::tls::http_client`), shared with AppSync.
+    pub fn new(http: reqwest::Client, url: impl Into<String>) -> Self {
+        Self {
+            http,
             url: url.into(),
-        })
+        }
     }
 
     async fn call(&self, body: Value, secret: Option<&str>) -> Result<Value, RestError> {

@@ -105,14 +105,16 @@ pub struct Ports {
 /// The manager's handle on a running call.
 pub struct CallHandle {
     pub shared: Arc<CallShared>,
-    inbox: mpsc::UnboundedSender<Msg>,
+    /// `None` once the call is over and its task done: an ended call kept for lookups holds
+    /// no channel.
+    inbox: Mutex<Option<mpsc::UnboundedSender<Msg>>>,
     task: AbortHandle,
 }
 
 impl CallHandle {
     /// Queues an input; illegal ones are logged and dropped by the actor.
     pub fn send(&self, input: Input) {
-        let _ = self.inbox.send(Msg::Input(input));
+        self.post(Msg::Input(input));
     }
 
     /// Hangs up; a call that is already over (it ended on its own meanwhile) is not an
@@ -131,14 +133,14 @@ impl CallHandle {
     }
 
     pub fn network_changed(&self) {
-        let _ = self.inbox.send(Msg::NetworkChanged);
+        self.post(Msg::NetworkChanged);
     }
 
     /// Queues an app action at once (so it completes even if the caller stops waiting) and
     /// returns the wait for its result.
     pub fn act(&self, input: Input) -> impl std::future::Future<Output = Result<()>> + Send {
         let (tx, rx) = oneshot::channel();
-        let sent = self.inbox.send(Msg::Action(input.clone(), tx)).is_ok();
+        let sent = self.post(Msg::Action(input.clone(), tx));
         let state = self.shared.state();
         async move {
             if !sent {
@@ -158,10 +160,22 @@ impl CallHandle {
         !self.task.is_finished()
     }
 
-}
+    fn post(&self, msg: Msg) -> bool {
+        lock(&self.inbox)
+            .as_ref()
+            .is_some_and(|tx| tx.send(msg).is_ok())
+    }
 
-impl Drop for CallHandle {
-    fn drop(&mut self) {
+    /// Frees the inbox of a call whose task is done (what it buffered goes with it).
+    pub fn retire(&self) {
+        if !self.is_running() {
+            lock(&self.inbox).take();
+        }
+    }
+
+    /// Stops the call's task and every child at once. Dropping a handle does not: a call
+    /// that has ended finishes its release (leave, the REST action) on its own.
+    pub fn abort(&self) {
         self.task.abort();
     }
 }
@@ -223,7 +237,7 @@ pub fn spawn(ports: Ports, s: Spawn) -> CallHandle {
     let task = tokio::spawn(actor.run(rx, media_rx, first_effects, first_inputs));
     CallHandle {
         shared,
-        inbox: tx,
+        inbox: Mutex::new(Some(tx)),
         task: task.abort_handle(),
     }
 }
@@ -429,8 +443,15 @@ impl Actor {
             Ok(effects) => self.perform(effects, reply),
             Err(illegal) => {
                 tracing::debug!(target: "dialtone::calls", "call {}: {illegal}", self.shared.id);
-                if let Some(r) = reply {
-                    let _ = r.send(Err(Error::Illegal(illegal)));
+                match reply {
+                    // Hanging up a call that is already ending: done when its release is.
+                    Some(r) if input == Input::Hangup && self.releasing => {
+                        self.release_waiters.push(r)
+                    }
+                    Some(r) => {
+                        let _ = r.send(Err(Error::Illegal(illegal)));
+                    }
+                    None => {}
                 }
             }
         }

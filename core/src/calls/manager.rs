@@ -20,8 +20,12 @@ use crate::backend::event_channel::ServerEvent;
 use crate::error::{Error, Result};
 
 /// How many calls (live and recently ended) the table keeps.
-const TABLE_CAPACITY: usize = 64;
+const TABLE_CAPACITY: usize = 16;
+/// How many invites may ring at once.
+const MAX_RINGING: usize = 8;
 pub const DEFAULT_RING_TIMEOUT: Duration = Duration::from_secs(45);
+/// How long a new call waits for the last one to finish telling the backend.
+const RELEASE_WAIT: Duration = Duration::from_secs(5);
 /// How long a dropped client's calls get to hang up before their tasks are aborted.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(3);
 pub const MAX_CLIENT_ID_LEN: usize = 4_096;
@@ -111,12 +115,13 @@ impl CallManager {
     }
 
     fn insert(&self, calls: &mut VecDeque<Arc<CallHandle>>, call: Arc<CallHandle>) {
+        for c in calls.iter() {
+            c.retire();
+        }
         if calls.len() >= TABLE_CAPACITY {
-            // Forget the oldest call that is over; live calls are never dropped.
-            if let Some(pos) = calls
-                .iter()
-                .position(|c| c.shared.state().is_ended() && !c.is_running())
-            {
+            // Forget the oldest call that is over (it finishes its release on its own); live
+            // calls are never dropped.
+            if let Some(pos) = calls.iter().position(|c| c.shared.state().is_ended()) {
                 calls.remove(pos);
             }
         }
@@ -137,6 +142,7 @@ impl CallManager {
                 "the callee clientId is empty or too long".into(),
             ));
         }
+        self.settle_previous().await;
         let (placed_tx, placed_rx) = oneshot::channel();
         let call = {
             let mut calls = lock(&self.calls);
@@ -206,6 +212,21 @@ impl CallManager {
         let call = {
             let mut calls = lock(&self.calls);
             let busy = calls.iter().any(|c| c.shared.engaged());
+            // A flood of invites (a misbehaving backend, a replayed outbox) cannot pile up:
+            // past `MAX_RINGING` at once, the oldest stops ringing as missed.
+            let ringing: Vec<_> = calls
+                .iter()
+                .filter(|c| {
+                    c.shared.direction == super::machine::Direction::Incoming
+                        && c.shared.state() == super::machine::CallState::Ringing
+                })
+                .collect();
+            for oldest in ringing
+                .iter()
+                .take((ringing.len() + 1).saturating_sub(MAX_RINGING))
+            {
+                oldest.send(Input::RingTimeout);
+            }
             let (machine, first_effects) = Machine::incoming(self.ports.backend.profile());
             let call = self.spawn(Spawn {
                 id: admitted.invite.call_id.clone(),
@@ -240,6 +261,7 @@ impl CallManager {
                 "the participant token is empty or too long".into(),
             ));
         }
+        self.settle_previous().await;
         let (tx, rx) = oneshot::channel();
         let call = {
             let mut calls = lock(&self.calls);
@@ -280,6 +302,7 @@ impl CallManager {
                 "this device is already in a call: end it first".into(),
             ));
         }
+        self.settle_previous().await;
         call.act(Input::Answer).await
     }
 
@@ -336,11 +359,27 @@ impl CallManager {
         }
     }
 
-    /// Hangs up every call that holds the device; `false` when there was none.
+    /// Waits (up to `RELEASE_WAIT`) until calls that have ended have finished telling the
+    /// backend. On the seed backend `endCall` names a client, not a call: a late one would
+    /// end the next call, so a new call starts only after the last one's release.
+    async fn settle_previous(&self) {
+        let releasing: Vec<_> = lock(&self.calls)
+            .iter()
+            .filter(|c| c.shared.state().is_ended() && c.is_running())
+            .cloned()
+            .collect();
+        let deadline = tokio::time::Instant::now() + RELEASE_WAIT;
+        while releasing.iter().any(|c| c.is_running()) && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+
+    /// Hangs up every call that holds the device, and waits for those already ending to
+    /// finish; `false` when there was none.
     pub async fn hangup_all(&self) -> Result<bool> {
         let calls: Vec<_> = lock(&self.calls)
             .iter()
-            .filter(|c| c.shared.holds_device())
+            .filter(|c| c.shared.holds_device() || (c.shared.state().is_ended() && c.is_running()))
             .cloned()
             .collect();
         let mut first_error = None;
@@ -380,8 +419,9 @@ impl CallManager {
                 {
                     tokio::time::sleep(Duration::from_millis(20)).await;
                 }
-                // Dropping the handles aborts whatever is still running.
-                drop(live);
+                for c in &live {
+                    c.abort();
+                }
             });
         }
         self.ports.hub.close_all();

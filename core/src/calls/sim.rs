@@ -632,3 +632,64 @@ async fn every_subscriber_gets_every_state_even_a_late_one_starts_with_the_curre
         .count();
     assert!(levels <= 1, "levels are coalesced: {levels}");
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_flood_of_invites_rings_at_most_eight_at_once() {
+    let w = world(Profile::Extended);
+    let mut calls = Vec::new();
+    for i in 0..20 {
+        let id = format!("4b6f1c1e-8f1a-4c55-9d0e-2f4f7a1b2c{i:02}");
+        calls.push(w.invite(&id));
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    settle().await;
+    let ringing = calls
+        .iter()
+        .filter(|c| c.shared.state() == CallState::Ringing)
+        .count();
+    assert_eq!(ringing, 8, "the newest eight ring");
+    assert_eq!(calls[0].shared.state(), CallState::Ended(EndReason::Missed));
+    assert_eq!(calls[19].shared.state(), CallState::Ringing);
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_ended_call_forgotten_by_the_table_still_finishes_its_release() {
+    // Leaving takes a second; meanwhile 70 other calls push it out of the table.
+    let w = world_with(Profile::Seed, |_, m| m.leave_delay = Duration::from_secs(1));
+    let call = w.m.start_call("bob").await.unwrap();
+    let id = call.shared.id.clone();
+    drop(call.act(super::machine::Input::Hangup));
+    drop(call);
+    tokio::time::sleep(Duration::from_millis(10)).await;
+    for i in 0..70 {
+        let other = format!("5b6f1c1e-8f1a-4c55-9d0e-2f4f7a1b2{i:03}");
+        let c = w.invite(&other);
+        c.act(super::machine::Input::Decline).await.unwrap();
+    }
+    assert!(w.m.get(&id).is_none(), "pushed out of the table");
+    settle().await;
+    settle().await;
+    assert!(w.log.has("leave"));
+    let ends = w.log.all().iter().filter(|l| *l == "endCall").count();
+    assert_eq!(ends, 71, "the hangup's endCall and the 70 declines");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_hangup_racing_a_remote_end_returns_when_the_release_is_done() {
+    let w = world_with(Profile::Seed, |_, m| m.leave_delay = Duration::from_secs(1));
+    let call = w.m.start_call("bob").await.unwrap();
+    w.media_event(MediaEvent::Connected);
+    reach(&call, CallState::Connected).await;
+    // The far end hangs up and, a moment later, so does the app.
+    w.media_event(MediaEvent::Ended(MediaEnd::SignalingClosed));
+    tokio::time::sleep(Duration::from_millis(5)).await;
+    call.hangup().await.unwrap();
+    assert_eq!(
+        call.shared.state(),
+        CallState::Ended(EndReason::RemoteHangup)
+    );
+    assert!(
+        w.log.has("endCall"),
+        "the backend was told before hangup returned"
+    );
+}

@@ -487,10 +487,15 @@ impl DialtoneClient {
     }
 
     /// Answers the incoming call `call_id` (for CallKit / Telecom delegates, which know the
-    /// id); see `Call.answer`.
-    pub async fn answer(&self, call_id: String) -> Result<(), DialtoneError> {
-        let calls = self.engine.calls().clone();
-        run_to_completion(async move { Ok(calls.answer(&call_id).await?) }).await
+    /// id) and returns it; see `Call.answer`.
+    pub async fn answer(&self, call_id: String) -> Result<Arc<Call>, DialtoneError> {
+        let engine = self.engine.clone();
+        run_to_completion(async move {
+            engine.calls().answer(&call_id).await?;
+            let call = engine.calls().require(&call_id)?;
+            Ok(Call::new(call, engine))
+        })
+        .await
     }
 
     /// Declines the incoming call `call_id`; see `Call.decline`.

@@ -150,7 +150,7 @@ public final class CallCoordinator: @unchecked Sendable {
 
     /// CXAnswerCallAction: joins the call. Audio waits for `audioSessionActivated`.
     public func answer(uuid: UUID) async throws {
-        try await client.answer(callId: uuid.uuidString.lowercased())
+        _ = try await client.answer(callId: uuid.uuidString.lowercased())
     }
 
     /// CXEndCallAction: declines a ringing call, or hangs up.
