@@ -127,8 +127,20 @@ mod tests {
             matches!(illegal, DialtoneError::CallUnavailable { .. }),
             "{illegal:?}"
         );
-        // The cause chain is kept inside the core: the media error is the source.
-        let e = Error::Media(MediaError::Signaling("gone".into()));
-        assert!(std::error::Error::source(&e).is_some() || e.to_string().contains("gone"));
+        // The cause chain is kept inside the core: a webrtc-rs error is the media error's
+        // source, and a transport failure the connect error's.
+        let e = MediaError::from(webrtc::error::Error::ErrConnectionClosed);
+        let cause = std::error::Error::source(&e).expect("a typed cause");
+        assert_eq!(
+            cause.to_string(),
+            webrtc::error::Error::ErrConnectionClosed.to_string()
+        );
+        let connect = MediaError::Connect(crate::backend::websocket::ConnectError::Timeout(
+            std::time::Duration::from_secs(1),
+        ));
+        assert!(std::error::Error::source(&connect).is_some());
+        assert!(DialtoneError::from(Error::Media(connect))
+            .to_string()
+            .contains("timed out"));
     }
 }

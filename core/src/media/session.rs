@@ -46,15 +46,81 @@ pub enum MediaError {
     /// The gateway refused the participant token (invalid, expired, wrong version, ended).
     #[error("participant token refused (HTTP {status}): {message}")]
     TokenRefused { status: u16, message: String },
+    /// The signaling socket could not be opened.
+    #[error("cannot reach the signaling gateway: {0}")]
+    Connect(#[source] crate::backend::websocket::ConnectError),
+    /// The gateway answered a request with a JSON-RPC error.
+    #[error("{method} failed: {} ({})", .error.message, .error.code)]
+    Rpc {
+        method: String,
+        error: signaling::RpcError,
+    },
+    /// A reply did not have the shape the protocol says.
+    #[error("{what}: {source}")]
+    Reply {
+        what: String,
+        #[source]
+        source: JsonCause,
+    },
+    /// The signaling socket closed, timed out, or said something impossible.
     #[error("signaling: {0}")]
     Signaling(String),
+    /// webrtc-rs failed; its error is the cause.
     #[error("webrtc: {0}")]
-    WebRtc(String),
+    WebRtc(#[source] WebRtcCause),
+    /// Negotiation could not proceed (no candidate gathered, no subscribing connection).
+    #[error("webrtc: {0}")]
+    Negotiation(String),
+}
+
+/// webrtc-rs's error, shared (the media error is cloned to every waiter) and compared by
+/// its message.
+#[derive(Debug, Clone)]
+pub struct WebRtcCause(pub Arc<webrtc::error::Error>);
+
+impl std::fmt::Display for WebRtcCause {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl std::error::Error for WebRtcCause {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(self.0.as_ref())
+    }
+}
+
+impl PartialEq for WebRtcCause {
+    fn eq(&self, other: &Self) -> bool {
+        self.to_string() == other.to_string()
+    }
+}
+
+/// serde_json's error, shared and compared by its message.
+#[derive(Debug, Clone)]
+pub struct JsonCause(pub Arc<serde_json::Error>);
+
+impl std::fmt::Display for JsonCause {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl std::error::Error for JsonCause {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(self.0.as_ref())
+    }
+}
+
+impl PartialEq for JsonCause {
+    fn eq(&self, other: &Self) -> bool {
+        self.to_string() == other.to_string()
+    }
 }
 
 impl From<webrtc::error::Error> for MediaError {
     fn from(e: webrtc::error::Error) -> Self {
-        MediaError::WebRtc(e.to_string())
+        MediaError::WebRtc(WebRtcCause(Arc::new(e)))
     }
 }
 
@@ -126,10 +192,10 @@ impl Rpc {
         }
         match tokio::time::timeout(RPC_TIMEOUT, rx).await {
             Ok(Ok(Ok(v))) => Ok(v),
-            Ok(Ok(Err(e))) => Err(MediaError::Signaling(format!(
-                "{method} failed: {} ({})",
-                e.message, e.code
-            ))),
+            Ok(Ok(Err(error))) => Err(MediaError::Rpc {
+                method: method.to_string(),
+                error,
+            }),
             Ok(Err(_)) => Err(MediaError::Signaling(format!(
                 "{method}: the signaling socket closed"
             ))),
@@ -208,7 +274,7 @@ async fn local_sdp_with_candidates(pc: &Peer) -> Result<String, MediaError> {
             }
         }
         if tokio::time::Instant::now() >= deadline {
-            return Err(MediaError::WebRtc(
+            return Err(MediaError::Negotiation(
                 "ICE gathering found no candidate".into(),
             ));
         }
@@ -255,11 +321,7 @@ impl MediaSession {
                     .unwrap_or_else(|| body.trim().to_string());
                 return Err(MediaError::TokenRefused { status, message });
             }
-            Err(e) => {
-                return Err(MediaError::Signaling(format!(
-                    "cannot reach the signaling gateway: {e}"
-                )))
-            }
+            Err(e) => return Err(MediaError::Connect(e)),
         };
         mark(&timings, |t| &mut t.socket_open);
         let (mut sink, mut stream) = ws.split();
@@ -580,7 +642,7 @@ impl Driver {
             *slot = Some(pc);
         }
         let Some(pc) = slot.clone() else {
-            return Err(MediaError::WebRtc("no subscribing connection".into()));
+            return Err(MediaError::Negotiation("no subscribing connection".into()));
         };
         drop(slot);
         let remote = signaling::rewrite_setup(&offer.sdp_offer, "actpass");
@@ -617,8 +679,10 @@ async fn offer_publish(
     let reply = rpc
         .call("offerSdp", signaling::offer_params(&sdp, &[stream_id]))
         .await?;
-    let answer: PublishAnswer = serde_json::from_value(reply)
-        .map_err(|e| MediaError::Signaling(format!("offerSdp result: {e}")))?;
+    let answer: PublishAnswer = serde_json::from_value(reply).map_err(|e| MediaError::Reply {
+        what: "offerSdp result".into(),
+        source: JsonCause(Arc::new(e)),
+    })?;
     publish
         .set_remote_description(RTCSessionDescription::answer(answer.sdp_answer)?)
         .await?;
