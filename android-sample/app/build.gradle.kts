@@ -13,11 +13,11 @@ if (file("google-services.json").exists()) {
 
 android {
     namespace = "dev.dialtone.sample.android"
-    compileSdk = 35
+    compileSdk = 36
     defaultConfig {
         applicationId = "dev.dialtone.sample"
         minSdk = 26
-        targetSdk = 35
+        targetSdk = 36  // Google Play: new apps and updates target API 36 from 2026-08-31
         versionCode = 1
         versionName = "0.1.0"
     }

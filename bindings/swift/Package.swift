@@ -18,7 +18,14 @@ let package = Package(
     ],
     targets: [
         ffiTarget,
-        .target(name: "Dialtone", dependencies: ["DialtoneFFI"], path: "Sources/Dialtone"),
+        // The core keeps its secrets in the Keychain: link Security on Apple platforms (the
+        // XCFramework's module map says so too).
+        .target(
+            name: "Dialtone",
+            dependencies: ["DialtoneFFI"],
+            path: "Sources/Dialtone",
+            linkerSettings: [.linkedFramework("Security", .when(platforms: [.iOS, .macOS]))]
+        ),
         .testTarget(name: "DialtoneTests", dependencies: ["Dialtone"], path: "Tests/DialtoneTests"),
     ]
 )

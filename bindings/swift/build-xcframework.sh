@@ -7,6 +7,25 @@ set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
 cd "$root"
+write_modulemap() {
+  cat > "$1" <<'MAP'
+module DialtoneFFI {
+    header "DialtoneFFI.h"
+    link framework "Security"
+    export *
+}
+MAP
+}
+
+# `--layout DIR`: only lay out the headers as the XCFramework will carry them (no Xcode
+# needed), for the check in scripts/test.
+if [ "${1:-}" = --layout ]; then
+  out="$2"; rm -rf "$out"; mkdir -p "$out/Headers/DialtoneFFI"
+  cp "$here/Sources/DialtoneFFI/include/DialtoneFFI.h" "$out/Headers/DialtoneFFI/"
+  write_modulemap "$out/Headers/DialtoneFFI/module.modulemap"
+  exit 0
+fi
+
 [ "$(uname -s)" = Darwin ] || { echo "build-xcframework.sh needs macOS and Xcode" >&2; exit 1; }
 
 targets=(aarch64-apple-ios aarch64-apple-ios-sim x86_64-apple-ios aarch64-apple-darwin x86_64-apple-darwin)
@@ -24,14 +43,14 @@ target/release/uniffi-bindgen generate --library target/aarch64-apple-darwin/rel
 mkdir -p "$here/Sources/Dialtone/Generated"
 cp "$gen/Dialtone.swift" "$here/Sources/Dialtone/Generated/Dialtone.swift"
 
+# Headers/DialtoneFFI/, not the root of Headers/: Xcode copies every XCFramework's Headers/
+# into one shared include/ directory, and two module.modulemap files at its root collide
+# ("Multiple commands produce …/include/module.modulemap"; swiftlang/swift-build#1746,
+# boltffi/boltffi#77). The core uses the Keychain, so the module links Security itself.
 headers="$(mktemp -d)"
-cp "$gen/DialtoneFFI.h" "$headers/"
-cat > "$headers/module.modulemap" <<'MAP'
-module DialtoneFFI {
-    header "DialtoneFFI.h"
-    export *
-}
-MAP
+mkdir -p "$headers/DialtoneFFI"
+cp "$gen/DialtoneFFI.h" "$headers/DialtoneFFI/"
+write_modulemap "$headers/DialtoneFFI/module.modulemap"
 
 out="$(mktemp -d)"
 mkdir -p "$out/ios" "$out/ios-sim" "$out/macos"

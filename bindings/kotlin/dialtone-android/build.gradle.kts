@@ -7,7 +7,7 @@ plugins {
 
 android {
     namespace = "dev.dialtone"
-    compileSdk = 35
+    compileSdk = 36
     defaultConfig {
         minSdk = 26
         consumerProguardFiles("consumer-rules.pro")

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Checks what can be checked here of the release packaging, without Xcode or the Android SDK:
+#   - the XCFramework's header layout (Headers/DialtoneFFI/module.modulemap, not at the root
+#     of Headers/, linking Security) as build-xcframework.sh --layout writes it, and that its
+#     header compiles as C;
+#   - the Android sample declares a foreground-service permission for every type its
+#     service starts with (Android 14+ throws otherwise);
+#   - the JNA the AAR depends on is one whose native library is 16 KB page aligned (>= 5.17).
+# Run after scripts/gen-bindings.sh (it reads the generated header).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+fail() { echo "[packaging] FAIL: $*" >&2; exit 1; }
+
+out="$(mktemp -d)"
+trap 'rm -rf "$out"' EXIT
+bash bindings/swift/build-xcframework.sh --layout "$out/slice"
+[ -f "$out/slice/Headers/DialtoneFFI/module.modulemap" ] || fail "no Headers/DialtoneFFI/module.modulemap"
+[ ! -e "$out/slice/Headers/module.modulemap" ] || fail "a module.modulemap at the root of Headers/ collides with other XCFrameworks"
+grep -q 'link framework "Security"' "$out/slice/Headers/DialtoneFFI/module.modulemap" || fail "the module map does not link Security"
+grep -q 'header "DialtoneFFI.h"' "$out/slice/Headers/DialtoneFFI/module.modulemap" || fail "the module map does not name the header beside it"
+# gcc does not know clang's nullability qualifiers; clang (Xcode) does.
+printf '#include "DialtoneFFI.h"\n' > "$out/check.c"
+cc -fsyntax-only -D_Nullable= -D_Nonnull= -I "$out/slice/Headers/DialtoneFFI" "$out/check.c" \
+  || fail "DialtoneFFI.h does not compile as C"
+echo "[packaging] XCFramework headers: Headers/DialtoneFFI/{DialtoneFFI.h,module.modulemap}, links Security"
+
+manifest=android-sample/app/src/main/AndroidManifest.xml
+types=$(grep -o 'foregroundServiceType="[^"]*"' "$manifest" | sed 's/.*="\(.*\)"/\1/' | tr '|' '\n' | sort -u)
+for t in $types; do
+  perm=$(echo "FOREGROUND_SERVICE_$(echo "$t" | sed 's/\([A-Z]\)/_\1/g' | tr '[:lower:]' '[:upper:]')")
+  grep -q "android.permission.$perm\"" "$manifest" || fail "foregroundServiceType $t needs android.permission.$perm"
+done
+echo "[packaging] foreground service types have their permissions: $(echo $types)"
+
+jna=$(sed -n 's/^jna = "\(.*\)"/\1/p' bindings/kotlin/gradle/libs.versions.toml)
+[ "$(printf '%s\n5.17.0\n' "$jna" | sort -V | head -1)" = 5.17.0 ] || fail "JNA $jna: libjnidispatch.so is not 16 KB aligned before 5.17"
+echo "[packaging] JNA $jna"
