@@ -24,7 +24,6 @@ import androidx.compose.runtime.getValue
 import androidx.compose.ui.Alignment
 import androidx.compose.ui.Modifier
 import androidx.compose.ui.unit.dp
-import androidx.lifecycle.lifecycleScope
 import dev.dialtone.sample.CallUi
 import kotlinx.coroutines.launch
 
@@ -36,16 +35,21 @@ class IncomingCallActivity : ComponentActivity() {
         if (granted) answer()
     }
 
+    /** Answers in the app's scope: this activity finishes at once, the answer must not. */
     private fun answer() {
         Notifications.cancelIncoming(this, callId)
         CallForegroundService.start(this, "Call")
-        lifecycleScope.launch { app.calls.answer(callId) }
+        app.scope.launch { app.calls.answer(callId) }
         startActivity(android.content.Intent(this, MainActivity::class.java))
         finish()
     }
 
     override fun onCreate(savedInstanceState: Bundle?) {
         super.onCreate(savedInstanceState)
+        // The notification's Answer action opens this activity directly (no trampoline).
+        if (intent.action == CallActionReceiver.ANSWER && savedInstanceState == null) {
+            if (Permissions.hasMicrophone(this)) answer() else microphone.launch(Manifest.permission.RECORD_AUDIO)
+        }
         setContent {
             val state by app.calls.state.collectAsState()
             LaunchedEffect(state) {
@@ -63,7 +67,7 @@ class IncomingCallActivity : ComponentActivity() {
                         Text("Incoming call")
                         Row(horizontalArrangement = Arrangement.spacedBy(32.dp)) {
                             OutlinedButton(onClick = {
-                                lifecycleScope.launch { app.calls.decline(callId) }
+                                app.scope.launch { app.calls.decline(callId) }
                                 finish()
                             }) { Text("Decline") }
                             Button(onClick = {

@@ -139,7 +139,7 @@ class MainActivity : ComponentActivity() {
             items(s.others, key = Person::id) { person ->
                 Row(Modifier.fillMaxWidth(), verticalAlignment = Alignment.CenterVertically) {
                     Text("${person.firstName} ${person.lastName}", Modifier.weight(1f))
-                    Button(onClick = { withMicrophone { scope.launch { app.calls.call(person) } } }) { Text("Call") }
+                    Button(onClick = { withMicrophone { app.scope.launch { app.calls.call(person) } } }) { Text("Call") }
                 }
             }
         }
@@ -148,17 +148,16 @@ class MainActivity : ComponentActivity() {
 
     @Composable
     private fun CallScreen(call: CallUi) {
-        val scope = rememberCoroutineScope()
         when (call) {
             is CallUi.Ringing -> {
                 Text(call.invite.callerName ?: call.invite.handle, style = MaterialTheme.typography.headlineMedium)
                 Text("is calling you")
                 Row(horizontalArrangement = Arrangement.spacedBy(16.dp)) {
-                    OutlinedButton(onClick = { scope.launch { app.calls.decline(call.invite.callId) } }) { Text("Decline") }
+                    OutlinedButton(onClick = { app.scope.launch { app.calls.decline(call.invite.callId) } }) { Text("Decline") }
                     Button(onClick = {
                         withMicrophone {
                             CallForegroundService.start(this@MainActivity, call.invite.callerName ?: "Call")
-                            scope.launch { app.calls.answer(call.invite.callId) }
+                            app.scope.launch { app.calls.answer(call.invite.callId) }
                         }
                     }) { Text("Answer") }
                 }
@@ -166,14 +165,14 @@ class MainActivity : ComponentActivity() {
             is CallUi.Dialing -> {
                 Text("${call.callee.firstName} ${call.callee.lastName}", style = MaterialTheme.typography.headlineMedium)
                 Text(if (call.calleeRinging) "Ringing…" else "Calling…")
-                Button(onClick = { scope.launch { app.calls.hangUp() } }) { Text("Hang up") }
+                Button(onClick = { app.scope.launch { app.calls.hangUp() } }) { Text("Hang up") }
             }
             is CallUi.Active -> {
                 Text(call.peer, style = MaterialTheme.typography.headlineMedium)
                 Text("In call")
                 Row(horizontalArrangement = Arrangement.spacedBy(16.dp)) {
                     OutlinedButton(onClick = { app.calls.setMuted(!call.muted) }) { Text(if (call.muted) "Unmute" else "Mute") }
-                    Button(onClick = { scope.launch { app.calls.hangUp() } }) { Text("Hang up") }
+                    Button(onClick = { app.scope.launch { app.calls.hangUp() } }) { Text("Hang up") }
                 }
             }
             else -> {}
