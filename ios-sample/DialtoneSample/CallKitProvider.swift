@@ -26,6 +26,22 @@ final class CallKitProvider: NSObject, CXProviderDelegate, CallReporter, @unchec
         provider.setDelegate(self, queue: nil)
     }
 
+    /// Used only when a VoIP push arrives before (or without) the app's services.
+    static let fallback = CallKitProvider()
+
+    /// Reports a stand-in call and ends it at once: the rule for a VoIP push that cannot be
+    /// turned into a call (PushKit terminates apps that report nothing).
+    func reportUnavailable(completion: @escaping () -> Void) {
+        let uuid = UUID()
+        let update = CXCallUpdate()
+        update.remoteHandle = CXHandle(type: .generic, value: "Dialtone")
+        update.hasVideo = false
+        provider.reportNewIncomingCall(with: uuid, update: update) { [provider] _ in
+            provider.reportCall(with: uuid, endedAt: Date(), reason: .failed)
+            completion()
+        }
+    }
+
     // MARK: CallReporter
 
     func reportIncoming(uuid: UUID, handle: String, callerName: String?, completion: @escaping @Sendable (Error?) -> Void) {

@@ -20,14 +20,19 @@ final class PushKitHandler: NSObject, PKPushRegistryDelegate {
     func pushRegistry(_ registry: PKPushRegistry, didUpdate credentials: PKPushCredentials, for type: PKPushType) {
         let hex = credentials.token.map { String(format: "%02x", $0) }.joined()
         token = hex
-        Task { @MainActor in _ = await self.services?.model.pushTokenChanged(hex) }
+        Task { @MainActor in _ = await self.services?.model?.pushTokenChanged(hex) }
     }
 
     func pushRegistry(_ registry: PKPushRegistry, didReceiveIncomingPushWith payload: PKPushPayload,
                       for type: PKPushType, completion: @escaping () -> Void) {
         // Synchronous all the way to reportNewIncomingCall: no network, no await.
         MainActor.assumeIsolated {
-            guard let coordinator = services?.coordinator else { return completion() }
+            guard let services, let coordinator = services.coordinator else {
+                // No SDK client (its storage could not be opened): iOS still requires a
+                // report, so a stand-in call is reported and ended at once.
+                (services?.callKit ?? CallKitProvider.fallback).reportUnavailable(completion: completion)
+                return
+            }
             coordinator.handleVoIPPush(payload.dictionaryPayload) { completion() }
         }
     }

@@ -12,9 +12,9 @@ final class Services: ObservableObject {
     @Published private(set) var error: String?
     @Published var settings: BackendSettings
 
-    private(set) var client: DialtoneClient!
-    private(set) var model: AppModel!
-    private(set) var coordinator: CallCoordinator!
+    private(set) var client: DialtoneClient?
+    private(set) var model: AppModel?
+    private(set) var coordinator: CallCoordinator?
     let callKit = CallKitProvider()
     let audio = AudioEngineUnit()
     private var push: PushKitHandler!
@@ -27,23 +27,31 @@ final class Services: ObservableObject {
         push = PushKitHandler(services: self)
     }
 
-    /// (Re)creates the SDK objects for the current backend settings.
+    /// (Re)creates the SDK objects for the current backend settings. If the client cannot
+    /// be made (bad settings, storage unavailable), there is no client and the error is
+    /// shown: never a silent throw-away client in a temporary directory, which would hold
+    /// another identity than the one registered with the backend.
     func connect() {
         if let observer { coordinator?.stopObserving(observer) }
         do {
             let dir = FileManager.default.urls(for: .applicationSupportDirectory, in: .userDomainMask)[0]
                 .appendingPathComponent(settings.directoryName)
-            client = try DialtoneClient(config: settings.config(), dataDir: dir.path)
+            let client = try DialtoneClient(config: settings.config(), dataDir: dir.path)
+            let model = AppModel(client: client)
+            let coordinator = CallCoordinator(client: client, reporter: callKit, audio: audio)
+            self.client = client
+            self.model = model
+            self.coordinator = coordinator
+            callKit.coordinator = coordinator
+            model.onChange = { [weak self] in Task { @MainActor in self?.refresh() } }
+            observer = coordinator.observe { [weak self] phase in Task { @MainActor in self?.call = phase } }
         } catch {
-            self.error = "Settings: \(error)"
-            settings = .simulatorMock
-            client = try! DialtoneClient(config: settings.config(), dataDir: NSTemporaryDirectory())
+            client = nil
+            model = nil
+            coordinator = nil
+            callKit.coordinator = nil
+            self.error = "The SDK could not start with these settings: \(error). Change them in Settings."
         }
-        model = AppModel(client: client)
-        coordinator = CallCoordinator(client: client, reporter: callKit, audio: audio)
-        callKit.coordinator = coordinator
-        model.onChange = { [weak self] in Task { @MainActor in self?.refresh() } }
-        observer = coordinator.observe { [weak self] phase in Task { @MainActor in self?.call = phase } }
         refresh()
     }
 
@@ -57,6 +65,7 @@ final class Services: ObservableObject {
         // The VoIP token may not be there yet (simulator: never); a placeholder keeps the
         // device registered, and the real token replaces it as soon as PushKit has it.
         let token = push.token ?? "no-voip-token-\(UIDevice.current.identifierForVendor?.uuidString ?? "sim")"
+        guard let model else { return }
         await model.signIn(firstName: first, lastName: last, voipToken: token)
         refresh()
     }
@@ -70,6 +79,7 @@ final class Services: ObservableObject {
     }
 
     private func refresh() {
+        guard let model else { return }
         screen = model.screen
         error = model.error
     }
