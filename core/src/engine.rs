@@ -65,8 +65,11 @@ impl Engine {
         })?;
         let persons = Arc::new(PersonStore::open(data_dir)?);
         let identity = Arc::new(IdentityStore::new(SecretStore::open(data_dir)?));
-        // Read once now, so later reads (including the push path) hit the cache.
-        identity.load()?;
+        // Read once now, so later reads hit the cache. A store that cannot be read yet (iOS
+        // before the first unlock since boot) is not fatal: the next read tries again.
+        if let Err(e) = identity.load() {
+            tracing::warn!(target: "dialtone::engine", "the identity cannot be read yet: {e}");
+        }
         // One HTTP client (one TLS config, one connection pool) for REST and AppSync.
         let http = crate::backend::tls::http_client(std::time::Duration::from_secs(20))?;
         let rest = RestClient::new(http.clone(), &endpoints.rest_url);

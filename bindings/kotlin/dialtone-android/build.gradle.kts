@@ -1,5 +1,6 @@
 // The AAR: generated Kotlin (build/generated, made by ../build-aar.sh), the idiomatic layer
-// in src/main/kotlin, and jniLibs for the four Android ABIs built by cargo-ndk.
+// in src/main/kotlin, the startup initialiser and its manifest (src/main/AndroidManifest.xml),
+// and jniLibs for the four Android ABIs built by cargo-ndk.
 plugins {
     alias(libs.plugins.android.library)
     alias(libs.plugins.kotlin.android)
@@ -32,4 +33,6 @@ dependencies {
     // JNA's Android build ships its own libjnidispatch.so per ABI.
     implementation("${libs.jna.get()}@aar")
     implementation(libs.kotlinx.coroutines.android)
+    // DialtoneInitializer (the secure store's Context) runs from androidx.startup.
+    implementation(libs.androidx.startup)
 }

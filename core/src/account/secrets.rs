@@ -22,6 +22,10 @@ pub enum SecretError {
     /// What is stored cannot be read back, or written.
     #[error("secure storage: {0}")]
     Corrupt(String),
+    /// The platform's store could not be opened (Android: the app's Context was not given
+    /// to it; see the AAR's DialtoneInitializer).
+    #[error("secure storage unavailable: {0}")]
+    Unavailable(String),
 }
 
 pub struct SecretStore {
@@ -70,7 +74,19 @@ impl SecretStore {
                 use keyring_core::api::CredentialStoreApi;
                 Ok(store.build(SERVICE, &user, None)?)
             }
-            #[cfg(any(target_os = "android", target_vendor = "apple"))]
+            // Apple: readable after the first unlock since boot, on this device only, so a VoIP
+            // push that wakes the app on a locked phone can still read the identity
+            // (developer.apple.com/documentation/security/restricting-keychain-item-accessibility).
+            #[cfg(target_vendor = "apple")]
+            Backend::Platform => Ok(Entry::new_with_modifiers(
+                SERVICE,
+                &user,
+                &std::collections::HashMap::from([(
+                    "access-policy",
+                    "after-first-unlock-this-device-only",
+                )]),
+            )?),
+            #[cfg(target_os = "android")]
             Backend::Platform => Ok(Entry::new(SERVICE, &user)?),
         }
     }
@@ -84,7 +100,15 @@ impl SecretStore {
     }
 
     pub fn set(&self, key: &str, value: &str) -> Result<(), SecretError> {
-        self.entry(key)?.set_password(value)?;
+        let entry = self.entry(key)?;
+        // An item keeps the accessibility it was created with: re-create it, so items made
+        // by an older version (when-unlocked) move to the policy above.
+        #[cfg(target_vendor = "apple")]
+        match entry.delete_credential() {
+            Ok(()) | Err(keyring_core::Error::NoEntry) => {}
+            Err(e) => return Err(e.into()),
+        }
+        entry.set_password(value)?;
         self.flush()
     }
 
@@ -125,8 +149,8 @@ fn install_platform_store() -> Result<(), SecretError> {
     static INSTALLED: OnceLock<Result<(), String>> = OnceLock::new();
     INSTALLED
         .get_or_init(|| {
-            // Android: the app must have initialised ndk-context (the AAR does it from its
-            // ContentProvider) before the first client is made.
+            // Android: the app must have initialised ndk-context before the first client is
+            // made; the AAR's DialtoneInitializer (androidx.startup) does it at process start.
             #[cfg(target_os = "android")]
             let store = android_native_keyring_store::Store::new();
             #[cfg(target_vendor = "apple")]
@@ -136,7 +160,7 @@ fn install_platform_store() -> Result<(), SecretError> {
                 .map_err(|e| e.to_string())
         })
         .clone()
-        .map_err(SecretError)
+        .map_err(SecretError::Unavailable)
 }
 
 #[cfg(test)]
