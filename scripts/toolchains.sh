@@ -45,6 +45,16 @@ ensure_kotlin() {
   fi
 }
 
+# The Debian mirror this machine's apt is configured with (deb822 or one-line sources), so
+# the chroot comes from wherever the machine's own packages come from.
+debian_mirror() {
+  local uri
+  uri=$(grep -hs '^URIs:' /etc/apt/sources.list.d/*.sources | awk '{print $2}' | grep -v -- '-security' | head -1)
+  [ -n "$uri" ] || uri=$(grep -hs '^deb ' /etc/apt/sources.list /etc/apt/sources.list.d/*.list | awk '{print $2}' | grep -v -- '-security' | head -1)
+  [ -n "$uri" ] || { log "no Debian mirror in the apt sources"; return 1; }
+  echo "$uri"
+}
+
 ensure_swift() {
   # The marker alone: /usr/bin/swift there is an absolute symlink that only resolves inside.
   if [ -f "$SWIFT_ROOT/.dialtone-ready" ]; then return 0; fi
@@ -52,7 +62,7 @@ ensure_swift() {
   log "creating a Debian trixie chroot with swiftlang in $SWIFT_ROOT (one time, ~3 GB)"
   rm -rf "$SWIFT_ROOT"
   mkdir -p "$SWIFT_ROOT"
-  debootstrap --variant=minbase trixie "$SWIFT_ROOT" http://deb.debian.org/debian >"$DIALTONE_CACHE/debootstrap.log" 2>&1 \
+  debootstrap --variant=minbase trixie "$SWIFT_ROOT" "$(debian_mirror)" >"$DIALTONE_CACHE/debootstrap.log" 2>&1 \
     || { tail -20 "$DIALTONE_CACHE/debootstrap.log" >&2; return 1; }
   chroot "$SWIFT_ROOT" /usr/bin/env DEBIAN_FRONTEND=noninteractive bash -c \
     'apt-get update -qq && apt-get install -y -qq --no-install-recommends swiftlang libc6-dev libstdc++-14-dev libcurl4 ca-certificates >/dev/null' \
