@@ -49,8 +49,8 @@ ensure_kotlin() {
 # the chroot comes from wherever the machine's own packages come from.
 debian_mirror() {
   local uri
-  uri=$(grep -hs '^URIs:' /etc/apt/sources.list.d/*.sources | awk '{print $2}' | grep -v -- '-security' | head -1)
-  [ -n "$uri" ] || uri=$(grep -hs '^deb ' /etc/apt/sources.list /etc/apt/sources.list.d/*.list | awk '{print $2}' | grep -v -- '-security' | head -1)
+  uri=$( (grep -hs '^URIs:' /etc/apt/sources.list.d/*.sources || true) | awk '{print $2}' | (grep -v -- '-security' || true) | head -1)
+  [ -n "$uri" ] || uri=$( (grep -hs '^deb ' /etc/apt/sources.list /etc/apt/sources.list.d/*.list || true) | awk '{print $2}' | (grep -v -- '-security' || true) | head -1)
   [ -n "$uri" ] || { log "no Debian mirror in the apt sources"; return 1; }
   echo "$uri"
 }
