@@ -11,7 +11,7 @@ out=bindings/kotlin/build/jvm-test
 rm -rf "$out" && mkdir -p "$out"
 cp="/usr/share/java/jna.jar:$KOTLIN_HOME/lib/kotlinx-coroutines-core-jvm.jar:/usr/share/java/junit-jupiter-api.jar:/usr/share/java/apiguardian-api.jar:/usr/share/java/opentest4j.jar:/usr/share/java/junit-platform-commons.jar"
 echo "[kotlin] compiling bindings and tests"
-"$KOTLIN_HOME/bin/kotlinc" -nowarn -jvm-target 17 -cp "$cp" -d "$out" \
+"$KOTLIN_HOME/bin/kotlinc" -Werror -jvm-target 17 -cp "$cp" -d "$out" \
   bindings/kotlin/build/generated/dev/dialtone/dialtone.kt \
   $(find bindings/kotlin/dialtone-android/src/main/kotlin -name '*.kt' -not -path '*/io/crates/*' -not -path '*/dev/dialtone/android/*') \
   $(find bindings/kotlin/dialtone-jvm/src/test/kotlin -name '*.kt') \

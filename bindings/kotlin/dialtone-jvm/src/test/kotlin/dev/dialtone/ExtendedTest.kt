@@ -5,9 +5,11 @@
 // declined, busy, and spoofing refused.
 package dev.dialtone
 
-import kotlinx.coroutines.CoroutineStart
+import kotlinx.coroutines.CompletableDeferred
+import kotlinx.coroutines.Dispatchers
 import kotlinx.coroutines.async
 import kotlinx.coroutines.flow.first
+import kotlinx.coroutines.flow.onEach
 import kotlinx.coroutines.flow.toList
 import kotlinx.coroutines.runBlocking
 import kotlinx.coroutines.withTimeout
@@ -60,7 +62,13 @@ class ExtendedTest {
                 assertEquals(CallDirection.OUTGOING, call.direction())
                 assertEquals(bobId, call.remoteClientId())
                 // The call's own stream starts with its current state and ends with its end.
-                val aliceStates = async(start = CoroutineStart.UNDISPATCHED) { withTimeout(30_000) { call.states().toList() } }
+                // Collected on another thread; the test goes on once the stream holds its first
+                // state (the call's state at subscription), so none of what follows is missed.
+                val subscribed = CompletableDeferred<Unit>()
+                val aliceStates = async(Dispatchers.Default) {
+                    withTimeout(30_000) { call.states().onEach { subscribed.complete(Unit) }.toList() }
+                }
+                subscribed.await()
                 val callId = call.outgoing()?.callId ?: error("the extended backend names the call")
 
                 val data = fcmData("kt-ext-bob")
