@@ -12,8 +12,10 @@ swift_in_chroot "$PWD" /bin/bash -c '
   set -e
   export LD_LIBRARY_PATH=/src/target/debug DIALTONE_MOCK_BIN=/src/target/debug/dialtone-mock
   cd /src/bindings/swift
-  timeout 900 swift test --disable-swift-testing --scratch-path /src/target/swift-build -Xlinker -L/src/target/debug 2>&1
+  # Swift 6 language mode (complete strict concurrency), warnings as errors.
+  strict="-Xswiftc -swift-version -Xswiftc 6 -Xswiftc -warnings-as-errors"
+  timeout 900 swift test --disable-swift-testing --scratch-path /src/target/swift-build $strict -Xlinker -L/src/target/debug 2>&1
   echo "[swift] the iOS sample logic (ios-sample/DialtoneSampleKit)"
   cd /src/ios-sample/DialtoneSampleKit
-  timeout 900 swift test --disable-swift-testing --scratch-path /src/target/swift-kit-build -Xlinker -L/src/target/debug 2>&1
+  timeout 900 swift test --disable-swift-testing --scratch-path /src/target/swift-kit-build $strict -Xlinker -L/src/target/debug 2>&1
 '

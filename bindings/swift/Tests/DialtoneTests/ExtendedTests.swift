@@ -10,7 +10,7 @@ import FoundationNetworking
 import XCTest
 @testable import Dialtone
 
-final class ExtendedTests: XCTestCase {
+final class ExtendedTests: XCTestCase, @unchecked Sendable {
     let tones: [Float] = [440, 880]
 
     func newClient() throws -> DialtoneClient {

@@ -17,7 +17,7 @@ final class PersonsRecorder: PersonsListener, @unchecked Sendable {
     var first: [Person]? { lock.lock(); defer { lock.unlock() }; return lists.first }
 }
 
-final class FoundationTests: XCTestCase {
+final class FoundationTests: XCTestCase, @unchecked Sendable {
     func newClient() throws -> DialtoneClient {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("dialtone-swift-\(UUID().uuidString)")
         return try DialtoneClient(config: BackendConfig.mock(baseUrl: SharedMock.baseURL, apiKey: nil), dataDir: dir.path)

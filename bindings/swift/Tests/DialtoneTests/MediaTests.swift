@@ -17,7 +17,7 @@ final class CallRecorder: CallListener, @unchecked Sendable {
     }
 }
 
-final class MediaTests: XCTestCase {
+final class MediaTests: XCTestCase, @unchecked Sendable {
     let tones: [Float] = [440, 880]
 
     func newClient() throws -> DialtoneClient {
@@ -56,7 +56,7 @@ final class MediaTests: XCTestCase {
         let handle = try alice.observeCall(listener: recorder)
 
         _ = try await alice.startCall(calleeClientId: bobId)
-        try await bob.joinCall(participantToken: try await tokenFromPush("sw-media-bob"))
+        _ = try await bob.joinCall(participantToken: try await tokenFromPush("sw-media-bob"))
         try await eventually("Bob to hear 440 Hz") { bob.detectedRemoteTone(candidatesHz: tones) == 440 }
         try await eventually("Alice to hear 880 Hz") { alice.detectedRemoteTone(candidatesHz: tones) == 880 }
         XCTAssertTrue(recorder.all.contains { if case .stateChanged(_, .connected) = $0 { return true } else { return false } })
@@ -135,7 +135,7 @@ final class MediaTests: XCTestCase {
     func testAForgedTokenIsATypedError() async throws {
         let client = try newClient()
         do {
-            try await client.joinCall(participantToken: "not-a-jwt")
+            _ = try await client.joinCall(participantToken: "not-a-jwt")
             XCTFail("a forged token must be refused")
         } catch DialtoneError.TokenRefused(let detail) {
             XCTAssertTrue(detail.contains("well-formed"), detail)

@@ -6,7 +6,7 @@ import Foundation
 import XCTest
 @testable import Dialtone
 
-final class StreamsTests: XCTestCase {
+final class StreamsTests: XCTestCase, @unchecked Sendable {
     func newClient() throws -> DialtoneClient {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("dialtone-swift-streams-\(UUID().uuidString)")
         return try DialtoneClient(config: BackendConfig.mock(baseUrl: SharedMock.baseURL, apiKey: nil), dataDir: dir.path)

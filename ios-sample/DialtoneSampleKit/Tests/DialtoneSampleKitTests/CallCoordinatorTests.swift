@@ -7,7 +7,7 @@ import XCTest
 import Dialtone
 @testable import DialtoneSampleKit
 
-final class CallCoordinatorTests: XCTestCase {
+final class CallCoordinatorTests: XCTestCase, @unchecked Sendable {
     func testAVoIPPushIsReportedAtOnceAndAnsweredWithAudioBothWays() async throws {
         let aliceClient = try SampleMock.client()
         let bobClient = try SampleMock.client()
