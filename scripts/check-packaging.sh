@@ -53,6 +53,15 @@ grep -q "Keyring.initializeNdkContext" bindings/kotlin/dialtone-android/src/main
   || fail "DialtoneInitializer does not initialise the keyring"
 echo "[packaging] AAR initialiser: $symbol, declared for androidx.startup"
 
+# One version: the workspace's, which Gradle reads and the sample depends on.
+version=$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1)
+grep -q 'rootDir.resolve("../../Cargo.toml")' bindings/kotlin/build.gradle.kts || fail "Gradle does not take the workspace version"
+for dep in dialtone-android dialtone-jvm; do
+  grep -q "^$dep = .*version = \"$version\"" android-sample/gradle/libs.versions.toml \
+    || fail "the sample depends on another $dep than $version"
+done
+echo "[packaging] one version: $version"
+
 jna=$(sed -n 's/^jna = "\(.*\)"/\1/p' bindings/kotlin/gradle/libs.versions.toml)
 [ "$(printf '%s\n5.17.0\n' "$jna" | sort -V | head -1)" = 5.17.0 ] || fail "JNA $jna: libjnidispatch.so is not 16 KB aligned before 5.17"
 echo "[packaging] JNA $jna"

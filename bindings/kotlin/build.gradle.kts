@@ -4,7 +4,14 @@ plugins {
     alias(libs.plugins.kotlin.jvm) apply false
 }
 
+// One version for the whole SDK: the Cargo workspace's (`[workspace.package] version`), which
+// the core also reports at run time (`sdkVersion()`).
+val sdkVersion: String = Regex("""(?m)^version\s*=\s*"([^"]+)"""")
+    .find(rootDir.resolve("../../Cargo.toml").readText())
+    ?.groupValues?.get(1)
+    ?: error("no version in the workspace Cargo.toml")
+
 allprojects {
     group = "dev.dialtone"
-    version = "0.1.0"
+    version = sdkVersion
 }

@@ -18,6 +18,12 @@ pub use error::DialtoneError;
 pub use logging::{init_logging, LogLevel, LogSink};
 pub use types::{OutgoingCall, Person, PushKind, PushToken};
 
+/// The SDK's version (the Cargo workspace's; the AAR and the Swift package carry the same).
+#[uniffi::export]
+pub fn sdk_version() -> String {
+    env!("CARGO_PKG_VERSION").to_string()
+}
+
 /// Tasks alive on the SDK's runtime. Not exported to apps: tests use it to prove that a
 /// finished call leaves nothing running.
 #[doc(hidden)]
@@ -50,6 +56,12 @@ mod tests {
                 .unwrap_or_else(|p| p.into_inner())
                 .push(event);
         }
+    }
+
+    #[test]
+    fn the_sdk_version_is_the_workspaces() {
+        let cargo = include_str!("../../../Cargo.toml");
+        assert!(cargo.contains(&format!("version = \"{}\"", sdk_version())));
     }
 
     #[test]

@@ -87,6 +87,8 @@ final class FoundationTests: XCTestCase, @unchecked Sendable {
     }
 
     func testNotRegisteredAndInvalidInputAreTyped() async throws {
+        // A release version, the workspace's (x.y.z).
+        XCTAssertNotNil(sdkVersion().range(of: #"^\d+\.\d+\.\d+"#, options: .regularExpression))
         let client = try newClient()
         do {
             _ = try await client.startCall(calleeClientId: "x")

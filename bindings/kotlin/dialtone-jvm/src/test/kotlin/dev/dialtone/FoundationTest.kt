@@ -94,6 +94,10 @@ class FoundationTest {
 
     @Test
     fun notRegisteredAndInvalidInputAreTyped() = runBlocking<Unit> {
+        // The workspace's version, the same the AAR is published under.
+        val cargo = java.io.File("Cargo.toml") // the suite runs from the repository root
+        val workspace = Regex("(?m)^version = \"([^\"]+)\"").find(cargo.readText())?.groupValues?.get(1)
+        assertEquals(workspace, sdkVersion())
         newClient().use { c ->
             expectThrows<DialtoneException.NotRegistered> { runBlocking { c.startCall("x") } }
             expectThrows<DialtoneException.InvalidInput> { runBlocking { c.register(PushToken(PushKind.FCM, " ")) } }
