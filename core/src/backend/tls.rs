@@ -27,7 +27,9 @@ pub fn client_config() -> Result<Arc<rustls::ClientConfig>, TlsError> {
                 .map_err(|e| TlsError(e.to_string()))?
                 .with_root_certificates(roots)
                 .with_no_client_auth();
-            config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+            // HTTP/1.1 only: REST and AppSync send one small request at a time, and leaving out
+            // the HTTP/2 stack (h2) keeps the library smaller.
+            config.alpn_protocols = vec![b"http/1.1".to_vec()];
             Ok(Arc::new(config))
         })
         .clone()
