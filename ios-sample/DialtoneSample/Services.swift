@@ -1,6 +1,7 @@
 // Process-wide objects. PushKit is registered at launch, before any UI, because a VoIP push
 // may be what launched the app; the coordinator must exist to report it to CallKit at once.
 import Foundation
+import Network
 import SwiftUI
 import Dialtone
 import DialtoneSampleKit
@@ -19,12 +20,28 @@ final class Services: ObservableObject {
     let audio = AudioEngineUnit()
     private var push: PushKitHandler!
     private var observer: UUID?
+    /// Tells the SDK when the network path changes (Wi-Fi ↔ cellular), so a call restarts
+    /// ICE at once instead of waiting for its connection to time out.
+    private let pathMonitor = NWPathMonitor()
+    private var lastInterfaces: [NWInterface.InterfaceType]?
 
     init() {
         settings = SettingsStore.load() ?? .simulatorMock
         initLogging(level: .info, sink: nil)
         connect()
         push = PushKitHandler(services: self)
+        pathMonitor.pathUpdateHandler = { [weak self] path in
+            let interfaces = [NWInterface.InterfaceType.wifi, .cellular, .wiredEthernet].filter { path.usesInterfaceType($0) }
+            Task { @MainActor in self?.pathChanged(satisfied: path.status == .satisfied, interfaces: interfaces) }
+        }
+        pathMonitor.start(queue: DispatchQueue(label: "dev.dialtone.sample.path"))
+    }
+
+    /// The first update is the current path, not a change.
+    private func pathChanged(satisfied: Bool, interfaces: [NWInterface.InterfaceType]) {
+        defer { lastInterfaces = interfaces }
+        guard satisfied, let last = lastInterfaces, last != interfaces, let client else { return }
+        Task { try? await client.networkChanged() }
     }
 
     /// (Re)creates the SDK objects for the current backend settings. If the client cannot

@@ -18,6 +18,7 @@ import dev.dialtone.sample.CallCoordinator
 import kotlinx.coroutines.CoroutineScope
 import kotlinx.coroutines.Dispatchers
 import kotlinx.coroutines.SupervisorJob
+import kotlinx.coroutines.launch
 
 class SampleApp : Application() {
     /** Lives as long as the process: calls must outlast any screen. */
@@ -42,6 +43,27 @@ class SampleApp : Application() {
         telecom.registerPhoneAccount()
         createChannels()
         connect()
+        watchNetwork()
+    }
+
+    /**
+     * Tells the SDK when the default network changes (Wi-Fi ↔ cellular), so a call restarts
+     * ICE at once instead of waiting for its connection to time out. The first callback is
+     * the current network, not a change.
+     */
+    private fun watchNetwork() {
+        val connectivity = getSystemService(android.net.ConnectivityManager::class.java) ?: return
+        connectivity.registerDefaultNetworkCallback(object : android.net.ConnectivityManager.NetworkCallback() {
+            private var current: android.net.Network? = null
+
+            override fun onAvailable(network: android.net.Network) {
+                val changed = current != null && current != network
+                current = network
+                if (changed && this@SampleApp::client.isInitialized) {
+                    scope.launch { runCatching { client.networkChanged() } }
+                }
+            }
+        })
     }
 
     /** (Re)creates the client for the current backend settings (after a change in Settings). */
