@@ -17,6 +17,7 @@ pub mod gateway;
 pub mod graphql;
 pub mod outbox;
 pub mod realtime;
+pub mod redact;
 pub mod rest;
 pub mod sfu;
 pub mod state;
@@ -238,6 +239,24 @@ impl Drop for MockServer {
     }
 }
 
+/// Logs every request: method, path without its query, status and latency (`info`).
+async fn request_log(
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let method = req.method().clone();
+    let path = req.uri().path().to_string();
+    let started = std::time::Instant::now();
+    let resp = next.run(req).await;
+    tracing::info!(
+        target: "dialtone_mock::http",
+        "{method} {path} {} {:.1} ms",
+        resp.status().as_u16(),
+        started.elapsed().as_secs_f64() * 1e3
+    );
+    resp
+}
+
 fn router(shared: Shared) -> Router {
     let extended = shared.config.profile == Profile::Extended;
     let app = Router::new()
@@ -264,5 +283,6 @@ fn router(shared: Shared) -> Router {
         app
     };
     app.layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(axum::middleware::from_fn(request_log))
         .with_state(shared)
 }

@@ -4,6 +4,8 @@
 //! `--exit-on-stdin-eof` stops it when its parent goes away (tests spawn it that way).
 //! `--ice-ip` makes WebRTC bind and advertise that address instead of 127.0.0.1 (a phone on the LAN).
 //! Its first stdout line is `dialtone-mock listening on http://127.0.0.1:PORT`; tools parse it.
+//! Every request, REST action and recorded push is logged to stderr (`RUST_LOG`, default
+//! `info`), secrets as fingerprints only.
 
 use std::io::Write;
 use std::net::SocketAddr;
@@ -67,6 +69,15 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    // The request log goes to stderr, filtered by RUST_LOG (`info` by default); stdout keeps
+    // the lines tools parse. Secrets never reach it (see `redact`).
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(false)
+        .init();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

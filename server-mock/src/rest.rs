@@ -129,6 +129,11 @@ pub async fn handle(
         .unwrap_or_default()
         .to_string();
     let extended = shared.config.profile == Profile::Extended;
+    let who = ["clientId", "callerId"]
+        .iter()
+        .find_map(|k| req.get(*k).and_then(Value::as_str))
+        .unwrap_or("-");
+    tracing::info!(target: "dialtone_mock::rest", "action {action} clientId {who}");
     let reply = {
         let mut st = shared.state.lock().expect("state lock");
         let h = &headers;

@@ -213,6 +213,11 @@ impl State {
         priority: &'static str,
         body: Value,
     ) {
+        tracing::info!(
+            target: "dialtone_mock::push",
+            "push recorded: {notify_type} priority {priority} to device {}",
+            crate::redact::fingerprint(device_token)
+        );
         let queue = self.outbox.entry(device_token.to_string()).or_default();
         if queue.len() >= MAX_PUSHES_PER_DEVICE {
             // An offline phone's oldest notifications are the first FCM/APNs collapse too.
