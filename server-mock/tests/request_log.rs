@@ -9,6 +9,8 @@ use serde_json::{json, Value};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn requests_actions_and_pushes_are_logged_without_secrets() {
+    // In a workspace build reqwest carries the core's ring-only rustls: name the provider.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let mut child = Command::new(env!("CARGO_BIN_EXE_dialtone-mock"))
         .args(["--listen", "127.0.0.1:0", "--exit-on-stdin-eof"])
         .env_remove("RUST_LOG")
