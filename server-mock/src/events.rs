@@ -160,6 +160,7 @@ pub fn ringing_event(c: &crate::state::CallRecord) -> Value {
 }
 
 async fn close(mut socket: WebSocket, code: u16, reason: &'static str) {
+    tracing::info!(target: "dialtone_mock::ws", "event channel closed by the mock: {code} {reason}");
     let _ = socket
         .send(Message::Close(Some(CloseFrame {
             code,
@@ -207,6 +208,7 @@ async fn serve(shared: Shared, mut socket: WebSocket, preauth: Option<String>) {
 
     let (tx, mut rx) = mpsc::unbounded_channel();
     let conn = shared.events.add(&client_id, tx);
+    tracing::info!(target: "dialtone_mock::ws", "event channel open: clientId {client_id}, connection {conn}");
     let mut greeting = vec![event(
         "connected",
         json!({"connectionId": conn.to_string()}),
@@ -255,6 +257,7 @@ async fn serve(shared: Shared, mut socket: WebSocket, preauth: Option<String>) {
         }
     }
     shared.events.remove(&client_id, conn);
+    tracing::info!(target: "dialtone_mock::ws", "event channel closed: clientId {client_id}, connection {conn}");
     let _ = socket.send(Message::Close(None)).await;
 }
 

@@ -90,8 +90,9 @@ async fn serve(shared: Shared, mut socket: WebSocket, claims: Claims) {
             }
         }
     }
-    tracing::debug!(
-        "participant {} {}",
+    tracing::info!(
+        target: "dialtone_mock::ws",
+        "signaling socket closed: participant {} {}",
         participant.id,
         if left { "left" } else { "disconnected" }
     );

@@ -69,6 +69,24 @@ async fn requests_actions_and_pushes_are_logged_without_secrets() {
         .send()
         .await;
 
+    // The event channel: opened with the client secret, then closed by the client.
+    {
+        use futures_util::SinkExt;
+        use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+        let ws_url = format!(
+            "{}/ws?clientId={}",
+            base.replacen("http", "ws", 1),
+            alice["id"].as_str().unwrap()
+        );
+        let mut request = ws_url.into_client_request().unwrap();
+        request
+            .headers_mut()
+            .insert("Authorization", format!("Bearer {secret}").parse().unwrap());
+        let (mut ws, _) = tokio_tungstenite::connect_async(request).await.unwrap();
+        let _ = ws.close(None).await;
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+
     drop(child.stdin.take()); // the mock exits when its stdin closes
     let mut log = String::new();
     child
@@ -90,6 +108,14 @@ async fn requests_actions_and_pushes_are_logged_without_secrets() {
     );
     assert!(log.contains("push recorded: APNS"), "{log}");
     assert!(log.contains("GET /v3/"), "{log}");
+    assert!(
+        log.contains(&format!(
+            "event channel open: clientId {}",
+            alice["id"].as_str().unwrap()
+        )),
+        "{log}"
+    );
+    assert!(log.contains("event channel closed: clientId"), "{log}");
     for secret in [
         "alice-device-token-SECRET1",
         "bob-device-token-SECRET2",
