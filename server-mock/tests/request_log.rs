@@ -71,7 +71,6 @@ async fn requests_actions_and_pushes_are_logged_without_secrets() {
 
     // The event channel: opened with the client secret, then closed by the client.
     {
-        use futures_util::SinkExt;
         use tokio_tungstenite::tungstenite::client::IntoClientRequest;
         let ws_url = format!(
             "{}/ws?clientId={}",
