@@ -5,7 +5,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
-use crate::backend::body::{read_capped, BodyError, NetworkError};
+use crate::backend::body::{network_error, read_capped, BodyError, NetworkError};
 
 /// Every field of the AppSync `Person` type, selected by every operation.
 pub const PERSON_FIELDS: &str =
@@ -97,11 +97,11 @@ impl AppSyncClient {
             .json(&json!({"query": query, "variables": variables}))
             .send()
             .await
-            .map_err(|e| GraphqlError::Network(NetworkError::new(e)))?;
+            .map_err(|e| GraphqlError::Network(network_error(e)))?;
         let status = resp.status().as_u16();
         let raw = read_capped(resp).await.map_err(|e| match e {
             BodyError::TooLarge => GraphqlError::Decode("response body too large".into()),
-            BodyError::Network(e) => GraphqlError::Network(NetworkError::new(e)),
+            BodyError::Network(e) => GraphqlError::Network(network_error(e)),
         })?;
         interpret(status, &raw, field)
     }

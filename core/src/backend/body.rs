@@ -3,33 +3,11 @@
 
 pub const MAX_RESPONSE_BYTES: usize = 4 * 1024 * 1024;
 
-/// A transport failure, kept as reqwest's typed error (its URL stripped: URLs can carry
-/// ids). Compared by its message, so the errors holding it can be compared in tests.
-#[derive(Debug)]
-pub struct NetworkError(pub reqwest::Error);
+/// A transport failure, kept as reqwest's typed error (its URL stripped: URLs can carry ids).
+pub type NetworkError = crate::error::Cause<reqwest::Error>;
 
-impl NetworkError {
-    pub fn new(e: reqwest::Error) -> Self {
-        NetworkError(e.without_url())
-    }
-}
-
-impl std::fmt::Display for NetworkError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        self.0.fmt(f)
-    }
-}
-
-impl std::error::Error for NetworkError {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        Some(&self.0)
-    }
-}
-
-impl PartialEq for NetworkError {
-    fn eq(&self, other: &Self) -> bool {
-        self.to_string() == other.to_string()
-    }
+pub fn network_error(e: reqwest::Error) -> NetworkError {
+    crate::error::Cause(std::sync::Arc::new(e.without_url()))
 }
 
 #[derive(Debug)]

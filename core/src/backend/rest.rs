@@ -7,7 +7,7 @@
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use crate::backend::body::{read_capped, BodyError, NetworkError};
+use crate::backend::body::{network_error, read_capped, BodyError, NetworkError};
 
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum RestError {
@@ -87,11 +87,11 @@ impl RestClient {
         let resp = req
             .send()
             .await
-            .map_err(|e| RestError::Network(NetworkError::new(e)))?;
+            .map_err(|e| RestError::Network(network_error(e)))?;
         let status = resp.status().as_u16();
         let raw = read_capped(resp).await.map_err(|e| match e {
             BodyError::TooLarge => RestError::Decode("response body too large".into()),
-            BodyError::Network(e) => RestError::Network(NetworkError::new(e)),
+            BodyError::Network(e) => RestError::Network(network_error(e)),
         })?;
         interpret(status, &raw)
     }

@@ -224,7 +224,7 @@ pub fn spawn(ports: Ports, s: Spawn) -> CallHandle {
         join_waiters: s.placed.into_iter().collect(),
         release_waiters: Vec::new(),
         releasing: false,
-        cancel_when_initiated: false,
+        awaiting_call: Vec::new(),
     };
     // Every call's stream begins with its first state, published before anyone can hold
     // the call (so a later subscription's snapshot never repeats it).
@@ -258,8 +258,9 @@ struct Actor {
     /// Told when the release effects complete (hangup, decline).
     release_waiters: Vec<oneshot::Sender<Result<()>>>,
     releasing: bool,
-    /// The call was given up while `initiateCall` was in flight: cancel it once known.
-    cancel_when_initiated: bool,
+    /// Release effects the machine chose while `initiateCall` was in flight: they need the
+    /// call `initiateCall` returns, and run once it does.
+    awaiting_call: Vec<Effect>,
 }
 
 impl Actor {
@@ -329,13 +330,10 @@ impl Actor {
             Msg::Initiated(Ok(info)) => {
                 *lock(&self.shared.outgoing) = Some(info);
                 if self.machine.state.is_ended() {
-                    // Given up while dialing: now the call can be cancelled.
-                    if std::mem::take(&mut self.cancel_when_initiated) {
-                        let cancel = match self.machine.profile {
-                            Profile::Seed => Effect::EndCall,
-                            Profile::Extended => Effect::CancelCall,
-                        };
-                        self.release(vec![cancel], None);
+                    // Given up while dialing: now the call can be released.
+                    let deferred = std::mem::take(&mut self.awaiting_call);
+                    if !deferred.is_empty() {
+                        self.release(deferred, None);
                     }
                 } else {
                     self.apply(Input::Dialed, None);
@@ -494,12 +492,12 @@ impl Actor {
                         }
                     });
                 }
-                Effect::CancelCall | Effect::EndCall
+                e @ (Effect::CancelCall | Effect::EndCall)
                     if self.machine.direction == Direction::Outgoing
                         && self.shared.outgoing().is_none() =>
                 {
-                    // Still dialing: there is nothing to cancel until `initiateCall` answers.
-                    self.cancel_when_initiated = true;
+                    // Still dialing: the machine's choice runs once `initiateCall` answers.
+                    self.awaiting_call.push(e);
                 }
                 e @ (Effect::Leave
                 | Effect::EndCall

@@ -133,6 +133,22 @@ impl CallManager {
         Arc::new(actor::spawn(self.ports.clone(), s))
     }
 
+    /// Starts a call this device asked for (placed, or joined with a token): after the last
+    /// call's release, and only while no other call holds the device. The call is in the
+    /// table from the first moment.
+    async fn start_own(&self, spawn: Spawn) -> Result<Arc<CallHandle>> {
+        self.settle_previous().await;
+        let mut calls = lock(&self.calls);
+        if calls.iter().any(|c| c.shared.holds_device()) {
+            return Err(Error::InvalidInput(
+                "this device is already in a call: end it first".into(),
+            ));
+        }
+        let call = self.spawn(spawn);
+        self.insert(&mut calls, call.clone());
+        Ok(call)
+    }
+
     /// Places a call and joins its media session. The call is in the table (and the device
     /// busy) from the first moment; if the caller stops waiting, the call is hung up.
     pub async fn start_call(&self, callee: &str) -> Result<Arc<CallHandle>> {
@@ -142,17 +158,10 @@ impl CallManager {
                 "the callee clientId is empty or too long".into(),
             ));
         }
-        self.settle_previous().await;
         let (placed_tx, placed_rx) = oneshot::channel();
-        let call = {
-            let mut calls = lock(&self.calls);
-            if calls.iter().any(|c| c.shared.holds_device()) {
-                return Err(Error::InvalidInput(
-                    "this device is already in a call: end it first".into(),
-                ));
-            }
-            let (machine, first_effects) = Machine::outgoing(self.ports.backend.profile());
-            let call = self.spawn(Spawn {
+        let (machine, first_effects) = Machine::outgoing(self.ports.backend.profile());
+        let call = self
+            .start_own(Spawn {
                 id: uuid::Uuid::new_v4().to_string(),
                 machine,
                 first_effects,
@@ -165,10 +174,8 @@ impl CallManager {
                 ring_timeout: self.ring_timeout(),
                 first_inputs: Vec::new(),
                 placed: Some(placed_tx),
-            });
-            self.insert(&mut calls, call.clone());
-            call
-        };
+            })
+            .await?;
         // Hangs the call up if this future is dropped before the call is placed.
         struct CancelOnDrop(Option<Arc<CallHandle>>);
         impl Drop for CancelOnDrop {
@@ -261,17 +268,10 @@ impl CallManager {
                 "the participant token is empty or too long".into(),
             ));
         }
-        self.settle_previous().await;
         let (tx, rx) = oneshot::channel();
-        let call = {
-            let mut calls = lock(&self.calls);
-            if calls.iter().any(|c| c.shared.engaged()) {
-                return Err(Error::InvalidInput(
-                    "this device is already in a call: end it first".into(),
-                ));
-            }
-            let (machine, first_effects) = Machine::incoming(Profile::Seed);
-            let call = self.spawn(Spawn {
+        let (machine, first_effects) = Machine::incoming(Profile::Seed);
+        let call = self
+            .start_own(Spawn {
                 id: uuid::Uuid::new_v4().to_string(),
                 machine,
                 first_effects,
@@ -281,10 +281,8 @@ impl CallManager {
                 ring_timeout: self.ring_timeout(),
                 first_inputs: vec![(Input::Answer, Some(tx))],
                 placed: None,
-            });
-            self.insert(&mut calls, call.clone());
-            call
-        };
+            })
+            .await?;
         rx.await.unwrap_or_else(|_| {
             Err(Error::CallUnavailable(
                 "the call ended while joining".into(),

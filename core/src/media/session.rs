@@ -73,41 +73,12 @@ pub enum MediaError {
     Negotiation(String),
 }
 
-/// A library's error kept as the cause: shared (the media error is cloned to every waiter)
-/// and compared by its message.
-#[derive(Debug)]
-pub struct Cause<E>(pub Arc<E>);
-
-impl<E> Clone for Cause<E> {
-    fn clone(&self) -> Self {
-        Cause(self.0.clone())
-    }
-}
-
-impl<E: std::fmt::Display> std::fmt::Display for Cause<E> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        self.0.fmt(f)
-    }
-}
-
-impl<E: std::error::Error + 'static> std::error::Error for Cause<E> {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        Some(self.0.as_ref())
-    }
-}
-
-impl<E: std::fmt::Display> PartialEq for Cause<E> {
-    fn eq(&self, other: &Self) -> bool {
-        self.to_string() == other.to_string()
-    }
-}
-
-pub type WebRtcCause = Cause<webrtc::error::Error>;
-pub type JsonCause = Cause<serde_json::Error>;
+pub type WebRtcCause = crate::error::Cause<webrtc::error::Error>;
+pub type JsonCause = crate::error::Cause<serde_json::Error>;
 
 impl From<webrtc::error::Error> for MediaError {
     fn from(e: webrtc::error::Error) -> Self {
-        MediaError::WebRtc(Cause(Arc::new(e)))
+        MediaError::WebRtc(crate::error::Cause(Arc::new(e)))
     }
 }
 
@@ -668,7 +639,7 @@ async fn offer_publish(
         .await?;
     let answer: PublishAnswer = serde_json::from_value(reply).map_err(|e| MediaError::Reply {
         what: "offerSdp result".into(),
-        source: Cause(Arc::new(e)),
+        source: crate::error::Cause(Arc::new(e)),
     })?;
     publish
         .set_remote_description(RTCSessionDescription::answer(answer.sdp_answer)?)
