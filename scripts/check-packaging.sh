@@ -56,7 +56,7 @@ echo "[packaging] AAR initialiser: $symbol, declared for androidx.startup"
 # One version: the workspace's, which Gradle reads and the sample depends on.
 version=$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1)
 grep -q 'rootDir.resolve("../../Cargo.toml")' bindings/kotlin/build.gradle.kts || fail "Gradle does not take the workspace version"
-for dep in dialtone-android dialtone-jvm; do
+for dep in dialtone-android dialtone-jvm dialtone-testing; do
   grep -q "^$dep = .*version = \"$version\"" android-sample/gradle/libs.versions.toml \
     || fail "the sample depends on another $dep than $version"
 done

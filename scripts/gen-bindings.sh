@@ -16,10 +16,10 @@ lib="target/$profile/libdialtone.so"
 bindgen="target/$profile/uniffi-bindgen"
 
 rm -rf bindings/kotlin/build/generated
-"$bindgen" generate --library "$lib" --language kotlin --out-dir bindings/kotlin/build/generated --no-format >/dev/null
+"$bindgen" generate "$lib" --language kotlin --out-dir bindings/kotlin/build/generated --no-format >/dev/null
 
 tmp=$(mktemp -d)
-"$bindgen" generate --library "$lib" --language swift --out-dir "$tmp" --no-format >/dev/null
+"$bindgen" generate "$lib" --language swift --out-dir "$tmp" --no-format >/dev/null
 mkdir -p bindings/swift/Sources/Dialtone/Generated bindings/swift/Sources/DialtoneFFI/include
 mv "$tmp/Dialtone.swift" bindings/swift/Sources/Dialtone/Generated/Dialtone.swift
 mv "$tmp/DialtoneFFI.h" bindings/swift/Sources/DialtoneFFI/include/DialtoneFFI.h

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Compiles the generated Kotlin, the idiomatic layer, the Android sample's plain-Kotlin
-# logic (android-sample/logic) and both JUnit 5 suites with kotlinc and runs them on the JVM,
+# logic (android-sample/logic), dialtone-testing and both JUnit 5 suites with kotlinc and runs them on the JVM,
 # with JNA loading the host library from target/debug. Expects scripts/gen-bindings.sh to
 # have run and scripts/toolchains.sh to provide kotlinc.
 set -euo pipefail
@@ -14,6 +14,7 @@ echo "[kotlin] compiling bindings and tests"
 "$KOTLIN_HOME/bin/kotlinc" -Werror -jvm-target 17 -cp "$cp" -d "$out" \
   bindings/kotlin/build/generated/dev/dialtone/dialtone.kt \
   $(find bindings/kotlin/dialtone-android/src/main/kotlin -name '*.kt' -not -path '*/io/crates/*' -not -path '*/dev/dialtone/android/*') \
+  $(find bindings/kotlin/dialtone-testing/src/main/kotlin -name '*.kt') \
   $(find bindings/kotlin/dialtone-jvm/src/test/kotlin -name '*.kt') \
   $(find android-sample/logic/src -name '*.kt') 2>&1 | grep -v '^warning:' || true
 [ -f "$out/dev/dialtone/FoundationTest.class" ] && [ -f "$out/dev/dialtone/sample/CoordinatorTest.class" ] || { echo "[kotlin] compilation failed" >&2; exit 1; }

@@ -11,6 +11,7 @@ dependencies {
     compileOnly(libs.dialtone.jvm)
     implementation(libs.kotlinx.coroutines.core)
     testImplementation(libs.dialtone.jvm)
+    testImplementation(libs.dialtone.testing)
     testImplementation(libs.junit.jupiter)
 }
 

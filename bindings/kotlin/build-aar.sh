@@ -2,7 +2,8 @@
 # Builds the Android AAR (and the JVM jar) on a machine with the Android NDK and SDK.
 # Requires: ANDROID_NDK_HOME, rustup targets for the four ABIs, cargo-ndk, a JDK 17 and the
 # Gradle wrapper (`gradle wrapper` once, or Android Studio's).
-#   bindings/kotlin/build-aar.sh            → dialtone-android/build/outputs/aar/*.aar
+#   bindings/kotlin/build-aar.sh            → dialtone-android/build/outputs/aar/*.aar,
+#                                             dialtone-jvm and dialtone-testing jars
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
@@ -24,7 +25,7 @@ esac
 # 1. Bindings from the unstripped host library (uniffi-bindgen cannot read a stripped one).
 cargo build --release -p dialtone -p uniffi-bindgen -p dialtone-mock
 rm -rf "$here/build/generated"
-target/release/uniffi-bindgen generate --library "target/release/$lib" --language kotlin \
+target/release/uniffi-bindgen generate "target/release/$lib" --language kotlin \
   --out-dir "$here/build/generated" --no-format
 
 # 2. Android libraries, 16 KB page aligned, stripped only in the copy that ships.
@@ -40,6 +41,10 @@ done
 mkdir -p "$here/dialtone-jvm/build/native/$prefix"
 cp "target/release/$lib" "$here/dialtone-jvm/build/native/$prefix/$lib"
 
+# 4. The mock for dialtone-testing, under the same prefix.
+mkdir -p "$here/dialtone-testing/build/native/dev/dialtone/testing/$prefix"
+cp target/release/dialtone-mock "$here/dialtone-testing/build/native/dev/dialtone/testing/$prefix/"
+
 cd "$here"
-./gradlew :dialtone-android:assembleRelease :dialtone-jvm:jar :dialtone-jvm:test
-ls -l dialtone-android/build/outputs/aar/ dialtone-jvm/build/libs/
+./gradlew :dialtone-android:assembleRelease :dialtone-jvm:jar :dialtone-testing:jar :dialtone-jvm:test
+ls -l dialtone-android/build/outputs/aar/ dialtone-jvm/build/libs/ dialtone-testing/build/libs/

@@ -13,4 +13,4 @@ dependencyResolutionManagement {
     }
 }
 rootProject.name = "dialtone"
-include(":dialtone-android", ":dialtone-jvm")
+include(":dialtone-android", ":dialtone-jvm", ":dialtone-testing")

@@ -38,7 +38,7 @@ done
 # Bindings from an unstripped library (uniffi-bindgen cannot read a stripped one).
 cargo build --release -p uniffi-bindgen
 gen="$(mktemp -d)"
-target/release/uniffi-bindgen generate --library target/aarch64-apple-darwin/release/libdialtone.dylib \
+target/release/uniffi-bindgen generate target/aarch64-apple-darwin/release/libdialtone.dylib \
   --language swift --out-dir "$gen" --no-format
 mkdir -p "$here/Sources/Dialtone/Generated"
 cp "$gen/Dialtone.swift" "$here/Sources/Dialtone/Generated/Dialtone.swift"

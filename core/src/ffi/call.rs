@@ -234,13 +234,13 @@ pub enum AudioSource {
 
 /// Receives call events. Called on a thread of its own per subscription: a listener that
 /// blocks delays only its own events, and loses none of them.
-#[uniffi::export(with_foreign)]
+#[uniffi::export(foreign)]
 pub trait CallListener: Send + Sync {
     fn on_call_event(&self, event: CallEvent);
 }
 
 /// Receives each new incoming call (from a push or the event channel), once.
-#[uniffi::export(with_foreign)]
+#[uniffi::export(foreign)]
 pub trait IncomingCallListener: Send + Sync {
     fn on_incoming_call(&self, call: Arc<Call>);
 }
@@ -419,6 +419,23 @@ impl DialtoneClient {
     /// `InvalidInput`.
     pub fn handle_push(&self, payload: String) -> Result<PushOutcome, DialtoneError> {
         guard(|| {
+            let (outcome, _call) = self.engine.handle_push(&payload)?;
+            Ok(outcome.into())
+        })
+    }
+
+    /// Hands an FCM data message to the SDK as Android delivers it (`RemoteMessage.data`),
+    /// exactly as `handle_push` does with its JSON form: no hand-written escaping on the
+    /// app's side.
+    pub fn handle_fcm_push(
+        &self,
+        data: std::collections::HashMap<String, String>,
+    ) -> Result<PushOutcome, DialtoneError> {
+        guard(|| {
+            let payload =
+                serde_json::to_string(&data).map_err(|e| DialtoneError::InvalidInput {
+                    detail: format!("push data cannot be read: {e}"),
+                })?;
             let (outcome, _call) = self.engine.handle_push(&payload)?;
             Ok(outcome.into())
         })

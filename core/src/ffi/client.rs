@@ -78,7 +78,7 @@ impl BackendConfig {
 }
 
 /// Receives the Person list: the current one at once, then after every change.
-#[uniffi::export(with_foreign)]
+#[uniffi::export(foreign)]
 pub trait PersonsListener: Send + Sync {
     fn on_persons_changed(&self, persons: Vec<Person>);
 }

@@ -34,7 +34,7 @@ fn to_log_level(l: tracing::Level) -> LogLevel {
 }
 
 /// Receives every log line the SDK writes, already redacted.
-#[uniffi::export(with_foreign)]
+#[uniffi::export(foreign)]
 pub trait LogSink: Send + Sync {
     fn log(&self, level: LogLevel, target: String, message: String);
 }

@@ -82,21 +82,5 @@ fun DialtoneClient.incomingCalls(): Flow<Call> = callbackFlow {
     }
 }.buffer(Channel.UNLIMITED)
 
-/** `RemoteMessage.data`, as is. */
-fun DialtoneClient.handlePush(data: Map<String, String>): PushOutcome = handlePush(data.toJsonObject())
-
-internal fun Map<String, String>.toJsonObject(): String =
-    entries.joinToString(",", "{", "}") { (k, v) -> "${k.jsonString()}:${v.jsonString()}" }
-
-private fun String.jsonString(): String {
-    val out = StringBuilder(length + 2).append('"')
-    for (c in this) {
-        when {
-            c == '"' -> out.append("\\\"")
-            c == '\\' -> out.append("\\\\")
-            c < ' ' -> out.append("\\u%04x".format(c.code))
-            else -> out.append(c)
-        }
-    }
-    return out.append('"').toString()
-}
+/** `RemoteMessage.data`, as is (the core turns the map into its JSON form). */
+fun DialtoneClient.handlePush(data: Map<String, String>): PushOutcome = handleFcmPush(data)
