@@ -1,5 +1,5 @@
-// The Android app: Compose UI, Firebase Messaging for incoming-call pushes, a self-managed
-// Telecom ConnectionService, a phoneCall foreground service, and AudioRecord/AudioTrack.
+// The Android app: Compose UI, Firebase Messaging for incoming-call pushes, Jetpack
+// Telecom (CallsManager), a phoneCall foreground service, and AudioRecord/AudioTrack.
 // Its logic lives in :logic. Add app/google-services.json from your Firebase project to
 // receive pushes (see README.md); without it the app builds and runs with in-app events only.
 plugins {
@@ -26,11 +26,14 @@ android {
         sourceCompatibility = JavaVersion.VERSION_17
         targetCompatibility = JavaVersion.VERSION_17
     }
-    kotlinOptions { jvmTarget = "17" }
     packaging {
         // Keep libdialtone.so uncompressed and 16 KB aligned in the APK.
         jniLibs.useLegacyPackaging = false
     }
+}
+
+kotlin {
+    compilerOptions { jvmTarget.set(org.jetbrains.kotlin.gradle.dsl.JvmTarget.JVM_17) }
 }
 
 dependencies {
@@ -38,6 +41,7 @@ dependencies {
     implementation(libs.dialtone.android)
     implementation(libs.kotlinx.coroutines.android)
     implementation(libs.androidx.core.ktx)
+    implementation(libs.androidx.core.telecom)
     implementation(libs.androidx.activity.compose)
     implementation(libs.androidx.lifecycle.runtime)
     implementation(libs.androidx.lifecycle.process)

@@ -15,6 +15,8 @@ let package = Package(
     platforms: [.iOS(.v15), .macOS(.v12)],
     products: [
         .library(name: "Dialtone", targets: ["Dialtone"]),
+        // For an app's own XCTest suites: the bundled mock and real calls with tones.
+        .library(name: "DialtoneTesting", targets: ["DialtoneTesting"]),
     ],
     targets: [
         ffiTarget,
@@ -26,6 +28,7 @@ let package = Package(
             path: "Sources/Dialtone",
             linkerSettings: [.linkedFramework("Security", .when(platforms: [.iOS, .macOS]))]
         ),
-        .testTarget(name: "DialtoneTests", dependencies: ["Dialtone"], path: "Tests/DialtoneTests"),
+        .target(name: "DialtoneTesting", dependencies: ["Dialtone"], path: "Sources/DialtoneTesting"),
+        .testTarget(name: "DialtoneTests", dependencies: ["Dialtone", "DialtoneTesting"], path: "Tests/DialtoneTests"),
     ]
 )

@@ -1,5 +1,6 @@
 // The screens: sign-in, the live Person list with a call button each, the in-call screen
 // (CallKit shows the system UI too), and Settings for the backend.
+import AVFoundation
 import SwiftUI
 import Dialtone
 import DialtoneSampleKit
@@ -18,7 +19,7 @@ struct ContentView: View {
                 case .dialing(let person, let ringing):
                     CallView(title: "\(person.firstName) \(person.lastName)", subtitle: ringing ? "Ringing…" : "Calling…")
                 case .active(let peer, let muted):
-                    CallView(title: peer, subtitle: muted ? "Muted" : "In call")
+                    CallView(title: peer, subtitle: muted ? "Muted" : "In call", showsRoutes: true)
                 case .ringing(let invite):
                     CallView(title: invite.callerName ?? invite.handle, subtitle: "Incoming call")
                 default:
@@ -79,14 +80,40 @@ struct CallView: View {
     @EnvironmentObject var services: Services
     let title: String
     let subtitle: String
+    var showsRoutes = false
+    /// Re-read when the session's route changes (headphones, Bluetooth, the speaker).
+    @State private var routes: [AudioRoute] = []
+    @State private var current: AudioRoute.Kind = .receiver
 
     var body: some View {
         VStack(spacing: 24) {
             Text(title).font(.largeTitle)
             Text(subtitle).foregroundStyle(.secondary)
+            if showsRoutes {
+                // The route menu: earpiece, speaker, and every headset or Bluetooth input.
+                HStack {
+                    ForEach(routes) { route in
+                        Button(route.name) {
+                            try? services.audio.select(route)
+                            refreshRoutes()
+                        }
+                        .buttonStyle(.bordered)
+                        .disabled(route.kind == current)
+                    }
+                }
+            }
             Button("Hang up", role: .destructive) { services.hangUp() }
                 .buttonStyle(.borderedProminent)
         }
+        .onAppear(perform: refreshRoutes)
+        .onReceive(NotificationCenter.default.publisher(for: AVAudioSession.routeChangeNotification)) { _ in
+            refreshRoutes()
+        }
+    }
+
+    private func refreshRoutes() {
+        routes = services.audio.routes
+        current = services.audio.currentRoute
     }
 }
 

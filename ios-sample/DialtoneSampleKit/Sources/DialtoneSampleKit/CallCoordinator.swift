@@ -43,21 +43,34 @@ public enum CallPhase: Equatable, Sendable {
     case ended(CallEndReason?)
 }
 
+/// Thread safety: every mutable field lives in `State`, and every read-modify-write of it is
+/// one `update` under `lock` (no check-then-act across two lock sections). Observers are told
+/// outside the lock, each change stamped with a version, and a stale one is never delivered
+/// after a newer one, so the last phase an observer sees is the coordinator's. That is what
+/// the `@unchecked Sendable` below claims, and all it claims.
 public final class CallCoordinator: @unchecked Sendable {
+    private struct State {
+        var phase: CallPhase = .idle
+        var version = 0
+        var current: UUID?
+        /// The SDK's id of the current call (a placed call's differs from its CallKit UUID).
+        var currentCallId: String?
+        var peer = ""
+        var outgoing = false
+        var reported = Set<UUID>()
+        var observers: [UUID: @Sendable (CallPhase) -> Void] = [:]
+    }
+
     private let client: DialtoneClient
     private let reporter: CallReporter
     private let audio: AudioUnit
     private let lock = NSLock()
-    private var phase_: CallPhase = .idle
-    private var current: UUID?
-    /// The SDK's id of the current call (a placed call's differs from its CallKit UUID).
-    private var currentCallId: String?
-    private var peer = ""
-    private var outgoing = false
-    private var reported = Set<UUID>()
+    private var store = State()
+    /// Serialises deliveries to observers; `delivered` is the newest version handed out.
+    private let delivery = NSLock()
+    private var delivered = 0
     private var subscription: TaskHandle?
     private var incoming: TaskHandle?
-    private var observers: [UUID: @Sendable (CallPhase) -> Void] = [:]
 
     public init(client: DialtoneClient, reporter: CallReporter, audio: AudioUnit) {
         self.client = client
@@ -70,6 +83,10 @@ public final class CallCoordinator: @unchecked Sendable {
             self?.ring(Self.invite(of: call), uuid: uuid)
         })
     }
+
+    /// The handle of a stand-in call (a push that is not a live call, reported and ended at
+    /// once): the app reports those through a provider that keeps them out of Recents.
+    public static let standInHandle = "dialtone-stand-in"
 
     deinit {
         subscription?.cancel()
@@ -85,23 +102,40 @@ public final class CallCoordinator: @unchecked Sendable {
         )
     }
 
-    public var phase: CallPhase { lock.sync { phase_ } }
+    public var phase: CallPhase { lock.sync { store.phase } }
 
     /// Calls `observer` with every new phase until the returned token is passed to `stopObserving`.
     public func observe(_ observer: @escaping @Sendable (CallPhase) -> Void) -> UUID {
         let id = UUID()
-        lock.sync { observers[id] = observer }
+        lock.sync { store.observers[id] = observer }
         return id
     }
 
-    public func stopObserving(_ id: UUID) { lock.sync { _ = observers.removeValue(forKey: id) } }
+    public func stopObserving(_ id: UUID) { lock.sync { _ = store.observers.removeValue(forKey: id) } }
+
+    /// One atomic step: `body` reads and changes the state under the lock; if the phase
+    /// changed, observers hear the new one afterwards.
+    @discardableResult
+    private func update<T>(_ body: (inout State) -> T) -> T {
+        let (result, change) = lock.sync { () -> (T, (Int, CallPhase, [@Sendable (CallPhase) -> Void])?) in
+            let before = store.phase
+            let result = body(&store)
+            guard store.phase != before else { return (result, nil) }
+            store.version += 1
+            return (result, (store.version, store.phase, Array(store.observers.values)))
+        }
+        if let (version, phase, targets) = change {
+            delivery.sync {
+                guard version > delivered else { return }
+                delivered = version
+                targets.forEach { $0(phase) }
+            }
+        }
+        return result
+    }
 
     private func set(_ phase: CallPhase) {
-        let targets = lock.sync { () -> [@Sendable (CallPhase) -> Void] in
-            phase_ = phase
-            return Array(observers.values)
-        }
-        targets.forEach { $0(phase) }
+        update { $0.phase = phase }
     }
 
     // MARK: PushKit
@@ -123,26 +157,26 @@ public final class CallCoordinator: @unchecked Sendable {
         case .ignored(.expired, _)?: reason = .unanswered
         default: reason = .failed
         }
-        reporter.reportIncoming(uuid: standIn, handle: "Dialtone", callerName: nil) { [reporter] _ in
+        reporter.reportIncoming(uuid: standIn, handle: Self.standInHandle, callerName: nil) { [reporter] _ in
             reporter.reportEnded(uuid: standIn, reason: reason)
             completion()
         }
     }
 
     private func ring(_ invite: IncomingInvite, uuid: UUID, completion: (@Sendable () -> Void)? = nil) {
-        let fresh = lock.sync { () -> Bool in
-            if reported.contains(uuid) { return false }
-            reported.insert(uuid)
-            if current == nil {
-                current = uuid
-                currentCallId = invite.callId
-                peer = invite.callerName ?? invite.handle
-                outgoing = false
+        let fresh = update { s -> Bool in
+            if s.reported.contains(uuid) { return false }
+            s.reported.insert(uuid)
+            if s.current == nil {
+                s.current = uuid
+                s.currentCallId = invite.callId
+                s.peer = invite.callerName ?? invite.handle
+                s.outgoing = false
+                s.phase = .ringing(invite)
             }
             return true
         }
         guard fresh else { completion?(); return }
-        if lock.sync({ current == uuid }) { set(.ringing(invite)) }
         reporter.reportIncoming(uuid: uuid, handle: invite.handle, callerName: invite.callerName) { _ in completion?() }
     }
 
@@ -155,8 +189,10 @@ public final class CallCoordinator: @unchecked Sendable {
 
     /// CXEndCallAction: declines a ringing call, or hangs up.
     public func end(uuid: UUID) async {
-        let ringing: Bool
-        if case .ringing(let invite) = phase, invite.callId == uuid.uuidString.lowercased() { ringing = true } else { ringing = false }
+        let ringing = lock.sync { () -> Bool in
+            if case .ringing(let invite) = store.phase { return invite.callId == uuid.uuidString.lowercased() }
+            return false
+        }
         if ringing {
             try? await client.decline(callId: uuid.uuidString.lowercased())
         } else {
@@ -167,13 +203,18 @@ public final class CallCoordinator: @unchecked Sendable {
 
     /// CXStartCallAction (after the app asked CXCallController for it).
     public func start(uuid: UUID, callee: Person) async throws {
-        lock.sync { current = uuid; currentCallId = nil; peer = "\(callee.firstName) \(callee.lastName)"; outgoing = true }
-        set(.dialing(callee, calleeRinging: false))
+        update { s in
+            s.current = uuid
+            s.currentCallId = nil
+            s.peer = "\(callee.firstName) \(callee.lastName)"
+            s.outgoing = true
+            s.phase = .dialing(callee, calleeRinging: false)
+        }
         reporter.reportOutgoingConnecting(uuid: uuid)
         do {
             // Cancelling the Task (CallKit's action timed out) cancels the call too.
             let call = try await client.placeCall(to: callee.clientId)
-            lock.sync { if current == uuid { currentCallId = call.id() } }
+            lock.sync { if store.current == uuid { store.currentCallId = call.id() } }
             // What happened before the id was known is rendered from the call's state now.
             render(call.state(), uuid: uuid)
         } catch {
@@ -187,7 +228,18 @@ public final class CallCoordinator: @unchecked Sendable {
     /// CXSetMutedCallAction.
     public func setMuted(_ muted: Bool) {
         client.setMuted(muted: muted)
-        if case .active(let p, _) = phase { set(.active(peer: p, muted: muted)) }
+        update { s in
+            if case .active(let p, _) = s.phase { s.phase = .active(peer: p, muted: muted) }
+        }
+    }
+
+    /// `providerDidReset(_:)`: CallKit dropped every call. Hang ours up (the SDK tells the
+    /// backend) without reporting anything back to the provider that was reset.
+    public func reset() async {
+        let uuid = lock.sync { store.current }
+        try? await client.endCall()
+        if let uuid { finish(uuid, reason: .localHangup, tellCallKit: false) }
+        audio.stop()
     }
 
     /// `provider(_:didActivate:)`: only now may audio run.
@@ -204,7 +256,7 @@ public final class CallCoordinator: @unchecked Sendable {
 
     private func on(_ event: CallEvent) {
         guard case .stateChanged(let callId, let state) = event else { return }
-        let (uuid, id) = lock.sync { (current, currentCallId) }
+        let (uuid, id) = lock.sync { (store.current, store.currentCallId) }
         if let uuid, callId == id {
             render(state, uuid: uuid)
         } else if case .ended(let reason) = state, let other = UUID(uuidString: callId) {
@@ -213,15 +265,22 @@ public final class CallCoordinator: @unchecked Sendable {
         }
     }
 
-    private func render(_ state: CallState, uuid: UUID) {
-        switch state {
+    private func render(_ callState: CallState, uuid: UUID) {
+        switch callState {
         case .ringing:
-            if case .dialing(let p, _) = phase { set(.dialing(p, calleeRinging: true)) }
+            update { s in
+                if case .dialing(let p, _) = s.phase { s.phase = .dialing(p, calleeRinging: true) }
+            }
         case .connected:
-            let (isOutgoing, name) = lock.sync { (outgoing, peer) }
-            if case .active = phase { return }
-            if isOutgoing { reporter.reportOutgoingConnected(uuid: uuid) }
-            set(.active(peer: name, muted: client.isMuted()))
+            let muted = client.isMuted()
+            // Decided and changed in one step: two events cannot both report "connected".
+            let reportOutgoing = update { s -> Bool in
+                guard s.current == uuid else { return false }
+                if case .active = s.phase { return false }
+                s.phase = .active(peer: s.peer, muted: muted)
+                return s.outgoing
+            }
+            if reportOutgoing { reporter.reportOutgoingConnected(uuid: uuid) }
         case .ended(let reason):
             finish(uuid, reason: reason, tellCallKit: true)
         default:
@@ -230,17 +289,15 @@ public final class CallCoordinator: @unchecked Sendable {
     }
 
     private func finish(_ uuid: UUID, reason: CallEndReason, tellCallKit: Bool) {
-        let wasCurrent = lock.sync { () -> Bool in
-            guard current == uuid else { return false }
-            current = nil
-            currentCallId = nil
+        let wasCurrent = update { s -> Bool in
+            guard s.current == uuid else { return false }
+            s.current = nil
+            s.currentCallId = nil
+            s.phase = .ended(reason)
             return true
         }
         if tellCallKit && reason != .localHangup { reporter.reportEnded(uuid: uuid, reason: Self.callKitReason(reason)) }
-        if wasCurrent {
-            audio.stop()
-            set(.ended(reason))
-        }
+        if wasCurrent { audio.stop() }
     }
 
     public static func callKitReason(_ reason: CallEndReason) -> CallEndedReason {
@@ -254,14 +311,14 @@ public final class CallCoordinator: @unchecked Sendable {
     }
 }
 
-private final class Forwarder: CallListener, @unchecked Sendable {
-    let handle: (CallEvent) -> Void
-    init(_ handle: @escaping (CallEvent) -> Void) { self.handle = handle }
+private final class Forwarder: CallListener, Sendable {
+    let handle: @Sendable (CallEvent) -> Void
+    init(_ handle: @escaping @Sendable (CallEvent) -> Void) { self.handle = handle }
     func onCallEvent(event: CallEvent) { handle(event) }
 }
 
-private final class IncomingForwarder: IncomingCallListener, @unchecked Sendable {
-    let handle: (Call) -> Void
-    init(_ handle: @escaping (Call) -> Void) { self.handle = handle }
+private final class IncomingForwarder: IncomingCallListener, Sendable {
+    let handle: @Sendable (Call) -> Void
+    init(_ handle: @escaping @Sendable (Call) -> Void) { self.handle = handle }
     func onIncomingCall(call: Call) { handle(call) }
 }

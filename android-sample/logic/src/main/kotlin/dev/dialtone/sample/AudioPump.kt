@@ -15,6 +15,13 @@ interface PcmDevice : AutoCloseable {
 
     /** Plays [count] bytes of [buffer], blocking while the device's buffer is full. */
     fun write(buffer: ByteArray, count: Int)
+
+    /**
+     * Makes blocked and later [read]s return -1 and [write]s return at once, without freeing
+     * anything (AudioRecord.stop / AudioTrack.pause + flush): the pump calls it before joining
+     * its threads, and only then [close]s, so nothing is released under a thread inside it.
+     */
+    fun stop()
 }
 
 class AudioPump(private val client: DialtoneClient, private val device: PcmDevice) : AutoCloseable {
@@ -49,12 +56,17 @@ class AudioPump(private val client: DialtoneClient, private val device: PcmDevic
         threads.forEach { it.isDaemon = true; it.start() }
     }
 
-    /** Stops both threads and closes the device. */
+    /**
+     * Stops both threads, then releases the device: [PcmDevice.stop] unblocks them, the join
+     * waits until neither is inside the device, and only then is it closed (releasing an
+     * AudioRecord a thread is blocked in crashes in native code).
+     */
     override fun close() {
         running = false
-        device.close()
-        threads.forEach { it.join(500) }
+        device.stop()
+        threads.forEach { it.join() }
         threads.clear()
+        device.close()
     }
 
     companion object {

@@ -20,13 +20,18 @@ import dev.dialtone.Person
 import dev.dialtone.PushOutcome
 import dev.dialtone.handlePush
 import kotlinx.coroutines.CoroutineScope
+import kotlinx.coroutines.Dispatchers
+import kotlinx.coroutines.ExperimentalCoroutinesApi
 import kotlinx.coroutines.Job
 import kotlinx.coroutines.channels.Channel
 import kotlinx.coroutines.flow.MutableStateFlow
 import kotlinx.coroutines.flow.StateFlow
 import kotlinx.coroutines.flow.asStateFlow
+import kotlinx.coroutines.flow.update
 import kotlinx.coroutines.launch
+import kotlinx.coroutines.withContext
 import java.util.UUID
+import java.util.concurrent.atomic.AtomicReference
 
 /** Why a call ended, in the call system's terms (Telecom's DisconnectCause codes in the app). */
 enum class EndCause { LOCAL, REMOTE, REJECTED, MISSED, BUSY, CANCELED, ANSWERED_ELSEWHERE, ERROR }
@@ -61,14 +66,23 @@ class CallCoordinator(
     private val _state = MutableStateFlow<CallUi>(CallUi.Idle)
     val state: StateFlow<CallUi> = _state.asStateFlow()
 
+    // Thread confinement: `current`, `systemId` and `peer` are read and written only by
+    // coroutines running on `confined` (one at a time, each seeing the last one's writes), so
+    // they need no lock and no @Volatile. The SDK's suspend calls run outside it, so a slow
+    // network never holds up the call system's callbacks.
+    @OptIn(ExperimentalCoroutinesApi::class)
+    private val confined = Dispatchers.Default.limitedParallelism(1)
+
     /** The call on screen, and the id the call system knows it by (ours, for a placed call). */
-    @Volatile private var current: Call? = null
-    @Volatile private var systemId: String? = null
+    private var current: Call? = null
+    private var systemId: String? = null
     private var peer: String = ""
-    private var pump: AudioPump? = null
+
+    /** The audio pump: started and stopped from any thread, at most once each. */
+    private val pump = AtomicReference<AudioPump?>(null)
 
     // Subscribed here, synchronously, so no event of a call placed or pushed right after
-    // construction is missed; handled in order on the scope. Every event names its call.
+    // construction is missed; handled in order on `confined`. Every event names its call.
     private val inbox = Channel<Any>(Channel.UNLIMITED)
     private val subscription = client.observeCall(object : CallListener {
         override fun onCallEvent(event: CallEvent) {
@@ -77,35 +91,39 @@ class CallCoordinator(
     })
     private val incoming = client.observeIncomingCalls(object : IncomingCallListener {
         override fun onIncomingCall(call: Call) {
-            inbox.trySend(call)
+            inbox.trySend(Ring(call, inviteOf(call)))
         }
     })
-    private val events: Job = scope.launch {
+    private val events: Job = scope.launch(confined) {
         for (item in inbox) when (item) {
             is CallEvent -> onEvent(item)
-            is Call -> ring(item)
+            is Ring -> ring(item.call, item.invite)
+            is Expired -> _state.value = CallUi.Ended(EndCause.MISSED)
         }
     }
 
-    /** FirebaseMessagingService.onMessageReceived: `RemoteMessage.data` as is. Never throws. */
+    private class Ring(val call: Call, val invite: IncomingInvite)
+    private data object Expired
+
+    /**
+     * FirebaseMessagingService.onMessageReceived: `RemoteMessage.data` as is. Never throws;
+     * the call system hears of the call from the coordinator's own context right after.
+     */
     fun onPush(data: Map<String, String>): PushOutcome? =
         try {
             client.handlePush(data).also { outcome ->
                 when (outcome) {
-                    is PushOutcome.Invite -> client.call(outcome.invite.callId)?.let { ring(it, outcome.invite) }
+                    is PushOutcome.Invite -> client.call(outcome.invite.callId)?.let { inbox.trySend(Ring(it, outcome.invite)) }
                     // Already ringing (the event channel was first), too old, or not a call:
                     // Android needs no report for those.
-                    is PushOutcome.Ignored -> if (outcome.reason == IgnoreReason.EXPIRED) {
-                        _state.value = CallUi.Ended(EndCause.MISSED)
-                    }
+                    is PushOutcome.Ignored -> if (outcome.reason == IgnoreReason.EXPIRED) inbox.trySend(Expired)
                 }
             }
         } catch (e: DialtoneException) {
             null // malformed push: nothing to show, nothing lost
         }
 
-    @Synchronized
-    private fun ring(call: Call, invite: IncomingInvite = inviteOf(call)) {
+    private fun ring(call: Call, invite: IncomingInvite) {
         if (current?.id() == call.id()) return // the push and the event channel: one ring
         if (current != null && _state.value !is CallUi.Ringing) return // the core ends it as busy
         if (call.state() != CallState.Ringing) return
@@ -122,54 +140,62 @@ class CallCoordinator(
             client.answer(callId)
             startAudio()
         } catch (e: DialtoneException) {
-            finish(callId, EndCause.ERROR, e.message)
+            withContext(confined) { finish(callId, EndCause.ERROR, e.message) }
         }
     }
 
     /** Telecom's onReject. */
     suspend fun decline(callId: String) {
         runCatching { client.decline(callId) }
-        finish(callId, EndCause.REJECTED)
+        withContext(confined) { finish(callId, EndCause.REJECTED) }
     }
 
     /** Places a call: the call system first, so the OS treats the app as in a call at once. */
     suspend fun call(callee: Person) {
         val localId = UUID.randomUUID().toString()
-        systemId = localId
-        peer = "${callee.firstName} ${callee.lastName}"
-        _state.value = CallUi.Dialing(callee, calleeRinging = false)
-        system.reportOutgoing(localId, callee)
+        withContext(confined) {
+            systemId = localId
+            peer = "${callee.firstName} ${callee.lastName}"
+            _state.value = CallUi.Dialing(callee, calleeRinging = false)
+            system.reportOutgoing(localId, callee)
+        }
         try {
             val call = client.startCall(callee.clientId)
-            current = call
             startAudio()
-            // Events of the call before `current` was set are rendered from its state now.
-            render(call.state())
+            withContext(confined) {
+                current = call
+                // Events of the call before `current` was set are rendered from its state now.
+                render(call.state())
+            }
         } catch (e: DialtoneException) {
-            finish(localId, if (e is DialtoneException.Busy) EndCause.BUSY else EndCause.ERROR, e.message)
+            withContext(confined) { finish(localId, if (e is DialtoneException.Busy) EndCause.BUSY else EndCause.ERROR, e.message) }
         }
     }
 
     /** Telecom's onDisconnect, or the hang-up button. */
     suspend fun hangUp() {
-        val id = systemId ?: return
-        val call = current
+        val (id, call) = withContext(confined) { systemId to current }
+        if (id == null) return
         runCatching { if (call != null) call.hangup() else client.endCall() }
-        finish(id, EndCause.LOCAL)
+        withContext(confined) { finish(id, EndCause.LOCAL) }
     }
+
+    /** Whether [callId] is the call ringing on screen (Telecom's disconnect then declines it). */
+    fun isRinging(callId: String): Boolean = (_state.value as? CallUi.Ringing)?.invite?.callId == callId
 
     fun setMuted(muted: Boolean) {
         client.setMuted(muted)
-        (_state.value as? CallUi.Active)?.let { _state.value = it.copy(muted = muted) }
+        _state.update { (it as? CallUi.Active)?.copy(muted = muted) ?: it }
     }
 
     private fun startAudio() {
-        if (pump == null) pump = AudioPump(client, audio()).also { it.start() }
+        if (pump.get() != null) return
+        val fresh = AudioPump(client, audio())
+        if (pump.compareAndSet(null, fresh)) fresh.start() else fresh.close()
     }
 
     private fun stopAudio() {
-        pump?.close()
-        pump = null
+        pump.getAndSet(null)?.close()
     }
 
     private fun onEvent(event: CallEvent) {
@@ -196,7 +222,6 @@ class CallCoordinator(
         }
     }
 
-    @Synchronized
     private fun finish(callId: String, cause: EndCause, detail: String? = null) {
         if (callId != systemId) {
             system.end(callId, cause)

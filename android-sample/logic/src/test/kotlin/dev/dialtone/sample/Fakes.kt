@@ -73,5 +73,7 @@ class ToneDevice(private val hz: Double) : PcmDevice {
         if (energy < 1e-6) 0.0 else sqrt(power / (energy * n / 2))
     }
 
+    override fun stop() { open = false }
+
     override fun close() { open = false }
 }

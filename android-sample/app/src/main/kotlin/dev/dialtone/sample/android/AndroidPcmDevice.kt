@@ -64,10 +64,18 @@ class AndroidPcmDevice : PcmDevice {
         if (open) track.write(buffer, 0, count, AudioTrack.WRITE_BLOCKING)
     }
 
-    override fun close() {
+    // AudioRecord.stop() makes a blocked read return; AudioTrack.pause() + flush() makes a
+    // blocked WRITE_BLOCKING write return (developer.android.com AudioTrack#pause, #flush).
+    override fun stop() {
         if (!open) return
         open = false
         runCatching { record.stop() }
+        runCatching { track.pause(); track.flush() }
+    }
+
+    /** Called by AudioPump only after both threads have left read/write. */
+    override fun close() {
+        stop()
         runCatching { track.stop() }
         record.release()
         track.release()

@@ -174,6 +174,16 @@ class MainActivity : ComponentActivity() {
                     OutlinedButton(onClick = { app.calls.setMuted(!call.muted) }) { Text(if (call.muted) "Unmute" else "Mute") }
                     Button(onClick = { app.scope.launch { app.calls.hangUp() } }) { Text("Hang up") }
                 }
+                // Earpiece, speaker, wired headset, Bluetooth: what Telecom offers right now.
+                val routes by app.telecom.routes.collectAsState()
+                Row(horizontalArrangement = Arrangement.spacedBy(8.dp)) {
+                    routes.available.forEach { endpoint ->
+                        val selected = endpoint.identifier == routes.current?.identifier
+                        OutlinedButton(onClick = { app.telecom.selectRoute(endpoint) }, enabled = !selected) {
+                            Text(endpoint.name.toString())
+                        }
+                    }
+                }
             }
             else -> {}
         }

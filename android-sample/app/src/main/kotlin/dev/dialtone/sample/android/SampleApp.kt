@@ -39,8 +39,8 @@ class SampleApp : Application() {
         // Logcat gets the SDK's (redacted) logs; this callback could forward them to a crash reporter.
         initLogging(LogLevel.INFO, null as LogSink?)
         settings = PrefsSettingsStore(this)
-        telecom = TelecomCallSystem(this)
-        telecom.registerPhoneAccount()
+        telecom = TelecomCallSystem(this, scope)
+        telecom.register()
         createChannels()
         connect()
         watchNetwork()
