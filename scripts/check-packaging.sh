@@ -6,7 +6,8 @@
 #   - the Android sample declares a foreground-service permission for every type its
 #     service starts with (Android 14+ throws otherwise);
 #   - the JNA the AAR depends on is one whose native library is 16 KB page aligned (>= 5.17);
-#   - the AAR's keyring initialiser names the JNI symbol android-native-keyring-store exports.
+#   - the AAR's contents and JNI names (scripts/check-aar.sh);
+#   - one version everywhere; the release script's Swift package manifest (scripts/release).
 # Run after scripts/gen-bindings.sh (it reads the generated header).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -33,25 +34,9 @@ for t in $types; do
 done
 echo "[packaging] foreground service types have their permissions: $(echo $types)"
 
-# The AAR's keyring initialiser: the JNI name its Kotlin declares must be the symbol the
-# linked android-native-keyring-store exports (cfg(android), so checked against its source).
-kt=bindings/kotlin/dialtone-android/src/main/kotlin/io/crates/keyring/Keyring.kt
-pkg=$(sed -n 's/^package \(.*\)/\1/p' "$kt" | tr '.' '_')
-cls=$(sed -n 's/^class \([A-Za-z]*\).*/\1/p' "$kt")
-fun=$(sed -n 's/.*external fun \([A-Za-z]*\)(.*/\1/p' "$kt")
-grep -q "companion object" "$kt" || fail "Keyring.kt: the native method must be in the companion object"
-! grep -qE '^[[:space:]]*@JvmStatic' "$kt" || fail "Keyring.kt: @JvmStatic would move the native method off the companion"
-symbol="Java_${pkg}_${cls}_00024Companion_${fun}"
-crate=$(cargo metadata --format-version 1 --locked 2>/dev/null | python3 -c '
-import json,sys
-m=json.load(sys.stdin)
-print(next(p["manifest_path"] for p in m["packages"] if p["name"]=="android-native-keyring-store").rsplit("/",1)[0])')
-grep -rq "fn $symbol(" "$crate/src" || fail "$symbol is not what android-native-keyring-store exports"
-grep -q 'android:name="dev.dialtone.android.DialtoneInitializer"' bindings/kotlin/dialtone-android/src/main/AndroidManifest.xml \
-  || fail "the AAR manifest does not declare DialtoneInitializer"
-grep -q "Keyring.initializeNdkContext" bindings/kotlin/dialtone-android/src/main/kotlin/dev/dialtone/android/DialtoneInitializer.kt \
-  || fail "DialtoneInitializer does not initialise the keyring"
-echo "[packaging] AAR initialiser: $symbol, declared for androidx.startup"
+# The AAR's contents (manifest, classes, ProGuard rules) and its JNI names against the
+# symbols the Android build of the keyring store exports.
+bash scripts/check-aar.sh
 
 # One version: the workspace's, which Gradle reads and the sample depends on.
 version=$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1)

@@ -45,6 +45,14 @@ ensure_kotlin() {
   fi
 }
 
+# A Rust standard library for a target (rustup, as the machine configures it): the AAR check
+# compiles the Android keyring store's JNI entry points for aarch64-linux-android.
+ensure_rust_target() {
+  rustup target list --installed 2>/dev/null | grep -qx "$1" && return 0
+  log "adding the Rust target $1"
+  rustup target add "$1" >/dev/null
+}
+
 # The Debian mirror this machine's apt is configured with (deb822 or one-line sources), so
 # the chroot comes from wherever the machine's own packages come from.
 debian_mirror() {

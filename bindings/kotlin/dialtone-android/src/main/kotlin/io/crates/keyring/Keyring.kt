@@ -2,8 +2,8 @@
 // into libdialtone.so and exports
 // Java_io_crates_keyring_Keyring_00024Companion_initializeNdkContext, which hands the
 // application Context to ndk-context so the store can reach SharedPreferences and the
-// Keystore. Package, class and method names must match that symbol exactly (checked on the
-// host library by scripts/check-packaging.sh).
+// Keystore. Package, class and method names must match that symbol exactly (checked by
+// scripts/check-aar.sh against the symbols of the store built for aarch64-linux-android).
 package io.crates.keyring
 
 import android.content.Context
