@@ -50,3 +50,25 @@ echo "[packaging] one version: $version"
 jna=$(sed -n 's/^jna = "\(.*\)"/\1/p' bindings/kotlin/gradle/libs.versions.toml)
 [ "$(printf '%s\n5.17.0\n' "$jna" | sort -V | head -1)" = 5.17.0 ] || fail "JNA $jna: libjnidispatch.so is not 16 KB aligned before 5.17"
 echo "[packaging] JNA $jna"
+
+# The Swift package scripts/release writes for consumption by URL: SwiftPM itself reads the
+# manifest, and its checksum of the zip is the one written (any zip stands in for the
+# XCFramework here; nothing is downloaded).
+pkg=target/swift-pkg-check
+rm -rf "$pkg" && mkdir -p "$pkg"
+echo "stand-in for DialtoneFFI.xcframework" > "$pkg/stand-in.txt"
+(cd "$pkg" && zip -q DialtoneFFI.xcframework.zip stand-in.txt)
+url="https://127.0.0.1/dialtone/$version/DialtoneFFI.xcframework.zip"
+written=$(bash scripts/swift-release-package.sh "$pkg/DialtoneFFI.xcframework.zip" "$url" "$pkg/package")
+source scripts/toolchains.sh
+ensure_swift
+swift_in_chroot "$PWD" /bin/bash -c "cd /src/$pkg/package && swift package compute-checksum ../DialtoneFFI.xcframework.zip > ../swiftpm-checksum && swift package dump-package > ../manifest.json"
+[ "$(cat "$pkg/swiftpm-checksum")" = "$written" ] || fail "the written checksum $written is not SwiftPM's $(cat "$pkg/swiftpm-checksum")"
+python3 - "$pkg/manifest.json" "$url" "$written" <<'PY' || fail "SwiftPM does not read the release Package.swift as intended"
+import json, sys
+m = json.load(open(sys.argv[1]))
+ffi = next(t for t in m["targets"] if t["name"] == "DialtoneFFI")
+assert ffi["type"] == "binary" and ffi["url"] == sys.argv[2] and ffi["checksum"] == sys.argv[3], ffi
+assert {p["name"] for p in m["products"]} == {"Dialtone", "DialtoneTesting"}, m["products"]
+PY
+echo "[packaging] release Swift package: binaryTarget(url:checksum:) read by SwiftPM, checksum $written"
