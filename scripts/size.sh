@@ -15,6 +15,16 @@ tmp="$(mktemp)"; trap 'rm -f "$tmp"' EXIT
 strip -o "$tmp" "$lib"
 kib() { echo $(( $1 / 1024 )); }
 echo "libdialtone ($([ -n "$target" ] && echo "$target" || uname -m)): $(kib "$(stat -c %s "$tmp")") KiB stripped, $(kib "$(gzip -9 -c "$tmp" | wc -c)") KiB gzipped"
+# The same library with packed relative relocations, as the AAR's libraries are linked
+# (build-aar.sh: --pack-dyn-relocs=android) and as Apple's chained fixups store them: the
+# figure closest to what a phone carries. RELR stands in for Android's packing here.
+if [ -z "$target" ]; then
+  RUSTFLAGS="-C link-arg=-Wl,-z,pack-relative-relocs" CARGO_TARGET_DIR=target/size-relr \
+    cargo build -q --release --locked -p dialtone --lib
+  strip -o "$tmp" target/size-relr/release/libdialtone.so
+  echo "  with packed relocations (as shipped): $(kib "$(stat -c %s "$tmp")") KiB stripped, $(kib "$(gzip -9 -c "$tmp" | wc -c)") KiB gzipped"
+  strip -o "$tmp" "$lib"
+fi
 echo "largest crates by code (KiB, from symbol sizes; inlined code counts where it landed):"
 nm -S --size-sort -C "$lib" 2>/dev/null | python3 -c '
 import re, sys, collections
