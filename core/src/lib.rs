@@ -35,6 +35,21 @@ pub mod testing {
         crate::backend::tls::http_client(std::time::Duration::from_secs(20))
             .expect("the TLS setup works on the test machine")
     }
+    /// The secrets a client keeps in its data directory (client secret, push token), for
+    /// tests that check no log ever shows them.
+    pub fn stored_secrets(data_dir: &std::path::Path) -> Vec<String> {
+        let Ok(store) = crate::account::secrets::SecretStore::open(data_dir) else {
+            return Vec::new();
+        };
+        match crate::account::identity::IdentityStore::new(store).load() {
+            Ok(Some(id)) => id
+                .client_secret
+                .into_iter()
+                .chain([id.push_token])
+                .collect(),
+            _ => Vec::new(),
+        }
+    }
     pub use crate::media::audio_bridge::Source;
     pub use crate::media::{codec, peer, tone, FRAME_SAMPLES, FRAME_TIMESTAMP_STEP};
 }

@@ -1,5 +1,7 @@
-//! Logging: every `tracing` event of the core goes, redacted, to the platform's log (logcat
-//! on Android, os_log on Apple, stderr elsewhere) and, if the app gave one, to its callback.
+//! Logging: every `tracing` event of the core, and every `log` record of its dependencies
+//! (the webrtc stack, the WebSocket and HTTP clients log through the `log` crate), goes,
+//! redacted, to the platform's log (logcat on Android, os_log on Apple, stderr elsewhere)
+//! and, if the app gave one, to its callback.
 //! Redaction happens once, here, before any sink sees a line: JWTs, AppSync keys and any
 //! `token=`/`secret:`/`authorization` value never reach a log, whoever wrote the message.
 
@@ -35,8 +37,63 @@ pub fn init(max_level: Level, app: Option<AppSink>) {
     INSTALL.call_once(|| {
         let _ =
             tracing::subscriber::set_global_default(tracing_subscriber::registry().with(SinkLayer));
+        // Fails only if the app installed a `log` logger of its own first: then that one
+        // keeps the dependencies' records.
+        let _ = log::set_logger(&LogBridge);
         install_panic_hook();
     });
+    log::set_max_level(match max_level {
+        Level::ERROR => log::LevelFilter::Error,
+        Level::WARN => log::LevelFilter::Warn,
+        Level::INFO => log::LevelFilter::Info,
+        Level::DEBUG => log::LevelFilter::Debug,
+        Level::TRACE => log::LevelFilter::Trace,
+    });
+}
+
+fn max_level() -> Level {
+    CONFIG.read().map(|c| c.max_level).unwrap_or(Level::INFO)
+}
+
+/// One redacted line to the platform's log and the app's sink.
+fn emit(level: Level, target: &str, raw: &str) {
+    let line = redact(raw);
+    platform_write(level, target, &line);
+    let app = CONFIG.read().ok().and_then(|c| c.app.clone());
+    if let Some(app) = app {
+        app(level, target, &line);
+    }
+}
+
+/// The `log` crate's records (webrtc-rs, tungstenite, reqwest) into the same redacted sinks.
+struct LogBridge;
+
+impl log::Log for LogBridge {
+    fn enabled(&self, metadata: &log::Metadata<'_>) -> bool {
+        level_of(metadata.level()) <= max_level()
+    }
+
+    fn log(&self, record: &log::Record<'_>) {
+        if self.enabled(record.metadata()) {
+            emit(
+                level_of(record.level()),
+                record.target(),
+                &record.args().to_string(),
+            );
+        }
+    }
+
+    fn flush(&self) {}
+}
+
+fn level_of(level: log::Level) -> Level {
+    match level {
+        log::Level::Error => Level::ERROR,
+        log::Level::Warn => Level::WARN,
+        log::Level::Info => Level::INFO,
+        log::Level::Debug => Level::DEBUG,
+        log::Level::Trace => Level::TRACE,
+    }
 }
 
 /// Logs a panic before UniFFI turns it into an error, so the report has the location.
@@ -60,19 +117,14 @@ impl<S: Subscriber> Layer<S> for SinkLayer {
     }
 
     fn enabled(&self, metadata: &Metadata<'_>, _: Context<'_, S>) -> bool {
-        *metadata.level() <= CONFIG.read().map(|c| c.max_level).unwrap_or(Level::INFO)
+        *metadata.level() <= max_level()
     }
 
     fn on_event(&self, event: &Event<'_>, _: Context<'_, S>) {
         let mut visitor = LineVisitor::default();
         event.record(&mut visitor);
-        let line = redact(&visitor.0);
         let meta = event.metadata();
-        platform_write(*meta.level(), meta.target(), &line);
-        let app = CONFIG.read().ok().and_then(|c| c.app.clone());
-        if let Some(app) = app {
-            app(*meta.level(), meta.target(), &line);
-        }
+        emit(*meta.level(), meta.target(), &visitor.0);
     }
 }
 
@@ -172,6 +224,8 @@ const SECRET_KEYS: &[&str] = &[
     "bearer",
     "devicetoken",
     "tok",
+    // AppSync real-time's `?header=` (base64 JSON holding the API key or a JWT).
+    "header",
 ];
 
 /// Removes secrets from a log line. Conservative on purpose: a redacted id costs a little
@@ -205,6 +259,20 @@ pub fn redact(line: &str) -> String {
         }
         // `key=value`, `key: value`, `"key":"value"`, `Bearer value` for secret-looking keys.
         let at_word_start = i == 0 || !bytes[i - 1].is_ascii_alphanumeric();
+        // AppSync real-time's authorization subprotocol: `header-<base64url JSON>`.
+        if at_word_start {
+            if let Some(value) = rest.strip_prefix("header-") {
+                let len = value
+                    .bytes()
+                    .take_while(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'='))
+                    .count();
+                if len >= 8 {
+                    out.push_str("header-[redacted]");
+                    i += "header-".len() + len;
+                    continue;
+                }
+            }
+        }
         if at_word_start {
             if let Some(skip) = secret_assignment(rest) {
                 out.push_str(&rest[..skip.0]);
@@ -234,14 +302,16 @@ fn secret_assignment(s: &str) -> Option<(usize, usize)> {
         .iter()
         .any(|k| word == *k || word.ends_with(&format!("_{k}")))
         || word.ends_with("token")
-        || word.ends_with("secret");
+        || word.ends_with("secret")
+        || word.ends_with("-key")
+        || word.ends_with("_key");
     if !is_secret || word_len == 0 {
         return None;
     }
     let after = &s[word_len..];
     let sep_len = after
         .bytes()
-        .take_while(|b| matches!(b, b'"' | b'\'' | b' ' | b'=' | b':'))
+        .take_while(|b| matches!(b, b'"' | b'\'' | b' ' | b'=' | b':' | b'\\'))
         .count();
     let sep = &after[..sep_len];
     let ok_sep = sep.contains('=') || sep.contains(':') || (word == "bearer" && sep == " ");
@@ -254,7 +324,7 @@ fn secret_assignment(s: &str) -> Option<(usize, usize)> {
     let value_len = value
         .bytes()
         .take_while(|b| {
-            let ends = matches!(b, b'"' | b'\'' | b',' | b'&' | b'}' | b')' | b'\n');
+            let ends = matches!(b, b'"' | b'\'' | b',' | b'&' | b'}' | b')' | b'\n' | b'\\');
             let space_ends = spaces_end_value && *b == b' ';
             !(ends || space_ends)
         })
@@ -293,6 +363,23 @@ mod tests {
         assert_eq!(
             redact("https://my.app.com/incomingCall?tok=abc"),
             "https://my.app.com/incomingCall?tok=[redacted]"
+        );
+        // What the WebSocket client logs at TRACE: the real-time handshake and messages.
+        assert_eq!(
+            redact("GET /graphql/realtime?header=eyJob3N0IjoiYSJ9&payload=e30%3D HTTP/1.1"),
+            "GET /graphql/realtime?header=[redacted]&payload=e30%3D HTTP/1.1"
+        );
+        assert_eq!(
+            redact("Sec-WebSocket-Protocol: header-eyJob3N0IjoiYSJ9, graphql-ws"),
+            "Sec-WebSocket-Protocol: header-[redacted], graphql-ws"
+        );
+        assert_eq!(
+            redact(r#"{"x-api-key":"k-123","host":"h"}"#),
+            r#"{"x-api-key":"[redacted]","host":"h"}"#
+        );
+        assert_eq!(
+            redact(r#"{"data":"{\"clientSecret\":\"s-1\"}"}"#),
+            r#"{"data":"{\"clientSecret\":\"[redacted]\"}"}"#
         );
     }
 

@@ -61,6 +61,22 @@ async fn stdin_closed() {
     .await;
 }
 
+/// stderr, with every secret in what is written replaced by its fingerprint. The formatter
+/// writes one event per call, so a call is a whole line.
+struct RedactedStderr;
+
+impl Write for RedactedStderr {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let text = String::from_utf8_lossy(buf);
+        std::io::stderr().write_all(dialtone_mock::redact::line(&text).as_bytes())?;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        std::io::stderr().flush()
+    }
+}
+
 fn main() -> ExitCode {
     let (listen, config, exit_on_eof) = match parse_args() {
         Ok(v) => v,
@@ -73,9 +89,11 @@ fn main() -> ExitCode {
     // the lines tools parse. Secrets never reach it (see `redact`).
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    // `init` also routes the `log` records of the WebSocket and webrtc libraries into it; at
+    // TRACE those carry whole messages, so every line goes through `redact::line`.
     tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        .with_writer(|| RedactedStderr)
         .with_ansi(false)
         .init();
     let runtime = tokio::runtime::Builder::new_multi_thread()

@@ -82,24 +82,7 @@ async fn serve(shared: Shared, mut socket: WebSocket, authorized: bool) {
                     }
                     _ => return,
                 };
-                let Ok(msg) = serde_json::from_str::<Value>(text.as_str()) else {
-                    if !send(&mut socket, error_msg(None, "MalformedMessage", "message is not valid JSON")).await { return; }
-                    continue;
-                };
-                let id = msg.get("id").and_then(Value::as_str).map(str::to_string);
-                let reply = match msg.get("type").and_then(Value::as_str) {
-                    Some("connection_init") => {
-                        initialised = true;
-                        json!({"type": "connection_ack", "payload": {"connectionTimeoutMs": shared.config.connection_timeout_ms}})
-                    }
-                    Some("start") if !initialised => error_msg(id.as_deref(), "UnauthorizedException", "connection_init must come first"),
-                    Some("start") => start(&shared, &msg, id.as_deref(), &mut subs),
-                    Some("stop") => match id {
-                        Some(id) if subs.remove(&id).is_some() => json!({"type": "complete", "id": id}),
-                        _ => error_msg(id.as_deref(), "UnknownSubscription", "no subscription with that id"),
-                    },
-                    _ => error_msg(id.as_deref(), "UnsupportedOperation", "unknown message type"),
-                };
+                let reply = client_message(&shared, &mut initialised, &mut subs, text.as_str());
                 if !send(&mut socket, reply).await { return; }
             }
             event = events.recv() => match event {
@@ -118,6 +101,33 @@ async fn serve(shared: Shared, mut socket: WebSocket, authorized: bool) {
             }
             _ = drop_signal.changed() => return,
         }
+    }
+}
+
+/// The reply to one text message of a real-time client (`connection_init`, `start`, `stop`,
+/// anything else). Pure but for the API key it checks: the fuzz target feeds it any text.
+pub fn client_message(
+    shared: &Shared,
+    initialised: &mut bool,
+    subs: &mut HashMap<String, Operation>,
+    text: &str,
+) -> Value {
+    let Ok(msg) = serde_json::from_str::<Value>(text) else {
+        return error_msg(None, "MalformedMessage", "message is not valid JSON");
+    };
+    let id = msg.get("id").and_then(Value::as_str).map(str::to_string);
+    match msg.get("type").and_then(Value::as_str) {
+        Some("connection_init") => {
+            *initialised = true;
+            json!({"type": "connection_ack", "payload": {"connectionTimeoutMs": shared.config.connection_timeout_ms}})
+        }
+        Some("start") if !*initialised => error_msg(id.as_deref(), "UnauthorizedException", "connection_init must come first"),
+        Some("start") => start(shared, &msg, id.as_deref(), subs),
+        Some("stop") => match id {
+            Some(id) if subs.remove(&id).is_some() => json!({"type": "complete", "id": id}),
+            _ => error_msg(id.as_deref(), "UnknownSubscription", "no subscription with that id"),
+        },
+        _ => error_msg(id.as_deref(), "UnsupportedOperation", "unknown message type"),
     }
 }
 

@@ -1,6 +1,8 @@
 //! What the mock may say about secrets in its log: nothing but a short fingerprint. Device
 //! tokens, participant tokens, client secrets and API keys never reach stderr whole, at any
 //! level; request paths are logged without their query (tokens ride in `?token=`).
+//! `line` is the last line of defence: the binary passes every log line through it, because
+//! at TRACE the WebSocket and webrtc libraries log whole messages, which carry keys.
 
 /// A short, stable, non-reversible name for a secret: `#` and 8 hex digits of its SHA-256.
 pub fn fingerprint(secret: &str) -> String {
@@ -12,9 +14,146 @@ pub fn fingerprint(secret: &str) -> String {
     format!("#{hex}")
 }
 
+/// JSON keys and query parameters whose values are secrets (compared lower-case, as a
+/// suffix of the key: `x-api-key`, `clientSecret`, `deviceToken`, `participantToken`).
+const SECRET_NAMES: &[&str] = &[
+    "key",
+    "secret",
+    "token",
+    "tok",
+    "authorization",
+    "password",
+    "header",
+];
+
+fn is_secret_name(name: &str) -> bool {
+    let name = name.to_ascii_lowercase();
+    SECRET_NAMES.iter().any(|s| name.ends_with(s))
+}
+
+fn token_len(s: &str, extra: &[u8]) -> usize {
+    s.bytes()
+        .take_while(|b| b.is_ascii_alphanumeric() || extra.contains(b))
+        .count()
+}
+
+/// One log line with every secret in it replaced by its fingerprint: JWTs, AppSync keys,
+/// `Bearer` values, the `header-…` real-time subprotocol, and the value of every JSON member
+/// or query parameter whose name says it is a secret (also inside escaped JSON).
+pub fn line(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut i = 0;
+    while i < text.len() {
+        let rest = &text[i..];
+        let c = rest.chars().next().expect("not at the end");
+        // A JWT: three base64url segments, the first starting with `eyJ`.
+        if rest.starts_with("eyJ") {
+            let len = token_len(rest, b"-_.");
+            if rest[..len].matches('.').count() >= 2 {
+                out.push_str(&format!("[jwt {}]", fingerprint(&rest[..len])));
+                i += len;
+                continue;
+            }
+        }
+        if let Some(key) = rest.strip_prefix("da2-") {
+            let len = 4 + token_len(key, b"");
+            if len >= 20 {
+                out.push_str(&format!("[api-key {}]", fingerprint(&rest[..len])));
+                i += len;
+                continue;
+            }
+        }
+        for prefix in ["Bearer ", "header-"] {
+            if let Some(value) = rest.strip_prefix(prefix) {
+                let len = token_len(value, b"-_.=+/");
+                if len >= 8 {
+                    out.push_str(prefix);
+                    out.push_str(&fingerprint(&value[..len]));
+                    i += prefix.len() + len;
+                    break;
+                }
+            }
+        }
+        if i > text.len() - rest.len() {
+            continue;
+        }
+        // `name":"value"`, `name\":\"value\"` (escaped JSON) or `name=value`.
+        if matches!(c, '"' | '=' | ':' | '\\') {
+            let before = &text[..i];
+            let name_start = before
+                .rfind(|ch: char| !(ch.is_ascii_alphanumeric() || ch == '-' || ch == '_'))
+                .map_or(0, |p| p + 1);
+            let name = &before[name_start..];
+            if !name.is_empty() && is_secret_name(name) {
+                let opener = ["\\\":\\\"", "\\\": \\\"", "\":\"", "\": \"", "="]
+                    .into_iter()
+                    .find(|o| rest.starts_with(o));
+                if let Some(opener) = opener {
+                    let value = &rest[opener.len()..];
+                    let end = if opener == "=" {
+                        value
+                            .find(['&', '"', ' ', '\'', ',', '\\'])
+                            .unwrap_or(value.len())
+                    } else if opener.starts_with("\\") {
+                        value.find("\\\"").unwrap_or(value.len())
+                    } else {
+                        value.find('"').unwrap_or(value.len())
+                    };
+                    if end > 0 {
+                        out.push_str(opener);
+                        out.push_str(&fingerprint(&value[..end]));
+                        i += opener.len() + end;
+                        continue;
+                    }
+                }
+            }
+        }
+        out.push(c);
+        i += c.len_utf8();
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_line_loses_every_secret_and_keeps_the_rest() {
+        let key = "da2-abcdefghijklmnopqrstuvwxyz";
+        let jwt = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl";
+        let cases = [
+            format!(
+                r#"Received message {{"authorization":{{"host":"127.0.0.1:1","x-api-key":"{key}"}}}}"#
+            ),
+            r#"{"data":"{\"x-api-key\":\"s3cr3t-value-1\",\"q\":1}"}"#.to_string(),
+            format!("GET /ws?token={jwt}&x=1"),
+            "Authorization: Bearer sec-0123456789abcdef".to_string(),
+            r#"{"type":"authorize","clientSecret":"s3cr3t-value-2"}"#.to_string(),
+            r#"{"deviceToken":"apns-s3cr3t-value-3"}"#.to_string(),
+            "Sec-WebSocket-Protocol: header-eyJob3N0IjoiYSJ9, graphql-ws".to_string(),
+            format!("https://my.app.com/incomingCall?tok={jwt}"),
+        ];
+        for case in &cases {
+            let red = line(case);
+            for secret in [
+                key,
+                jwt,
+                "s3cr3t-value",
+                "sec-0123456789abcdef",
+                "eyJob3N0IjoiYSJ9",
+            ] {
+                assert!(!red.contains(secret), "{secret} survived in {red}");
+            }
+        }
+        let plain = r#"POST /api 200 0.4 ms action register clientId c-1 {"type":"ping","id":"7"}"#;
+        assert_eq!(line(plain), plain);
+        assert!(
+            line(&cases[0]).contains("127.0.0.1:1"),
+            "{}",
+            line(&cases[0])
+        );
+    }
 
     #[test]
     fn fingerprints_are_short_stable_and_hide_the_secret() {
