@@ -53,6 +53,16 @@ ensure_rust_target() {
   rustup target add "$1" >/dev/null
 }
 
+# cargo-fuzz (libFuzzer driver), installed with cargo into the cache.
+ensure_cargo_fuzz() {
+  local root="$DIALTONE_CACHE/cargo-fuzz"
+  if [ ! -x "$root/bin/cargo-fuzz" ]; then
+    log "installing cargo-fuzz into $root"
+    cargo install --quiet --locked --root "$root" cargo-fuzz
+  fi
+  export PATH="$root/bin:$PATH"
+}
+
 # The Debian mirror this machine's apt is configured with (deb822 or one-line sources), so
 # the chroot comes from wherever the machine's own packages come from.
 debian_mirror() {
@@ -133,6 +143,8 @@ if [ "${BASH_SOURCE[0]}" = "$0" ]; then
     kotlin) ensure_kotlin ;;
     swift) ensure_swift ;;
     browser) ensure_browser ;;
-    all) ensure_build_deps; ensure_kotlin; ensure_swift; ensure_browser ;;
+    fuzz) ensure_cargo_fuzz ;;
+    android-target) ensure_rust_target aarch64-linux-android ;;
+    all) ensure_build_deps; ensure_kotlin; ensure_swift; ensure_browser; ensure_cargo_fuzz; ensure_rust_target aarch64-linux-android ;;
   esac
 fi

@@ -50,6 +50,16 @@ pub mod testing {
             _ => Vec::new(),
         }
     }
+    /// Every reader of bytes from the network or the OS, for the fuzz targets in `fuzz/`.
+    pub mod parsers {
+        pub use crate::backend::appsync::{decode_person, interpret as appsync_response};
+        pub use crate::backend::event_channel::parse as event_channel_message;
+        pub use crate::backend::realtime::parse_server_message as realtime_message;
+        pub use crate::backend::rest::interpret as rest_response;
+        pub use crate::calls::push::parse as push_payload;
+        pub use crate::media::participant_token::decode_claims as participant_token;
+        pub use crate::media::signaling::{parse_inbound as signaling_message, rewrite_setup};
+    }
     pub use crate::media::audio_bridge::Source;
     pub use crate::media::{codec, peer, tone, FRAME_SAMPLES, FRAME_TIMESTAMP_STEP};
 }

@@ -262,7 +262,7 @@ async fn serve(shared: Shared, mut socket: WebSocket, preauth: Option<String>) {
 }
 
 /// The reply to one client message.
-fn answer(text: &str) -> String {
+pub fn answer(text: &str) -> String {
     let Ok(v) = serde_json::from_str::<Value>(text) else {
         return error("the message is not valid JSON");
     };

@@ -106,29 +106,52 @@ enum Handled {
     Leave,
 }
 
-async fn handle(shared: &Shared, p: &Arc<Participant>, text: &str) -> Handled {
+/// One JSON-RPC 2.0 message from a participant: a request, a notification, or the error
+/// reply it earns. Pure: the fuzz target feeds it any text.
+pub enum Envelope {
+    Request {
+        id: Value,
+        method: String,
+        params: Value,
+    },
+    Notification {
+        method: String,
+    },
+    Invalid(String),
+}
+
+pub fn envelope(text: &str) -> Envelope {
     let Ok(msg) = serde_json::from_str::<Value>(text) else {
-        return Handled::Reply(reply(&Value::Null, Err((-32700, "Parse error".into()))));
+        return Envelope::Invalid(reply(&Value::Null, Err((-32700, "Parse error".into()))));
     };
     let id = msg.get("id").cloned();
     let method = msg
         .get("method")
         .and_then(Value::as_str)
-        .unwrap_or_default();
+        .unwrap_or_default()
+        .to_string();
     let params = msg.get("params").cloned().unwrap_or(Value::Null);
     if msg.get("jsonrpc").and_then(Value::as_str) != Some("2.0") || method.is_empty() {
-        return Handled::Reply(reply(
+        return Envelope::Invalid(reply(
             &id.unwrap_or(Value::Null),
             Err((-32600, "Invalid Request".into())),
         ));
     }
-    let Some(id) = id else {
+    match id {
+        Some(id) => Envelope::Request { id, method, params },
+        None => Envelope::Notification { method },
+    }
+}
+
+async fn handle(shared: &Shared, p: &Arc<Participant>, text: &str) -> Handled {
+    let (id, method, params) = match envelope(text) {
+        Envelope::Invalid(reply) => return Handled::Reply(reply),
         // Notifications: no reply, whatever happens.
-        return match method {
-            "leave" => Handled::Leave,
-            _ => Handled::Nothing,
-        };
+        Envelope::Notification { method } if method == "leave" => return Handled::Leave,
+        Envelope::Notification { .. } => return Handled::Nothing,
+        Envelope::Request { id, method, params } => (id, method, params),
     };
+    let method = method.as_str();
     let result = match method {
         "setMediaPreferences" => match params.get("protocol").and_then(Value::as_str) {
             Some("WEBRTC") => {

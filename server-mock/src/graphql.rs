@@ -179,11 +179,42 @@ struct Sel {
     children: Vec<Sel>,
 }
 
+/// How deeply a document may nest selections, arguments and lists. The parser recurses on
+/// nesting, so a hostile `{{{{…` would overflow the stack (the fuzz target found it); AppSync
+/// rejects deep queries too.
+pub const MAX_NESTING: usize = 64;
+
+fn nesting_depth(query: &str) -> usize {
+    let (mut depth, mut max, mut in_string) = (0usize, 0usize, false);
+    let mut chars = query.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' if in_string => {
+                chars.next();
+            }
+            '"' => in_string = !in_string,
+            '{' | '[' | '(' if !in_string => {
+                depth += 1;
+                max = max.max(depth);
+            }
+            '}' | ']' | ')' if !in_string => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    max
+}
+
 pub fn parse(
     query: &str,
     operation_name: Option<&str>,
     variables: &Value,
 ) -> Result<Operation, Vec<GqlError>> {
+    if nesting_depth(query) > MAX_NESTING {
+        return Err(vec![GqlError::validation(
+            format!("the document nests deeper than {MAX_NESTING} levels"),
+            None,
+        )]);
+    }
     let doc: Document<String> = graphql_parser::parse_query(query).map_err(|e| {
         vec![GqlError::validation(
             format!("Invalid syntax: {}", e.to_string().trim()),
@@ -312,41 +343,83 @@ struct FlatField {
     children: Vec<Sel>,
 }
 
-fn flatten_fields(
-    set: &SelectionSet<String>,
-    fragments: &HashMap<String, &FragmentDefinition<String>>,
+/// At most this many fields once fragments are expanded: fragments that spread others twice
+/// at each level would otherwise expand exponentially (the fuzz target found the recursion).
+const MAX_FLAT_FIELDS: usize = 10_000;
+
+/// Where flattening is: nesting depth (fields and fragments), the fragments on the current
+/// path (a spread of one of them is a cycle), and the fields left in the budget.
+struct Walk<'m, 'r, 'a> {
+    fragments: &'m HashMap<String, &'r FragmentDefinition<'a, String>>,
+    errors: &'m mut Vec<GqlError>,
+    path: Vec<String>,
+    budget: usize,
+    failed: bool,
+}
+
+impl Walk<'_, '_, '_> {
+    fn fail(&mut self, message: String, pos: Option<Pos>) {
+        if !self.failed {
+            self.failed = true;
+            self.errors.push(GqlError::validation(message, pos));
+        }
+    }
+}
+
+fn flatten_fields<'a>(
+    set: &SelectionSet<'a, String>,
+    fragments: &HashMap<String, &FragmentDefinition<'a, String>>,
     errors: &mut Vec<GqlError>,
 ) -> Vec<(FlatField, Pos)> {
+    let mut walk = Walk {
+        fragments,
+        errors,
+        path: Vec::new(),
+        budget: MAX_FLAT_FIELDS,
+        failed: false,
+    };
     let mut out = Vec::new();
-    flatten_into(set, fragments, errors, &mut out, 0);
+    flatten_into(set, &mut walk, &mut out, 0);
     out
 }
 
-fn flatten_into(
-    set: &SelectionSet<String>,
-    fragments: &HashMap<String, &FragmentDefinition<String>>,
-    errors: &mut Vec<GqlError>,
+fn flatten_into<'a>(
+    set: &SelectionSet<'a, String>,
+    walk: &mut Walk<'_, '_, 'a>,
     out: &mut Vec<(FlatField, Pos)>,
     depth: usize,
 ) {
-    if depth > 8 {
-        errors.push(GqlError::validation(
-            "Validation error: fragments nest too deeply",
+    if depth > MAX_NESTING {
+        walk.fail(
+            format!("Validation error: selections nest deeper than {MAX_NESTING} levels"),
             None,
-        ));
+        );
         return;
     }
     for item in &set.items {
+        if walk.failed {
+            return;
+        }
         match item {
             Selection::Field(f) => {
-                let mut children = Vec::new();
-                for (child, _) in flatten_fields(&f.selection_set, fragments, errors) {
-                    children.push(Sel {
+                if walk.budget == 0 {
+                    walk.fail(
+                        format!("Validation error: more than {MAX_FLAT_FIELDS} fields once fragments are expanded"),
+                        Some(f.position),
+                    );
+                    return;
+                }
+                walk.budget -= 1;
+                let mut flat_children = Vec::new();
+                flatten_into(&f.selection_set, walk, &mut flat_children, depth + 1);
+                let children = flat_children
+                    .into_iter()
+                    .map(|(child, _)| Sel {
                         name: child.name,
                         response_key: child.response_key,
                         children: child.children,
-                    });
-                }
+                    })
+                    .collect();
                 out.push((
                     FlatField {
                         name: f.name.clone(),
@@ -361,9 +434,20 @@ fn flatten_into(
                     f.position,
                 ));
             }
-            Selection::FragmentSpread(s) => match fragments.get(&s.fragment_name) {
-                Some(frag) => flatten_into(&frag.selection_set, fragments, errors, out, depth + 1),
-                None => errors.push(GqlError::validation(
+            Selection::FragmentSpread(s) => match walk.fragments.get(&s.fragment_name).copied() {
+                Some(_) if walk.path.contains(&s.fragment_name) => walk.fail(
+                    format!(
+                        "Validation error of type FragmentCycle: fragment {} spreads itself",
+                        s.fragment_name
+                    ),
+                    Some(s.position),
+                ),
+                Some(frag) => {
+                    walk.path.push(s.fragment_name.clone());
+                    flatten_into(&frag.selection_set, walk, out, depth + 1);
+                    walk.path.pop();
+                }
+                None => walk.errors.push(GqlError::validation(
                     format!(
                         "Validation error of type UndefinedFragment: Undefined fragment {}",
                         s.fragment_name
@@ -371,9 +455,7 @@ fn flatten_into(
                     Some(s.position),
                 )),
             },
-            Selection::InlineFragment(f) => {
-                flatten_into(&f.selection_set, fragments, errors, out, depth + 1)
-            }
+            Selection::InlineFragment(f) => flatten_into(&f.selection_set, walk, out, depth + 1),
         }
     }
 }
@@ -899,6 +981,62 @@ mod tests {
     }
 
     const CREATE: &str = "mutation C($input: CreatePersonInput!) { createPerson(input: $input) { id _version firstName } }";
+
+    #[test]
+    fn fragment_cycles_and_exponential_spreads_are_validation_errors() {
+        // Found by the mock_graphql fuzz target: a fragment whose field spreads the fragment
+        // again recursed until the stack ran out.
+        let cycle =
+            "query { listPeople { items { ...F } } } fragment F on Person { id friends { ...F } }";
+        let errs = parse(cycle, None, &json!({})).err().expect("rejected");
+        assert!(
+            errs[0].to_json()["message"]
+                .as_str()
+                .unwrap()
+                .contains("FragmentCycle"),
+            "{:?}",
+            errs[0].to_json()
+        );
+        let mut doubling = String::from("query { listPeople { items { ...F0 } } }");
+        for i in 0..30 {
+            doubling.push_str(&format!(
+                " fragment F{i} on Person {{ a{i}: id ...F{} ...F{} }}",
+                i + 1,
+                i + 1
+            ));
+        }
+        doubling.push_str(" fragment F30 on Person { id }");
+        let errs = parse(&doubling, None, &json!({})).err().expect("rejected");
+        assert!(
+            errs[0].to_json()["message"]
+                .as_str()
+                .unwrap()
+                .contains("fields once fragments"),
+            "{:?}",
+            errs[0].to_json()
+        );
+    }
+
+    #[test]
+    fn a_hostile_nesting_is_a_validation_error_not_a_stack_overflow() {
+        // Found by the mock_graphql fuzz target: the parser recursed until the stack ran out.
+        for q in [
+            "{".repeat(200_000),
+            format!("query {{ a(x: {}) }}", "[".repeat(200_000)),
+        ] {
+            let errs = parse(&q, None, &json!({})).err().expect("rejected");
+            assert!(errs[0].to_json()["message"]
+                .as_str()
+                .unwrap()
+                .contains("nests deeper"));
+        }
+        // Braces inside strings do not count; ordinary depth is fine.
+        let ok = format!(
+            "query {{ getPerson(id: \"{}\") {{ id }} }}",
+            "{".repeat(100)
+        );
+        assert!(nesting_depth(&ok) <= 3);
+    }
 
     #[test]
     fn create_then_get_with_alias_and_fragment() {

@@ -124,19 +124,7 @@ impl MockServer {
     pub async fn start(addr: SocketAddr, config: MockConfig) -> std::io::Result<MockServer> {
         let listener = tokio::net::TcpListener::bind(addr).await?;
         let addr = listener.local_addr()?;
-        let (events, _) = broadcast::channel(1024);
-        let shared = Arc::new(Inner {
-            state: Mutex::new(State::default()),
-            tokens: TokenIssuer::random(),
-            account_id: "mock-account".to_string(),
-            api_key: config.api_key.clone(),
-            config: config.clone(),
-            outbox_changed: Notify::new(),
-            person_events: events,
-            realtime_drop: watch::channel(0).0,
-            sfu: sfu::Sfu::new(config.ice_ip, config.heartbeat_interval),
-            events: events::Hub::default(),
-        });
+        let shared = new_shared(config);
         let app = router(shared.clone());
         let (tx, rx) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
@@ -239,6 +227,23 @@ impl Drop for MockServer {
     }
 }
 
+/// The state every handler shares, for one mock.
+fn new_shared(config: MockConfig) -> Shared {
+    let (events, _) = broadcast::channel(1024);
+    Arc::new(Inner {
+        state: Mutex::new(State::default()),
+        tokens: TokenIssuer::random(),
+        account_id: "mock-account".to_string(),
+        api_key: config.api_key.clone(),
+        config: config.clone(),
+        outbox_changed: Notify::new(),
+        person_events: events,
+        realtime_drop: watch::channel(0).0,
+        sfu: sfu::Sfu::new(config.ice_ip, config.heartbeat_interval),
+        events: events::Hub::default(),
+    })
+}
+
 /// Logs every request: method, path without its query, status and latency (`info`).
 async fn request_log(
     req: axum::extract::Request,
@@ -285,4 +290,96 @@ fn router(shared: Shared) -> Router {
     app.layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(axum::middleware::from_fn(request_log))
         .with_state(shared)
+}
+
+/// Entry points for the fuzz targets in `fuzz/`: the mock's readers of REST bodies, GraphQL
+/// documents and WebSocket messages, driven without sockets (the HTTP ones through the real
+/// router, in-process). Not part of the mock's interface.
+pub mod fuzzing {
+    use std::collections::HashMap;
+
+    use axum::body::Body;
+    use axum::http::Request;
+    use tower::ServiceExt;
+
+    use super::{new_shared, router, MockConfig, Profile, Router, Shared};
+
+    pub struct Harness {
+        shared: Shared,
+        router: Router,
+    }
+
+    impl Harness {
+        /// Must be made inside a tokio runtime (the SFU's tasks start with it).
+        pub fn new(profile: Profile) -> Harness {
+            let shared = new_shared(MockConfig {
+                profile,
+                ..MockConfig::default()
+            });
+            let router = router(shared.clone());
+            Harness { shared, router }
+        }
+
+        /// The API key requests must carry.
+        pub fn api_key(&self) -> &str {
+            &self.shared.api_key
+        }
+
+        /// POSTs `body` to `path` through the router; the status it answers.
+        pub async fn post(&self, path: &str, headers: &[(&str, &str)], body: Vec<u8>) -> u16 {
+            let mut req = Request::post(path);
+            for (k, v) in headers {
+                req = req.header(*k, *v);
+            }
+            let Ok(req) = req.body(Body::from(body)) else {
+                return 400;
+            };
+            match self.router.clone().oneshot(req).await {
+                Ok(resp) => resp.status().as_u16(),
+                Err(never) => match never {},
+            }
+        }
+
+        /// A real-time connection's messages, in order; the replies.
+        pub fn realtime(&self, messages: &[&str]) -> Vec<serde_json::Value> {
+            let mut initialised = false;
+            let mut subs = HashMap::new();
+            messages
+                .iter()
+                .map(|m| {
+                    crate::realtime::client_message(&self.shared, &mut initialised, &mut subs, m)
+                })
+                .collect()
+        }
+    }
+
+    /// One runtime and one harness per profile for the whole fuzzing process.
+    pub fn harness(profile: Profile) -> &'static (tokio::runtime::Runtime, Harness) {
+        static SEED: std::sync::OnceLock<(tokio::runtime::Runtime, Harness)> =
+            std::sync::OnceLock::new();
+        static EXTENDED: std::sync::OnceLock<(tokio::runtime::Runtime, Harness)> =
+            std::sync::OnceLock::new();
+        let cell = match profile {
+            Profile::Seed => &SEED,
+            Profile::Extended => &EXTENDED,
+        };
+        cell.get_or_init(|| {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("a tokio runtime");
+            let h = rt.block_on(async { Harness::new(profile) });
+            (rt, h)
+        })
+    }
+
+    /// The event channel's reply to one message.
+    pub fn event_channel(text: &str) -> String {
+        crate::events::answer(text)
+    }
+
+    /// The v3 gateway's reading of one JSON-RPC message.
+    pub fn gateway(text: &str) -> crate::gateway::Envelope {
+        crate::gateway::envelope(text)
+    }
 }

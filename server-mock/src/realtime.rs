@@ -121,13 +121,25 @@ pub fn client_message(
             *initialised = true;
             json!({"type": "connection_ack", "payload": {"connectionTimeoutMs": shared.config.connection_timeout_ms}})
         }
-        Some("start") if !*initialised => error_msg(id.as_deref(), "UnauthorizedException", "connection_init must come first"),
+        Some("start") if !*initialised => error_msg(
+            id.as_deref(),
+            "UnauthorizedException",
+            "connection_init must come first",
+        ),
         Some("start") => start(shared, &msg, id.as_deref(), subs),
         Some("stop") => match id {
             Some(id) if subs.remove(&id).is_some() => json!({"type": "complete", "id": id}),
-            _ => error_msg(id.as_deref(), "UnknownSubscription", "no subscription with that id"),
+            _ => error_msg(
+                id.as_deref(),
+                "UnknownSubscription",
+                "no subscription with that id",
+            ),
         },
-        _ => error_msg(id.as_deref(), "UnsupportedOperation", "unknown message type"),
+        _ => error_msg(
+            id.as_deref(),
+            "UnsupportedOperation",
+            "unknown message type",
+        ),
     }
 }
 
