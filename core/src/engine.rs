@@ -48,6 +48,8 @@ pub struct Engine {
     channel_up: tokio::sync::watch::Sender<bool>,
     calls: Arc<CallManager>,
     audio: Arc<AudioBridge>,
+    /// How long a call's lost signaling socket may take to come back (ms).
+    recovery_budget_ms: Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl Engine {
@@ -75,6 +77,9 @@ impl Engine {
         let rest = RestClient::new(http.clone(), &endpoints.rest_url);
         let appsync = AppSyncClient::new(http, &endpoints.graphql_url, &endpoints.graphql_api_key);
         let audio = Arc::new(AudioBridge::new());
+        let recovery_budget_ms = Arc::new(std::sync::atomic::AtomicU64::new(
+            crate::media::signaling_link::DEFAULT_BUDGET.as_millis() as u64,
+        ));
         let calls = Arc::new(CallManager::new(
             Ports {
                 backend: Arc::new(RestCallBackend {
@@ -84,6 +89,7 @@ impl Engine {
                 media: Arc::new(WebRtcMedia {
                     signaling_url: endpoints.signaling_url.clone(),
                     audio: audio.clone(),
+                    recovery_budget_ms: recovery_budget_ms.clone(),
                 }),
                 hub: Arc::new(Hub::default()),
             },
@@ -111,6 +117,7 @@ impl Engine {
             channel_up: tokio::sync::watch::channel(false).0,
             calls,
             audio,
+            recovery_budget_ms,
         }))
     }
 
@@ -396,6 +403,15 @@ impl Engine {
     /// The push path: no network; the only storage read is the cached identity.
     pub fn handle_push(&self, raw: &str) -> Result<(PushOutcome, Option<Arc<CallHandle>>)> {
         self.calls.handle_push(raw, Self::now_ms())
+    }
+
+    /// How long a call may take to recover a lost signaling connection before it ends
+    /// (30 s by default); applies to calls joined from now on.
+    pub fn set_recovery_budget(&self, budget: std::time::Duration) {
+        self.recovery_budget_ms.store(
+            budget.as_millis().min(u64::MAX as u128) as u64,
+            std::sync::atomic::Ordering::Relaxed,
+        );
     }
 
     /// The device's network changed (Wi-Fi ↔ cellular): every call restarts ICE now.

@@ -44,9 +44,18 @@ struct Call {
 }
 
 async fn connected_call(m: &MockServer) -> Call {
+    connected_call_with(m, None).await
+}
+
+/// `recovery_budget`: both phones' connection recovery budget, in seconds.
+async fn connected_call_with(m: &MockServer, recovery_budget: Option<u32>) -> Call {
     let dirs = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     let alice = phone(m, &dirs.0);
     let bob = phone(m, &dirs.1);
+    if let Some(seconds) = recovery_budget {
+        alice.set_connection_recovery_budget(seconds);
+        bob.set_connection_recovery_budget(seconds);
+    }
     alice
         .register(PushToken {
             kind: PushKind::Fcm,
@@ -243,6 +252,118 @@ async fn an_ice_restart_reoffer_keeps_the_audio_flowing() {
         c.bob.detected_remote_tone(TONES.to_vec()) == Some(880.0)
     })
     .await;
+    c.alice.end_call().await.unwrap();
+    c.bob.end_call().await.unwrap();
+}
+
+/// Every state the phone's call went through, for the recovery tests.
+fn reconnected(events: &Events) -> bool {
+    let states = events.states();
+    let at = states.iter().position(|s| *s == CallState::Reconnecting);
+    at.is_some_and(|i| states[i..].contains(&CallState::Connected))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lost_signaling_socket_comes_back_and_the_audio_never_stops() {
+    let m = mock().await;
+    let c = connected_call(&m).await;
+    eventually("Bob to hear Alice", 15, || {
+        c.bob.detected_remote_tone(TONES.to_vec()) == Some(440.0)
+    })
+    .await;
+    // Both signaling sockets drop without a Close frame, as in a network outage. The
+    // media path is untouched: audio keeps flowing while the sockets reconnect.
+    m.cut_signaling();
+    for _ in 0..10 {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        assert_eq!(
+            c.bob.detected_remote_tone(TONES.to_vec()),
+            Some(440.0),
+            "audio kept flowing"
+        );
+    }
+    eventually(
+        "Alice's call to show Reconnecting, then Connected",
+        10,
+        || reconnected(&c.alice_events),
+    )
+    .await;
+    eventually(
+        "Bob's call to show Reconnecting, then Connected",
+        10,
+        || reconnected(&c.bob_events),
+    )
+    .await;
+    assert!(!c.alice_events.saw(|e| matches!(
+        e,
+        CallEvent::StateChanged {
+            state: CallState::Ended { .. },
+            ..
+        }
+    )));
+    // The resumed socket works: a re-offer (ICE restart) goes through it.
+    c.alice.network_changed().await.unwrap();
+    c.alice.set_audio_source(AudioSource::Tone {
+        frequency_hz: 880.0,
+    });
+    eventually(
+        "Bob to hear Alice's new tone through the resumed session",
+        15,
+        || c.bob.detected_remote_tone(TONES.to_vec()) == Some(880.0),
+    )
+    .await;
+    c.alice.end_call().await.unwrap();
+    c.bob.end_call().await.unwrap();
+    eventually("the SFU to forget the session", 5, || {
+        m.media_counts() == (0, 0)
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_socket_that_cannot_come_back_within_the_budget_ends_the_call_once_as_failed() {
+    let m = mock().await;
+    let c = connected_call_with(&m, Some(2)).await;
+    eventually("Bob to hear Alice", 15, || {
+        c.bob.detected_remote_tone(TONES.to_vec()) == Some(440.0)
+    })
+    .await;
+    // The gateway goes down (the sockets cut, every reconnect answered 503): with a 2 s
+    // budget, each call ends soon after it, once, as failed.
+    let cut_at = std::time::Instant::now();
+    m.set_signaling_available(false);
+    m.cut_signaling();
+    for _ in 0..100 {
+        if c.alice_events.saw(ended(CallEndReason::Failed)) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        c.alice_events.saw(ended(CallEndReason::Failed)),
+        "Alice's call ends as failed: {:?}",
+        c.alice_events.states()
+    );
+    let took = cut_at.elapsed();
+    assert!(
+        took >= Duration::from_secs(2) && took < Duration::from_secs(8),
+        "ended after {took:?}"
+    );
+    assert!(c.alice_events.states().contains(&CallState::Reconnecting));
+    let ends = c
+        .alice_events
+        .states()
+        .iter()
+        .filter(|s| matches!(s, CallState::Ended { .. }))
+        .count();
+    assert_eq!(ends, 1, "the call ends once");
+    eventually("Bob's call to end as failed", 10, || {
+        c.bob_events.saw(ended(CallEndReason::Failed))
+    })
+    .await;
+    // The mock keeps the participants for its grace period; ending the calls releases
+    // the backend's session.
+    m.set_signaling_available(true);
     c.alice.end_call().await.unwrap();
     c.bob.end_call().await.unwrap();
 }

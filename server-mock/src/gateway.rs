@@ -28,6 +28,15 @@ pub async fn upgrade(
 ) -> Response {
     let refuse =
         |status: StatusCode, msg: String| (status, Json(json!({"error": msg}))).into_response();
+    if shared
+        .signaling_down
+        .load(std::sync::atomic::Ordering::SeqCst)
+    {
+        return refuse(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the gateway is unavailable".into(),
+        );
+    }
     let Some(token) = q.get("token").filter(|t| !t.is_empty()) else {
         return refuse(StatusCode::UNAUTHORIZED, "token is required".into());
     };
@@ -48,8 +57,9 @@ pub async fn upgrade(
             "the session of this token has ended".into(),
         );
     }
+    let unique_id = q.get("uniqueId").cloned().unwrap_or_default();
     ws.max_message_size(MAX_MESSAGE_BYTES)
-        .on_upgrade(move |socket| serve(shared, socket, claims))
+        .on_upgrade(move |socket| serve(shared, socket, claims, unique_id))
 }
 
 fn reply(id: &Value, result: Result<Value, (i64, String)>) -> String {
@@ -62,42 +72,74 @@ fn reply(id: &Value, result: Result<Value, (i64, String)>) -> String {
     .to_string()
 }
 
-async fn serve(shared: Shared, mut socket: WebSocket, claims: Claims) {
+/// How a signaling socket ended, which decides what happens to the participant.
+enum SocketEnd {
+    /// `leave`: gone now.
+    Left,
+    /// The session ended (endCall, a replacing participant): the socket gets a Close frame.
+    Closed,
+    /// The connection failed or was cut: the participant keeps its media for the grace
+    /// period, waiting for a reconnect with its `uniqueId`.
+    Lost,
+}
+
+async fn serve(shared: Shared, mut socket: WebSocket, claims: Claims, unique_id: String) {
     let (out_tx, mut out_rx) = mpsc::unbounded_channel();
-    let participant = shared.sfu.join(&claims.tid, &claims.p, out_tx);
-    let mut left = false;
-    loop {
+    let (participant, resumed) = shared
+        .sfu
+        .attach(&claims.tid, &claims.p, &unique_id, out_tx);
+    if resumed {
+        tracing::info!(target: "dialtone_mock::ws", "signaling socket resumed: participant {}", participant.id);
+    }
+    let end = loop {
         tokio::select! {
             msg = socket.recv() => {
                 let text = match msg {
                     Some(Ok(Message::Text(t))) => t,
                     Some(Ok(Message::Ping(_) | Message::Pong(_) | Message::Binary(_))) => continue,
-                    _ => break,
+                    Some(Ok(Message::Close(_))) => break SocketEnd::Left,
+                    Some(Err(_)) | None => break SocketEnd::Lost,
                 };
                 match handle(&shared, &participant, text.as_str()).await {
                     Handled::Reply(r) => {
-                        if socket.send(Message::Text(r.into())).await.is_err() { break; }
+                        if socket.send(Message::Text(r.into())).await.is_err() { break SocketEnd::Lost; }
                     }
                     Handled::Nothing => {}
-                    Handled::Leave => { left = true; break; }
+                    Handled::Leave => break SocketEnd::Left,
                 }
             }
             out = out_rx.recv() => match out {
                 Some(Outbound::Text(t)) => {
-                    if socket.send(Message::Text(t.into())).await.is_err() { break; }
+                    if socket.send(Message::Text(t.into())).await.is_err() { break SocketEnd::Lost; }
                 }
-                Some(Outbound::Close) | None => break,
+                Some(Outbound::Cut) => break SocketEnd::Lost,
+                Some(Outbound::Close) | None => break SocketEnd::Closed,
             }
         }
-    }
+    };
     tracing::info!(
         target: "dialtone_mock::ws",
         "signaling socket closed: participant {} {}",
         participant.id,
-        if left { "left" } else { "disconnected" }
+        match end {
+            SocketEnd::Left => "left",
+            SocketEnd::Closed => "closed by the gateway",
+            SocketEnd::Lost => "lost; keeping its media while it reconnects",
+        }
     );
-    let _ = socket.send(Message::Close(None)).await;
-    shared.sfu.leave(&participant).await;
+    match end {
+        SocketEnd::Lost => {
+            // No Close frame: dropping the socket is what an outage looks like.
+            drop(socket);
+            shared
+                .sfu
+                .detach(&participant, shared.config.signaling_grace);
+        }
+        SocketEnd::Left | SocketEnd::Closed => {
+            let _ = socket.send(Message::Close(None)).await;
+            shared.sfu.leave(&participant).await;
+        }
+    }
 }
 
 enum Handled {

@@ -79,6 +79,9 @@ pub struct MockConfig {
     pub ws_auth_timeout: Duration,
     /// How long a `/ws` socket may stay silent (clients ping well within it).
     pub ws_idle_timeout: Duration,
+    /// How long a participant whose signaling socket was lost (not closed: no `leave`, no
+    /// Close frame) keeps its media while it reconnects with the same token and `uniqueId`.
+    pub signaling_grace: Duration,
 }
 
 impl Default for MockConfig {
@@ -92,6 +95,7 @@ impl Default for MockConfig {
             profile: Profile::Extended,
             ws_auth_timeout: Duration::from_secs(5),
             ws_idle_timeout: Duration::from_secs(60),
+            signaling_grace: Duration::from_secs(30),
         }
     }
 }
@@ -107,6 +111,8 @@ pub struct Inner {
     pub realtime_drop: watch::Sender<u64>,
     pub sfu: Arc<sfu::Sfu>,
     pub events: events::Hub,
+    /// The outage hook of `set_signaling_available`.
+    pub signaling_down: std::sync::atomic::AtomicBool,
 }
 
 pub type Shared = Arc<Inner>;
@@ -194,6 +200,20 @@ impl MockServer {
     }
 
     /// Closes every `/ws` connection, as a network change would.
+    /// Cuts every participant's signaling socket without a Close frame, as a network outage
+    /// would: the participants keep their media for `signaling_grace`.
+    pub fn cut_signaling(&self) {
+        self.shared.sfu.cut_all();
+    }
+
+    /// While false, the gateway answers every signaling upgrade with 503 (a gateway that is
+    /// down): clients retry until their recovery budget runs out.
+    pub fn set_signaling_available(&self, available: bool) {
+        self.shared
+            .signaling_down
+            .store(!available, std::sync::atomic::Ordering::SeqCst);
+    }
+
     pub fn drop_event_channels(&self) {
         self.shared.events.drop_all();
     }
@@ -241,6 +261,7 @@ fn new_shared(config: MockConfig) -> Shared {
         realtime_drop: watch::channel(0).0,
         sfu: sfu::Sfu::new(config.ice_ip, config.heartbeat_interval),
         events: events::Hub::default(),
+        signaling_down: Default::default(),
     })
 }
 

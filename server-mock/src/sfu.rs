@@ -47,7 +47,10 @@ type Peer = Arc<dyn PeerConnection>;
 #[derive(Debug)]
 pub enum Outbound {
     Text(String),
+    /// The session ended: close the socket with a Close frame.
     Close,
+    /// Drop the socket without a Close frame (the outage hook): the participant waits.
+    Cut,
 }
 
 fn opus() -> RTCRtpCodec {
@@ -154,7 +157,12 @@ struct Subscribe {
 pub struct Participant {
     pub id: String,
     pub session_id: String,
-    out: mpsc::UnboundedSender<Outbound>,
+    /// The connection instance (`uniqueId`): a reconnect with the same one resumes.
+    pub unique_id: String,
+    /// The current socket's queue; replaced when the participant reconnects.
+    out: Mutex<mpsc::UnboundedSender<Outbound>>,
+    /// Bumped on every (re)attach: a grace timer only ends the attachment it was set for.
+    attachment: std::sync::atomic::AtomicU64,
     publish: tokio::sync::Mutex<Option<(Peer, String)>>,
     subscribe: tokio::sync::Mutex<Option<Subscribe>>,
     /// Serialises offer → answer rounds on the subscribing connection.
@@ -169,8 +177,12 @@ impl Participant {
         self.pongs.load(std::sync::atomic::Ordering::Relaxed)
     }
 
+    fn send(&self, msg: Outbound) {
+        let _ = self.out.lock().expect("out lock").send(msg);
+    }
+
     fn notify(&self, method: &str, params: Value) {
-        let _ = self.out.send(Outbound::Text(
+        self.send(Outbound::Text(
             json!({"jsonrpc": "2.0", "method": method, "params": params}).to_string(),
         ));
     }
@@ -220,17 +232,35 @@ impl Sfu {
             .cloned()
     }
 
-    /// A participant's socket opened. A participant joining twice replaces its old socket.
-    pub fn join(
+    /// A participant's socket opened. With the `uniqueId` of a participant already here, it
+    /// is that participant reconnecting: it keeps its media and gets the new socket (the
+    /// second value is true). Otherwise it is a new participant, which replaces one with the
+    /// same id (an app restarted on the device).
+    pub fn attach(
         self: &Arc<Self>,
         session_id: &str,
         participant_id: &str,
+        unique_id: &str,
         out: mpsc::UnboundedSender<Outbound>,
-    ) -> Arc<Participant> {
+    ) -> (Arc<Participant>, bool) {
+        let mut sessions = self.sessions.lock().expect("sfu lock");
+        let media = sessions.entry(session_id.to_string()).or_default();
+        if let Some(p) = media.participants.get(participant_id) {
+            if !unique_id.is_empty() && p.unique_id == unique_id {
+                let p = p.clone();
+                let old = std::mem::replace(&mut *p.out.lock().expect("out lock"), out);
+                let _ = old.send(Outbound::Cut);
+                p.attachment
+                    .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                return (p, true);
+            }
+        }
         let p = Arc::new(Participant {
             id: participant_id.to_string(),
             session_id: session_id.to_string(),
-            out,
+            unique_id: unique_id.to_string(),
+            out: Mutex::new(out),
+            attachment: Default::default(),
             publish: tokio::sync::Mutex::new(None),
             subscribe: tokio::sync::Mutex::new(None),
             negotiation: tokio::sync::Mutex::new(()),
@@ -238,19 +268,39 @@ impl Sfu {
             pongs: Default::default(),
             tasks: Mutex::new(Vec::new()),
         });
-        let old = self
-            .sessions
-            .lock()
-            .expect("sfu lock")
-            .entry(session_id.to_string())
-            .or_default()
+        let old = media
             .participants
             .insert(participant_id.to_string(), p.clone());
+        drop(sessions);
         if let Some(old) = old {
-            let _ = old.out.send(Outbound::Close);
+            old.send(Outbound::Close);
             tokio::spawn(close_participant(old));
         }
-        p
+        (p, false)
+    }
+
+    /// The participant's socket was lost (no `leave`, no Close frame): it keeps its media for
+    /// `grace`, and leaves then unless it reconnected meanwhile.
+    pub fn detach(self: &Arc<Self>, p: &Arc<Participant>, grace: Duration) {
+        let attachment = p.attachment.load(std::sync::atomic::Ordering::SeqCst);
+        let sfu = self.clone();
+        let p = p.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(grace).await;
+            if p.attachment.load(std::sync::atomic::Ordering::SeqCst) == attachment {
+                tracing::info!(target: "dialtone_mock::ws", "participant {} did not come back within {grace:?}", p.id);
+                sfu.leave(&p).await;
+            }
+        });
+    }
+
+    /// The outage hook: every socket dropped without a Close frame.
+    pub fn cut_all(&self) {
+        for media in self.sessions.lock().expect("sfu lock").values() {
+            for p in media.participants.values() {
+                p.send(Outbound::Cut);
+            }
+        }
     }
 
     /// After `setMediaPreferences`: offer the participant every stream already published.
@@ -510,7 +560,7 @@ impl Sfu {
         let media = self.sessions.lock().expect("sfu lock").remove(session_id);
         if let Some(media) = media {
             for p in media.participants.into_values() {
-                let _ = p.out.send(Outbound::Close);
+                p.send(Outbound::Close);
                 close_participant(p).await;
             }
         }

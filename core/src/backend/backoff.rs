@@ -10,15 +10,25 @@ const MAX: Duration = Duration::from_secs(30);
 #[derive(Debug, Clone)]
 pub struct Backoff {
     next: Duration,
+    max: Duration,
 }
 
 impl Default for Backoff {
     fn default() -> Self {
-        Self { next: FIRST }
+        Self {
+            next: FIRST,
+            max: MAX,
+        }
     }
 }
 
 impl Backoff {
+    /// Waits no longer than `max` between attempts (a call's media signaling, which must
+    /// come back within seconds, not minutes).
+    pub fn capped(max: Duration) -> Self {
+        Self { next: FIRST, max }
+    }
+
     /// A connection worked: the next failure waits briefly again.
     pub fn reset(&mut self) {
         self.next = FIRST;
@@ -32,7 +42,7 @@ impl Backoff {
     /// Waits before the next attempt and doubles the wait after it.
     pub async fn wait(&mut self) {
         tokio::time::sleep(jitter(self.next)).await;
-        self.next = (self.next * 2).min(MAX);
+        self.next = (self.next * 2).min(self.max);
     }
 }
 

@@ -164,6 +164,9 @@ impl CallBackend for RestCallBackend {
 pub struct WebRtcMedia {
     pub signaling_url: String,
     pub audio: Arc<AudioBridge>,
+    /// How long a lost signaling socket may take to come back, in milliseconds (the app
+    /// can change it at any time; a session takes the value when it joins).
+    pub recovery_budget_ms: Arc<std::sync::atomic::AtomicU64>,
 }
 
 #[async_trait]
@@ -183,6 +186,10 @@ impl MediaConnector for WebRtcMedia {
             IcePolicy::for_signaling_host(&host),
             self.audio.clone(),
             events,
+            std::time::Duration::from_millis(
+                self.recovery_budget_ms
+                    .load(std::sync::atomic::Ordering::Relaxed),
+            ),
         )
         .await?;
         let timings = session.timings.clone();

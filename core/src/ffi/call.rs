@@ -441,6 +441,15 @@ impl DialtoneClient {
         })
     }
 
+    /// How long a call may take to recover its lost signaling connection (a blackout, a
+    /// network switch, a gateway restart) before it ends as failed: 30 s unless set. Audio
+    /// keeps flowing meanwhile wherever the media path still works. Applies to calls joined
+    /// from now on.
+    pub fn set_connection_recovery_budget(&self, seconds: u32) {
+        self.engine
+            .set_recovery_budget(std::time::Duration::from_secs(u64::from(seconds)));
+    }
+
     /// The call with this id (placed or incoming, live or recently ended).
     pub fn call(&self, call_id: String) -> Option<Arc<Call>> {
         self.engine

@@ -1,5 +1,5 @@
-//! Media for calls. Read `session` first: one joined session (the v3 signaling socket and
-//! its JSON-RPC, publish and subscribe negotiation, the send and playout clocks, stats),
+//! Media for calls. Read `session` first: one joined session (the v3 signaling socket, kept
+//! alive through outages by `signaling_link`, and its JSON-RPC, publish and subscribe negotiation, the send and playout clocks, stats),
 //! built on `signaling` (the protocol's messages), `peer` (webrtc-rs connections as a call
 //! needs them) and `participant_token` (the token's claims). The samples: the fixed frame
 //! format below, the Opus `codec`, the receive-side `jitter` buffer, the app's PCM in and
@@ -12,6 +12,7 @@ pub mod participant_token;
 pub mod peer;
 pub mod session;
 pub mod signaling;
+pub mod signaling_link;
 pub mod tone;
 
 /// Opus at 48 kHz, mono, 20 ms frames: what Bandwidth's gateway and browsers negotiate.

@@ -11,7 +11,6 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bytes::BytesMut;
-use futures_util::{SinkExt, StreamExt};
 use rtc::data_channel::RTCDataChannelInit;
 use rtc::peer_connection::configuration::RTCOfferOptions;
 use rtc::peer_connection::sdp::RTCSessionDescription;
@@ -30,9 +29,8 @@ use crate::media::audio_bridge::AudioBridge;
 use crate::media::codec::{Decoder, Encoder};
 use crate::media::jitter::{JitterBuffer, Playout};
 use crate::media::peer::{self, IcePolicy, Peer, PeerEvent, OPUS_PAYLOAD_TYPE};
-use crate::media::signaling::{
-    self, Inbound, PublishAnswer, RevisionGate, RpcError, SubscribeOffer,
-};
+use crate::media::signaling::{self, PublishAnswer, RevisionGate, RpcError, SubscribeOffer};
+use crate::media::signaling_link::{self, LinkEvent};
 use crate::media::{FRAME_MS, FRAME_SAMPLES, FRAME_TIMESTAMP_STEP};
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -82,7 +80,7 @@ impl From<webrtc::error::Error> for MediaError {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum MediaEnd {
     /// We left (hangup).
     Left,
@@ -90,6 +88,9 @@ pub enum MediaEnd {
     SignalingClosed,
     /// ICE could not be restored.
     ConnectionFailed,
+    /// The signaling socket was lost and did not come back within the recovery budget (or
+    /// the gateway refused to resume it); the text says which.
+    ConnectionLost(String),
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -177,6 +178,18 @@ impl Rpc {
     }
 }
 
+impl signaling_link::Responses for Rpc {
+    fn respond(&self, id: u64, result: Result<Value, RpcError>) {
+        if let Some(tx) = crate::sync::lock(&self.pending).remove(&id) {
+            let _ = tx.send(result);
+        }
+    }
+
+    fn fail_all(&self) {
+        Rpc::fail_all(self);
+    }
+}
+
 /// A joined media session. Dropping it aborts everything; `leave` does it politely.
 pub struct MediaSession {
     rpc: Arc<Rpc>,
@@ -249,12 +262,15 @@ fn mark(timings: &Mutex<Timings>, f: impl FnOnce(&mut Timings) -> &mut Option<In
 }
 
 impl MediaSession {
+    /// `recovery_budget`: how long a lost signaling socket may take to come back before the
+    /// session ends (`signaling_link::DEFAULT_BUDGET` unless the app set another).
     pub async fn join(
         signaling_url: &str,
         token: &str,
         ice: IcePolicy,
         bridge: Arc<AudioBridge>,
         events: mpsc::UnboundedSender<MediaEvent>,
+        recovery_budget: Duration,
     ) -> Result<MediaSession, MediaError> {
         let timings = Arc::new(Mutex::new(Timings {
             started: Some(Instant::now()),
@@ -282,53 +298,23 @@ impl MediaSession {
             Err(e) => return Err(MediaError::Connect(e)),
         };
         mark(&timings, |t| &mut t.socket_open);
-        let (mut sink, mut stream) = ws.split();
-        let (out_tx, mut out_rx) = mpsc::unbounded_channel::<Message>();
+        let (out_tx, out_rx) = mpsc::unbounded_channel::<Message>();
         let rpc = Arc::new(Rpc {
             out: out_tx,
             pending: Mutex::new(HashMap::new()),
             next_id: AtomicU64::new(1),
         });
         let mut tasks = Vec::new();
-
-        let writer = tokio::spawn(async move {
-            while let Some(m) = out_rx.recv().await {
-                let close = matches!(m, Message::Close(_));
-                if sink.send(m).await.is_err() || close {
-                    break;
-                }
-            }
-            let _ = sink.close().await;
-        });
-        tasks.push(writer.abort_handle());
-
-        let (notif_tx, notif_rx) = mpsc::unbounded_channel::<(String, Value)>();
-        let reader_rpc = rpc.clone();
-        let reader = tokio::spawn(async move {
-            while let Some(Ok(msg)) = stream.next().await {
-                let Message::Text(text) = msg else {
-                    if matches!(msg, Message::Close(_)) {
-                        break;
-                    }
-                    continue;
-                };
-                match signaling::parse_inbound(text.as_str()) {
-                    Ok(Inbound::Response { id, result }) => {
-                        if let Some(tx) = crate::sync::lock(&reader_rpc.pending).remove(&id) {
-                            let _ = tx.send(result);
-                        }
-                    }
-                    Ok(Inbound::Notification { method, params }) => {
-                        let _ = notif_tx.send((method, params));
-                    }
-                    Err(e) => {
-                        tracing::warn!(target: "dialtone::media", "ignoring signaling message: {e}")
-                    }
-                }
-            }
-            reader_rpc.fail_all();
-        });
-        tasks.push(reader.abort_handle());
+        let (link_tx, link_rx) = mpsc::unbounded_channel::<LinkEvent>();
+        let link = tokio::spawn(signaling_link::run(
+            ws,
+            url,
+            recovery_budget,
+            rpc.clone(),
+            out_rx,
+            link_tx,
+        ));
+        tasks.push(link.abort_handle());
 
         let setup = async {
             rpc.call("setMediaPreferences", json!({"protocol": "WEBRTC"}))
@@ -382,7 +368,7 @@ impl MediaSession {
             stream_id: stream_id.clone(),
             children: Vec::new(),
         };
-        tasks.push(tokio::spawn(driver.run(notif_rx, pub_events)).abort_handle());
+        tasks.push(tokio::spawn(driver.run(link_rx, pub_events)).abort_handle());
         tasks.push(
             tokio::spawn(stats_clock(
                 bridge,
@@ -501,17 +487,40 @@ struct Driver {
 impl Driver {
     async fn run(
         mut self,
-        mut notifications: mpsc::UnboundedReceiver<(String, Value)>,
+        mut link: mpsc::UnboundedReceiver<LinkEvent>,
         mut pub_events: mpsc::UnboundedReceiver<PeerEvent>,
     ) {
         let (sub_tx, mut sub_events) = mpsc::unbounded_channel::<PeerEvent>();
         let mut ping = tokio::time::interval(Duration::from_secs(signaling::PING_INTERVAL_SECS));
         ping.reset();
-        let mut reconnecting = false;
+        // The media path (the publishing connection) and the signaling socket recover
+        // independently; the call is Reconnecting while either is down.
+        let mut media_down = false;
+        let mut signaling_down = false;
         let end = loop {
             tokio::select! {
-                n = notifications.recv() => match n {
-                    Some((method, params)) if method == "sdpOffer" => {
+                n = link.recv() => match n {
+                    Some(LinkEvent::Lost) => {
+                        if !media_down && !signaling_down {
+                            let _ = self.events.send(MediaEvent::Reconnecting);
+                        }
+                        signaling_down = true;
+                    }
+                    Some(LinkEvent::Restored) => {
+                        signaling_down = false;
+                        if media_down {
+                            // The media path went too: publish again with an ICE restart;
+                            // the SFU's next sdpOffer renews the subscribing side.
+                            let prefs = self.rpc.call("setMediaPreferences", json!({"protocol": "WEBRTC"})).await;
+                            if let Err(e) = prefs.and(restart_ice(&self.publish, &self.rpc, &self.stream_id).await) {
+                                tracing::warn!(target: "dialtone::media", "re-publishing after the outage failed: {e}");
+                            }
+                        } else {
+                            let _ = self.events.send(MediaEvent::Connected);
+                        }
+                    }
+                    Some(LinkEvent::GaveUp(why)) => break MediaEnd::ConnectionLost(why),
+                    Some(LinkEvent::Notification(method, params)) if method == "sdpOffer" => {
                         match serde_json::from_value::<SubscribeOffer>(params) {
                             Ok(offer) => {
                                 if let Err(e) = self.on_subscribe_offer(offer, &sub_tx).await {
@@ -521,7 +530,7 @@ impl Driver {
                             Err(e) => tracing::warn!(target: "dialtone::media", "malformed sdpOffer: {e}"),
                         }
                     }
-                    Some((method, _)) => tracing::debug!(target: "dialtone::media", "ignoring notification {method}"),
+                    Some(LinkEvent::Notification(method, _)) => tracing::debug!(target: "dialtone::media", "ignoring notification {method}"),
                     None => break MediaEnd::SignalingClosed,
                 },
                 ev = pub_events.recv() => match ev {
@@ -531,18 +540,24 @@ impl Driver {
                             RTCPeerConnectionState::Connected => {
                                 mark(&self.timings, |t| &mut t.ice_connected);
                                 mark(&self.timings, |t| &mut t.dtls_connected);
-                                if reconnecting {
-                                    reconnecting = false;
-                                    let _ = self.events.send(MediaEvent::Connected);
+                                if media_down {
+                                    media_down = false;
+                                    if !signaling_down {
+                                        let _ = self.events.send(MediaEvent::Connected);
+                                    }
                                 }
                             }
                             RTCPeerConnectionState::Disconnected => {
-                                reconnecting = true;
-                                let _ = self.events.send(MediaEvent::Reconnecting);
+                                if !media_down && !signaling_down {
+                                    let _ = self.events.send(MediaEvent::Reconnecting);
+                                }
+                                media_down = true;
                             }
                             RTCPeerConnectionState::Failed => {
-                                reconnecting = true;
-                                let _ = self.events.send(MediaEvent::Reconnecting);
+                                if !media_down && !signaling_down {
+                                    let _ = self.events.send(MediaEvent::Reconnecting);
+                                }
+                                media_down = true;
                                 if let Err(e) = restart_ice(&self.publish, &self.rpc, &self.stream_id).await {
                                     tracing::warn!(target: "dialtone::media", "ICE restart failed: {e}");
                                     break MediaEnd::ConnectionFailed;

@@ -1,0 +1,173 @@
+//! The v3 signaling socket of one media session, kept alive through outages. It owns the
+//! WebSocket: writes what the session queues, hands responses to the pending JSON-RPC calls
+//! and notifications to the session, pings at the WebSocket level every `KEEPALIVE` and
+//! declares the socket lost when nothing has arrived for `SILENCE` (a blackout stalls TCP
+//! rather than closing it). A lost socket is reconnected with the same participant token and
+//! `uniqueId`, with capped backoff, until the recovery budget runs out; meanwhile the peer
+//! connections carry on, so audio keeps flowing where the media path still works.
+//!
+//! A Close frame from the gateway is the session ending (the other side hung up, the call
+//! was ended): that is not an outage, and the link stops. A refused reconnect (401/403: the
+//! token expired or the session ended) gives up at once.
+
+use std::time::{Duration, Instant};
+
+use futures_util::{SinkExt, StreamExt};
+use serde_json::Value;
+use tokio::sync::mpsc;
+use tokio_tungstenite::tungstenite::Message;
+
+use crate::backend::backoff::Backoff;
+use crate::backend::websocket::{self, ConnectError, Socket};
+use crate::media::signaling::{self, Inbound, RpcError};
+
+/// WebSocket pings while connected; any frame from the gateway counts as life.
+pub const KEEPALIVE: Duration = Duration::from_secs(2);
+/// Silence after which the socket is declared lost.
+pub const SILENCE: Duration = Duration::from_secs(6);
+/// How long a lost socket may take to come back before the call ends, unless the app says
+/// otherwise (`DialtoneClient.setConnectionRecoveryBudget`).
+pub const DEFAULT_BUDGET: Duration = Duration::from_secs(30);
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+const MAX_BACKOFF: Duration = Duration::from_secs(2);
+
+/// What the link tells the session.
+#[derive(Debug)]
+pub enum LinkEvent {
+    Notification(String, Value),
+    /// The socket was lost; the link is reconnecting.
+    Lost,
+    /// The socket is back (same participant, same `uniqueId`).
+    Restored,
+    /// The socket did not come back within the budget, or the gateway refused it.
+    GaveUp(String),
+}
+
+/// Where JSON-RPC responses go: the session's pending calls.
+pub trait Responses: Send + Sync + 'static {
+    fn respond(&self, id: u64, result: Result<Value, RpcError>);
+    /// The socket went away: no pending call will get its answer.
+    fn fail_all(&self);
+}
+
+enum Pumped {
+    /// The gateway closed the session, or we sent Close (leave).
+    Closed,
+    /// The socket failed or went silent.
+    Lost(String),
+}
+
+/// Runs the link until the session ends (returns after the events sender is dropped).
+pub async fn run<R: Responses>(
+    mut ws: Socket,
+    url: url::Url,
+    budget: Duration,
+    responses: std::sync::Arc<R>,
+    mut outbound: mpsc::UnboundedReceiver<Message>,
+    events: mpsc::UnboundedSender<LinkEvent>,
+) {
+    loop {
+        match pump(ws, &*responses, &mut outbound, &events).await {
+            Pumped::Closed => return,
+            Pumped::Lost(why) => {
+                responses.fail_all();
+                tracing::info!(target: "dialtone::media", "signaling socket lost ({why}); reconnecting for up to {budget:?}");
+                let _ = events.send(LinkEvent::Lost);
+                match reconnect(&url, budget).await {
+                    Ok(socket) => {
+                        tracing::info!(target: "dialtone::media", "signaling socket restored");
+                        ws = socket;
+                        let _ = events.send(LinkEvent::Restored);
+                    }
+                    Err(why) => {
+                        let _ = events.send(LinkEvent::GaveUp(why));
+                        return;
+                    }
+                }
+            }
+        }
+    }
+}
+
+async fn pump<R: Responses>(
+    ws: Socket,
+    responses: &R,
+    outbound: &mut mpsc::UnboundedReceiver<Message>,
+    events: &mpsc::UnboundedSender<LinkEvent>,
+) -> Pumped {
+    let (mut sink, mut stream) = ws.split();
+    let mut keepalive = tokio::time::interval(KEEPALIVE);
+    keepalive.reset();
+    let mut last_heard = Instant::now();
+    loop {
+        tokio::select! {
+            msg = stream.next() => {
+                last_heard = Instant::now();
+                match msg {
+                    Some(Ok(Message::Text(text))) => match signaling::parse_inbound(text.as_str()) {
+                        Ok(Inbound::Response { id, result }) => responses.respond(id, result),
+                        Ok(Inbound::Notification { method, params }) => {
+                            let _ = events.send(LinkEvent::Notification(method, params));
+                        }
+                        Err(e) => tracing::warn!(target: "dialtone::media", "ignoring signaling message: {e}"),
+                    },
+                    Some(Ok(Message::Close(_))) => return Pumped::Closed,
+                    Some(Ok(_)) => {}
+                    Some(Err(e)) => return Pumped::Lost(e.to_string()),
+                    None => return Pumped::Lost("the connection closed without a close frame".into()),
+                }
+            }
+            out = outbound.recv() => match out {
+                Some(m) => {
+                    let close = matches!(m, Message::Close(_));
+                    if let Err(e) = sink.send(m).await {
+                        return if close { Pumped::Closed } else { Pumped::Lost(e.to_string()) };
+                    }
+                    if close {
+                        let _ = sink.close().await;
+                        return Pumped::Closed;
+                    }
+                }
+                // The session is gone.
+                None => {
+                    let _ = sink.close().await;
+                    return Pumped::Closed;
+                }
+            },
+            _ = keepalive.tick() => {
+                if last_heard.elapsed() > SILENCE {
+                    return Pumped::Lost(format!("nothing heard for {:?}", last_heard.elapsed()));
+                }
+                if sink.send(Message::Ping(Vec::new().into())).await.is_err() {
+                    return Pumped::Lost("the keepalive could not be sent".into());
+                }
+            }
+        }
+    }
+}
+
+/// Reconnects with the same URL (token and `uniqueId`) until `budget` has passed.
+async fn reconnect(url: &url::Url, budget: Duration) -> Result<Socket, String> {
+    let deadline = Instant::now() + budget;
+    let mut backoff = Backoff::capped(MAX_BACKOFF);
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(format!(
+                "the signaling connection did not come back within {budget:?}"
+            ));
+        }
+        match websocket::connect(url, &[], CONNECT_TIMEOUT.min(left), true).await {
+            Ok(socket) => return Ok(socket),
+            Err(ConnectError::Refused { status, .. }) if status == 401 || status == 403 => {
+                return Err(format!(
+                    "the gateway refused to resume the session (HTTP {status})"
+                ));
+            }
+            Err(e) => {
+                tracing::debug!(target: "dialtone::media", "signaling reconnect failed: {e}");
+                tokio::time::timeout(left, backoff.wait()).await.ok();
+            }
+        }
+    }
+}
