@@ -7,6 +7,15 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/toolchains.sh
 ensure_swift
+# SwiftPM's incremental build of a package that depends on Dialtone by path has crashed at
+# run time (SIGSEGV in libswift_Concurrency) after the generated bindings changed: start
+# those builds afresh whenever the bindings differ from the last run's.
+sum=$(cat bindings/swift/Sources/Dialtone/Generated/Dialtone.swift bindings/swift/Sources/DialtoneFFI/include/DialtoneFFI.h | sha256sum | cut -d' ' -f1)
+for scratch in target/swift-build target/swift-kit-build; do
+  if [ "$(cat "$scratch/.dialtone-bindings" 2>/dev/null)" != "$sum" ]; then
+    rm -rf "$scratch" && mkdir -p "$scratch" && echo "$sum" > "$scratch/.dialtone-bindings"
+  fi
+done
 echo "[swift] swift test (in the trixie chroot)"
 swift_in_chroot "$PWD" /bin/bash -c '
   set -e
