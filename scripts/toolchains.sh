@@ -53,6 +53,11 @@ ensure_rust_target() {
   rustup target add "$1" >/dev/null
 }
 
+# nftables and iproute2 for the kernel-level outage tests (scripts/test-faults.sh).
+ensure_faults() {
+  apt_install nftables iproute2
+}
+
 # cargo-fuzz (libFuzzer driver), installed with cargo into the cache.
 ensure_cargo_fuzz() {
   local root="$DIALTONE_CACHE/cargo-fuzz"
@@ -144,7 +149,8 @@ if [ "${BASH_SOURCE[0]}" = "$0" ]; then
     swift) ensure_swift ;;
     browser) ensure_browser ;;
     fuzz) ensure_cargo_fuzz ;;
+    faults) ensure_faults ;;
     android-target) ensure_rust_target aarch64-linux-android ;;
-    all) ensure_build_deps; ensure_kotlin; ensure_swift; ensure_browser; ensure_cargo_fuzz; ensure_rust_target aarch64-linux-android ;;
+    all) ensure_build_deps; ensure_kotlin; ensure_swift; ensure_browser; ensure_cargo_fuzz; ensure_faults; ensure_rust_target aarch64-linux-android ;;
   esac
 fi

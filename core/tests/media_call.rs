@@ -2,17 +2,13 @@
 //! Alice's core sends 440 Hz and Bob's detects it, Bob sends 880 Hz and Alice detects it;
 //! mute silences; bad tokens are refused clearly; a dropped gateway ends the call cleanly.
 
-use std::sync::Arc;
 use std::time::Duration;
 
-use dialtone::{
-    AudioSource, BackendConfig, CallEndReason, CallEvent, CallState, DialtoneClient, DialtoneError,
-    PushKind, PushToken,
-};
+use dialtone::{AudioSource, CallEndReason, CallEvent, CallState, DialtoneError};
 use dialtone_mock::tokens::Claims;
 use dialtone_mock::{MockConfig, MockServer, Profile};
 mod common;
-use common::{ended, eventually, Events};
+use common::{connected_call, connected_call_with, ended, eventually, phone, Events};
 
 const TONES: [f32; 2] = [440.0, 880.0];
 
@@ -23,81 +19,6 @@ async fn mock() -> MockServer {
         ..MockConfig::default()
     })
     .await
-}
-
-fn phone(m: &MockServer, dir: &tempfile::TempDir) -> Arc<DialtoneClient> {
-    DialtoneClient::new(
-        BackendConfig::mock(m.base_url(), None).unwrap(),
-        dir.path().display().to_string(),
-    )
-    .unwrap()
-}
-
-struct Call {
-    alice: Arc<DialtoneClient>,
-    bob: Arc<DialtoneClient>,
-    alice_events: Arc<Events>,
-    bob_events: Arc<Events>,
-    _handles: Vec<Arc<dialtone::TaskHandle>>,
-    session_id: String,
-    _dirs: (tempfile::TempDir, tempfile::TempDir),
-}
-
-async fn connected_call(m: &MockServer) -> Call {
-    connected_call_with(m, None).await
-}
-
-/// `recovery_budget`: both phones' connection recovery budget, in seconds.
-async fn connected_call_with(m: &MockServer, recovery_budget: Option<u32>) -> Call {
-    let dirs = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    let alice = phone(m, &dirs.0);
-    let bob = phone(m, &dirs.1);
-    if let Some(seconds) = recovery_budget {
-        alice.set_connection_recovery_budget(seconds);
-        bob.set_connection_recovery_budget(seconds);
-    }
-    alice
-        .register(PushToken {
-            kind: PushKind::Fcm,
-            token: "alice-fcm".into(),
-        })
-        .await
-        .unwrap();
-    let bob_id = bob
-        .register(PushToken {
-            kind: PushKind::Fcm,
-            token: "bob-fcm".into(),
-        })
-        .await
-        .unwrap();
-    alice
-        .save_profile("Alice".into(), "A".into())
-        .await
-        .unwrap();
-    alice.set_audio_source(AudioSource::Tone {
-        frequency_hz: 440.0,
-    });
-    bob.set_audio_source(AudioSource::Tone {
-        frequency_hz: 880.0,
-    });
-    let (alice_events, bob_events) = (Arc::new(Events::default()), Arc::new(Events::default()));
-    let handles = vec![
-        alice.observe_call(alice_events.clone()).unwrap(),
-        bob.observe_call(bob_events.clone()).unwrap(),
-    ];
-
-    let call = alice.start_call(bob_id, None).await.unwrap();
-    let token = common::push_token(m, "bob-fcm").await;
-    bob.join_call(token).await.unwrap();
-    Call {
-        alice,
-        bob,
-        alice_events,
-        bob_events,
-        _handles: handles,
-        session_id: call.outgoing().unwrap().session_id.unwrap(),
-        _dirs: dirs,
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -18,6 +18,7 @@ use rtc::media_stream::MediaStreamTrack;
 use rtc::peer_connection::configuration::interceptor_registry::register_default_interceptors;
 use rtc::peer_connection::configuration::media_engine::{MediaEngine, MIME_TYPE_OPUS};
 use rtc::peer_connection::configuration::setting_engine::SettingEngineBuilder;
+use rtc::peer_connection::configuration::RTCOfferOptions;
 use rtc::peer_connection::configuration::{
     RTCBundlePolicy, RTCConfigurationBuilder, RTCRtcpMuxPolicy,
 };
@@ -102,6 +103,14 @@ async fn new_peer(
         .with_multicast_dns_mode(MulticastDnsMode::Disabled)
         .with_include_loopback_candidate(true)
         .with_host_acceptance_min_wait(Some(Duration::ZERO))
+        // Disconnected after 5 s without traffic, failed 10 s later, keepalives every
+        // 500 ms: the same as the client's, so a subscribing connection whose client side
+        // failed is restarted (`watch_subscriber`) when the client's would be, not 15 s later.
+        .with_ice_timeouts(
+            Some(Duration::from_secs(5)),
+            Some(Duration::from_secs(10)),
+            Some(Duration::from_millis(500)),
+        )
         .with_ice_connection_attempts(Some(Duration::from_millis(20)), Some(50))
         .build();
     let config = RTCConfigurationBuilder::new()
@@ -163,6 +172,8 @@ pub struct Participant {
     out: Mutex<mpsc::UnboundedSender<Outbound>>,
     /// Bumped on every (re)attach: a grace timer only ends the attachment it was set for.
     attachment: std::sync::atomic::AtomicU64,
+    /// The subscribing connection failed and is being restarted (`watch_subscriber`).
+    subscriber_failing: std::sync::atomic::AtomicBool,
     publish: tokio::sync::Mutex<Option<(Peer, String)>>,
     subscribe: tokio::sync::Mutex<Option<Subscribe>>,
     /// Serialises offer → answer rounds on the subscribing connection.
@@ -261,6 +272,7 @@ impl Sfu {
             unique_id: unique_id.to_string(),
             out: Mutex::new(out),
             attachment: Default::default(),
+            subscriber_failing: Default::default(),
             publish: tokio::sync::Mutex::new(None),
             subscribe: tokio::sync::Mutex::new(None),
             negotiation: tokio::sync::Mutex::new(()),
@@ -453,7 +465,11 @@ impl Sfu {
             if negotiated_channels(&pc).await.is_err() {
                 return;
             }
-            to.track(tokio::spawn(drain(rx)));
+            to.track(tokio::spawn(watch_subscriber(
+                Arc::downgrade(self),
+                Arc::downgrade(to),
+                rx,
+            )));
             *sub = Some(Subscribe {
                 pc,
                 endpoint_id: uuid::Uuid::new_v4().to_string(),
@@ -484,8 +500,26 @@ impl Sfu {
             track,
             ssrc,
         });
+        let metadata = json!({stream_id: {
+            "endpointId": source_endpoint, "mediaTypes": ["AUDIO"], "participantId": source,
+        }});
+        Self::renegotiate(to, sub, metadata, false).await;
+    }
+
+    /// One offer → answer round on `to`'s subscribing connection (a new `sdpRevision`); with
+    /// `ice_restart`, new ICE credentials, for a connection that failed.
+    async fn renegotiate(
+        to: &Arc<Participant>,
+        mut sub: tokio::sync::MutexGuard<'_, Option<Subscribe>>,
+        metadata: Value,
+        ice_restart: bool,
+    ) {
+        let Some(side) = sub.as_mut() else {
+            return;
+        };
         side.revision += 1;
-        let Ok(offer) = side.pc.create_offer(None).await else {
+        let options = ice_restart.then_some(RTCOfferOptions { ice_restart: true });
+        let Ok(offer) = side.pc.create_offer(options).await else {
             return;
         };
         if side.pc.set_local_description(offer).await.is_err() {
@@ -503,9 +537,7 @@ impl Sfu {
                 "endpointId": side.endpoint_id,
                 "sdpOffer": local.sdp,
                 "sdpRevision": side.revision,
-                "streamMetadata": {stream_id: {
-                    "endpointId": source_endpoint, "mediaTypes": ["AUDIO"], "participantId": source,
-                }},
+                "streamMetadata": metadata,
             }),
         );
         let pc = side.pc.clone();
@@ -521,6 +553,15 @@ impl Sfu {
             },
             _ => tracing::warn!("no answerSdp for revision from {}", to.id),
         }
+    }
+
+    /// `to`'s subscribing connection failed (an outage longer than ICE's timeouts): offer
+    /// again with an ICE restart, as a publisher's client does for its own connection.
+    async fn restart_subscriber(self: &Arc<Self>, to: &Arc<Participant>) {
+        let _round = to.negotiation.lock().await;
+        let sub = to.subscribe.lock().await;
+        tracing::info!(target: "dialtone_mock::sfu", "subscribing connection of {} failed: ICE restart", to.id);
+        Self::renegotiate(to, sub, json!({}), true).await;
     }
 
     /// `leave`, or the socket closed: this participant is gone.
@@ -596,10 +637,57 @@ async fn wait_local_candidates(pc: &Peer) {
     }
 }
 
-async fn drain(mut rx: mpsc::UnboundedReceiver<PcEvent>) {
-    while let Some(ev) = rx.recv().await {
-        if let PcEvent::State(s) = ev {
-            tracing::debug!("subscribing connection: {s}");
+/// A subscribing connection's events: on failure, restart its ICE, and again every 1 s until
+/// it connects (a restart made during the outage checks, fails its checks, and would
+/// otherwise wait for ICE's failure timeout before the next one).
+async fn watch_subscriber(
+    sfu: std::sync::Weak<Sfu>,
+    to: std::sync::Weak<Participant>,
+    mut rx: mpsc::UnboundedReceiver<PcEvent>,
+) {
+    let mut failing = false;
+    let mut retry = tokio::time::interval(Duration::from_secs(1));
+    let restart = |sfu: &std::sync::Weak<Sfu>, to: &std::sync::Weak<Participant>| {
+        if let (Some(sfu), Some(to)) = (sfu.upgrade(), to.upgrade()) {
+            tokio::spawn(async move { sfu.restart_subscriber(&to).await });
+            true
+        } else {
+            false
+        }
+    };
+    loop {
+        tokio::select! {
+            ev = rx.recv() => match ev {
+                Some(PcEvent::State(s)) => {
+                    tracing::debug!("subscribing connection: {s}");
+                    match s {
+                        RTCPeerConnectionState::Failed => {
+                            failing = true;
+                            if let Some(p) = to.upgrade() {
+                                p.subscriber_failing.store(true, std::sync::atomic::Ordering::SeqCst);
+                            }
+                            retry.reset();
+                            if !restart(&sfu, &to) {
+                                return;
+                            }
+                        }
+                        RTCPeerConnectionState::Connected => {
+                            failing = false;
+                            if let Some(p) = to.upgrade() {
+                                p.subscriber_failing.store(false, std::sync::atomic::Ordering::SeqCst);
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+                Some(_) => {}
+                None => return,
+            },
+            _ = retry.tick(), if failing => {
+                if !restart(&sfu, &to) {
+                    return;
+                }
+            }
         }
     }
 }

@@ -39,6 +39,11 @@ impl Backoff {
         self.next
     }
 
+    /// Doubles the next wait without waiting (for callers that schedule the wait themselves).
+    pub fn wait_none(&mut self) {
+        self.next = (self.next * 2).min(self.max);
+    }
+
     /// Waits before the next attempt and doubles the wait after it.
     pub async fn wait(&mut self) {
         tokio::time::sleep(jitter(self.next)).await;

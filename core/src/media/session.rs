@@ -367,6 +367,7 @@ impl MediaSession {
             timings: timings.clone(),
             stream_id: stream_id.clone(),
             children: Vec::new(),
+            recovery_budget,
         };
         tasks.push(tokio::spawn(driver.run(link_rx, pub_events)).abort_handle());
         tasks.push(
@@ -482,6 +483,8 @@ struct Driver {
     timings: Arc<Mutex<Timings>>,
     stream_id: String,
     children: Vec<AbortHandle>,
+    /// How long the media path may stay failed while ICE restarts are tried.
+    recovery_budget: Duration,
 }
 
 impl Driver {
@@ -497,8 +500,27 @@ impl Driver {
         // independently; the call is Reconnecting while either is down.
         let mut media_down = false;
         let mut signaling_down = false;
+        // A failed media path: ICE restarts with backoff until the budget runs out.
+        let mut failed_since: Option<tokio::time::Instant> = None;
+        let mut next_restart: Option<tokio::time::Instant> = None;
+        let mut restart_backoff = crate::backend::backoff::Backoff::capped(Duration::from_secs(2));
         let end = loop {
+            let restart_at = next_restart;
             tokio::select! {
+                _ = async { tokio::time::sleep_until(restart_at.expect("guarded")).await }, if restart_at.is_some() && !signaling_down => {
+                    let since = failed_since.unwrap_or_else(tokio::time::Instant::now);
+                    if since.elapsed() > self.recovery_budget {
+                        break MediaEnd::ConnectionLost(format!(
+                            "the media connection did not come back within {:?}", self.recovery_budget
+                        ));
+                    }
+                    if let Err(e) = restart_ice(&self.publish, &self.rpc, &self.stream_id).await {
+                        tracing::info!(target: "dialtone::media", "ICE restart failed ({e}); trying again");
+                    }
+                    // Connected clears this; another failure or no progress tries again.
+                    next_restart = Some(tokio::time::Instant::now() + crate::backend::backoff::jitter(restart_backoff.peek()).max(Duration::from_millis(500)));
+                    restart_backoff.wait_none();
+                }
                 n = link.recv() => match n {
                     Some(LinkEvent::Lost) => {
                         if !media_down && !signaling_down {
@@ -540,6 +562,9 @@ impl Driver {
                             RTCPeerConnectionState::Connected => {
                                 mark(&self.timings, |t| &mut t.ice_connected);
                                 mark(&self.timings, |t| &mut t.dtls_connected);
+                                failed_since = None;
+                                next_restart = None;
+                                restart_backoff.reset();
                                 if media_down {
                                     media_down = false;
                                     if !signaling_down {
@@ -558,10 +583,10 @@ impl Driver {
                                     let _ = self.events.send(MediaEvent::Reconnecting);
                                 }
                                 media_down = true;
-                                if let Err(e) = restart_ice(&self.publish, &self.rpc, &self.stream_id).await {
-                                    tracing::warn!(target: "dialtone::media", "ICE restart failed: {e}");
-                                    break MediaEnd::ConnectionFailed;
-                                }
+                                failed_since.get_or_insert_with(tokio::time::Instant::now);
+                                // Restart now, then with backoff while it keeps failing (the
+                                // restart waits for the signaling socket if that is down too).
+                                next_restart.get_or_insert_with(tokio::time::Instant::now);
                             }
                             _ => {}
                         }
@@ -760,6 +785,11 @@ async fn playout_clock(
             }
         };
         if !decoded {
+            // A stall mid-call (the network, or the sender paused): the app hears silence,
+            // and the level and tone history say so instead of repeating the last audio.
+            if connected {
+                bridge.deliver_playback_frame(&[0; FRAME_SAMPLES]);
+            }
             continue;
         }
         bridge.deliver_playback_frame(&frame);

@@ -30,6 +30,9 @@ pub const SILENCE: Duration = Duration::from_secs(6);
 pub const DEFAULT_BUDGET: Duration = Duration::from_secs(30);
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 const MAX_BACKOFF: Duration = Duration::from_secs(2);
+/// While attempts hang (a blackout drops the SYNs), another starts this often.
+const ATTEMPT_EVERY: Duration = Duration::from_millis(500);
+const MAX_IN_FLIGHT: usize = 4;
 
 /// What the link tells the session.
 #[derive(Debug)]
@@ -146,28 +149,39 @@ async fn pump<R: Responses>(
     }
 }
 
-/// Reconnects with the same URL (token and `uniqueId`) until `budget` has passed.
+/// Reconnects with the same URL (token and `uniqueId`) until `budget` has passed. Attempts
+/// overlap: a new one starts every `ATTEMPT_EVERY` while fewer than `MAX_IN_FLIGHT` are
+/// pending, each with its own `CONNECT_TIMEOUT`, and the first socket wins. During a
+/// blackout a TCP handshake waits for the kernel's SYN retransmissions (1 s, 3 s, 7 s…), so a
+/// single attempt at a time would notice the network's return seconds late.
 async fn reconnect(url: &url::Url, budget: Duration) -> Result<Socket, String> {
-    let deadline = Instant::now() + budget;
+    use futures_util::stream::FuturesUnordered;
+    let deadline = tokio::time::Instant::now() + budget;
+    let mut attempts = FuturesUnordered::new();
+    let mut next_attempt = tokio::time::Instant::now();
     let mut backoff = Backoff::capped(MAX_BACKOFF);
     loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        if left.is_zero() {
-            return Err(format!(
-                "the signaling connection did not come back within {budget:?}"
-            ));
-        }
-        match websocket::connect(url, &[], CONNECT_TIMEOUT.min(left), true).await {
-            Ok(socket) => return Ok(socket),
-            Err(ConnectError::Refused { status, .. }) if status == 401 || status == 403 => {
-                return Err(format!(
-                    "the gateway refused to resume the session (HTTP {status})"
-                ));
+        tokio::select! {
+            _ = tokio::time::sleep_until(deadline) => {
+                return Err(format!("the signaling connection did not come back within {budget:?}"));
             }
-            Err(e) => {
-                tracing::debug!(target: "dialtone::media", "signaling reconnect failed: {e}");
-                tokio::time::timeout(left, backoff.wait()).await.ok();
+            _ = tokio::time::sleep_until(next_attempt), if attempts.len() < MAX_IN_FLIGHT => {
+                let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+                attempts.push(websocket::connect(url, &[], CONNECT_TIMEOUT.min(left), true));
+                next_attempt = tokio::time::Instant::now() + ATTEMPT_EVERY;
             }
+            Some(result) = attempts.next(), if !attempts.is_empty() => match result {
+                Ok(socket) => return Ok(socket),
+                Err(ConnectError::Refused { status, .. }) if status == 401 || status == 403 => {
+                    return Err(format!("the gateway refused to resume the session (HTTP {status})"));
+                }
+                Err(e) => {
+                    // A quick refusal (the gateway restarting, 503): back off before the next.
+                    tracing::debug!(target: "dialtone::media", "signaling reconnect failed: {e}");
+                    next_attempt = next_attempt.max(tokio::time::Instant::now() + crate::backend::backoff::jitter(backoff.peek()));
+                    backoff.wait_none();
+                }
+            },
         }
     }
 }

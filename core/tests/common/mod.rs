@@ -7,7 +7,10 @@ use std::time::Duration;
 
 use std::sync::Arc;
 
-use dialtone::{Call, CallEndReason, CallEvent, CallListener, CallState, IncomingCallListener};
+use dialtone::{
+    AudioSource, BackendConfig, Call, CallEndReason, CallEvent, CallListener, CallState,
+    DialtoneClient, IncomingCallListener, PushKind, PushToken,
+};
 use dialtone_mock::{MockConfig, MockServer, Profile};
 use serde_json::Value;
 
@@ -131,4 +134,81 @@ pub async fn push_token(m: &MockServer, device_token: &str) -> String {
         .nth(1)
         .expect("the deep link carries a token")
         .to_string()
+}
+
+/// Two phones of `m` in a connected call: Alice (440 Hz) placed it, Bob (880 Hz) joined with
+/// the token from his push.
+pub fn phone(m: &MockServer, dir: &tempfile::TempDir) -> Arc<DialtoneClient> {
+    DialtoneClient::new(
+        BackendConfig::mock(m.base_url(), None).unwrap(),
+        dir.path().display().to_string(),
+    )
+    .unwrap()
+}
+
+pub struct TwoPhoneCall {
+    pub alice: Arc<DialtoneClient>,
+    pub bob: Arc<DialtoneClient>,
+    pub alice_events: Arc<Events>,
+    pub bob_events: Arc<Events>,
+    pub _handles: Vec<Arc<dialtone::TaskHandle>>,
+    pub session_id: String,
+    pub _dirs: (tempfile::TempDir, tempfile::TempDir),
+}
+
+pub async fn connected_call(m: &MockServer) -> TwoPhoneCall {
+    connected_call_with(m, None).await
+}
+
+/// `recovery_budget`: both phones' connection recovery budget, in seconds.
+pub async fn connected_call_with(m: &MockServer, recovery_budget: Option<u32>) -> TwoPhoneCall {
+    let dirs = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let alice = phone(m, &dirs.0);
+    let bob = phone(m, &dirs.1);
+    if let Some(seconds) = recovery_budget {
+        alice.set_connection_recovery_budget(seconds);
+        bob.set_connection_recovery_budget(seconds);
+    }
+    alice
+        .register(PushToken {
+            kind: PushKind::Fcm,
+            token: "alice-fcm".into(),
+        })
+        .await
+        .unwrap();
+    let bob_id = bob
+        .register(PushToken {
+            kind: PushKind::Fcm,
+            token: "bob-fcm".into(),
+        })
+        .await
+        .unwrap();
+    alice
+        .save_profile("Alice".into(), "A".into())
+        .await
+        .unwrap();
+    alice.set_audio_source(AudioSource::Tone {
+        frequency_hz: 440.0,
+    });
+    bob.set_audio_source(AudioSource::Tone {
+        frequency_hz: 880.0,
+    });
+    let (alice_events, bob_events) = (Arc::new(Events::default()), Arc::new(Events::default()));
+    let handles = vec![
+        alice.observe_call(alice_events.clone()).unwrap(),
+        bob.observe_call(bob_events.clone()).unwrap(),
+    ];
+
+    let call = alice.start_call(bob_id, None).await.unwrap();
+    let token = push_token(m, "bob-fcm").await;
+    bob.join_call(token).await.unwrap();
+    TwoPhoneCall {
+        alice,
+        bob,
+        alice_events,
+        bob_events,
+        _handles: handles,
+        session_id: call.outgoing().unwrap().session_id.unwrap(),
+        _dirs: dirs,
+    }
 }

@@ -1,0 +1,215 @@
+//! Real outages, made by the kernel: inside a network namespace whose only interface is
+//! loopback (`scripts/test-faults.sh` runs this there; it refuses to run anywhere else),
+//! nftables rules drop UDP, or UDP and TCP, for a while in the middle of a call. Each
+//! scenario asserts the outage was real (the far end stops hearing the tone), then that the
+//! audio resumes (the tone is detected again) and how long after the outage ended it did,
+//! or, past the recovery budget, that both calls end once as failed and the mock's media
+//! session goes away. Ignored by `cargo test`; run by `scripts/test-faults.sh`.
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use dialtone::{CallEndReason, CallState};
+use dialtone_mock::{MockConfig, MockServer, Profile};
+mod common;
+use common::{connected_call_with, ended, eventually, TwoPhoneCall};
+
+const TONES: [f32; 2] = [440.0, 880.0];
+
+/// Refuses to touch a firewall that is not a throw-away namespace's.
+fn in_private_namespace() {
+    assert_eq!(
+        std::env::var("DIALTONE_FAULTS_NETNS").as_deref(),
+        Ok("1"),
+        "run through scripts/test-faults.sh (a loopback-only network namespace)"
+    );
+    // Netlink, not /sys (sysfs shows the namespace it was mounted in).
+    let out = Command::new("ip")
+        .args(["-o", "link", "show"])
+        .output()
+        .expect("ip runs");
+    let interfaces: Vec<String> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| {
+            l.split(": ")
+                .nth(1)
+                .map(|n| n.split('@').next().unwrap_or(n).to_string())
+        })
+        .collect();
+    assert_eq!(interfaces, ["lo"], "only loopback in this namespace");
+}
+
+fn nft(args: &str) {
+    let out = Command::new("nft")
+        .args(args.split(' '))
+        .output()
+        .expect("nft runs");
+    assert!(
+        out.status.success(),
+        "nft {args}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Drops the given protocols on loopback until dropped.
+struct Blackout;
+
+impl Blackout {
+    fn start(protocols: &[&str]) -> Blackout {
+        nft("add table inet dialtone_fault");
+        for (chain, hook) in [("in", "input"), ("out", "output")] {
+            let out = Command::new("nft")
+                .args(["add", "chain", "inet", "dialtone_fault", chain])
+                .arg(format!(
+                    "{{ type filter hook {hook} priority 0; policy accept; }}"
+                ))
+                .output()
+                .unwrap();
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            for p in protocols {
+                nft(&format!(
+                    "add rule inet dialtone_fault {chain} meta l4proto {p} drop"
+                ));
+            }
+        }
+        Blackout
+    }
+}
+
+impl Drop for Blackout {
+    fn drop(&mut self) {
+        let _ = Command::new("nft")
+            .args(["delete", "table", "inet", "dialtone_fault"])
+            .status();
+    }
+}
+
+async fn mock() -> MockServer {
+    common::start_mock(MockConfig {
+        heartbeat_interval: Duration::from_millis(200),
+        profile: Profile::Seed,
+        signaling_grace: Duration::from_secs(60),
+        ..MockConfig::default()
+    })
+    .await
+}
+
+async fn hears(c: &TwoPhoneCall) {
+    eventually("Bob to hear Alice", 15, || {
+        c.bob.detected_remote_tone(TONES.to_vec()) == Some(440.0)
+    })
+    .await;
+    eventually("Alice to hear Bob", 15, || {
+        c.alice.detected_remote_tone(TONES.to_vec()) == Some(880.0)
+    })
+    .await;
+}
+
+/// An outage of `secs` on `protocols` mid-call; returns the time from its end to audio again
+/// both ways.
+async fn outage(protocols: &[&str], secs: u64) -> Duration {
+    in_private_namespace();
+    let m = mock().await;
+    let c = connected_call_with(&m, Some(30)).await;
+    hears(&c).await;
+    let blackout = Blackout::start(protocols);
+    tokio::time::sleep(Duration::from_secs(secs)).await;
+    assert_eq!(
+        c.bob.detected_remote_tone(TONES.to_vec()),
+        None,
+        "the outage silenced the call"
+    );
+    drop(blackout);
+    let ended_at = Instant::now();
+    let deadline = ended_at + Duration::from_secs(30);
+    loop {
+        let bob = c.bob.detected_remote_tone(TONES.to_vec()) == Some(440.0);
+        let alice = c.alice.detected_remote_tone(TONES.to_vec()) == Some(880.0);
+        if bob && alice {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "audio did not resume within 30 s of a {secs} s {protocols:?} outage (Alice {:?}, Bob {:?})",
+            c.alice_events.states(),
+            c.bob_events.states()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let recovered = ended_at.elapsed();
+    for events in [&c.alice_events, &c.bob_events] {
+        assert!(
+            !events
+                .states()
+                .iter()
+                .any(|s| matches!(s, CallState::Ended { .. })),
+            "{:?}",
+            events.states()
+        );
+    }
+    eprintln!(
+        "[faults] {secs:>2} s {:<9} outage: audio both ways {:>5} ms after it ended",
+        protocols.join("+"),
+        recovered.as_millis()
+    );
+    c.alice.end_call().await.unwrap();
+    c.bob.end_call().await.unwrap();
+    recovered
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs a loopback-only network namespace: scripts/test-faults.sh"]
+async fn udp_blackouts_of_2_5_and_15_s() {
+    for secs in [2, 5, 15] {
+        outage(&["udp"], secs).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs a loopback-only network namespace: scripts/test-faults.sh"]
+async fn udp_and_tcp_blackouts_of_5_and_15_s_kill_the_signaling_socket_too() {
+    for secs in [5, 15] {
+        outage(&["udp", "tcp"], secs).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs a loopback-only network namespace: scripts/test-faults.sh"]
+async fn an_outage_longer_than_the_budget_ends_both_calls_once_and_releases_the_session() {
+    in_private_namespace();
+    let m = common::start_mock(MockConfig {
+        heartbeat_interval: Duration::from_millis(200),
+        profile: Profile::Seed,
+        signaling_grace: Duration::from_secs(3),
+        ..MockConfig::default()
+    })
+    .await;
+    let c = connected_call_with(&m, Some(3)).await;
+    hears(&c).await;
+    let blackout = Blackout::start(&["udp", "tcp"]);
+    eventually("Alice's call to end as failed", 20, || {
+        c.alice_events.saw(ended(CallEndReason::Failed))
+    })
+    .await;
+    eventually("Bob's call to end as failed", 20, || {
+        c.bob_events.saw(ended(CallEndReason::Failed))
+    })
+    .await;
+    drop(blackout);
+    for events in [&c.alice_events, &c.bob_events] {
+        let ends = events
+            .states()
+            .iter()
+            .filter(|s| matches!(s, CallState::Ended { .. }))
+            .count();
+        assert_eq!(ends, 1, "one end: {:?}", events.states());
+    }
+    eventually("the mock to release the media session", 30, || {
+        m.media_counts() == (0, 0)
+    })
+    .await;
+}

@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Real outages mid-call (core/tests/faults.rs): nftables rules that drop UDP, or UDP and TCP,
+# on loopback, inside a fresh network namespace whose only interface is loopback, so no rule
+# ever touches the machine's own firewall and no packet can leave. Prints the time from the
+# end of each outage to audio again both ways.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/toolchains.sh
+ensure_faults
+cargo test --locked -p dialtone --features testing --test faults --no-run 2>&1 | tail -1
+echo "[faults] outages in a loopback-only network namespace"
+DIALTONE_FAULTS_NETNS=1 unshare --net /bin/bash -c '
+  set -e
+  ip link set lo up
+  exec timeout 900 cargo test --offline --locked -p dialtone --features testing --test faults -- --ignored --test-threads=1 --nocapture 2>&1 | grep -E "^\[faults\]|^test |test result|panicked|assert|FAILED" 
+'
