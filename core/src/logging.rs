@@ -251,7 +251,7 @@ pub fn redact(line: &str) -> String {
         // AppSync API keys.
         if let Some(key) = rest.strip_prefix("da2-") {
             let len = 4 + key.bytes().take_while(u8::is_ascii_alphanumeric).count();
-            if len >= 20 {
+            if len >= 8 {
                 out.push_str("[redacted-key]");
                 i += len;
                 continue;

@@ -57,7 +57,7 @@ pub fn line(text: &str) -> String {
         }
         if let Some(key) = rest.strip_prefix("da2-") {
             let len = 4 + token_len(key, b"");
-            if len >= 20 {
+            if len >= 8 {
                 out.push_str(&format!("[api-key {}]", fingerprint(&rest[..len])));
                 i += len;
                 continue;
