@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use dialtone::{AudioSource, BackendConfig, DialtoneClient, PushKind, PushToken};
+use dialtone::{AudioSource, DialtoneClient, PushKind, PushToken};
 use dialtone_mock::Profile;
 mod common;
 
@@ -27,16 +27,8 @@ async fn hangup_tears_down_both_connections_the_session_every_task_and_socket() 
     let tasks_at_start = dialtone::runtime_alive_tasks();
     let sockets_at_start = open_sockets();
     let (da, db) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    let alice = DialtoneClient::new(
-        BackendConfig::mock(m.base_url(), None).unwrap(),
-        da.path().display().to_string(),
-    )
-    .unwrap();
-    let bob = DialtoneClient::new(
-        BackendConfig::mock(m.base_url(), None).unwrap(),
-        db.path().display().to_string(),
-    )
-    .unwrap();
+    let alice = common::phone(&m, &da);
+    let bob = common::phone(&m, &db);
     alice
         .register(PushToken {
             kind: PushKind::Fcm,

@@ -507,7 +507,7 @@ impl Driver {
         let end = loop {
             let restart_at = next_restart;
             tokio::select! {
-                _ = async { tokio::time::sleep_until(restart_at.expect("guarded")).await }, if restart_at.is_some() && !signaling_down => {
+                _ = tokio::time::sleep_until(restart_at.unwrap_or_else(tokio::time::Instant::now)), if restart_at.is_some() && !signaling_down => {
                     let since = failed_since.unwrap_or_else(tokio::time::Instant::now);
                     if since.elapsed() > self.recovery_budget {
                         break MediaEnd::ConnectionLost(format!(
