@@ -202,6 +202,15 @@ pub async fn connected_call_with(m: &MockServer, recovery_budget: Option<u32>) -
     let call = alice.start_call(bob_id, None).await.unwrap();
     let token = push_token(m, "bob-fcm").await;
     bob.join_call(token).await.unwrap();
+    // Bob's media can flow before Alice hears (over the event channel) that he answered:
+    // a recovery test that cut the connection while her call still rang would never see
+    // it reconnect. Both calls are Connected before a test starts.
+    for (who, events) in [("Alice's", &alice_events), ("Bob's", &bob_events)] {
+        eventually(&format!("{who} call to be Connected"), 20, || {
+            events.states().contains(&CallState::Connected)
+        })
+        .await;
+    }
     TwoPhoneCall {
         alice,
         bob,
