@@ -3,7 +3,7 @@
 //! nftables rules drop UDP, or UDP and TCP, for a while in the middle of a call. Each
 //! scenario asserts the outage was real (the far end stops hearing the tone), then that the
 //! audio resumes (the tone is detected again) and how long after the outage ended it did,
-//! or, past the recovery budget, that both calls end once as failed and the mock's media
+//! or, past the recovery budget, that both calls end once as connection lost and the mock's media
 //! session goes away. Ignored by `cargo test`; run by `scripts/test-faults.sh`.
 
 use std::process::Command;
@@ -191,12 +191,12 @@ async fn an_outage_longer_than_the_budget_ends_both_calls_once_and_releases_the_
     let c = connected_call_with(&m, Some(3)).await;
     hears(&c).await;
     let blackout = Blackout::start(&["udp", "tcp"]);
-    eventually("Alice's call to end as failed", 20, || {
-        c.alice_events.saw(ended(CallEndReason::Failed))
+    eventually("Alice's call to end as connection lost", 20, || {
+        c.alice_events.saw(ended(CallEndReason::ConnectionLost))
     })
     .await;
-    eventually("Bob's call to end as failed", 20, || {
-        c.bob_events.saw(ended(CallEndReason::Failed))
+    eventually("Bob's call to end as connection lost", 20, || {
+        c.bob_events.saw(ended(CallEndReason::ConnectionLost))
     })
     .await;
     drop(blackout);

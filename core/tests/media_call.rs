@@ -242,7 +242,7 @@ async fn a_lost_signaling_socket_comes_back_and_the_audio_never_stops() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_socket_that_cannot_come_back_within_the_budget_ends_the_call_once_as_failed() {
+async fn a_socket_that_cannot_come_back_within_the_budget_ends_the_call_once_as_connection_lost() {
     let m = mock().await;
     let c = connected_call_with(&m, Some(2)).await;
     eventually("Bob to hear Alice", 15, || {
@@ -250,19 +250,19 @@ async fn a_socket_that_cannot_come_back_within_the_budget_ends_the_call_once_as_
     })
     .await;
     // The gateway goes down (the sockets cut, every reconnect answered 503): with a 2 s
-    // budget, each call ends soon after it, once, as failed.
+    // budget, each call ends soon after it, once, as connection lost.
     let cut_at = std::time::Instant::now();
     m.set_signaling_available(false);
     m.cut_signaling();
     for _ in 0..100 {
-        if c.alice_events.saw(ended(CallEndReason::Failed)) {
+        if c.alice_events.saw(ended(CallEndReason::ConnectionLost)) {
             break;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert!(
-        c.alice_events.saw(ended(CallEndReason::Failed)),
-        "Alice's call ends as failed: {:?}",
+        c.alice_events.saw(ended(CallEndReason::ConnectionLost)),
+        "Alice's call ends as connection lost: {:?}",
         c.alice_events.states()
     );
     let took = cut_at.elapsed();
@@ -278,8 +278,10 @@ async fn a_socket_that_cannot_come_back_within_the_budget_ends_the_call_once_as_
         .filter(|s| matches!(s, CallState::Ended { .. }))
         .count();
     assert_eq!(ends, 1, "the call ends once");
-    eventually("Bob's call to end as failed", 10, || {
-        c.bob_events.saw(ended(CallEndReason::Failed))
+    let detail = c.alice_call.end_detail().unwrap_or_default();
+    assert!(detail.contains("did not come back within"), "{detail}");
+    eventually("Bob's call to end as connection lost", 10, || {
+        c.bob_events.saw(ended(CallEndReason::ConnectionLost))
     })
     .await;
     // The mock keeps the participants for its grace period; ending the calls releases

@@ -397,7 +397,7 @@ impl Actor {
             MediaEvent::Ended(MediaEnd::ConnectionFailed) => {
                 Input::MediaFailed("the media connection was lost".into())
             }
-            MediaEvent::Ended(MediaEnd::ConnectionLost(why)) => Input::MediaFailed(why),
+            MediaEvent::Ended(MediaEnd::ConnectionLost(why)) => Input::ConnectionLost(why),
             MediaEvent::AudioLevel { local, remote } => {
                 self.ports.hub.publish(CallUpdate {
                     call_id: id,

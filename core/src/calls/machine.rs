@@ -30,6 +30,9 @@ pub enum EndReason {
     /// Nobody answered before the ring timeout, or the push came too late.
     Missed,
     Failed(String),
+    /// The connection went down and did not come back within the recovery budget, or the
+    /// backend no longer knows the session (a refused resume, a restarted backend).
+    ConnectionLost(String),
     AnsweredElsewhere,
 }
 
@@ -79,6 +82,8 @@ pub enum Input {
     /// The media path is lost and being restored.
     MediaReconnecting,
     MediaFailed(String),
+    /// The media session's connection was lost past recovery (see `EndReason::ConnectionLost`).
+    ConnectionLost(String),
     RingTimeout,
 }
 
@@ -235,6 +240,10 @@ pub fn step(
             ended(EndReason::Failed(e.clone())),
             vec![StopRingTimer, Leave, EndCall],
         ),
+        (Outgoing, Ringing, I::ConnectionLost(e)) => (
+            ended(EndReason::ConnectionLost(e.clone())),
+            vec![StopRingTimer, Leave, EndCall],
+        ),
         (Outgoing, Ringing, I::MediaReconnecting) => (Ringing, vec![]),
 
         (Incoming, Ringing, I::Answer) => {
@@ -289,6 +298,10 @@ pub fn step(
         (_, Connecting | Connected | Reconnecting, I::MediaFailed(e)) => {
             (ended(EndReason::Failed(e.clone())), vec![Leave, EndCall])
         }
+        (_, Connecting | Connected | Reconnecting, I::ConnectionLost(e)) => (
+            ended(EndReason::ConnectionLost(e.clone())),
+            vec![Leave, EndCall],
+        ),
 
         _ => return None,
     })
@@ -320,6 +333,7 @@ mod tests {
             Input::MediaConnected,
             Input::MediaReconnecting,
             Input::MediaFailed("x".into()),
+            Input::ConnectionLost("x".into()),
             Input::RingTimeout,
         ]
     }
@@ -342,6 +356,8 @@ mod tests {
     fn common_rows() -> Vec<Row> {
         let f = || Input::MediaFailed("ice".into());
         let failed = || Ended(EndReason::Failed("ice".into()));
+        let lost = || Input::ConnectionLost("gone".into());
+        let ended_lost = || Ended(EndReason::ConnectionLost("gone".into()));
         let mut rows = vec![
             (Outgoing, Dialing, Input::Dialed, Ringing),
             (
@@ -388,6 +404,7 @@ mod tests {
                 Ended(EndReason::RemoteHangup),
             ),
             (Outgoing, Ringing, f(), failed()),
+            (Outgoing, Ringing, lost(), ended_lost()),
             (Incoming, Ringing, Input::Answer, Connecting),
             (
                 Incoming,
@@ -463,6 +480,7 @@ mod tests {
                         Ended(EndReason::RemoteHangup),
                     ),
                     (dir, s.clone(), f(), failed()),
+                    (dir, s.clone(), lost(), ended_lost()),
                 ]);
             }
         }

@@ -597,6 +597,29 @@ async fn reconnecting_and_network_change() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn a_connection_lost_past_recovery_ends_the_call_as_connection_lost_with_its_cause() {
+    let w = world(Profile::Seed);
+    let call = w.m.start_call("bob").await.unwrap();
+    w.media_event(MediaEvent::Connected);
+    reach(&call, CallState::Connected).await;
+    w.media_event(MediaEvent::Reconnecting);
+    reach(&call, CallState::Reconnecting).await;
+    w.media_event(MediaEvent::Ended(MediaEnd::ConnectionLost(
+        "the signaling connection did not come back within 30s".into(),
+    )));
+    reach(
+        &call,
+        CallState::Ended(EndReason::ConnectionLost(
+            "the signaling connection did not come back within 30s".into(),
+        )),
+    )
+    .await;
+    // Its leg is released at the backend like any other end.
+    settle().await;
+    assert!(w.log.has("endCall"));
+}
+
+#[tokio::test(start_paused = true)]
 async fn every_subscriber_gets_every_state_even_a_late_one_starts_with_the_current() {
     let w = world(Profile::Seed);
     let call = w.m.start_call("bob").await.unwrap();

@@ -34,6 +34,10 @@ pub enum CallEndReason {
     Missed,
     /// Another device of this user answered.
     AnsweredElsewhere,
+    /// The network went away and did not come back within the recovery budget
+    /// (`DialtoneClient.set_connection_recovery_budget`), or the backend no longer knows the
+    /// session (it restarted, or refused to resume it). `Call.end_detail()` says which.
+    ConnectionLost,
 }
 
 impl From<EndReason> for CallEndReason {
@@ -47,6 +51,7 @@ impl From<EndReason> for CallEndReason {
             EndReason::Missed => CallEndReason::Missed,
             EndReason::Failed(_) => CallEndReason::Failed,
             EndReason::AnsweredElsewhere => CallEndReason::AnsweredElsewhere,
+            EndReason::ConnectionLost(_) => CallEndReason::ConnectionLost,
         }
     }
 }
@@ -303,6 +308,17 @@ impl Call {
 
     pub fn state(&self) -> CallState {
         self.handle.shared.state().into()
+    }
+
+    /// Why an ended call failed, in words (for `Failed` and `ConnectionLost`); `None` while
+    /// the call goes on or when it ended for any other reason.
+    pub fn end_detail(&self) -> Option<String> {
+        match self.handle.shared.state() {
+            calls::CallState::Ended(
+                calls::EndReason::Failed(d) | calls::EndReason::ConnectionLost(d),
+            ) => Some(d),
+            _ => None,
+        }
     }
 
     /// For a placed call: what the backend returned (participant token included).

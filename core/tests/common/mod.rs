@@ -153,6 +153,8 @@ pub struct TwoPhoneCall {
     pub bob_events: Arc<Events>,
     pub _handles: Vec<Arc<dialtone::TaskHandle>>,
     pub session_id: String,
+    /// Alice's placed call.
+    pub alice_call: Arc<Call>,
     pub _dirs: (tempfile::TempDir, tempfile::TempDir),
 }
 
@@ -218,6 +220,7 @@ pub async fn connected_call_with(m: &MockServer, recovery_budget: Option<u32>) -
         bob_events,
         _handles: handles,
         session_id: call.outgoing().unwrap().session_id.unwrap(),
+        alice_call: call,
         _dirs: dirs,
     }
 }

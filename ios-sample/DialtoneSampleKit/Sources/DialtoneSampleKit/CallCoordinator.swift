@@ -306,7 +306,7 @@ public final class CallCoordinator: @unchecked Sendable {
         case .declined: return .declinedElsewhere
         case .missed, .cancelled: return .unanswered
         case .remoteEnded, .localHangup: return .remoteEnded
-        case .busy, .failed: return .failed
+        case .busy, .failed, .connectionLost: return .failed
         }
     }
 }

@@ -255,7 +255,7 @@ class CallCoordinator(
         fun cause(reason: CallEndReason): EndCause = when (reason) {
             CallEndReason.LOCAL_HANGUP -> EndCause.LOCAL
             CallEndReason.REMOTE_ENDED -> EndCause.REMOTE
-            CallEndReason.FAILED -> EndCause.ERROR
+            CallEndReason.FAILED, CallEndReason.CONNECTION_LOST -> EndCause.ERROR
             CallEndReason.DECLINED -> EndCause.REJECTED
             CallEndReason.BUSY -> EndCause.BUSY
             CallEndReason.CANCELLED -> EndCause.CANCELED
