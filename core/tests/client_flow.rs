@@ -50,6 +50,10 @@ impl PersonsListener for Recorder {
 }
 
 impl Recorder {
+    fn latest(&self) -> Vec<Person> {
+        self.0.lock().unwrap().last().cloned().unwrap_or_default()
+    }
+
     async fn wait_for(&self, what: &str, pred: impl Fn(&[Person]) -> bool) -> Vec<Person> {
         for _ in 0..100 {
             if let Some(last) = self.0.lock().unwrap().last() {
@@ -203,9 +207,16 @@ async fn observers_get_the_list_first_then_live_changes_and_catch_up_after_recon
     rec.wait_for("Bob", |l| l.iter().any(|p| p.first_name == "Bob"))
         .await;
 
-    // While the socket is down, a change is missed live and recovered by the catch-up sync.
-    m.drop_realtime_connections();
+    // While the socket is down (the endpoint refusing reconnects too), a change is missed
+    // live and recovered by the catch-up sync once it is back.
+    m.set_live_channels_available(false);
     bob.save_profile("Robert".into(), "B".into()).await.unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(1000)).await;
+    assert!(
+        !rec.latest().iter().any(|p| p.first_name == "Robert"),
+        "not while the real-time endpoint is down"
+    );
+    m.set_live_channels_available(true);
     rec.wait_for("Robert after reconnect", |l| {
         l.iter().any(|p| p.first_name == "Robert")
     })

@@ -541,3 +541,94 @@ async fn malformed_pushes(profile: Profile) {
     bob.c.decline(id).await.unwrap();
     tokio::time::sleep(Duration::from_millis(50)).await;
 }
+
+/// The extended profile's live channels (the event channel and the AppSync real-time
+/// socket) go down while Bob's phone rings, and Alice gives up meanwhile: Bob cannot know
+/// until his channel is back, and then his invite stops ringing as cancelled (the server
+/// replays the missed `cancelled` on connect) instead of ringing on to its timeout.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cancel_made_during_a_live_channel_outage_stops_the_ringing_once_it_is_back() {
+    let mut w = World::new(Profile::Extended).await;
+    let alice = w.phone("Alice", PushKind::Fcm, 440.0).await;
+    let bob = w.phone("Bob", PushKind::Fcm, 880.0).await;
+    alice.c.start_call(bob.id.clone(), None).await.unwrap();
+    let id = w.ring(&bob).await;
+    w.m.set_live_channels_available(false);
+    eventually("Bob's event channel to go down", 5, || {
+        !bob.c.is_event_channel_connected()
+    })
+    .await;
+    alice.c.end_call().await.unwrap();
+    eventually("Alice's call to end as cancelled", 5, || {
+        alice.ev.saw(ended(CallEndReason::Cancelled))
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert!(
+        !bob.ev.saw(call_ended(&id, CallEndReason::Cancelled)),
+        "Bob's phone cannot know during the outage"
+    );
+    assert!(!bob.c.is_event_channel_connected());
+    w.m.set_live_channels_available(true);
+    eventually("Bob's invite to stop ringing as cancelled", 10, || {
+        bob.ev.saw(call_ended(&id, CallEndReason::Cancelled))
+    })
+    .await;
+    assert!(matches!(
+        bob.c.answer(id).await,
+        Err(DialtoneError::CallUnavailable { .. })
+    ));
+}
+
+/// Bob answers during a live-channel outage: Alice never gets `answered` live, yet her call
+/// connects from its media, the tones flow both ways, and the `answered` replayed when her
+/// channel is back changes nothing (each call is Connected once).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_answer_made_during_a_live_channel_outage_connects_both_calls() {
+    let mut w = World::new(Profile::Extended).await;
+    let alice = w.phone("Alice", PushKind::Fcm, 440.0).await;
+    let bob = w.phone("Bob", PushKind::Fcm, 880.0).await;
+    alice.c.start_call(bob.id.clone(), None).await.unwrap();
+    let id = w.ring(&bob).await;
+    w.m.set_live_channels_available(false);
+    eventually("the event channels to go down", 5, || {
+        !alice.c.is_event_channel_connected() && !bob.c.is_event_channel_connected()
+    })
+    .await;
+    bob.c.answer(id.clone()).await.unwrap();
+    eventually("Alice's call to connect from its media", 15, || {
+        alice.ev.saw(state_is(CallState::Connected))
+    })
+    .await;
+    eventually("Bob to hear Alice", 15, || {
+        bob.c.detected_remote_tone(TONES.to_vec()) == Some(440.0)
+    })
+    .await;
+    eventually("Alice to hear Bob", 15, || {
+        alice.c.detected_remote_tone(TONES.to_vec()) == Some(880.0)
+    })
+    .await;
+    w.m.set_live_channels_available(true);
+    eventually("the event channels to come back", 10, || {
+        alice.c.is_event_channel_connected() && bob.c.is_event_channel_connected()
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    for (who, p) in [("Alice", &alice), ("Bob", &bob)] {
+        let states = p.ev.states();
+        let connected = states
+            .iter()
+            .filter(|s| **s == CallState::Connected)
+            .count();
+        assert_eq!(connected, 1, "{who}: {states:?}");
+        assert!(
+            !states.iter().any(|s| matches!(s, CallState::Ended { .. })),
+            "{who}: {states:?}"
+        );
+    }
+    alice.c.end_call().await.unwrap();
+    eventually("Bob's call to end as remote ended", 10, || {
+        bob.ev.saw(call_ended(&id, CallEndReason::RemoteEnded))
+    })
+    .await;
+}

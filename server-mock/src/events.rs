@@ -3,7 +3,10 @@
 //! (`?clientId=…` with `Authorization: Bearer <clientSecret>`) or, where headers cannot be
 //! set (browsers), with an `authorize` action as its first message. JSON comes in as
 //! `{"action": …}` and goes out as `{"type": …}`; every call event for a clientId goes to all
-//! of that client's open connections, so a second device hears "answered elsewhere".
+//! of that client's open connections, so a second device hears "answered elsewhere". On
+//! connect, after `connected`, it replays what the client may have missed: `ringing` for
+//! calls ringing for it, the latest event of its answered calls and the end of calls that
+//! ended in the last minute.
 //! Unauthenticated and idle sockets are closed. The seed profile does not serve the route.
 
 use std::collections::HashMap;
@@ -18,7 +21,7 @@ use axum::Json;
 use serde_json::{json, Value};
 use tokio::sync::mpsc;
 
-use crate::state::{CallPhase, State};
+use crate::state::State;
 use crate::Shared;
 
 /// Larger client messages are refused: the channel carries small control messages only.
@@ -107,6 +110,13 @@ pub async fn upgrade(
     headers: HeaderMap,
     ws: WebSocketUpgrade,
 ) -> Response {
+    if shared.live_channels_down.load(Ordering::SeqCst) {
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(json!({"message": "the event channel is unavailable"})),
+        )
+            .into_response();
+    }
     // With a bearer at connect, refuse at once; without, the socket must `authorize` soon.
     let preauth = match (q.get("clientId"), bearer(&headers)) {
         (Some(client), Some(secret)) => {
@@ -214,14 +224,13 @@ async fn serve(shared: Shared, mut socket: WebSocket, preauth: Option<String>) {
         json!({"connectionId": conn.to_string()}),
     )];
     {
-        // Calls already ringing for this client: a foreground app learns of them on connect.
+        // Calls ringing for this client, and what became of its other recent calls: a
+        // foreground app learns of them on connect, and one that was cut off catches up.
         let st = shared.state.lock().expect("state lock");
-        greeting.extend(
-            st.calls
-                .values()
-                .filter(|c| c.callee == client_id && c.phase == CallPhase::Ringing)
-                .map(ringing_event),
-        );
+        let now = crate::time::now_ms();
+        let mut calls: Vec<_> = st.calls.values().collect();
+        calls.sort_by_key(|c| c.created_ms);
+        greeting.extend(calls.iter().filter_map(|c| c.replay_for(&client_id, now)));
     }
     let mut alive = true;
     for g in greeting {

@@ -113,6 +113,8 @@ pub struct Inner {
     pub events: events::Hub,
     /// The outage hook of `set_signaling_available`.
     pub signaling_down: std::sync::atomic::AtomicBool,
+    /// The outage hook of `set_live_channels_available`.
+    pub live_channels_down: std::sync::atomic::AtomicBool,
 }
 
 pub type Shared = Arc<Inner>;
@@ -214,6 +216,19 @@ impl MockServer {
             .store(!available, std::sync::atomic::Ordering::SeqCst);
     }
 
+    /// While false, the event channel (`/ws`) and the AppSync real-time endpoint answer
+    /// every upgrade with 503 (an outage of the push-less live paths); turning them off also
+    /// cuts the connections already open. Clients retry with backoff and catch up after.
+    pub fn set_live_channels_available(&self, available: bool) {
+        self.shared
+            .live_channels_down
+            .store(!available, std::sync::atomic::Ordering::SeqCst);
+        if !available {
+            self.drop_event_channels();
+            self.drop_realtime_connections();
+        }
+    }
+
     pub fn drop_event_channels(&self) {
         self.shared.events.drop_all();
     }
@@ -262,6 +277,7 @@ fn new_shared(config: MockConfig) -> Shared {
         sfu: sfu::Sfu::new(config.ice_ip, config.heartbeat_interval),
         events: events::Hub::default(),
         signaling_down: Default::default(),
+        live_channels_down: Default::default(),
     })
 }
 

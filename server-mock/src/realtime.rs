@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{Query, State as AxState};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
 use serde_json::{json, Value};
@@ -23,6 +23,16 @@ pub async fn upgrade(
     Query(q): Query<HashMap<String, String>>,
     ws: WebSocketUpgrade,
 ) -> Response {
+    if shared
+        .live_channels_down
+        .load(std::sync::atomic::Ordering::SeqCst)
+    {
+        return (
+            axum::http::StatusCode::SERVICE_UNAVAILABLE,
+            axum::Json(json!({"message": "the real-time endpoint is unavailable"})),
+        )
+            .into_response();
+    }
     let authorized = q
         .get("header")
         .and_then(|h| B64.decode(h).ok())

@@ -311,6 +311,7 @@ fn initiate_call(shared: &Shared, st: &mut State, headers: &HeaderMap, req: &Val
         session_id,
         phase: CallPhase::Ringing,
         created_ms: now_ms(),
+        last_event: None,
     };
     let push = extended_call_push(&callee_notify, &first, &last, &call);
     st.enqueue_push(&callee_token_dev, &callee_notify, "high", push);
@@ -358,6 +359,8 @@ fn release_call(shared: &Shared, st: &mut State, call_id: &str, kind: &str, by: 
         return;
     };
     call.phase = CallPhase::Ended;
+    let ev = json!({"type": kind, "callId": call.id, "by": by});
+    call.last_event = Some((ev.clone(), now_ms()));
     let call = call.clone();
     for client in [&call.caller, &call.callee] {
         if st.devices.get(client).and_then(|d| d.session_id.as_deref()) == Some(&call.session_id) {
@@ -367,7 +370,6 @@ fn release_call(shared: &Shared, st: &mut State, call_id: &str, kind: &str, by: 
     if st.sessions.remove(&call.session_id).is_some() {
         end_media_after(shared, call.session_id.clone(), MEDIA_GRACE);
     }
-    let ev = json!({"type": kind, "callId": call.id, "by": by});
     notify_parties(shared, &call, &ev);
 }
 
@@ -407,10 +409,11 @@ fn answer_call(shared: &Shared, st: &mut State, headers: &HeaderMap, req: &Value
     else {
         return not_ringing(&call);
     };
+    let ev = json!({"type": "answered", "callId": call.id, "by": client_id});
     if let Some(c) = st.calls.get_mut(&call.id) {
         c.phase = CallPhase::Answered;
+        c.last_event = Some((ev.clone(), now_ms()));
     }
-    let ev = json!({"type": "answered", "callId": call.id, "by": client_id});
     notify_parties(shared, &call, &ev);
     ok(json!({"token": token, "callId": call.id}))
 }

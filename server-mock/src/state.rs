@@ -107,6 +107,34 @@ pub struct CallRecord {
     pub session_id: String,
     pub phase: CallPhase,
     pub created_ms: i64,
+    /// The latest event sent about this call after `ringing` (`answered`, or how it ended)
+    /// and when: replayed to a party whose event channel reconnects, so what it missed
+    /// during an outage still reaches it.
+    pub last_event: Option<(serde_json::Value, i64)>,
+}
+
+/// How long after a call ends its final event is still replayed on connect.
+pub const REPLAY_ENDED_FOR_MS: i64 = 60_000;
+
+impl CallRecord {
+    /// What a party's event channel is told about this call when it connects: `ringing`
+    /// for a callee while it rings; afterwards the latest event (`answered`, or the end
+    /// within `REPLAY_ENDED_FOR_MS`).
+    pub fn replay_for(&self, client_id: &str, now_ms: i64) -> Option<serde_json::Value> {
+        if client_id != self.caller && client_id != self.callee {
+            return None;
+        }
+        match (&self.phase, &self.last_event) {
+            (CallPhase::Ringing, _) if client_id == self.callee => {
+                Some(crate::events::ringing_event(self))
+            }
+            (CallPhase::Answered, Some((ev, _))) => Some(ev.clone()),
+            (CallPhase::Ended, Some((ev, at))) if now_ms - at <= REPLAY_ENDED_FOR_MS => {
+                Some(ev.clone())
+            }
+            _ => None,
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -238,5 +266,62 @@ impl State {
             .remove(device_token)
             .map(Vec::from)
             .unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod replay_tests {
+    use super::*;
+
+    fn call(phase: CallPhase, last: Option<(&str, i64)>) -> CallRecord {
+        CallRecord {
+            id: "c1".into(),
+            caller: "alice".into(),
+            callee: "bob".into(),
+            caller_name: "Alice A".into(),
+            session_id: "s1".into(),
+            phase,
+            created_ms: 1_000,
+            last_event: last.map(|(kind, at)| {
+                (
+                    serde_json::json!({"type": kind, "callId": "c1", "by": "alice"}),
+                    at,
+                )
+            }),
+        }
+    }
+
+    fn kind(v: Option<serde_json::Value>) -> Option<String> {
+        v.and_then(|v| v["type"].as_str().map(str::to_string))
+    }
+
+    #[test]
+    fn a_reconnecting_party_gets_what_it_may_have_missed_and_nobody_else_does() {
+        let ringing = call(CallPhase::Ringing, None);
+        assert_eq!(
+            kind(ringing.replay_for("bob", 2_000)).as_deref(),
+            Some("ringing")
+        );
+        assert_eq!(kind(ringing.replay_for("alice", 2_000)), None);
+        assert_eq!(kind(ringing.replay_for("carol", 2_000)), None);
+
+        let answered = call(CallPhase::Answered, Some(("answered", 2_000)));
+        for party in ["alice", "bob"] {
+            assert_eq!(
+                kind(answered.replay_for(party, 900_000)).as_deref(),
+                Some("answered")
+            );
+        }
+        assert_eq!(kind(answered.replay_for("carol", 2_000)), None);
+
+        let cancelled = call(CallPhase::Ended, Some(("cancelled", 2_000)));
+        assert_eq!(
+            kind(cancelled.replay_for("bob", 2_000 + REPLAY_ENDED_FOR_MS)).as_deref(),
+            Some("cancelled")
+        );
+        assert_eq!(
+            kind(cancelled.replay_for("bob", 2_001 + REPLAY_ENDED_FOR_MS)),
+            None
+        );
     }
 }
