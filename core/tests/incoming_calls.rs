@@ -542,22 +542,29 @@ async fn malformed_pushes(profile: Profile) {
     tokio::time::sleep(Duration::from_millis(50)).await;
 }
 
-/// The extended profile's live channels (the event channel and the AppSync real-time
-/// socket) go down while Bob's phone rings, and Alice gives up meanwhile: Bob cannot know
-/// until his channel is back, and then his invite stops ringing as cancelled (the server
-/// replays the missed `cancelled` on connect) instead of ringing on to its timeout.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_cancel_made_during_a_live_channel_outage_stops_the_ringing_once_it_is_back() {
+/// Alice calls Bob on the extended profile; once Bob's phone rings, the mock's live
+/// channels go down and both phones have noticed.
+async fn ringing_then_live_channels_down() -> (World, Phone, Phone, String) {
     let mut w = World::new(Profile::Extended).await;
     let alice = w.phone("Alice", PushKind::Fcm, 440.0).await;
     let bob = w.phone("Bob", PushKind::Fcm, 880.0).await;
     alice.c.start_call(bob.id.clone(), None).await.unwrap();
     let id = w.ring(&bob).await;
     w.m.set_live_channels_available(false);
-    eventually("Bob's event channel to go down", 5, || {
-        !bob.c.is_event_channel_connected()
+    eventually("the event channels to go down", 5, || {
+        !alice.c.is_event_channel_connected() && !bob.c.is_event_channel_connected()
     })
     .await;
+    (w, alice, bob, id)
+}
+
+/// The extended profile's live channels (the event channel and the AppSync real-time
+/// socket) go down while Bob's phone rings, and Alice gives up meanwhile: Bob cannot know
+/// until his channel is back, and then his invite stops ringing as cancelled (the server
+/// replays the missed `cancelled` on connect) instead of ringing on to its timeout.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cancel_made_during_a_live_channel_outage_stops_the_ringing_once_it_is_back() {
+    let (w, alice, bob, id) = ringing_then_live_channels_down().await;
     alice.c.end_call().await.unwrap();
     eventually("Alice's call to end as cancelled", 5, || {
         alice.ev.saw(ended(CallEndReason::Cancelled))
@@ -585,16 +592,7 @@ async fn a_cancel_made_during_a_live_channel_outage_stops_the_ringing_once_it_is
 /// channel is back changes nothing (each call is Connected once).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_answer_made_during_a_live_channel_outage_connects_both_calls() {
-    let mut w = World::new(Profile::Extended).await;
-    let alice = w.phone("Alice", PushKind::Fcm, 440.0).await;
-    let bob = w.phone("Bob", PushKind::Fcm, 880.0).await;
-    alice.c.start_call(bob.id.clone(), None).await.unwrap();
-    let id = w.ring(&bob).await;
-    w.m.set_live_channels_available(false);
-    eventually("the event channels to go down", 5, || {
-        !alice.c.is_event_channel_connected() && !bob.c.is_event_channel_connected()
-    })
-    .await;
+    let (w, alice, bob, id) = ringing_then_live_channels_down().await;
     bob.c.answer(id.clone()).await.unwrap();
     eventually("Alice's call to connect from its media", 15, || {
         alice.ev.saw(state_is(CallState::Connected))
