@@ -19,7 +19,7 @@ use crate::backend::appsync::{AppSyncClient, GraphqlError, PersonRecord};
 pub use crate::backend::endpoints::Endpoints;
 use crate::backend::event_channel::{self, ChannelConfig, ChannelEvent, ServerEvent};
 use crate::backend::realtime::RealtimeConfig;
-use crate::backend::rest::RestClient;
+use crate::backend::rest::{RestClient, RestError};
 use crate::calls::actor::Ports;
 use crate::calls::events::Hub;
 use crate::calls::platform::{RestCallBackend, WebRtcMedia};
@@ -142,14 +142,21 @@ impl Engine {
             if current.push_kind == kind && current.push_token == token {
                 return Ok(current.client_id);
             }
-            return self.move_to_token(current, kind, token).await;
+            let client_id = current.client_id.clone();
+            match self.move_to_token(current, kind, token).await {
+                // The backend no longer knows the old clientId: register afresh.
+                Err(Error::Rest(RestError::UnknownClient(_)))
+                    if self.identity.forget(&client_id)? => {}
+                other => return other,
+            }
         }
         let row = self.rest.register(kind.notify_type(), token, None).await?;
         self.identity.save(&Identity {
             client_id: row.id.clone(),
             push_kind: kind,
             push_token: token.into(),
-            person_id: None,
+            // After the backend forgot this device, its Person is still the user's.
+            person_id: self.identity.take_forgotten_person(),
             client_secret: row.client_secret.clone(),
         })?;
         tracing::info!(target: "dialtone::engine", "registered for {kind:?} pushes ({} backend)", if row.client_secret.is_some() { "extended" } else { "seed" });
@@ -325,6 +332,7 @@ impl Engine {
         };
         let runner = tokio::spawn(event_channel::run(cfg, tx));
         let weak = self.me.clone();
+        let client_id = identity.client_id.clone();
         let consumer = tokio::spawn(async move {
             while let Some(event) = rx.recv().await {
                 let Some(engine) = weak.upgrade() else { return };
@@ -337,6 +345,7 @@ impl Engine {
                         tracing::debug!(target: "dialtone::engine", "event channel down: {reason}");
                     }
                     ChannelEvent::Event(ev) => engine.on_server_event(ev),
+                    ChannelEvent::Refused(why) => engine.channel_refused(&client_id, &why),
                 }
             }
         });
@@ -344,6 +353,21 @@ impl Engine {
             Some(identity.client_id),
             vec![runner.abort_handle(), consumer.abort_handle()],
         );
+    }
+
+    /// The event channel's server refused `client_id`'s secret: the backend does not know
+    /// this device any more (restarted, wiped, or the id was deleted). Forget the identity
+    /// so `register` makes it a client again (which starts a new channel).
+    fn channel_refused(&self, client_id: &str, why: &str) {
+        self.channel_up.send_replace(false);
+        let mut channel = crate::sync::lock(&self.channel);
+        if channel.0.as_deref() == Some(client_id) {
+            channel.0 = None;
+        }
+        drop(channel);
+        if let Ok(true) = self.identity.forget(client_id) {
+            tracing::warn!(target: "dialtone::engine", "the event channel refused this device ({why}); it must register again");
+        }
     }
 
     fn stop_channel(&self) {
@@ -428,9 +452,11 @@ impl Engine {
     pub async fn end_call(&self) -> Result<()> {
         let identity = self.require_identity()?;
         if !self.calls.hangup_all().await? {
-            self.rest
+            let r = self
+                .rest
                 .end_call(&identity.client_id, identity.client_secret.as_deref())
-                .await?;
+                .await;
+            crate::calls::platform::forget_if_unknown(&self.identity, &identity.client_id, r)?;
         }
         Ok(())
     }

@@ -355,7 +355,7 @@ async fn deleting_client_ids(profile: Profile) {
 }
 
 #[tokio::test]
-async fn unknown_client_end_call_is_a_backend_error() {
+async fn a_device_the_backend_forgot_is_told_to_register_again() {
     // Seed: anyone may delete a clientId without credentials.
     let m = mock_with(Profile::Seed).await;
     let dir = tempfile::tempdir().unwrap();
@@ -371,6 +371,11 @@ async fn unknown_client_end_call_is_a_backend_error() {
         .unwrap();
     assert!(matches!(
         c.end_call().await,
-        Err(DialtoneError::Backend { status: 500, .. })
+        Err(DialtoneError::NotRegistered { .. })
     ));
+    // The stale clientId is forgotten; registering again makes a new one.
+    assert_eq!(c.client_id().unwrap(), None);
+    let again = c.register(fcm("t")).await.unwrap();
+    assert_ne!(again, id);
+    c.end_call().await.unwrap();
 }

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use dialtone::{CallEndReason, CallState};
 use dialtone_mock::{MockConfig, MockServer, Profile};
 mod common;
-use common::{connected_call_with, ended, eventually, TwoPhoneCall};
+use common::{connected_call_with, ended, eventually, hears};
 
 const TONES: [f32; 2] = [440.0, 880.0];
 
@@ -96,17 +96,6 @@ async fn mock() -> MockServer {
         ..MockConfig::default()
     })
     .await
-}
-
-async fn hears(c: &TwoPhoneCall) {
-    eventually("Bob to hear Alice", 15, || {
-        c.bob.detected_remote_tone(TONES.to_vec()) == Some(440.0)
-    })
-    .await;
-    eventually("Alice to hear Bob", 15, || {
-        c.alice.detected_remote_tone(TONES.to_vec()) == Some(880.0)
-    })
-    .await;
 }
 
 /// An outage of `secs` on `protocols` mid-call; returns the time from its end to audio again

@@ -57,6 +57,7 @@ impl std::fmt::Debug for Identity {
 pub struct IdentityStore {
     secrets: SecretStore,
     cached: Mutex<Option<Option<Identity>>>,
+    forgotten_person: Mutex<Option<String>>,
 }
 
 impl IdentityStore {
@@ -64,6 +65,7 @@ impl IdentityStore {
         Self {
             secrets,
             cached: Mutex::new(None),
+            forgotten_person: Mutex::new(None),
         }
     }
 
@@ -93,6 +95,25 @@ impl IdentityStore {
         self.secrets.set(KEY, &raw)?;
         *crate::sync::lock(&self.cached) = Some(Some(identity.clone()));
         Ok(())
+    }
+
+    /// Forgets the identity if it is still `client_id`'s (the backend said it does not know
+    /// that id); returns whether it did. A newer identity is kept.
+    pub fn forget(&self, client_id: &str) -> Result<bool, SecretError> {
+        match self.load()? {
+            Some(current) if current.client_id == client_id => {
+                self.clear()?;
+                *crate::sync::lock(&self.forgotten_person) = current.person_id;
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+
+    /// The Person of the identity `forget` dropped (in memory only), for the registration
+    /// that follows: the user's Person is kept across it.
+    pub fn take_forgotten_person(&self) -> Option<String> {
+        crate::sync::lock(&self.forgotten_person).take()
     }
 
     pub fn clear(&self) -> Result<(), SecretError> {

@@ -150,6 +150,27 @@ pub enum ChannelEvent {
     Up,
     Event(ServerEvent),
     Down(String),
+    /// The server refused this clientId and secret (401/403 at connect): the backend does
+    /// not know the device any more. The channel stops; registering again starts a new one.
+    Refused(String),
+}
+
+/// Why a session ended.
+enum End {
+    Lost(String),
+    Refused(String),
+}
+
+impl From<String> for End {
+    fn from(s: String) -> Self {
+        End::Lost(s)
+    }
+}
+
+impl From<&str> for End {
+    fn from(s: &str) -> Self {
+        End::Lost(s.to_string())
+    }
 }
 
 /// Keeps the channel open until `events`' receiver is dropped.
@@ -160,7 +181,15 @@ pub async fn run(cfg: ChannelConfig, events: mpsc::Sender<ChannelEvent>) {
         if events.is_closed() {
             return;
         }
-        let reason = outcome.err().unwrap_or_else(|| "closed".to_string());
+        let reason = match outcome {
+            Ok(()) => "closed".to_string(),
+            Err(End::Lost(why)) => why,
+            Err(End::Refused(why)) => {
+                tracing::warn!(target: "dialtone::events", "event channel refused: {why}; stopping");
+                let _ = events.send(ChannelEvent::Refused(why)).await;
+                return;
+            }
+        };
         tracing::info!(target: "dialtone::events", "event channel lost: {reason}; retrying in about {:?}", backoff.peek());
         if events.send(ChannelEvent::Down(reason)).await.is_err() {
             return;
@@ -173,7 +202,7 @@ async fn session(
     cfg: &ChannelConfig,
     events: &mpsc::Sender<ChannelEvent>,
     backoff: &mut Backoff,
-) -> Result<(), String> {
+) -> Result<(), End> {
     let mut url = url::Url::parse(&cfg.url).map_err(|e| format!("bad event URL: {e}"))?;
     url.query_pairs_mut()
         .append_pair("clientId", &cfg.client_id);
@@ -184,7 +213,14 @@ async fn session(
         false,
     )
     .await
-    .map_err(|e| e.to_string())?;
+    .map_err(|e| match e {
+        super::websocket::ConnectError::Refused { status, .. }
+            if status == 401 || status == 403 =>
+        {
+            End::Refused(format!("HTTP {status}"))
+        }
+        e => End::Lost(e.to_string()),
+    })?;
     let (mut sink, mut stream) = ws.split();
     let mut ping = tokio::time::interval(PING_EVERY);
     ping.tick().await;
@@ -192,18 +228,18 @@ async fn session(
         tokio::select! {
             msg = tokio::time::timeout(SILENCE_LIMIT, stream.next()) => {
                 let msg = match msg {
-                    Err(_) => return Err(format!("nothing heard for {SILENCE_LIMIT:?}")),
+                    Err(_) => return Err(format!("nothing heard for {SILENCE_LIMIT:?}").into()),
                     Ok(None) => return Err("closed by server".into()),
-                    Ok(Some(Err(e))) => return Err(e.to_string()),
+                    Ok(Some(Err(e))) => return Err(e.to_string().into()),
                     Ok(Some(Ok(m))) => m,
                 };
                 let text = match msg {
                     Message::Text(t) => t,
                     Message::Close(frame) => {
-                        return Err(match frame {
+                        return Err(End::Lost(match frame {
                             Some(f) => format!("closed by server ({}: {})", u16::from(f.code), f.reason),
                             None => "closed by server".into(),
-                        })
+                        }))
                     }
                     _ => continue,
                 };

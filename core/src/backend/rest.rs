@@ -14,9 +14,14 @@ pub enum RestError {
     /// The seed's only machine-readable error: caller or callee already in a session.
     #[error("busy: {0}")]
     Busy(String),
-    /// 401 or 403: the client secret is missing, wrong, or not this clientId's.
+    /// 403: the client secret is not this clientId's.
     #[error("refused (HTTP {status}): {message}")]
     Unauthorized { status: u16, message: String },
+    /// The backend does not know the clientId acted for (a restarted or wiped backend, or
+    /// the id was deleted): extended 401 (no client has that secret), or the seed's
+    /// `No device registered for clientId|callerId …`. The device must register again.
+    #[error("the backend does not know this device: {0}")]
+    UnknownClient(String),
     /// Extended profile: the call is over, unknown, or already answered (`code` says which).
     #[error("{message}")]
     CallGone { code: String, message: String },
@@ -236,7 +241,15 @@ pub fn interpret(status: u16, raw: &[u8]) -> Result<Value, RestError> {
             .or_else(|| v.get("error").and_then(Value::as_str))
             .map(str::to_string)
     };
-    if status == 401 || status == 403 {
+    if status == 401 {
+        return Err(RestError::UnknownClient(
+            parsed
+                .as_ref()
+                .and_then(message)
+                .unwrap_or_else(|| "HTTP 401".into()),
+        ));
+    }
+    if status == 403 {
         return Err(RestError::Unauthorized {
             status,
             message: parsed
@@ -259,10 +272,15 @@ pub fn interpret(status: u16, raw: &[u8]) -> Result<Value, RestError> {
                     message: message(&v).unwrap_or_else(|| code.to_string()),
                 });
             }
-            Err(RestError::Backend {
-                status,
-                message: message(&v).unwrap_or_else(|| "unknown error".into()),
-            })
+            let message = message(&v).unwrap_or_else(|| "unknown error".into());
+            // The mock's words for a device it does not have (the real Lambda's are not
+            // documented: BACKEND.md §1 says only that other failures are 500s).
+            if message.contains("No device registered for clientId")
+                || message.contains("No device registered for callerId")
+            {
+                return Err(RestError::UnknownClient(message));
+            }
+            Err(RestError::Backend { status, message })
         }
         Some(v) if (200..300).contains(&status) => Ok(v),
         Some(v) => Err(RestError::Backend {
@@ -329,6 +347,28 @@ mod tests {
     }
 
     #[test]
+    fn an_unknown_device_is_told_apart_from_an_unknown_callee() {
+        let me = br#"{"message":"ERROR :: No device registered for clientId c-1","error":{}}"#;
+        assert_eq!(
+            interpret(500, me),
+            Err(RestError::UnknownClient(
+                "ERROR :: No device registered for clientId c-1".into()
+            ))
+        );
+        let caller = br#"{"message":"ERROR :: No device registered for callerId c-1","error":{}}"#;
+        assert!(matches!(
+            interpret(500, caller),
+            Err(RestError::UnknownClient(_))
+        ));
+        // The callee being unknown says nothing about this device.
+        let callee = br#"{"message":"ERROR :: No device registered for calleeId c-2","error":{}}"#;
+        assert!(matches!(
+            interpret(500, callee),
+            Err(RestError::Backend { status: 500, .. })
+        ));
+    }
+
+    #[test]
     fn extended_auth_and_call_state_errors_are_typed() {
         let forbidden = br#"{"message":"cannot act for another clientId","error":"FORBIDDEN"}"#;
         assert_eq!(
@@ -338,10 +378,18 @@ mod tests {
                 message: "cannot act for another clientId".into()
             })
         );
-        assert!(matches!(
+        // 401: no client has this secret; the backend does not know the device.
+        assert_eq!(
             interpret(401, b""),
-            Err(RestError::Unauthorized { status: 401, .. })
-        ));
+            Err(RestError::UnknownClient("HTTP 401".into()))
+        );
+        let unauthorized = br#"{"message":"a valid bearer is required","error":"UNAUTHORIZED"}"#;
+        assert_eq!(
+            interpret(401, unauthorized),
+            Err(RestError::UnknownClient(
+                "a valid bearer is required".into()
+            ))
+        );
         let ended = br#"{"message":"ERROR :: The call has ended","error":"CALL_ENDED"}"#;
         assert_eq!(
             interpret(500, ended),

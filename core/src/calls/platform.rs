@@ -92,6 +92,14 @@ impl RestCallBackend {
         Ok((id.client_id, id.client_secret))
     }
 
+    fn noted<T>(
+        &self,
+        me: &str,
+        r: std::result::Result<T, RestError>,
+    ) -> std::result::Result<T, RestError> {
+        forget_if_unknown(&self.identity, me, r)
+    }
+
     fn extended(&self) -> Result<(String, String)> {
         match self.me()? {
             (me, Some(secret)) => Ok((me, secret)),
@@ -100,6 +108,21 @@ impl RestCallBackend {
             )),
         }
     }
+}
+
+/// A REST result for `me`: if the backend no longer knows this device, the stored identity
+/// is forgotten, so the next `register` makes it a client again (`NotRegistered` says so).
+pub(crate) fn forget_if_unknown<T>(
+    identity: &IdentityStore,
+    me: &str,
+    r: std::result::Result<T, RestError>,
+) -> std::result::Result<T, RestError> {
+    if let Err(RestError::UnknownClient(why)) = &r {
+        if let Ok(true) = identity.forget(me) {
+            tracing::warn!(target: "dialtone::engine", "the backend does not know this device ({why}); it must register again");
+        }
+    }
+    r
 }
 
 /// A cancel or decline that finds the call already over has nothing left to do.
@@ -124,7 +147,8 @@ impl CallBackend for RestCallBackend {
         let initiated = self
             .rest
             .initiate_call(&me, callee, secret.as_deref())
-            .await?;
+            .await;
+        let initiated = self.noted(&me, initiated)?;
         let claims = crate::media::participant_token::decode_claims(&initiated.token);
         Ok(OutgoingCall {
             callee_client_id: callee.to_string(),
@@ -141,22 +165,26 @@ impl CallBackend for RestCallBackend {
 
     async fn answer_call(&self, call_id: &str) -> Result<String> {
         let (me, secret) = self.extended()?;
-        Ok(self.rest.answer_call(&me, call_id, &secret).await?)
+        let r = self.rest.answer_call(&me, call_id, &secret).await;
+        Ok(self.noted(&me, r)?)
     }
 
     async fn decline_call(&self, call_id: &str, busy: bool) -> Result<()> {
         let (me, secret) = self.extended()?;
-        ignore_gone(self.rest.decline_call(&me, call_id, busy, &secret).await)
+        let r = self.rest.decline_call(&me, call_id, busy, &secret).await;
+        ignore_gone(self.noted(&me, r))
     }
 
     async fn cancel_call(&self, call_id: &str) -> Result<()> {
         let (me, secret) = self.extended()?;
-        ignore_gone(self.rest.cancel_call(&me, call_id, &secret).await)
+        let r = self.rest.cancel_call(&me, call_id, &secret).await;
+        ignore_gone(self.noted(&me, r))
     }
 
     async fn end_call(&self) -> Result<()> {
         let (me, secret) = self.me()?;
-        Ok(self.rest.end_call(&me, secret.as_deref()).await?)
+        let r = self.rest.end_call(&me, secret.as_deref()).await;
+        Ok(self.noted(&me, r)?)
     }
 }
 

@@ -61,6 +61,9 @@ impl From<Error> for DialtoneError {
         let message = crate::logging::redact(&e.to_string());
         match e {
             Error::Rest(RestError::Busy(m)) => DialtoneError::Busy { detail: m },
+            Error::Rest(RestError::UnknownClient(_)) => {
+                DialtoneError::NotRegistered { detail: message }
+            }
             Error::Rest(RestError::Unauthorized { .. }) => {
                 DialtoneError::Unauthorized { detail: message }
             }
@@ -116,6 +119,12 @@ mod tests {
         assert!(
             matches!(decode, DialtoneError::Protocol { .. }),
             "{decode:?}"
+        );
+        let forgotten =
+            DialtoneError::from(Error::Rest(RestError::UnknownClient("HTTP 401".into())));
+        assert!(
+            matches!(&forgotten, DialtoneError::NotRegistered { detail } if detail.contains("does not know this device")),
+            "{forgotten:?}"
         );
         let gql = DialtoneError::from(Error::Graphql(GraphqlError::Decode("no data".into())));
         assert!(matches!(gql, DialtoneError::Protocol { .. }), "{gql:?}");

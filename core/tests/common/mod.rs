@@ -119,21 +119,67 @@ pub async fn pushes(m: &MockServer, device_token: &str) -> Vec<Value> {
     v["pushes"].as_array().cloned().unwrap_or_default()
 }
 
-/// The callee's participant token from the deep link of its next push (FCM or APNs).
-pub async fn push_token(m: &MockServer, device_token: &str) -> String {
-    let push = pushes(m, device_token)
+async fn next_push(m: &MockServer, device_token: &str) -> Value {
+    pushes(m, device_token)
         .await
         .into_iter()
         .next()
-        .expect("a push arrives");
-    let link = push["data"]["pinpoint.deeplink"]
+        .expect("a push arrives")
+}
+
+/// The deep link of a push as the mock's outbox shows it (FCM or APNs).
+fn deep_link(push: &Value) -> &str {
+    push["data"]["pinpoint.deeplink"]
         .as_str()
         .or_else(|| push["payload"]["data"]["pinpoint"]["deeplink"].as_str())
-        .expect("the push carries a deep link");
-    link.split("tok=")
+        .expect("the push carries a deep link")
+}
+
+/// Waits until each phone of a connected call hears the other's tone (Alice 440 Hz, Bob
+/// 880 Hz).
+pub async fn hears(c: &TwoPhoneCall) {
+    const TONES: [f32; 2] = [440.0, 880.0];
+    eventually("Bob to hear Alice", 15, || {
+        c.bob.detected_remote_tone(TONES.to_vec()) == Some(440.0)
+    })
+    .await;
+    eventually("Alice to hear Bob", 15, || {
+        c.alice.detected_remote_tone(TONES.to_vec()) == Some(880.0)
+    })
+    .await;
+}
+
+/// The callee's participant token from the deep link of its next push (FCM or APNs).
+pub async fn push_token(m: &MockServer, device_token: &str) -> String {
+    let push = next_push(m, device_token).await;
+    deep_link(&push)
+        .split("tok=")
         .nth(1)
         .expect("the deep link carries a token")
         .to_string()
+}
+
+/// Answers the call announced by `device_token`'s next push as an app would: with the
+/// token in its deep link (seed), or by its call id (extended: the push carries none; the
+/// event channel may have announced the call first, making the push a duplicate).
+pub async fn answer_next_push(m: &MockServer, phone: &DialtoneClient, device_token: &str) {
+    let push = next_push(m, device_token).await;
+    if let Some(token) = deep_link(&push).split("tok=").nth(1) {
+        phone.join_call(token.to_string()).await.unwrap();
+        return;
+    }
+    let data = match push["platform"].as_str() {
+        Some("apns") => push["payload"].to_string(),
+        _ => push["data"].to_string(),
+    };
+    let call_id = match phone.handle_push(data).unwrap() {
+        dialtone::PushOutcome::Invite { invite } => invite.call_id,
+        dialtone::PushOutcome::Ignored {
+            call_id: Some(id), ..
+        } => id,
+        other => panic!("expected an invite, got {other:?}"),
+    };
+    phone.answer(call_id).await.unwrap();
 }
 
 /// Two phones of `m` in a connected call: Alice (440 Hz) placed it, Bob (880 Hz) joined with
@@ -202,8 +248,7 @@ pub async fn connected_call_with(m: &MockServer, recovery_budget: Option<u32>) -
     ];
 
     let call = alice.start_call(bob_id, None).await.unwrap();
-    let token = push_token(m, "bob-fcm").await;
-    bob.join_call(token).await.unwrap();
+    answer_next_push(m, &bob, "bob-fcm").await;
     // Bob's media can flow before Alice hears (over the event channel) that he answered:
     // a recovery test that cut the connection while her call still rang would never see
     // it reconnect. Both calls are Connected before a test starts.
