@@ -290,3 +290,81 @@ async fn a_socket_that_cannot_come_back_within_the_budget_ends_the_call_once_as_
     c.alice.end_call().await.unwrap();
     c.bob.end_call().await.unwrap();
 }
+
+/// The participant tokens expire mid-call (the mock issues them for 3 s here), then both
+/// signaling sockets drop: the gateway refuses to resume with the expired tokens. On the
+/// extended profile each phone asks `renewToken` for a fresh token for the same participant
+/// and resumes with it: the call shows Reconnecting, then Connected, and the audio never
+/// stops. The seed has no such action, so there the calls end as connection lost.
+async fn expired_tokens_on_resume(profile: Profile) {
+    let m = common::start_mock(MockConfig {
+        profile,
+        participant_token_lifetime: Duration::from_secs(3),
+        ..MockConfig::default()
+    })
+    .await;
+    let c = connected_call(&m).await;
+    common::hears(&c).await;
+    tokio::time::sleep(Duration::from_millis(3500)).await;
+    m.cut_signaling();
+    if profile == Profile::Seed {
+        for (who, events) in [("Alice", &c.alice_events), ("Bob", &c.bob_events)] {
+            eventually(
+                &format!("{who}'s call to end as connection lost"),
+                10,
+                || events.saw(ended(CallEndReason::ConnectionLost)),
+            )
+            .await;
+        }
+        let detail = c.alice_call.end_detail().unwrap_or_default();
+        assert!(detail.contains("refused to resume"), "{detail}");
+        return;
+    }
+    for _ in 0..10 {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        assert_eq!(
+            c.bob.detected_remote_tone(TONES.to_vec()),
+            Some(440.0),
+            "audio kept flowing"
+        );
+    }
+    for (who, events) in [("Alice", &c.alice_events), ("Bob", &c.bob_events)] {
+        eventually(
+            &format!("{who}'s call to show Reconnecting, then Connected"),
+            10,
+            || reconnected(events),
+        )
+        .await;
+        assert!(
+            !events
+                .states()
+                .iter()
+                .any(|s| matches!(s, CallState::Ended { .. })),
+            "{who}: {:?}",
+            events.states()
+        );
+    }
+    // The resumed socket carries the renewed token: a re-offer goes through it.
+    c.alice.network_changed().await.unwrap();
+    c.alice.set_audio_source(AudioSource::Tone {
+        frequency_hz: 880.0,
+    });
+    eventually(
+        "Bob to hear Alice's new tone through the resumed session",
+        15,
+        || c.bob.detected_remote_tone(TONES.to_vec()) == Some(880.0),
+    )
+    .await;
+    c.alice.end_call().await.unwrap();
+    c.bob.end_call().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn extended_an_expired_token_is_renewed_on_resume_and_the_call_goes_on() {
+    expired_tokens_on_resume(Profile::Extended).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn seed_an_expired_token_on_resume_ends_the_call_as_connection_lost() {
+    expired_tokens_on_resume(Profile::Seed).await;
+}

@@ -82,6 +82,9 @@ pub struct MockConfig {
     /// How long a participant whose signaling socket was lost (not closed: no `leave`, no
     /// Close frame) keeps its media while it reconnects with the same token and `uniqueId`.
     pub signaling_grace: Duration,
+    /// How long a participant token is valid (Bandwidth's: an hour). Tests shorten it to
+    /// make a resume meet an expired token.
+    pub participant_token_lifetime: Duration,
 }
 
 impl Default for MockConfig {
@@ -96,6 +99,7 @@ impl Default for MockConfig {
             ws_auth_timeout: Duration::from_secs(5),
             ws_idle_timeout: Duration::from_secs(60),
             signaling_grace: Duration::from_secs(30),
+            participant_token_lifetime: Duration::from_secs(3_600),
         }
     }
 }

@@ -22,7 +22,6 @@ use crate::tokens::Claims;
 use crate::{Profile, Shared};
 
 pub const MAX_DELETE_IDS: usize = 100;
-const TOKEN_LIFETIME_SECS: i64 = 3_600;
 
 type Reply = (StatusCode, Json<Value>);
 
@@ -145,6 +144,7 @@ pub async fn handle(
             ("answerCall", true) => answer_call(&shared, &mut st, h, &req),
             ("declineCall", true) => finish_ringing(&shared, &mut st, h, &req, Finish::Decline),
             ("cancelCall", true) => finish_ringing(&shared, &mut st, h, &req, Finish::Cancel),
+            ("renewToken", true) => renew_token(&shared, &mut st, h, &req),
             _ => (
                 StatusCode::INTERNAL_SERVER_ERROR,
                 Json(json!({"error": "ERROR :: Unknown action!"})),
@@ -271,7 +271,7 @@ fn initiate_call(shared: &Shared, st: &mut State, headers: &HeaderMap, req: &Val
         .unwrap_or_else(|| ("Unknown".to_string(), "caller".to_string()));
 
     let session_id = uuid::Uuid::new_v4().to_string();
-    let exp = now_ms() / 1000 + TOKEN_LIFETIME_SECS;
+    let exp = now_ms() / 1000 + shared.config.participant_token_lifetime.as_secs() as i64;
     let mut tokens = Vec::new();
     let mut participants = Vec::new();
     for client_id in [&caller_id, &callee_id] {
@@ -415,6 +415,54 @@ fn answer_call(shared: &Shared, st: &mut State, headers: &HeaderMap, req: &Value
         c.last_event = Some((ev.clone(), now_ms()));
     }
     notify_parties(shared, &call, &ev);
+    ok(json!({"token": token, "callId": call.id}))
+}
+
+/// `renewToken {clientId, callId}`: a party of a call still in progress (the caller while
+/// it rings, either party once answered) gets a fresh participant token for the same
+/// participant of the same session, e.g. to resume a signaling socket after its token
+/// expired.
+fn renew_token(shared: &Shared, st: &mut State, headers: &HeaderMap, req: &Value) -> Reply {
+    let (client_id, call) = match acting_on_call(st, headers, req) {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    if client_id != call.caller && client_id != call.callee {
+        return coded(
+            StatusCode::FORBIDDEN,
+            "FORBIDDEN",
+            "only a party of the call can renew its token",
+        );
+    }
+    let in_progress = match call.phase {
+        CallPhase::Ringing => client_id == call.caller,
+        CallPhase::Answered => true,
+        CallPhase::Ended => false,
+    };
+    let participant = st
+        .devices
+        .get(&client_id)
+        .filter(|d| d.session_id.as_deref() == Some(&call.session_id))
+        .and_then(|d| d.participant_id.clone());
+    let (true, Some(participant_id)) = (in_progress, participant) else {
+        return coded(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "CALL_ENDED",
+            "ERROR :: The call has ended",
+        );
+    };
+    let token = shared.tokens.issue(&Claims {
+        a: shared.account_id.clone(),
+        p: participant_id,
+        v: "v3".into(),
+        exp: now_ms() / 1000 + shared.config.participant_token_lifetime.as_secs() as i64,
+        tid: call.session_id.clone(),
+        iss: "mock:00".into(),
+    });
+    if let Some(row) = st.devices.get_mut(&client_id) {
+        row.participant_token = Some(token.clone());
+    }
+    tracing::info!(target: "dialtone_mock::rest", "renewed the participant token of clientId {client_id} for call {}", call.id);
     ok(json!({"token": token, "callId": call.id}))
 }
 

@@ -505,3 +505,79 @@ async fn the_seed_profile_has_none_of_the_extensions() {
     let r = reqwest::get(format!("{}/ws", m.base_url())).await.unwrap();
     assert_eq!(r.status(), 404);
 }
+
+/// The payload of a participant token (the tests read, not verify, it).
+fn claims(token: &str) -> Value {
+    use base64::Engine;
+    let payload = token.split('.').nth(1).unwrap();
+    let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload)
+        .unwrap();
+    serde_json::from_slice(&raw).unwrap()
+}
+
+#[tokio::test]
+async fn renew_token_gives_a_party_a_fresh_token_for_the_same_participant() {
+    let m = start(Profile::Extended).await;
+    let a = register(&m, "GCM", "fcm-a").await;
+    let b = register(&m, "GCM", "fcm-b").await;
+    let carol = register(&m, "GCM", "fcm-c").await;
+    let (call_id, caller_token) = call(&m, &a, &b).await;
+    let renew = |c: &Client| json!({"action": "renewToken", "clientId": c.id, "callId": call_id});
+
+    // The caller, while it rings: same participant, same session.
+    let (s, v) = api(&m, Some(&a.secret), renew(&a)).await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["callId"], call_id.as_str());
+    let fresh = v["token"].as_str().unwrap();
+    let (old, new) = (claims(&caller_token), claims(fresh));
+    assert_eq!((&new["p"], &new["tid"]), (&old["p"], &old["tid"]));
+    assert!(new["exp"].as_i64() >= old["exp"].as_i64());
+    // The callee, before answering, has nothing to renew; nor has a stranger; nor anyone
+    // without the secret.
+    let (s, v) = api(&m, Some(&b.secret), renew(&b)).await;
+    assert_eq!((s, v["error"].as_str()), (500, Some("CALL_ENDED")), "{v}");
+    let (s, _) = api(&m, Some(&carol.secret), renew(&carol)).await;
+    assert_eq!(s, 403);
+    let (s, _) = api(&m, None, renew(&a)).await;
+    assert_eq!(s, 401);
+
+    // Once answered, the callee can.
+    let (s, v) = api(
+        &m,
+        Some(&b.secret),
+        json!({"action": "answerCall", "clientId": b.id, "callId": call_id}),
+    )
+    .await;
+    assert_eq!(s, 200, "{v}");
+    let callee = claims(v["token"].as_str().unwrap());
+    let (s, v) = api(&m, Some(&b.secret), renew(&b)).await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(claims(v["token"].as_str().unwrap())["p"], callee["p"]);
+
+    // After the end, nobody can.
+    let (s, _) = api(
+        &m,
+        Some(&a.secret),
+        json!({"action": "endCall", "clientId": a.id}),
+    )
+    .await;
+    assert_eq!(s, 200);
+    let (s, v) = api(&m, Some(&a.secret), renew(&a)).await;
+    assert_eq!((s, v["error"].as_str()), (500, Some("CALL_ENDED")), "{v}");
+}
+
+#[tokio::test]
+async fn the_seed_has_no_renew_token() {
+    let m = start(Profile::Seed).await;
+    let (s, v) = api(
+        &m,
+        None,
+        json!({"action": "renewToken", "clientId": "x", "callId": "y"}),
+    )
+    .await;
+    assert_eq!(
+        (s, v["error"].as_str()),
+        (500, Some("ERROR :: Unknown action!"))
+    );
+}

@@ -1,6 +1,6 @@
 //! Client for the backend's REST Lambda (`POST {rest_url}` with an `action`): register,
 //! initiateCall, endCall, deleteClientIds, and where the backend has them (the extended
-//! profile) answerCall, declineCall and cancelCall. It knows the seed's bodies and error
+//! profile) answerCall, declineCall, cancelCall and renewToken. It knows the seed's bodies and error
 //! shapes (BACKEND.md §1) and the extensions' additive fields (`clientSecret`, `callId`,
 //! `Authorization: Bearer`), and nothing of UniFFI, identity or storage.
 
@@ -165,6 +165,23 @@ impl RestClient {
             )
             .await?;
         token_of(&v, "answerCall")
+    }
+
+    /// Extended profile: a fresh participant token for this device's participant of the call
+    /// (the old one expired or was refused on resume).
+    pub async fn renew_token(
+        &self,
+        client_id: &str,
+        call_id: &str,
+        secret: &str,
+    ) -> Result<String, RestError> {
+        let v = self
+            .call(
+                json!({"action": "renewToken", "clientId": client_id, "callId": call_id}),
+                Some(secret),
+            )
+            .await?;
+        token_of(&v, "renewToken")
     }
 
     /// Extended profile: the callee declines a ringing call (`busy` tells the caller why).

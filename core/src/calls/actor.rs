@@ -15,7 +15,7 @@ use tokio::time::Instant;
 
 use super::events::{lock, CallUpdate, Hub, UpdateKind};
 use super::machine::{CallState, Direction, Effect, Input, Machine, Profile, TokenSource};
-use super::platform::{CallBackend, MediaConnector, MediaLink, OutgoingCall};
+use super::platform::{CallBackend, MediaConnector, MediaLink, OutgoingCall, TokenRenewer};
 use crate::error::{Error, Result};
 use crate::media::session::{MediaEnd, MediaEvent, Timings};
 
@@ -531,6 +531,21 @@ impl Actor {
         let events = self.media_tx.clone();
         let tx = self.inbox_tx.clone();
         let call_id = self.shared.id.clone();
+        // Extended: a refused resume asks the backend for a fresh token for this call.
+        let renew = self
+            .shared
+            .backend_id()
+            .filter(|_| self.machine.profile == Profile::Extended)
+            .map(|id| {
+                let backend = backend.clone();
+                let renew: TokenRenewer = Arc::new(move || {
+                    let (backend, id) = (backend.clone(), id.clone());
+                    Box::pin(
+                        async move { backend.renew_token(&id).await.map_err(|e| e.to_string()) },
+                    )
+                });
+                renew
+            });
         let token = match source {
             TokenSource::Initiated => self.shared.outgoing().map(|o| o.participant_token),
             TokenSource::Push => self.pushed_token.clone(),
@@ -546,7 +561,7 @@ impl Actor {
                 )),
             };
             let joined = match token {
-                Ok(t) => media.join(&t, events).await,
+                Ok(t) => media.join(&t, events, renew).await,
                 Err(e) => Err(e),
             };
             let _ = tx.send(Msg::Joined(joined));

@@ -17,6 +17,7 @@ use crate::error::{Error, Result};
 use crate::media::audio_bridge::AudioBridge;
 use crate::media::peer::IcePolicy;
 use crate::media::session::{MediaEvent, MediaSession, Timings};
+pub use crate::media::signaling_link::TokenRenewer;
 
 /// What `initiateCall` gave the caller, and what can be read from its participant token.
 #[derive(Clone, PartialEq)]
@@ -52,6 +53,8 @@ pub trait CallBackend: Send + Sync + 'static {
     async fn answer_call(&self, call_id: &str) -> Result<String>;
     async fn decline_call(&self, call_id: &str, busy: bool) -> Result<()>;
     async fn cancel_call(&self, call_id: &str) -> Result<()>;
+    /// Extended: a fresh participant token for this device's part of the call.
+    async fn renew_token(&self, call_id: &str) -> Result<String>;
     /// `endCall` for this device's leg.
     async fn end_call(&self) -> Result<()>;
 }
@@ -59,10 +62,13 @@ pub trait CallBackend: Send + Sync + 'static {
 /// Joins media sessions; `events` receives the session's events until it ends.
 #[async_trait]
 pub trait MediaConnector: Send + Sync + 'static {
+    /// `renew`: where a fresh token comes from when the gateway refuses to resume the
+    /// signaling socket with this one (extended profile); `None` ends the call then.
     async fn join(
         &self,
         token: &str,
         events: mpsc::UnboundedSender<MediaEvent>,
+        renew: Option<TokenRenewer>,
     ) -> Result<Arc<dyn MediaLink>>;
 }
 
@@ -181,6 +187,12 @@ impl CallBackend for RestCallBackend {
         ignore_gone(self.noted(&me, r))
     }
 
+    async fn renew_token(&self, call_id: &str) -> Result<String> {
+        let (me, secret) = self.extended()?;
+        let r = self.rest.renew_token(&me, call_id, &secret).await;
+        Ok(self.noted(&me, r)?)
+    }
+
     async fn end_call(&self) -> Result<()> {
         let (me, secret) = self.me()?;
         let r = self.rest.end_call(&me, secret.as_deref()).await;
@@ -203,6 +215,7 @@ impl MediaConnector for WebRtcMedia {
         &self,
         token: &str,
         events: mpsc::UnboundedSender<MediaEvent>,
+        renew: Option<TokenRenewer>,
     ) -> Result<Arc<dyn MediaLink>> {
         let host = url::Url::parse(&self.signaling_url)
             .ok()
@@ -218,6 +231,7 @@ impl MediaConnector for WebRtcMedia {
                 self.recovery_budget_ms
                     .load(std::sync::atomic::Ordering::Relaxed),
             ),
+            renew,
         )
         .await?;
         let timings = session.timings.clone();

@@ -86,6 +86,10 @@ impl CallBackend for SimBackend {
         self.log.push(format!("cancelCall {call_id}"));
         Ok(())
     }
+    async fn renew_token(&self, call_id: &str) -> Result<String> {
+        self.log.push(format!("renewToken {call_id}"));
+        Ok("renewed-token".into())
+    }
     async fn end_call(&self) -> Result<()> {
         self.log.push("endCall");
         Ok(())
@@ -97,6 +101,8 @@ struct SimMedia {
     log: Arc<Log>,
     /// The events sender of the last session joined, so a test can play the media's part.
     last: Mutex<Option<mpsc::UnboundedSender<MediaEvent>>>,
+    /// The token renewer the last session got (what its link calls on a refused resume).
+    renew: Mutex<Option<super::platform::TokenRenewer>>,
     leave_delay: Duration,
 }
 
@@ -112,9 +118,11 @@ impl MediaConnector for SimMedia {
         &self,
         token: &str,
         events: mpsc::UnboundedSender<MediaEvent>,
+        renew: Option<super::platform::TokenRenewer>,
     ) -> Result<Arc<dyn MediaLink>> {
         tokio::time::sleep(Duration::from_millis(50)).await;
         self.log.push(format!("join {token}"));
+        *lock(&self.renew) = renew;
         *lock(&self.last) = Some(events.clone());
         Ok(Arc::new(SimLink {
             log: self.log.clone(),
@@ -594,6 +602,23 @@ async fn reconnecting_and_network_change() {
         CallState::Ended(EndReason::Failed("the media connection was lost".into())),
     )
     .await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn only_an_extended_call_can_renew_its_token_and_it_names_its_call() {
+    for profile in [Profile::Seed, Profile::Extended] {
+        let w = world(profile);
+        let _call = w.m.start_call("bob").await.unwrap();
+        let renew = lock(&w.media.renew).clone();
+        match profile {
+            Profile::Seed => assert!(renew.is_none(), "the seed has no renewToken"),
+            Profile::Extended => {
+                let fresh = renew.expect("a renewer")().await.unwrap();
+                assert_eq!(fresh, "renewed-token");
+                assert!(w.log.has("renewToken 0b6f1c1e-8f1a-4c55-9d0e-2f4f7a1b2c3d"));
+            }
+        }
+    }
 }
 
 #[tokio::test(start_paused = true)]

@@ -271,6 +271,7 @@ impl MediaSession {
         bridge: Arc<AudioBridge>,
         events: mpsc::UnboundedSender<MediaEvent>,
         recovery_budget: Duration,
+        renew: Option<signaling_link::TokenRenewer>,
     ) -> Result<MediaSession, MediaError> {
         let timings = Arc::new(Mutex::new(Timings {
             started: Some(Instant::now()),
@@ -310,6 +311,7 @@ impl MediaSession {
             ws,
             url,
             recovery_budget,
+            renew,
             rpc.clone(),
             out_rx,
             link_tx,

@@ -8,7 +8,8 @@
 //!
 //! A Close frame from the gateway is the session ending (the other side hung up, the call
 //! was ended): that is not an outage, and the link stops. A refused reconnect (401/403: the
-//! token expired or the session ended) gives up at once.
+//! token expired or the session ended) is renewed through the session's `TokenRenewer`
+//! where it has one (the extended backend's `renewToken`), and gives up otherwise.
 
 use std::time::{Duration, Instant};
 
@@ -33,6 +34,15 @@ const MAX_BACKOFF: Duration = Duration::from_secs(2);
 /// While attempts hang (a blackout drops the SYNs), another starts this often.
 const ATTEMPT_EVERY: Duration = Duration::from_millis(500);
 const MAX_IN_FLIGHT: usize = 4;
+
+/// Fetches a fresh participant token for the same participant (the extended backend's
+/// `renewToken`), for when the gateway refuses to resume with the current one.
+pub type TokenRenewer = std::sync::Arc<
+    dyn Fn() -> futures_util::future::BoxFuture<'static, Result<String, String>> + Send + Sync,
+>;
+
+/// Fresh tokens tried per outage before the link gives up.
+const MAX_RENEWALS: u32 = 2;
 
 /// What the link tells the session.
 #[derive(Debug)]
@@ -63,8 +73,9 @@ enum Pumped {
 /// Runs the link until the session ends (returns after the events sender is dropped).
 pub async fn run<R: Responses>(
     mut ws: Socket,
-    url: url::Url,
+    mut url: url::Url,
     budget: Duration,
+    renew: Option<TokenRenewer>,
     responses: std::sync::Arc<R>,
     mut outbound: mpsc::UnboundedReceiver<Message>,
     events: mpsc::UnboundedSender<LinkEvent>,
@@ -76,7 +87,7 @@ pub async fn run<R: Responses>(
                 responses.fail_all();
                 tracing::info!(target: "dialtone::media", "signaling socket lost ({why}); reconnecting for up to {budget:?}");
                 let _ = events.send(LinkEvent::Lost);
-                match reconnect(&url, budget).await {
+                match reconnect(&mut url, budget, renew.as_ref()).await {
                     Ok(socket) => {
                         tracing::info!(target: "dialtone::media", "signaling socket restored");
                         ws = socket;
@@ -153,13 +164,20 @@ async fn pump<R: Responses>(
 /// overlap: a new one starts every `ATTEMPT_EVERY` while fewer than `MAX_IN_FLIGHT` are
 /// pending, each with its own `CONNECT_TIMEOUT`, and the first socket wins. During a
 /// blackout a TCP handshake waits for the kernel's SYN retransmissions (1 s, 3 s, 7 s…), so a
-/// single attempt at a time would notice the network's return seconds late.
-async fn reconnect(url: &url::Url, budget: Duration) -> Result<Socket, String> {
+/// single attempt at a time would notice the network's return seconds late. A refused token
+/// (401/403) is renewed through `renew` where there is one (the URL keeps the new token
+/// for later outages); without one, or when renewing fails, the link gives up.
+async fn reconnect(
+    url: &mut url::Url,
+    budget: Duration,
+    renew: Option<&TokenRenewer>,
+) -> Result<Socket, String> {
     use futures_util::stream::FuturesUnordered;
     let deadline = tokio::time::Instant::now() + budget;
     let mut attempts = FuturesUnordered::new();
     let mut next_attempt = tokio::time::Instant::now();
     let mut backoff = Backoff::capped(MAX_BACKOFF);
+    let mut renewals = 0;
     loop {
         tokio::select! {
             _ = tokio::time::sleep_until(deadline) => {
@@ -167,13 +185,28 @@ async fn reconnect(url: &url::Url, budget: Duration) -> Result<Socket, String> {
             }
             _ = tokio::time::sleep_until(next_attempt), if attempts.len() < MAX_IN_FLIGHT => {
                 let left = deadline.saturating_duration_since(tokio::time::Instant::now());
-                attempts.push(websocket::connect(url, &[], CONNECT_TIMEOUT.min(left), true));
+                let target = url.clone();
+                attempts.push(async move {
+                    websocket::connect(&target, &[], CONNECT_TIMEOUT.min(left), true).await
+                });
                 next_attempt = tokio::time::Instant::now() + ATTEMPT_EVERY;
             }
             Some(result) = attempts.next(), if !attempts.is_empty() => match result {
                 Ok(socket) => return Ok(socket),
                 Err(ConnectError::Refused { status, .. }) if status == 401 || status == 403 => {
-                    return Err(format!("the gateway refused to resume the session (HTTP {status})"));
+                    let refused = format!("the gateway refused to resume the session (HTTP {status})");
+                    let Some(renew) = renew.filter(|_| renewals < MAX_RENEWALS) else {
+                        return Err(refused);
+                    };
+                    renewals += 1;
+                    let token = renew()
+                        .await
+                        .map_err(|e| format!("{refused}, and no fresh token could be had: {e}"))?;
+                    tracing::info!(target: "dialtone::media", "{refused}; resuming with a renewed token");
+                    set_token(url, &token);
+                    // Attempts still in flight carry the old token.
+                    attempts = FuturesUnordered::new();
+                    next_attempt = tokio::time::Instant::now();
                 }
                 Err(e) => {
                     // A quick refusal (the gateway restarting, 503): back off before the next.
@@ -183,5 +216,36 @@ async fn reconnect(url: &url::Url, budget: Duration) -> Result<Socket, String> {
                 }
             },
         }
+    }
+}
+
+/// `url` with its `token` query parameter replaced, every other parameter kept in order.
+fn set_token(url: &mut url::Url, token: &str) {
+    let pairs: Vec<(String, String)> = url
+        .query_pairs()
+        .map(|(k, v)| {
+            let v = if k == "token" {
+                token.to_string()
+            } else {
+                v.into_owned()
+            };
+            (k.into_owned(), v)
+        })
+        .collect();
+    url.query_pairs_mut().clear().extend_pairs(pairs);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_renewed_token_replaces_the_old_one_and_keeps_the_rest() {
+        let mut url = signaling::connect_url("wss://gw.example/v3", "old.tok", "u-1").unwrap();
+        set_token(&mut url, "new.tok+/=");
+        let pairs: Vec<(String, String)> = url.query_pairs().into_owned().collect();
+        assert_eq!(pairs[0], ("token".to_string(), "new.tok+/=".to_string()));
+        assert!(pairs.iter().any(|(k, v)| k == "uniqueId" && v == "u-1"));
+        assert_eq!(pairs.iter().filter(|(k, _)| k == "token").count(), 1);
     }
 }
