@@ -177,6 +177,21 @@ async fn an_ice_restart_reoffer_keeps_the_audio_flowing() {
     c.bob.end_call().await.unwrap();
 }
 
+/// Alice re-offers (an ICE restart, as on a network change) and changes her tone: Bob hears
+/// the new one only if the re-offer went through the resumed signaling socket.
+async fn reoffer_through_the_resumed_socket(c: &common::TwoPhoneCall) {
+    c.alice.network_changed().await.unwrap();
+    c.alice.set_audio_source(AudioSource::Tone {
+        frequency_hz: 880.0,
+    });
+    eventually(
+        "Bob to hear Alice's new tone through the resumed session",
+        15,
+        || c.bob.detected_remote_tone(TONES.to_vec()) == Some(880.0),
+    )
+    .await;
+}
+
 /// Every state the phone's call went through, for the recovery tests.
 fn reconnected(events: &Events) -> bool {
     let states = events.states();
@@ -223,16 +238,7 @@ async fn a_lost_signaling_socket_comes_back_and_the_audio_never_stops() {
         }
     )));
     // The resumed socket works: a re-offer (ICE restart) goes through it.
-    c.alice.network_changed().await.unwrap();
-    c.alice.set_audio_source(AudioSource::Tone {
-        frequency_hz: 880.0,
-    });
-    eventually(
-        "Bob to hear Alice's new tone through the resumed session",
-        15,
-        || c.bob.detected_remote_tone(TONES.to_vec()) == Some(880.0),
-    )
-    .await;
+    reoffer_through_the_resumed_socket(&c).await;
     c.alice.end_call().await.unwrap();
     c.bob.end_call().await.unwrap();
     eventually("the SFU to forget the session", 5, || {
@@ -345,16 +351,7 @@ async fn expired_tokens_on_resume(profile: Profile) {
         );
     }
     // The resumed socket carries the renewed token: a re-offer goes through it.
-    c.alice.network_changed().await.unwrap();
-    c.alice.set_audio_source(AudioSource::Tone {
-        frequency_hz: 880.0,
-    });
-    eventually(
-        "Bob to hear Alice's new tone through the resumed session",
-        15,
-        || c.bob.detected_remote_tone(TONES.to_vec()) == Some(880.0),
-    )
-    .await;
+    reoffer_through_the_resumed_socket(&c).await;
     c.alice.end_call().await.unwrap();
     c.bob.end_call().await.unwrap();
 }

@@ -151,6 +151,23 @@ impl RestClient {
             .map(|_| ())
     }
 
+    /// An extended action on a call (`{action, clientId, callId}`) whose reply is a token.
+    async fn token_for_call(
+        &self,
+        action: &str,
+        client_id: &str,
+        call_id: &str,
+        secret: &str,
+    ) -> Result<String, RestError> {
+        let v = self
+            .call(
+                json!({"action": action, "clientId": client_id, "callId": call_id}),
+                Some(secret),
+            )
+            .await?;
+        token_of(&v, action)
+    }
+
     /// Extended profile: the callee takes the call and receives its participant token.
     pub async fn answer_call(
         &self,
@@ -158,13 +175,8 @@ impl RestClient {
         call_id: &str,
         secret: &str,
     ) -> Result<String, RestError> {
-        let v = self
-            .call(
-                json!({"action": "answerCall", "clientId": client_id, "callId": call_id}),
-                Some(secret),
-            )
-            .await?;
-        token_of(&v, "answerCall")
+        self.token_for_call("answerCall", client_id, call_id, secret)
+            .await
     }
 
     /// Extended profile: a fresh participant token for this device's participant of the call
@@ -175,13 +187,8 @@ impl RestClient {
         call_id: &str,
         secret: &str,
     ) -> Result<String, RestError> {
-        let v = self
-            .call(
-                json!({"action": "renewToken", "clientId": client_id, "callId": call_id}),
-                Some(secret),
-            )
-            .await?;
-        token_of(&v, "renewToken")
+        self.token_for_call("renewToken", client_id, call_id, secret)
+            .await
     }
 
     /// Extended profile: the callee declines a ringing call (`busy` tells the caller why).
