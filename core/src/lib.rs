@@ -27,8 +27,10 @@ pub mod testing {
     pub use crate::backend::appsync::{AppSyncClient, GraphqlError};
     pub use crate::backend::event_channel::{self, ServerEvent};
     pub use crate::calls::admission::{Admission, Admissions};
+    pub use crate::calls::{CallUpdate, UpdateKind};
     pub use crate::engine::{Endpoints, Engine};
     pub use crate::logging::redact;
+    pub use crate::media::session::MediaStats;
 
     /// The core's HTTP client setup (ring TLS, timeouts), for tests that talk to the mock.
     pub fn http_client() -> reqwest::Client {

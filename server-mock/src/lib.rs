@@ -13,6 +13,7 @@
 
 pub mod appsync;
 pub mod events;
+pub mod forwarding;
 pub mod gateway;
 pub mod graphql;
 pub mod outbox;
@@ -170,6 +171,16 @@ impl MockServer {
     /// Closes every real-time connection, as a network change or an AppSync deploy would.
     pub fn drop_realtime_connections(&self) {
         self.shared.realtime_drop.send_modify(|n| *n += 1);
+    }
+
+    /// The SFU's forwarding since the start or the last `reset_forwarding`: packets in,
+    /// copies out, copies lost, and the delay of each copy (p50/p99/max).
+    pub fn forwarding(&self) -> forwarding::ForwardingReport {
+        self.shared.sfu.forwarding.report()
+    }
+
+    pub fn reset_forwarding(&self) {
+        self.shared.sfu.forwarding.reset();
     }
 
     /// (media sessions, participants) the SFU holds: a finished call leaves (0, 0).

@@ -216,6 +216,8 @@ pub struct Sfu {
     ice_ip: IpAddr,
     heartbeat_interval: Duration,
     sessions: Mutex<HashMap<String, SessionMedia>>,
+    /// Every forwarded copy's outcome and delay (the load tool reads it).
+    pub forwarding: Arc<crate::forwarding::ForwardingStats>,
 }
 
 impl Sfu {
@@ -224,6 +226,7 @@ impl Sfu {
             ice_ip,
             heartbeat_interval,
             sessions: Mutex::new(HashMap::new()),
+            forwarding: Arc::default(),
         })
     }
 
@@ -431,7 +434,7 @@ impl Sfu {
                 .cloned()
                 .collect()
         };
-        p.track(tokio::spawn(forward(track, sinks)));
+        p.track(tokio::spawn(forward(track, sinks, self.forwarding.clone())));
         for other in others {
             let (sfu, other, source) = (self.clone(), other.clone(), p.id.clone());
             other.clone().track(tokio::spawn(async move {
@@ -692,17 +695,23 @@ async fn watch_subscriber(
     }
 }
 
-async fn forward(track: Arc<dyn TrackRemote>, sinks: Arc<Mutex<Vec<Sink>>>) {
+async fn forward(
+    track: Arc<dyn TrackRemote>,
+    sinks: Arc<Mutex<Vec<Sink>>>,
+    stats: Arc<crate::forwarding::ForwardingStats>,
+) {
     while let Some(ev) = track.poll().await {
         let TrackRemoteEvent::OnRtpPacket(packet) = ev else {
             continue;
         };
+        let read_at = std::time::Instant::now();
         let targets: Vec<(Arc<TrackLocalStaticRTP>, u32)> = sinks
             .lock()
             .expect("sinks lock")
             .iter()
             .map(|s| (s.track.clone(), s.ssrc))
             .collect();
+        stats.packet(targets.len());
         for (t, ssrc) in targets {
             let mut out = packet.clone();
             out.header.ssrc = ssrc;
@@ -712,7 +721,8 @@ async fn forward(track: Arc<dyn TrackRemote>, sinks: Arc<Mutex<Vec<Sink>>>) {
             out.header.extensions.clear();
             out.header.extension_profile = 0;
             out.header.extensions_padding = 0;
-            let _ = t.write_rtp(out).await;
+            let ok = t.write_rtp(out).await.is_ok();
+            stats.copy(ok, read_at.elapsed());
         }
     }
 }

@@ -85,8 +85,8 @@ impl<T: Coalesce> Queue<T> {
         self.closed.load(Ordering::SeqCst)
     }
 
-    /// What is queued now, without waiting (tests).
-    #[cfg(test)]
+    /// What is queued now, without waiting (tests, the load tool).
+    #[cfg(any(test, feature = "testing"))]
     pub fn pop_now(&self) -> Option<T> {
         lock(&self.items).pop_front()
     }
