@@ -7,9 +7,9 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-/// Histogram resolution and range: 20 µs buckets up to 20 ms, then one overflow bucket.
-const BUCKET_US: u64 = 20;
-const BUCKETS: usize = 1_000;
+/// Histogram resolution and range: 5 µs buckets up to 20 ms, then one overflow bucket.
+const BUCKET_US: u64 = 5;
+const BUCKETS: usize = 4_000;
 
 pub struct ForwardingStats {
     /// Packets read from publishers' tracks.
