@@ -5,6 +5,8 @@
 //! audio resumes (the tone is detected again) and how long after the outage ended it did,
 //! or, past the recovery budget, that both calls end once as connection lost and the mock's media
 //! session goes away. Ignored by `cargo test`; run by `scripts/test-faults.sh`.
+//! `DIALTONE_FAULTS_LOG=1` prints the SDK's and the mock's debug log with milliseconds, for a
+//! timeline of a recovery; `DIALTONE_FAULTS_ONLY_SECS=15` runs only that UDP + TCP outage.
 
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -88,7 +90,37 @@ impl Drop for Blackout {
     }
 }
 
+/// Log lines with milliseconds since the process started, for `DIALTONE_FAULTS_LOG`.
+struct Timeline;
+
+fn since_start() -> u128 {
+    static START: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
+    START.get_or_init(Instant::now).elapsed().as_millis()
+}
+
+/// A mark on the timeline, when `DIALTONE_FAULTS_LOG` asks for one.
+fn timeline(what: &str) {
+    if std::env::var_os("DIALTONE_FAULTS_LOG").is_some() {
+        eprintln!("[t {:>6}] {what}", since_start());
+    }
+}
+
+impl dialtone::LogSink for Timeline {
+    fn log(&self, _level: dialtone::LogLevel, target: String, line: String) {
+        if target.starts_with("dialtone") {
+            eprintln!("[t {:>6}] {target}: {line}", since_start());
+        }
+    }
+}
+
 async fn mock() -> MockServer {
+    // `DIALTONE_FAULTS_LOG=1`: the SDK's and the mock's debug log on stderr, for a timeline.
+    if std::env::var_os("DIALTONE_FAULTS_LOG").is_some() {
+        dialtone::init_logging(
+            dialtone::LogLevel::Debug,
+            Some(std::sync::Arc::new(Timeline)),
+        );
+    }
     common::start_mock(MockConfig {
         heartbeat_interval: Duration::from_millis(200),
         profile: Profile::Seed,
@@ -106,6 +138,7 @@ async fn outage(protocols: &[&str], secs: u64) -> Duration {
     let c = connected_call_with(&m, Some(30)).await;
     hears(&c).await;
     let blackout = Blackout::start(protocols);
+    timeline("outage starts");
     tokio::time::sleep(Duration::from_secs(secs)).await;
     assert_eq!(
         c.bob.detected_remote_tone(TONES.to_vec()),
@@ -113,6 +146,7 @@ async fn outage(protocols: &[&str], secs: u64) -> Duration {
         "the outage silenced the call"
     );
     drop(blackout);
+    timeline("outage ends");
     let ended_at = Instant::now();
     let deadline = ended_at + Duration::from_secs(30);
     loop {
@@ -161,7 +195,10 @@ async fn udp_blackouts_of_2_5_and_15_s() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs a loopback-only network namespace: scripts/test-faults.sh"]
 async fn udp_and_tcp_blackouts_of_5_and_15_s_kill_the_signaling_socket_too() {
-    for secs in [5, 15] {
+    let only: Option<u64> = std::env::var("DIALTONE_FAULTS_ONLY_SECS")
+        .ok()
+        .and_then(|s| s.parse().ok());
+    for secs in [5, 15].into_iter().filter(|s| only.is_none_or(|o| o == *s)) {
         outage(&["udp", "tcp"], secs).await;
     }
 }

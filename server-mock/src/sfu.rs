@@ -262,10 +262,21 @@ impl Sfu {
         if let Some(p) = media.participants.get(participant_id) {
             if !unique_id.is_empty() && p.unique_id == unique_id {
                 let p = p.clone();
+                drop(sessions);
                 let old = std::mem::replace(&mut *p.out.lock().expect("out lock"), out);
                 let _ = old.send(Outbound::Cut);
                 p.attachment
                     .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                // An offer sent while the socket was down never arrived: stop waiting for
+                // its answer, and restart a failed subscribing connection now, through the
+                // new socket, instead of after the answer's timeout.
+                drop(p.pending_answer.lock().expect("answer lock").take());
+                if p.subscriber_failing
+                    .load(std::sync::atomic::Ordering::SeqCst)
+                {
+                    let (sfu, to) = (self.clone(), p.clone());
+                    tokio::spawn(async move { sfu.restart_subscriber(&to).await });
+                }
                 return (p, true);
             }
         }

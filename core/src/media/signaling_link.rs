@@ -32,8 +32,8 @@ pub const DEFAULT_BUDGET: Duration = Duration::from_secs(30);
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 const MAX_BACKOFF: Duration = Duration::from_secs(2);
 /// While attempts hang (a blackout drops the SYNs), another starts this often.
-const ATTEMPT_EVERY: Duration = Duration::from_millis(500);
-const MAX_IN_FLIGHT: usize = 4;
+const ATTEMPT_EVERY: Duration = Duration::from_millis(300);
+const MAX_IN_FLIGHT: usize = 6;
 
 /// Fetches a fresh participant token for the same participant (the extended backend's
 /// `renewToken`), for when the gateway refuses to resume with the current one.
@@ -207,6 +207,10 @@ async fn reconnect(
                     // Attempts still in flight carry the old token.
                     attempts = FuturesUnordered::new();
                     next_attempt = tokio::time::Instant::now();
+                }
+                // A blackout: the attempt's time is already spent; the others overlap it.
+                Err(ConnectError::Timeout(_)) => {
+                    tracing::debug!(target: "dialtone::media", "a signaling reconnect attempt timed out");
                 }
                 Err(e) => {
                     // A quick refusal (the gateway restarting, 503): back off before the next.
