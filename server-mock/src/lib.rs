@@ -16,6 +16,7 @@ pub mod events;
 pub mod forwarding;
 pub mod gateway;
 pub mod graphql;
+pub mod link;
 pub mod outbox;
 pub mod realtime;
 pub mod redact;
