@@ -365,3 +365,37 @@ async fn extended_an_expired_token_is_renewed_on_resume_and_the_call_goes_on() {
 async fn seed_an_expired_token_on_resume_ends_the_call_as_connection_lost() {
     expired_tokens_on_resume(Profile::Seed).await;
 }
+
+/// The mock's link conditioner on a real call: on `moderate` (100 ms delay, 25 ms jitter, 5 %
+/// loss both ways) the tones still cross; a link set `down` through the control API silences
+/// the call; set back to `perfect`, the audio returns.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_link_conditioner_impairs_a_call_and_can_be_changed_mid_call() {
+    let m = mock().await;
+    let c = connected_call(&m).await;
+    common::hears(&c).await;
+    m.set_link(&serde_json::json!({"profile": "moderate"}))
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    common::hears(&c).await;
+    m.set_link(&serde_json::json!({"params": {"down": true}}))
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let before = m.forwarding();
+    tokio::time::sleep(Duration::from_millis(1700)).await;
+    assert_eq!(
+        c.bob.detected_remote_tone(TONES.to_vec()),
+        None,
+        "a link that is down carries nothing"
+    );
+    let during = m.forwarding();
+    assert_eq!(
+        during.copies_expected, before.copies_expected,
+        "the conditioner dropped every copy"
+    );
+    m.set_link(&serde_json::json!({"profile": "perfect"}))
+        .unwrap();
+    common::hears(&c).await;
+    c.alice.end_call().await.unwrap();
+    c.bob.end_call().await.unwrap();
+}

@@ -68,6 +68,14 @@ impl ForwardingStats {
         self.histogram[bucket].fetch_add(1, Ordering::Relaxed);
     }
 
+    /// A copy the link conditioner held back was written (`ok`): counted, but its delay is
+    /// the conditioner's, not the SFU's, so it stays out of the histogram.
+    pub fn held_copy(&self, ok: bool) {
+        if ok {
+            self.copies_written.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
     pub fn reset(&self) {
         for c in [
             &self.packets_in,

@@ -33,7 +33,7 @@ use std::time::Duration;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use serde_json::json;
+use serde_json::{json, Value};
 use tokio::sync::{broadcast, oneshot, watch, Notify};
 
 use crate::graphql::PersonEvent;
@@ -87,6 +87,8 @@ pub struct MockConfig {
     /// How long a participant token is valid (Bandwidth's: an hour). Tests shorten it to
     /// make a resume meet an expired token.
     pub participant_token_lifetime: Duration,
+    /// A link profile every participant gets both ways (`link::profiles`); `None`: perfect.
+    pub link: Option<String>,
 }
 
 impl Default for MockConfig {
@@ -102,6 +104,7 @@ impl Default for MockConfig {
             ws_idle_timeout: Duration::from_secs(60),
             signaling_grace: Duration::from_secs(30),
             participant_token_lifetime: Duration::from_secs(3_600),
+            link: None,
         }
     }
 }
@@ -138,7 +141,17 @@ impl MockServer {
     pub async fn start(addr: SocketAddr, config: MockConfig) -> std::io::Result<MockServer> {
         let listener = tokio::net::TcpListener::bind(addr).await?;
         let addr = listener.local_addr()?;
+        let link = config.link.clone();
         let shared = new_shared(config);
+        if let Some(name) = link {
+            let setting = link::Setting::profile(&name, 1)
+                .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
+            shared.sfu.set_link(&link::Request {
+                participant: None,
+                directions: vec![link::Direction::Up, link::Direction::Down],
+                setting,
+            });
+        }
         let app = router(shared.clone());
         let (tx, rx) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
@@ -172,6 +185,13 @@ impl MockServer {
     /// Closes every real-time connection, as a network change or an AppSync deploy would.
     pub fn drop_realtime_connections(&self) {
         self.shared.realtime_drop.send_modify(|n| *n += 1);
+    }
+
+    /// Sets the link conditioner as `POST /mock/link` does (same body, same errors).
+    pub fn set_link(&self, body: &Value) -> Result<(), String> {
+        let req = link::parse_request(body)?;
+        self.shared.sfu.set_link(&req);
+        Ok(())
     }
 
     /// The SFU's forwarding since the start or the last `reset_forwarding`: packets in,
@@ -315,6 +335,33 @@ async fn request_log(
     resp
 }
 
+/// `GET /mock/link`: the link conditioner's settings.
+async fn link_get(axum::extract::State(s): axum::extract::State<Shared>) -> Json<Value> {
+    Json(s.sfu.links_json())
+}
+
+/// `POST /mock/link`: set a profile or explicit numbers, for a participant or all, one way
+/// or both (`link::parse_request`); a bad value is a 400 that says which.
+async fn link_post(
+    axum::extract::State(s): axum::extract::State<Shared>,
+    body: axum::body::Bytes,
+) -> (axum::http::StatusCode, Json<Value>) {
+    let parsed = serde_json::from_slice::<Value>(&body)
+        .map_err(|e| format!("the body is not JSON: {e}"))
+        .and_then(|v| link::parse_request(&v));
+    match parsed {
+        Ok(req) => {
+            s.sfu.set_link(&req);
+            tracing::info!(target: "dialtone_mock::link", "link set to {} for {}", req.setting.name, req.participant.as_deref().unwrap_or("every participant"));
+            (axum::http::StatusCode::OK, Json(s.sfu.links_json()))
+        }
+        Err(e) => (
+            axum::http::StatusCode::BAD_REQUEST,
+            Json(json!({"error": e})),
+        ),
+    }
+}
+
 fn router(shared: Shared) -> Router {
     let extended = shared.config.profile == Profile::Extended;
     let app = Router::new()
@@ -324,6 +371,7 @@ fn router(shared: Shared) -> Router {
         .route("/v3/", get(gateway::upgrade))
         .route("/v3", get(gateway::upgrade))
         .route("/mock/pushes", get(outbox::take))
+        .route("/mock/link", get(link_get).post(link_post))
         .route(
             "/mock/realtime/drop",
             post(

@@ -3,6 +3,8 @@
 //! backend; `extended` (the default) adds auth, call ids and state, and the `/ws` channel.
 //! `--exit-on-stdin-eof` stops it when its parent goes away (tests spawn it that way).
 //! `--ice-ip` makes WebRTC bind and advertise that address instead of 127.0.0.1 (a phone on the LAN).
+//! `--link PROFILE` impairs every participant's link both ways (`perfect`, `moderate`,
+//! `international`, `spiky`, `bursty-20`, `limited-50`); `POST /mock/link` changes it live.
 //! Its first stdout line is `dialtone-mock listening on http://127.0.0.1:PORT`; tools parse it.
 //! Every request, REST action and recorded push is logged to stderr (`RUST_LOG`, default
 //! `info`), secrets as fingerprints only.
@@ -13,7 +15,7 @@ use std::process::ExitCode;
 
 use dialtone_mock::{MockConfig, MockServer, DEFAULT_API_KEY};
 
-const USAGE: &str = "usage: dialtone-mock [--listen 127.0.0.1:PORT] [--api-key KEY] [--profile seed|extended] [--ice-ip IP] [--exit-on-stdin-eof]";
+const USAGE: &str = "usage: dialtone-mock [--listen 127.0.0.1:PORT] [--api-key KEY] [--profile seed|extended] [--ice-ip IP] [--link PROFILE] [--exit-on-stdin-eof]";
 
 fn parse_args() -> Result<(SocketAddr, MockConfig, bool), String> {
     let mut listen: SocketAddr = "127.0.0.1:0".parse().expect("literal address");
@@ -43,6 +45,11 @@ fn parse_args() -> Result<(SocketAddr, MockConfig, bool), String> {
                 config.ice_ip = v
                     .parse()
                     .map_err(|_| format!("--ice-ip: {v:?} is not an IP address"))?;
+            }
+            "--link" => {
+                let v = args.next().ok_or("--link needs a profile")?;
+                dialtone_mock::link::profiles::named(&v)?;
+                config.link = Some(v);
             }
             "--exit-on-stdin-eof" => exit_on_eof = true,
             "-h" | "--help" => return Err(USAGE.to_string()),

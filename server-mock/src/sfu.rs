@@ -148,6 +148,11 @@ struct Sink {
     to: String,
     track: Arc<TrackLocalStaticRTP>,
     ssrc: u32,
+    /// The subscriber's downlink (the link conditioner), and the queue of copies it holds
+    /// back (started on the first delayed copy).
+    link: crate::link::LinkSlot,
+    delayed:
+        Arc<std::sync::OnceLock<mpsc::UnboundedSender<(std::time::Instant, rtc::rtp::Packet)>>>,
 }
 
 struct Publication {
@@ -181,6 +186,9 @@ pub struct Participant {
     pending_answer: Mutex<Option<oneshot::Sender<String>>>,
     pongs: std::sync::atomic::AtomicU64,
     tasks: Mutex<Vec<tokio::task::AbortHandle>>,
+    /// The link conditioner on what this participant publishes, and on what it receives.
+    uplink: crate::link::LinkSlot,
+    downlink: crate::link::LinkSlot,
 }
 
 impl Participant {
@@ -218,6 +226,8 @@ pub struct Sfu {
     sessions: Mutex<HashMap<String, SessionMedia>>,
     /// Every forwarded copy's outcome and delay (the load tool reads it).
     pub forwarding: Arc<crate::forwarding::ForwardingStats>,
+    /// The link conditioner's settings (`POST /mock/link`, `--link`).
+    links: Mutex<crate::link::Links>,
 }
 
 impl Sfu {
@@ -227,7 +237,49 @@ impl Sfu {
             heartbeat_interval,
             sessions: Mutex::new(HashMap::new()),
             forwarding: Arc::default(),
+            links: Mutex::default(),
         })
+    }
+
+    /// Applies a link setting: to the participant named (or, with none, as the default for
+    /// every participant), in the directions asked, from now on, live links included.
+    pub fn set_link(&self, req: &crate::link::Request) {
+        use crate::link::Direction;
+        let now = std::time::Instant::now();
+        let mut links = self.links.lock().expect("links lock");
+        for d in &req.directions {
+            match &req.participant {
+                Some(p) => links.set_for(p, *d, req.setting.clone()),
+                None => links.set_default(*d, req.setting.clone()),
+            }
+        }
+        let sessions = self.sessions.lock().expect("sfu lock");
+        for p in sessions.values().flat_map(|m| m.participants.values()) {
+            if req.participant.as_ref().is_some_and(|id| *id != p.id) {
+                continue;
+            }
+            for d in &req.directions {
+                let slot = match d {
+                    Direction::Up => &p.uplink,
+                    Direction::Down => &p.downlink,
+                };
+                *slot.lock().expect("link lock") =
+                    links.setting(&p.id, *d).and_then(|s| s.start(now));
+            }
+        }
+    }
+
+    pub fn links_json(&self) -> Value {
+        self.links.lock().expect("links lock").to_json()
+    }
+
+    fn new_link(&self, participant: &str, d: crate::link::Direction) -> crate::link::LinkSlot {
+        let links = self.links.lock().expect("links lock");
+        Arc::new(Mutex::new(
+            links
+                .setting(participant, d)
+                .and_then(|s| s.start(std::time::Instant::now())),
+        ))
     }
 
     /// (sessions, participants) with live media state: what a hangup must bring to zero.
@@ -280,7 +332,13 @@ impl Sfu {
                 return (p, true);
             }
         }
+        let (uplink, downlink) = (
+            self.new_link(participant_id, crate::link::Direction::Up),
+            self.new_link(participant_id, crate::link::Direction::Down),
+        );
         let p = Arc::new(Participant {
+            uplink,
+            downlink,
             id: participant_id.to_string(),
             session_id: session_id.to_string(),
             unique_id: unique_id.to_string(),
@@ -445,7 +503,12 @@ impl Sfu {
                 .cloned()
                 .collect()
         };
-        p.track(tokio::spawn(forward(track, sinks, self.forwarding.clone())));
+        p.track(tokio::spawn(forward(
+            track,
+            sinks,
+            p.uplink.clone(),
+            self.forwarding.clone(),
+        )));
         for other in others {
             let (sfu, other, source) = (self.clone(), other.clone(), p.id.clone());
             other.clone().track(tokio::spawn(async move {
@@ -513,6 +576,8 @@ impl Sfu {
             to: to.id.clone(),
             track,
             ssrc,
+            link: to.downlink.clone(),
+            delayed: Arc::default(),
         });
         let metadata = json!({stream_id: {
             "endpointId": source_endpoint, "mediaTypes": ["AUDIO"], "participantId": source,
@@ -706,34 +771,113 @@ async fn watch_subscriber(
     }
 }
 
+/// Copies each packet of a publisher's track to every subscriber. Where the link conditioner
+/// is off (both links perfect, the usual case) a copy is written at once; otherwise the
+/// publisher's uplink and then each subscriber's downlink decide whether it is lost, when it
+/// goes out, and whether twice, and copies held back wait in that subscriber's release queue.
 async fn forward(
     track: Arc<dyn TrackRemote>,
     sinks: Arc<Mutex<Vec<Sink>>>,
+    uplink: crate::link::LinkSlot,
     stats: Arc<crate::forwarding::ForwardingStats>,
 ) {
+    type Target = (
+        Arc<TrackLocalStaticRTP>,
+        u32,
+        crate::link::LinkSlot,
+        Arc<std::sync::OnceLock<mpsc::UnboundedSender<(std::time::Instant, rtc::rtp::Packet)>>>,
+    );
     while let Some(ev) = track.poll().await {
         let TrackRemoteEvent::OnRtpPacket(packet) = ev else {
             continue;
         };
         let read_at = std::time::Instant::now();
-        let targets: Vec<(Arc<TrackLocalStaticRTP>, u32)> = sinks
+        let size = packet.payload.len() + 12;
+        let arrivals: Vec<std::time::Instant> = match uplink.lock().expect("link lock").as_mut() {
+            None => vec![read_at],
+            Some(link) => link.offer(read_at, size),
+        };
+        let targets: Vec<Target> = sinks
             .lock()
             .expect("sinks lock")
             .iter()
-            .map(|s| (s.track.clone(), s.ssrc))
+            .map(|s| (s.track.clone(), s.ssrc, s.link.clone(), s.delayed.clone()))
             .collect();
-        stats.packet(targets.len());
-        for (t, ssrc) in targets {
+        // When each copy goes out, per target (the conditioner may drop or double it).
+        let mut plan: Vec<(usize, std::time::Instant)> = Vec::new();
+        for (i, (_, _, link, _)) in targets.iter().enumerate() {
+            let mut link = link.lock().expect("link lock");
+            for at in &arrivals {
+                match link.as_mut() {
+                    None => plan.push((i, *at)),
+                    Some(l) => plan.extend(l.offer(*at, size).into_iter().map(|t| (i, t))),
+                }
+            }
+        }
+        stats.packet(plan.len());
+        for (i, at) in plan {
+            let (t, ssrc, _, delayed) = &targets[i];
             let mut out = packet.clone();
-            out.header.ssrc = ssrc;
+            out.header.ssrc = *ssrc;
             // The publisher's header extensions (its MID above all) name its own session's
             // ids; carried over they would misroute the packet at the subscriber.
             out.header.extension = false;
             out.header.extensions.clear();
             out.header.extension_profile = 0;
             out.header.extensions_padding = 0;
-            let ok = t.write_rtp(out).await.is_ok();
-            stats.copy(ok, read_at.elapsed());
+            if at <= read_at {
+                let ok = t.write_rtp(out).await.is_ok();
+                stats.copy(ok, read_at.elapsed());
+            } else {
+                let queue = delayed.get_or_init(|| {
+                    let (tx, rx) = mpsc::unbounded_channel();
+                    tokio::spawn(release_delayed(t.clone(), rx, stats.clone()));
+                    tx
+                });
+                let _ = queue.send((at, out));
+            }
+        }
+    }
+}
+
+/// One subscriber's copies held back by the link conditioner, each written at its time (so a
+/// later copy with less delay overtakes an earlier one). Ends when its sink is gone.
+async fn release_delayed(
+    track: Arc<TrackLocalStaticRTP>,
+    mut rx: mpsc::UnboundedReceiver<(std::time::Instant, rtc::rtp::Packet)>,
+    stats: Arc<crate::forwarding::ForwardingStats>,
+) {
+    use std::cmp::Reverse;
+    use std::collections::BinaryHeap;
+    let mut heap: BinaryHeap<Reverse<(std::time::Instant, u64)>> = BinaryHeap::new();
+    let mut held: HashMap<u64, rtc::rtp::Packet> = HashMap::new();
+    let mut next = 0u64;
+    let mut open = true;
+    while open || !heap.is_empty() {
+        let due = heap
+            .peek()
+            .map(|Reverse((at, _))| tokio::time::Instant::from_std(*at));
+        tokio::select! {
+            msg = rx.recv(), if open => match msg {
+                Some((at, packet)) => {
+                    heap.push(Reverse((at, next)));
+                    held.insert(next, packet);
+                    next += 1;
+                }
+                None => open = false,
+            },
+            _ = tokio::time::sleep_until(due.unwrap_or_else(tokio::time::Instant::now)), if due.is_some() => {
+                while let Some(Reverse((at, id))) = heap.peek().copied() {
+                    if at > std::time::Instant::now() {
+                        break;
+                    }
+                    heap.pop();
+                    if let Some(p) = held.remove(&id) {
+                        let ok = track.write_rtp(p).await.is_ok();
+                        stats.held_copy(ok);
+                    }
+                }
+            }
         }
     }
 }
