@@ -378,6 +378,14 @@ async fn the_link_conditioner_impairs_a_call_and_can_be_changed_mid_call() {
         .unwrap();
     tokio::time::sleep(Duration::from_millis(500)).await;
     common::hears(&c).await;
+    // Lost packets are rebuilt from the next packet's Opus FEC (the 40 ms buffer usually
+    // holds it already).
+    eventually("Bob's stats to show frames rebuilt from FEC", 10, || {
+        c.bob_events.saw(|e| {
+            matches!(e, CallEvent::Stats { fec_recovered_samples, .. } if *fec_recovered_samples > 0)
+        })
+    })
+    .await;
     m.set_link(&serde_json::json!({"params": {"down": true}}))
         .unwrap();
     tokio::time::sleep(Duration::from_millis(300)).await;

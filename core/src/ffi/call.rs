@@ -112,6 +112,10 @@ pub enum CallEvent {
         packets_received: u64,
         packets_lost: u64,
         packet_loss: f32,
+        /// Samples (48 kHz) of lost audio that was concealed (W3C `concealedSamples`).
+        concealed_samples: u64,
+        /// Samples (48 kHz) of lost audio rebuilt from the next packet's Opus in-band FEC.
+        fec_recovered_samples: u64,
     },
 }
 
@@ -135,6 +139,8 @@ impl From<CallUpdate> for CallEvent {
                 packets_received: s.packets_received,
                 packets_lost: s.packets_lost,
                 packet_loss: s.packet_loss,
+                concealed_samples: s.concealed_samples,
+                fec_recovered_samples: s.fec_recovered_samples,
             },
         }
     }

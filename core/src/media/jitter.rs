@@ -14,8 +14,9 @@ pub enum Playout<'a> {
     Buffering,
     /// The next packet in sequence.
     Packet(&'a [u8]),
-    /// The next packet is missing: conceal it.
-    Lost,
+    /// The next packet is missing: rebuild it from `next` (the packet after it, if it is
+    /// already here: its in-band FEC), or conceal it.
+    Lost { next: Option<&'a [u8]> },
 }
 
 struct Slot {
@@ -41,6 +42,9 @@ pub struct JitterStats {
     pub duplicate: u64,
     pub lost: u64,
     pub played: u64,
+    /// Lost frames rebuilt from the next packet's FEC, and those concealed instead.
+    pub fec_recovered: u64,
+    pub concealed: u64,
 }
 
 impl JitterBuffer {
@@ -63,7 +67,6 @@ impl JitterBuffer {
         }
     }
 
-    #[cfg(test)]
     pub fn stats(&self) -> JitterStats {
         self.stats
     }
@@ -129,7 +132,19 @@ impl JitterBuffer {
             Playout::Packet(&slot.data[..slot.len])
         } else {
             self.stats.lost += 1;
-            Playout::Lost
+            let after = next.wrapping_add(1);
+            let slot = &self.slots[after as usize % CAPACITY];
+            Playout::Lost {
+                next: (slot.filled && slot.seq == after).then(|| &slot.data[..slot.len]),
+            }
+        }
+    }
+
+    /// The playout clock says how it rebuilt the last lost frame.
+    pub fn note_recovery(&mut self, how: super::codec::Recovered) {
+        match how {
+            super::codec::Recovered::Fec => self.stats.fec_recovered += 1,
+            super::codec::Recovered::Concealed => self.stats.concealed += 1,
         }
     }
 }
@@ -141,7 +156,7 @@ mod tests {
     fn take(jb: &mut JitterBuffer) -> Option<u8> {
         match jb.pop() {
             Playout::Packet(p) => Some(p[0]),
-            Playout::Lost => Some(0),
+            Playout::Lost { .. } => Some(0),
             Playout::Buffering => None,
         }
     }
@@ -166,11 +181,38 @@ mod tests {
         jb.push(3, &[3]);
         jb.push(3, &[3]);
         assert_eq!(take(&mut jb), Some(1));
-        assert_eq!(jb.pop(), Playout::Lost);
+        // 2 is missing, and 3 (whose FEC can rebuild it) is already here.
+        assert_eq!(
+            jb.pop(),
+            Playout::Lost {
+                next: Some(&[3][..])
+            }
+        );
         jb.push(2, &[2]);
         assert_eq!(take(&mut jb), Some(3));
         let s = jb.stats();
         assert_eq!((s.lost, s.late, s.duplicate, s.played), (1, 1, 1, 2));
+    }
+
+    #[test]
+    fn a_lost_frame_comes_with_the_next_packet_only_when_it_is_here() {
+        let mut jb = JitterBuffer::new(1);
+        jb.push(1, &[1]);
+        jb.push(4, &[4]);
+        assert_eq!(take(&mut jb), Some(1));
+        assert_eq!(jb.pop(), Playout::Lost { next: None }, "2 lost, 3 not here");
+        assert_eq!(
+            jb.pop(),
+            Playout::Lost {
+                next: Some(&[4][..])
+            },
+            "3 lost, 4 here"
+        );
+        assert_eq!(take(&mut jb), Some(4));
+        jb.note_recovery(crate::media::codec::Recovered::Concealed);
+        jb.note_recovery(crate::media::codec::Recovered::Fec);
+        let s = jb.stats();
+        assert_eq!((s.lost, s.concealed, s.fec_recovered), (2, 1, 1));
     }
 
     #[test]

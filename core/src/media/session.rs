@@ -114,6 +114,9 @@ pub struct MediaStats {
     pub packets_received: u64,
     pub packets_lost: u64,
     pub packet_loss: f32,
+    /// Samples (48 kHz) of lost frames Opus concealed, and of those rebuilt from FEC.
+    pub concealed_samples: u64,
+    pub fec_recovered_samples: u64,
 }
 
 /// Milestones of one join, for the setup benchmark.
@@ -363,7 +366,7 @@ impl MediaSession {
             publish: publish.clone(),
             subscribe: subscribe.clone(),
             gate: RevisionGate::default(),
-            jitter,
+            jitter: jitter.clone(),
             rx_stats: rx_stats.clone(),
             events: events.clone(),
             timings: timings.clone(),
@@ -377,6 +380,7 @@ impl MediaSession {
                 bridge,
                 publish.clone(),
                 rx_stats,
+                jitter.clone(),
                 events.clone(),
             ))
             .abort_handle(),
@@ -783,7 +787,13 @@ async fn playout_clock(
             match jb.pop() {
                 Playout::Buffering => false,
                 Playout::Packet(p) => decoder.decode(Some(p), &mut frame).is_ok(),
-                Playout::Lost => decoder.decode(None, &mut frame).is_ok(),
+                Playout::Lost { next } => match decoder.recover(next, &mut frame) {
+                    Ok(how) => {
+                        jb.note_recovery(how);
+                        true
+                    }
+                    Err(_) => false,
+                },
             }
         };
         if !decoded {
@@ -807,6 +817,7 @@ async fn stats_clock(
     bridge: Arc<AudioBridge>,
     publish: Peer,
     rx: Arc<Mutex<RxStats>>,
+    jitter: Arc<Mutex<JitterBuffer>>,
     events: mpsc::UnboundedSender<MediaEvent>,
 ) {
     let mut tick = tokio::time::interval(STATS_INTERVAL);
@@ -820,6 +831,7 @@ async fn stats_clock(
             }
             _ => None,
         });
+        let played = crate::sync::lock(&jitter).stats();
         let stats = {
             let s = crate::sync::lock(&rx);
             let expected = s.expected();
@@ -834,6 +846,8 @@ async fn stats_clock(
                 } else {
                     0.0
                 },
+                concealed_samples: played.concealed * FRAME_SAMPLES as u64,
+                fec_recovered_samples: played.fec_recovered * FRAME_SAMPLES as u64,
             }
         };
         let _ = events.send(MediaEvent::AudioLevel {
