@@ -19,6 +19,24 @@ impl From<opus::Error> for CodecError {
 pub struct Encoder {
     inner: opus::Encoder,
     out: Box<[u8; MAX_PACKET]>,
+    loss_percent: u8,
+}
+
+/// The expected loss the encoder never goes below (some FEC is always sent) and above.
+pub const MIN_EXPECTED_LOSS: u8 = 5;
+pub const MAX_EXPECTED_LOSS: u8 = 40;
+
+/// The expected loss to give the encoder, from the loss the far end last reported (RTCP
+/// `fractionLost`, 0.0–1.0) and the previous expectation: up at once when loss rises,
+/// down by a fifth of the gap per report when it falls, within the bounds above.
+pub fn next_expected_loss(previous: u8, reported_fraction: f64) -> u8 {
+    let reported = (reported_fraction.clamp(0.0, 1.0) * 100.0).round() as u8;
+    let next = if reported >= previous {
+        reported
+    } else {
+        previous - (previous - reported).div_ceil(5)
+    };
+    next.clamp(MIN_EXPECTED_LOSS, MAX_EXPECTED_LOSS)
 }
 
 impl Encoder {
@@ -30,11 +48,20 @@ impl Encoder {
         // it may pick CELT for tonal signals, whose packets carry no FEC).
         inner.set_signal(opus::Signal::Voice)?;
         inner.set_inband_fec(true)?;
-        inner.set_packet_loss_perc(5)?;
+        inner.set_packet_loss_perc(MIN_EXPECTED_LOSS as i32)?;
         Ok(Self {
             inner,
             out: Box::new([0; MAX_PACKET]),
+            loss_percent: MIN_EXPECTED_LOSS,
         })
+    }
+
+    /// The share of packets the far end is expected to lose, in percent: Opus spends more of
+    /// its bits on FEC the higher it is. Only calls the codec when the value changes.
+    pub fn expect_loss(&mut self, percent: u8) {
+        if self.loss_percent != percent && self.inner.set_packet_loss_perc(percent as i32).is_ok() {
+            self.loss_percent = percent;
+        }
     }
 
     /// Encodes one frame; the returned slice is valid until the next call.
@@ -163,6 +190,19 @@ mod tests {
             fec_880 > fec_440 && plc_440 > plc_880,
             "FEC 880/440 {fec_880:.3}/{fec_440:.3}, PLC 880/440 {plc_880:.3}/{plc_440:.3}"
         );
+    }
+
+    #[test]
+    fn the_expected_loss_rises_at_once_falls_slowly_and_stays_in_bounds() {
+        assert_eq!(next_expected_loss(5, 0.0), 5);
+        assert_eq!(next_expected_loss(5, 0.2), 20);
+        assert_eq!(next_expected_loss(20, 0.0), 16);
+        assert_eq!(next_expected_loss(16, 0.0), 12);
+        assert_eq!(next_expected_loss(5, 0.9), MAX_EXPECTED_LOSS);
+        assert_eq!(next_expected_loss(6, 0.0), 5);
+        let mut e = Encoder::new().unwrap();
+        e.expect_loss(25);
+        assert_eq!(e.inner.get_packet_loss_perc().unwrap(), 25);
     }
 
     #[test]

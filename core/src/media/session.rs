@@ -344,7 +344,19 @@ impl MediaSession {
             }
         };
         tasks.push(tokio::spawn(heartbeat_responder(heartbeat)).abort_handle());
-        tasks.push(tokio::spawn(send_clock(bridge.clone(), track, ssrc)).abort_handle());
+        // The loss the SFU reports for what we publish, for the encoder's FEC.
+        let expected_loss = Arc::new(std::sync::atomic::AtomicU8::new(
+            crate::media::codec::MIN_EXPECTED_LOSS,
+        ));
+        tasks.push(
+            tokio::spawn(send_clock(
+                bridge.clone(),
+                track,
+                ssrc,
+                expected_loss.clone(),
+            ))
+            .abort_handle(),
+        );
 
         let jitter = Arc::new(Mutex::new(JitterBuffer::new(JITTER_TARGET_FRAMES)));
         let rx_stats = Arc::new(Mutex::new(RxStats::default()));
@@ -381,6 +393,7 @@ impl MediaSession {
                 publish.clone(),
                 rx_stats,
                 jitter.clone(),
+                expected_loss,
                 events.clone(),
             ))
             .abort_handle(),
@@ -704,7 +717,12 @@ impl Rpc {
 }
 
 /// Every 20 ms: a frame from the app (or the tone), Opus-encoded, as one RTP packet.
-async fn send_clock(bridge: Arc<AudioBridge>, track: Arc<TrackLocalStaticRTP>, ssrc: u32) {
+async fn send_clock(
+    bridge: Arc<AudioBridge>,
+    track: Arc<TrackLocalStaticRTP>,
+    ssrc: u32,
+    expected_loss: Arc<std::sync::atomic::AtomicU8>,
+) {
     let Ok(mut encoder) = Encoder::new() else {
         return;
     };
@@ -719,6 +737,7 @@ async fn send_clock(bridge: Arc<AudioBridge>, track: Arc<TrackLocalStaticRTP>, s
     loop {
         tick.tick().await;
         bridge.next_capture_frame(&mut frame);
+        encoder.expect_loss(expected_loss.load(std::sync::atomic::Ordering::Relaxed));
         let Ok(payload) = encoder.encode(&frame) else {
             continue;
         };
@@ -818,10 +837,12 @@ async fn stats_clock(
     publish: Peer,
     rx: Arc<Mutex<RxStats>>,
     jitter: Arc<Mutex<JitterBuffer>>,
+    expected_loss: Arc<std::sync::atomic::AtomicU8>,
     events: mpsc::UnboundedSender<MediaEvent>,
 ) {
     let mut tick = tokio::time::interval(STATS_INTERVAL);
     tick.tick().await;
+    let mut last_counts = (0u64, 0u64);
     loop {
         tick.tick().await;
         let report = publish.get_stats(Instant::now(), StatsSelector::None).await;
@@ -831,6 +852,31 @@ async fn stats_clock(
             }
             _ => None,
         });
+        // The loss to size FEC for: what the far end reports for what we send (RTCP), or,
+        // when that is lower, what we lost of what it sent in the last interval (links are
+        // mostly as bad both ways, and an SFU reports only its own leg).
+        let reported = report.iter().find_map(|e| match e {
+            RTCStatsReportEntry::RemoteInboundRtp(r) => Some(r.fraction_lost),
+            _ => None,
+        });
+        let seen = {
+            let s = crate::sync::lock(&rx);
+            let (expected, received) = (s.expected(), s.received);
+            let (e0, r0) = std::mem::replace(&mut last_counts, (expected, received));
+            let interval_expected = expected.saturating_sub(e0);
+            (interval_expected > 0).then(|| {
+                interval_expected.saturating_sub(received.saturating_sub(r0)) as f64
+                    / interval_expected as f64
+            })
+        };
+        if let Some(lost) = reported.into_iter().chain(seen).reduce(f64::max) {
+            let previous = expected_loss.load(std::sync::atomic::Ordering::Relaxed);
+            let next = crate::media::codec::next_expected_loss(previous, lost);
+            if next != previous {
+                tracing::debug!(target: "dialtone::media", "{:.1} % loss; FEC sized for {next} %", lost * 100.0);
+            }
+            expected_loss.store(next, std::sync::atomic::Ordering::Relaxed);
+        }
         let played = crate::sync::lock(&jitter).stats();
         let stats = {
             let s = crate::sync::lock(&rx);
