@@ -386,6 +386,21 @@ async fn the_link_conditioner_impairs_a_call_and_can_be_changed_mid_call() {
         })
     })
     .await;
+    // The jitter (0–25 ms, and 5 % of packets skipping the delay) makes the buffer aim higher
+    // than its 40 ms minimum.
+    let target = |c: &common::TwoPhoneCall| {
+        c.bob_events.last(|e| match e {
+            CallEvent::Stats {
+                jitter_buffer_target_ms,
+                ..
+            } => Some(*jitter_buffer_target_ms),
+            _ => None,
+        })
+    };
+    eventually("Bob's jitter buffer to aim above 40 ms", 10, || {
+        target(&c).is_some_and(|t| t > 40)
+    })
+    .await;
     m.set_link(&serde_json::json!({"params": {"down": true}}))
         .unwrap();
     tokio::time::sleep(Duration::from_millis(300)).await;
@@ -404,6 +419,12 @@ async fn the_link_conditioner_impairs_a_call_and_can_be_changed_mid_call() {
     m.set_link(&serde_json::json!({"profile": "perfect"}))
         .unwrap();
     common::hears(&c).await;
+    // A smooth link again: the target comes back down (a frame a second, after the 2 s
+    // window forgets the jitter).
+    eventually("Bob's jitter buffer to come back to 40 ms", 20, || {
+        target(&c) == Some(40)
+    })
+    .await;
     c.alice.end_call().await.unwrap();
     c.bob.end_call().await.unwrap();
 }

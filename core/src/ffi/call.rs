@@ -116,6 +116,8 @@ pub enum CallEvent {
         concealed_samples: u64,
         /// Samples (48 kHz) of lost audio rebuilt from the next packet's Opus in-band FEC.
         fec_recovered_samples: u64,
+        /// The delay the adaptive jitter buffer aims for now, ms.
+        jitter_buffer_target_ms: u32,
     },
 }
 
@@ -141,6 +143,7 @@ impl From<CallUpdate> for CallEvent {
                 packet_loss: s.packet_loss,
                 concealed_samples: s.concealed_samples,
                 fec_recovered_samples: s.fec_recovered_samples,
+                jitter_buffer_target_ms: s.jitter_buffer_target_ms,
             },
         }
     }

@@ -1,6 +1,10 @@
 //! The receive-side jitter buffer: RTP packets arrive out of order and unevenly; the
 //! playout clock takes one 20 ms frame at a time in sequence order. Slots are allocated
 //! once (fixed capacity, payload buffers reused), so steady-state operation allocates nothing.
+//! Its target delay adapts (`delay_estimator`): when it grows, playout holds back a frame
+//! (a concealed one is played, nothing consumed) per frame of growth; when it shrinks, one
+//! packet is skipped per frame, at most one per pop, and only while more than the target is
+//! buffered.
 
 use super::codec::MAX_PACKET;
 
@@ -17,6 +21,8 @@ pub enum Playout<'a> {
     /// The next packet is missing: rebuild it from `next` (the packet after it, if it is
     /// already here: its in-band FEC), or conceal it.
     Lost { next: Option<&'a [u8]> },
+    /// The target delay grew: play a concealed frame and consume nothing.
+    Stretch,
 }
 
 struct Slot {
@@ -33,6 +39,10 @@ pub struct JitterBuffer {
     target_delay: usize,
     started: bool,
     stats: JitterStats,
+    estimator: Option<super::delay_estimator::DelayEstimator>,
+    /// Frames still to hold back (the target grew) or to skip (it shrank).
+    to_stretch: usize,
+    to_skip: usize,
 }
 
 #[derive(Debug, Default, Clone, Copy, PartialEq)]
@@ -45,6 +55,9 @@ pub struct JitterStats {
     /// Lost frames rebuilt from the next packet's FEC, and those concealed instead.
     pub fec_recovered: u64,
     pub concealed: u64,
+    /// Frames played to grow the delay, and packets skipped to shrink it.
+    pub stretched: u64,
+    pub skipped: u64,
 }
 
 impl JitterBuffer {
@@ -64,7 +77,50 @@ impl JitterBuffer {
             target_delay: target_delay.clamp(1, CAPACITY - 1),
             started: false,
             stats: JitterStats::default(),
+            estimator: None,
+            to_stretch: 0,
+            to_skip: 0,
         }
+    }
+
+    /// A buffer whose target follows the arrival jitter (from `MIN_TARGET` frames up).
+    pub fn adaptive() -> Self {
+        let mut jb = Self::new(super::delay_estimator::MIN_TARGET);
+        jb.estimator = Some(Default::default());
+        jb
+    }
+
+    /// The target delay, in frames.
+    pub fn target(&self) -> usize {
+        self.target_delay
+    }
+
+    /// `push`, with when it arrived (ms, any fixed origin) and its RTP timestamp: an adaptive
+    /// buffer moves its target.
+    pub fn push_timed(&mut self, seq: u16, rtp_timestamp: u32, arrival_ms: f64, payload: &[u8]) {
+        if let Some(e) = self.estimator.as_mut() {
+            let target = e.on_packet(arrival_ms, rtp_timestamp);
+            self.set_target(target);
+        }
+        self.push(seq, payload);
+    }
+
+    fn set_target(&mut self, target: usize) {
+        let target = target.clamp(1, CAPACITY - 1);
+        if self.started {
+            if target > self.target_delay {
+                let grow = target - self.target_delay;
+                let undo = grow.min(self.to_skip);
+                self.to_skip -= undo;
+                self.to_stretch += grow - undo;
+            } else {
+                let shrink = self.target_delay - target;
+                let undo = shrink.min(self.to_stretch);
+                self.to_stretch -= undo;
+                self.to_skip += shrink - undo;
+            }
+        }
+        self.target_delay = target;
     }
 
     pub fn stats(&self) -> JitterStats {
@@ -121,7 +177,24 @@ impl JitterBuffer {
             // Ran dry: the sender paused (mute, DTX) or the network stalled. Refill first.
             self.started = false;
             self.next = None;
+            self.to_stretch = 0;
+            self.to_skip = 0;
             return Playout::Buffering;
+        }
+        if self.to_stretch > 0 {
+            self.to_stretch -= 1;
+            self.stats.stretched += 1;
+            return Playout::Stretch;
+        }
+        let mut next = next;
+        if self.to_skip > 0 && self.buffered() > self.target_delay {
+            self.to_skip -= 1;
+            self.stats.skipped += 1;
+            let idx = next as usize % CAPACITY;
+            if self.slots[idx].seq == next {
+                self.slots[idx].filled = false;
+            }
+            next = next.wrapping_add(1);
         }
         self.next = Some(next.wrapping_add(1));
         let idx = next as usize % CAPACITY;
@@ -156,7 +229,7 @@ mod tests {
     fn take(jb: &mut JitterBuffer) -> Option<u8> {
         match jb.pop() {
             Playout::Packet(p) => Some(p[0]),
-            Playout::Lost { .. } => Some(0),
+            Playout::Lost { .. } | Playout::Stretch => Some(0),
             Playout::Buffering => None,
         }
     }
@@ -213,6 +286,41 @@ mod tests {
         jb.note_recovery(crate::media::codec::Recovered::Fec);
         let s = jb.stats();
         assert_eq!((s.lost, s.concealed, s.fec_recovered), (2, 1, 1));
+    }
+
+    #[test]
+    fn a_growing_target_holds_frames_back_and_a_shrinking_one_skips_packets() {
+        let mut jb = JitterBuffer::new(2);
+        for seq in 0..4u16 {
+            jb.push(seq, &[seq as u8]);
+        }
+        assert_eq!(take(&mut jb), Some(0));
+        // Grows by two frames: two concealed frames, nothing consumed, then on in order.
+        jb.set_target(4);
+        assert_eq!(jb.pop(), Playout::Stretch);
+        assert_eq!(jb.pop(), Playout::Stretch);
+        assert_eq!(take(&mut jb), Some(1));
+        for seq in 4..10u16 {
+            jb.push(seq, &[seq as u8]);
+        }
+        // Shrinks by two: one packet skipped per pop while more than the target is held.
+        jb.set_target(2);
+        assert_eq!(take(&mut jb), Some(3), "2 skipped");
+        assert_eq!(take(&mut jb), Some(5), "4 skipped");
+        assert_eq!(take(&mut jb), Some(6));
+        let s = jb.stats();
+        assert_eq!((s.stretched, s.skipped, s.lost), (2, 2, 0));
+    }
+
+    #[test]
+    fn an_adaptive_buffer_follows_the_arrival_jitter() {
+        let mut jb = JitterBuffer::adaptive();
+        assert_eq!(jb.target(), crate::media::delay_estimator::MIN_TARGET);
+        for i in 0..60u16 {
+            let late = if i % 3 == 0 { 70.0 } else { 0.0 };
+            jb.push_timed(i, i as u32 * 960, 20.0 * i as f64 + late, &[1]);
+        }
+        assert_eq!(jb.target(), 5, "ceil(70 / 20) + 1");
     }
 
     #[test]

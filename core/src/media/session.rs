@@ -36,7 +36,6 @@ use crate::media::{FRAME_MS, FRAME_SAMPLES, FRAME_TIMESTAMP_STEP};
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 const RPC_TIMEOUT: Duration = Duration::from_secs(10);
 const GATHER_TIMEOUT: Duration = Duration::from_secs(3);
-const JITTER_TARGET_FRAMES: usize = 2;
 const STATS_INTERVAL: Duration = Duration::from_secs(1);
 
 #[derive(Debug, Clone, thiserror::Error, PartialEq)]
@@ -117,6 +116,8 @@ pub struct MediaStats {
     /// Samples (48 kHz) of lost frames Opus concealed, and of those rebuilt from FEC.
     pub concealed_samples: u64,
     pub fec_recovered_samples: u64,
+    /// The delay the jitter buffer aims for now (W3C `jitterBufferTargetDelay`, per packet).
+    pub jitter_buffer_target_ms: u32,
 }
 
 /// Milestones of one join, for the setup benchmark.
@@ -358,7 +359,7 @@ impl MediaSession {
             .abort_handle(),
         );
 
-        let jitter = Arc::new(Mutex::new(JitterBuffer::new(JITTER_TARGET_FRAMES)));
+        let jitter = Arc::new(Mutex::new(JitterBuffer::adaptive()));
         let rx_stats = Arc::new(Mutex::new(RxStats::default()));
         bridge.reset_remote();
         tasks.push(
@@ -780,7 +781,12 @@ async fn receive(
                 Instant::now(),
                 epoch,
             );
-            crate::sync::lock(&jitter).push(p.header.sequence_number, &p.payload);
+            crate::sync::lock(&jitter).push_timed(
+                p.header.sequence_number,
+                p.header.timestamp,
+                epoch.elapsed().as_secs_f64() * 1e3,
+                &p.payload,
+            );
         }
     }
 }
@@ -806,6 +812,8 @@ async fn playout_clock(
             match jb.pop() {
                 Playout::Buffering => false,
                 Playout::Packet(p) => decoder.decode(Some(p), &mut frame).is_ok(),
+                // The target delay grew: one more frame of concealment, nothing consumed.
+                Playout::Stretch => decoder.decode(None, &mut frame).is_ok(),
                 Playout::Lost { next } => match decoder.recover(next, &mut frame) {
                     Ok(how) => {
                         jb.note_recovery(how);
@@ -877,7 +885,10 @@ async fn stats_clock(
             }
             expected_loss.store(next, std::sync::atomic::Ordering::Relaxed);
         }
-        let played = crate::sync::lock(&jitter).stats();
+        let (played, target) = {
+            let jb = crate::sync::lock(&jitter);
+            (jb.stats(), jb.target())
+        };
         let stats = {
             let s = crate::sync::lock(&rx);
             let expected = s.expected();
@@ -894,6 +905,7 @@ async fn stats_clock(
                 },
                 concealed_samples: played.concealed * FRAME_SAMPLES as u64,
                 fec_recovered_samples: played.fec_recovered * FRAME_SAMPLES as u64,
+                jitter_buffer_target_ms: (target * FRAME_MS as usize) as u32,
             }
         };
         let _ = events.send(MediaEvent::AudioLevel {

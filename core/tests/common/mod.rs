@@ -45,6 +45,11 @@ impl Events {
         !self.1.lock().unwrap().is_empty()
     }
 
+    /// The last event `f` picks something from.
+    pub fn last<T>(&self, f: impl Fn(&CallEvent) -> Option<T>) -> Option<T> {
+        self.0.lock().unwrap().iter().rev().find_map(f)
+    }
+
     /// The states reported, in order.
     pub fn states(&self) -> Vec<CallState> {
         self.0
