@@ -10,6 +10,7 @@ use std::sync::Mutex;
 
 use crate::calls::events::lock;
 
+use crate::media::drift;
 use crate::media::tone::{relative_power, ToneGenerator};
 use crate::media::{Frame, FRAME_SAMPLES, SAMPLE_RATE};
 
@@ -112,6 +113,10 @@ pub struct AudioBridge {
     recent: Mutex<(Vec<Frame>, usize)>,
     local_level: AtomicU32,
     remote_level: AtomicU32,
+    /// Room for a frame plus the drift adjustment, one per clock (`media::drift`); locked
+    /// only by the call's own clocks, never by the app's audio thread.
+    capture_scratch: Mutex<drift::Scratch>,
+    playback_scratch: Mutex<drift::Scratch>,
 }
 
 impl Default for AudioBridge {
@@ -130,6 +135,8 @@ impl AudioBridge {
             recent: Mutex::new((vec![[0; FRAME_SAMPLES]; RECENT_FRAMES], 0)),
             local_level: AtomicU32::new(0),
             remote_level: AtomicU32::new(0),
+            capture_scratch: Mutex::new([0; FRAME_SAMPLES + drift::MAX_STEP]),
+            playback_scratch: Mutex::new([0; FRAME_SAMPLES + drift::MAX_STEP]),
         }
     }
 
@@ -170,7 +177,13 @@ impl AudioBridge {
                 Some(tone) => tone.fill(out),
                 None => {
                     self.capture.catch_up(RING_SAMPLES / 4);
-                    if !self.capture.take_exact(out) {
+                    // A few samples more or fewer than a frame, so the ring stays near its
+                    // target whatever the device clock's drift.
+                    let want = drift::samples_to_take(self.capture.len());
+                    let mut scratch = lock(&self.capture_scratch);
+                    if self.capture.take_exact(&mut scratch[..want]) {
+                        drift::frame_from(&scratch, want, out);
+                    } else {
                         out.fill(0);
                     }
                 }
@@ -185,7 +198,12 @@ impl AudioBridge {
 
     /// A decoded frame from the far end (called by the playout clock every 20 ms).
     pub(crate) fn deliver_playback_frame(&self, frame: &Frame) {
-        self.playback.push(frame);
+        {
+            let give = drift::samples_to_give(self.playback.len());
+            let mut scratch = lock(&self.playback_scratch);
+            drift::resample(frame, &mut scratch[..give]);
+            self.playback.push(&scratch[..give]);
+        }
         self.remote_level
             .store(crate::media::level(frame).to_bits(), Ordering::Relaxed);
         let mut recent = lock(&self.recent);
@@ -327,7 +345,9 @@ mod tests {
         let b = AudioBridge::new();
         b.deliver_playback_frame(&[5; FRAME_SAMPLES]);
         let mut out = vec![9i16; FRAME_SAMPLES + 10];
-        assert_eq!(b.pull_playback(&mut out), FRAME_SAMPLES);
+        // An empty ring is below its target: the first frame is stretched by the most the
+        // drift compensation does (0.5 %).
+        assert_eq!(b.pull_playback(&mut out), FRAME_SAMPLES + drift::MAX_STEP);
         assert_eq!(out[0], 5);
         assert_eq!(out[FRAME_SAMPLES + 5], 0);
     }

@@ -8,6 +8,7 @@
 pub mod audio_bridge;
 pub mod codec;
 pub mod delay_estimator;
+pub mod drift;
 pub mod jitter;
 pub mod participant_token;
 pub mod peer;
