@@ -239,3 +239,41 @@ async fn an_outage_longer_than_the_budget_ends_both_calls_once_and_releases_the_
     })
     .await;
 }
+
+/// A network change (as a phone leaving Wi-Fi reports it) during an outage that leaves the
+/// signaling socket stalled, not closed: `network_changed()` probes the socket, so the call
+/// shows `Reconnecting` within the probe's 1.5 s instead of after 6 s of silence, and the
+/// audio comes back when the network does.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs a loopback-only network namespace: scripts/test-faults.sh"]
+async fn a_network_change_probes_a_stalled_socket_at_once() {
+    in_private_namespace();
+    let m = mock().await;
+    let c = connected_call_with(&m, Some(30)).await;
+    hears(&c).await;
+    let blackout = Blackout::start(&["udp", "tcp"]);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let changed_at = Instant::now();
+    let alice = c.alice.clone();
+    // The ICE restart it starts waits on the socket; the probe ends that wait.
+    let restart = tokio::spawn(async move { alice.network_changed().await });
+    eventually("Alice's call to show Reconnecting", 10, || {
+        c.alice_events.states().contains(&CallState::Reconnecting)
+    })
+    .await;
+    let noticed = changed_at.elapsed();
+    eprintln!(
+        "[faults] network change during a stall: Reconnecting {} ms after it",
+        noticed.as_millis()
+    );
+    assert!(
+        noticed < Duration::from_millis(4000),
+        "noticed after {noticed:?}: the probe, not the 6 s silence or ICE's 5 s, found it"
+    );
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    drop(blackout);
+    hears(&c).await;
+    let _ = restart.await;
+    c.alice.end_call().await.unwrap();
+    c.bob.end_call().await.unwrap();
+}

@@ -203,6 +203,10 @@ pub struct MediaSession {
     tasks: Vec<AbortHandle>,
     events: mpsc::UnboundedSender<MediaEvent>,
     pub timings: Arc<Mutex<Timings>>,
+    /// An ICE restart asked for by the app (network change) did not get its answer: the
+    /// publishing connection holds an offer the gateway never saw, so the driver re-publishes
+    /// once the socket is back.
+    republish: Arc<std::sync::atomic::AtomicBool>,
 }
 
 fn negotiated(id: u16) -> Option<RTCDataChannelInit> {
@@ -373,6 +377,7 @@ impl MediaSession {
         );
 
         let subscribe: Arc<tokio::sync::Mutex<Option<Peer>>> = Arc::default();
+        let republish = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let driver = Driver {
             rpc: rpc.clone(),
             ice,
@@ -386,6 +391,7 @@ impl MediaSession {
             stream_id: stream_id.clone(),
             children: Vec::new(),
             recovery_budget,
+            republish: republish.clone(),
         };
         tasks.push(tokio::spawn(driver.run(link_rx, pub_events)).abort_handle());
         tasks.push(
@@ -407,12 +413,25 @@ impl MediaSession {
             tasks,
             events,
             timings,
+            republish,
         })
     }
 
     /// Restarts ICE on the publishing connection now (the app saw the network change).
+    /// The device's network changed: probe the signaling socket (a socket left on the old
+    /// network is declared lost within `signaling_link::PROBE_TIMEOUT` and reconnected) and
+    /// restart ICE.
     pub async fn restart_ice(&self) -> Result<(), MediaError> {
-        restart_ice(&self.publish, &self.rpc, &self.stream_id).await
+        let _ = self
+            .rpc
+            .out
+            .send(Message::Ping(signaling_link::PROBE.to_vec().into()));
+        let r = restart_ice(&self.publish, &self.rpc, &self.stream_id).await;
+        if r.is_err() {
+            self.republish
+                .store(true, std::sync::atomic::Ordering::SeqCst);
+        }
+        r
     }
 
     /// Hangup: `leave`, close the socket and both peer connections, stop every task.
@@ -505,6 +524,8 @@ struct Driver {
     children: Vec<AbortHandle>,
     /// How long the media path may stay failed while ICE restarts are tried.
     recovery_budget: Duration,
+    /// Set by `MediaSession::restart_ice` when its offer went unanswered.
+    republish: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl Driver {
@@ -550,14 +571,19 @@ impl Driver {
                     }
                     Some(LinkEvent::Restored) => {
                         signaling_down = false;
-                        if media_down {
-                            // The media path went too: publish again with an ICE restart;
-                            // the SFU's next sdpOffer renews the subscribing side.
+                        let unanswered = self.republish.swap(false, std::sync::atomic::Ordering::SeqCst);
+                        if media_down || unanswered {
+                            // The media path went too (or holds an offer the gateway never
+                            // saw): publish again with an ICE restart; the SFU's next
+                            // sdpOffer renews the subscribing side.
                             let prefs = self.rpc.call("setMediaPreferences", json!({"protocol": "WEBRTC"})).await;
                             if let Err(e) = prefs.and(restart_ice(&self.publish, &self.rpc, &self.stream_id).await) {
                                 tracing::warn!(target: "dialtone::media", "re-publishing after the outage failed: {e}");
                             }
-                        } else {
+                        }
+                        if !media_down {
+                            // The media path is not known to be down: the call is back. (A
+                            // down one reports Connected when its connection does.)
                             let _ = self.events.send(MediaEvent::Connected);
                         }
                     }

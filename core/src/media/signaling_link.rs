@@ -26,6 +26,11 @@ use crate::media::signaling::{self, Inbound, RpcError};
 pub const KEEPALIVE: Duration = Duration::from_secs(2);
 /// Silence after which the socket is declared lost.
 pub const SILENCE: Duration = Duration::from_secs(6);
+/// A ping with this payload, queued by the session when the device's network changed, asks
+/// for an answer within `PROBE_TIMEOUT`: a socket on a network that is gone is declared lost
+/// then, not after `SILENCE`.
+pub const PROBE: &[u8] = b"dialtone-probe";
+pub const PROBE_TIMEOUT: Duration = Duration::from_millis(1500);
 /// How long a lost socket may take to come back before the call ends, unless the app says
 /// otherwise (`DialtoneClient.setConnectionRecoveryBudget`).
 pub const DEFAULT_BUDGET: Duration = Duration::from_secs(30);
@@ -113,10 +118,15 @@ async fn pump<R: Responses>(
     let mut keepalive = tokio::time::interval(KEEPALIVE);
     keepalive.reset();
     let mut last_heard = Instant::now();
+    let mut probe_deadline: Option<tokio::time::Instant> = None;
     loop {
         tokio::select! {
+            _ = tokio::time::sleep_until(probe_deadline.unwrap_or_else(tokio::time::Instant::now)), if probe_deadline.is_some() => {
+                return Pumped::Lost(format!("no answer to a probe within {PROBE_TIMEOUT:?} after a network change"));
+            }
             msg = stream.next() => {
                 last_heard = Instant::now();
+                probe_deadline = None;
                 match msg {
                     Some(Ok(Message::Text(text))) => match signaling::parse_inbound(text.as_str()) {
                         Ok(Inbound::Response { id, result }) => responses.respond(id, result),
@@ -134,6 +144,9 @@ async fn pump<R: Responses>(
             out = outbound.recv() => match out {
                 Some(m) => {
                     let close = matches!(m, Message::Close(_));
+                    if matches!(&m, Message::Ping(p) if p.as_ref() == PROBE) {
+                        probe_deadline = Some(tokio::time::Instant::now() + PROBE_TIMEOUT);
+                    }
                     if let Err(e) = sink.send(m).await {
                         return if close { Pumped::Closed } else { Pumped::Lost(e.to_string()) };
                     }
