@@ -438,9 +438,18 @@ impl Engine {
         );
     }
 
-    /// The device's network changed (Wi-Fi ↔ cellular): every call restarts ICE now.
+    /// The device's network changed (Wi-Fi ↔ cellular): every call probes its signaling
+    /// socket and restarts ICE now, and the live connections (event channel, real-time
+    /// subscription) reconnect at once instead of waiting for their keep-alives to time out.
+    /// Needs a tokio runtime context.
     pub fn network_changed(&self) {
         self.calls.network_changed();
+        let running = crate::sync::lock(&self.channel).0.is_some();
+        if running {
+            self.stop_channel();
+            self.ensure_channel();
+        }
+        self.persons_sync.reconnect_live();
     }
 
     pub fn audio(&self) -> &Arc<AudioBridge> {

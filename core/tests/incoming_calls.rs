@@ -630,3 +630,26 @@ async fn an_answer_made_during_a_live_channel_outage_connects_both_calls() {
     })
     .await;
 }
+
+/// A network change reconnects the event channel at once (a socket left on the old network
+/// would wait up to 45 s of silence), and the channel works after it: a call rings through it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_network_change_reconnects_the_event_channel_at_once() {
+    let mut w = World::new(Profile::Extended).await;
+    let alice = w.phone("Alice", PushKind::Fcm, 440.0).await;
+    let bob = w.phone("Bob", PushKind::Fcm, 880.0).await;
+    let opened = w.m.event_channels_opened();
+    bob.c.network_changed().await.unwrap();
+    eventually("Bob's event channel to reconnect", 5, || {
+        w.m.event_channels_opened() == opened + 1 && bob.c.is_event_channel_connected()
+    })
+    .await;
+    eventually("the old connection to be gone", 5, || {
+        w.m.event_connections(&bob.id) == 1
+    })
+    .await;
+    alice.c.start_call(bob.id.clone(), None).await.unwrap();
+    let id = w.ring(&bob).await;
+    assert!(bob.ev.rang(&id));
+    alice.c.end_call().await.unwrap();
+}

@@ -72,6 +72,11 @@ impl Hub {
     }
 
     /// Open connections of `client_id`.
+    /// How many connections were ever authenticated (the last connection id).
+    pub fn opened(&self) -> u64 {
+        self.next.load(Ordering::Relaxed)
+    }
+
     pub fn count(&self, client_id: &str) -> usize {
         self.conns
             .lock()

@@ -233,6 +233,11 @@ impl MockServer {
     }
 
     /// Open `/ws` connections of a clientId.
+    /// How many event-channel connections were ever authenticated, all clients together.
+    pub fn event_channels_opened(&self) -> u64 {
+        self.shared.events.opened()
+    }
+
     pub fn event_connections(&self, client_id: &str) -> usize {
         self.shared.events.count(client_id)
     }

@@ -558,11 +558,16 @@ impl DialtoneClient {
         run_to_completion(async move { Ok(done.await?) }).await
     }
 
-    /// Tell the SDK the network changed (Wi-Fi ↔ cellular, say): calls restart ICE at once
-    /// instead of waiting for the connection to fail. No-op outside a call.
+    /// Tell the SDK the network changed (Wi-Fi ↔ cellular, say): calls probe their signaling
+    /// socket and restart ICE at once instead of waiting for the connection to fail, and the
+    /// event channel and the live Person subscription reconnect.
     pub async fn network_changed(&self) -> Result<(), DialtoneError> {
-        self.engine.network_changed();
-        Ok(())
+        let engine = self.engine.clone();
+        super::runtime::run(async move {
+            engine.network_changed();
+            Ok(())
+        })
+        .await
     }
 
     /// How long a call rings (default 45 s): an incoming one then ends as missed, an outgoing

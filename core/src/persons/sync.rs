@@ -84,6 +84,17 @@ impl PersonSync {
     }
 
     /// Stops live updates (they restart with the next sync).
+    /// The device's network changed: if live, reconnect the real-time socket now (a socket
+    /// left on the old network would wait for its keep-alive to time out); the reconnect's
+    /// catch-up sync covers what changed meanwhile. Needs a tokio runtime context.
+    pub fn reconnect_live(self: &Arc<Self>) {
+        if lock(&self.live).is_empty() {
+            return;
+        }
+        self.stop_live();
+        self.ensure_live();
+    }
+
     pub fn stop_live(&self) {
         for handle in lock(&self.live).drain(..) {
             handle.abort();
