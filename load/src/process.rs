@@ -20,13 +20,11 @@ pub fn cpu_time() -> Duration {
     };
     // utime and stime are fields 14 and 15 of the whole line: 11 and 12 after the name.
     let total = ticks(11) + ticks(12);
-    Duration::from_millis(total * 1000 / clock_ticks_per_second())
+    Duration::from_millis(total * 1000 / CLOCK_TICKS_PER_SECOND)
 }
 
-fn clock_ticks_per_second() -> u64 {
-    // `getconf CLK_TCK` is 100 on every Linux this runs on.
-    100
-}
+/// `getconf CLK_TCK`: 100 on every Linux this runs on.
+const CLOCK_TICKS_PER_SECOND: u64 = 100;
 
 pub fn rss_mib() -> f64 {
     std::fs::read_to_string("/proc/self/status")

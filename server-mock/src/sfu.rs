@@ -787,16 +787,20 @@ async fn forward(
         crate::link::LinkSlot,
         Arc<std::sync::OnceLock<mpsc::UnboundedSender<(std::time::Instant, rtc::rtp::Packet)>>>,
     );
+    // Reused for every packet: the forwarding path allocates no plan of its own.
+    let mut arrivals: Vec<std::time::Instant> = Vec::new();
+    let mut plan: Vec<(usize, std::time::Instant)> = Vec::new();
     while let Some(ev) = track.poll().await {
         let TrackRemoteEvent::OnRtpPacket(packet) = ev else {
             continue;
         };
         let read_at = std::time::Instant::now();
         let size = packet.payload.len() + 12;
-        let arrivals: Vec<std::time::Instant> = match uplink.lock().expect("link lock").as_mut() {
-            None => vec![read_at],
-            Some(link) => link.offer(read_at, size),
-        };
+        arrivals.clear();
+        match uplink.lock().expect("link lock").as_mut() {
+            None => arrivals.push(read_at),
+            Some(link) => arrivals.extend(link.offer(read_at, size)),
+        }
         let targets: Vec<Target> = sinks
             .lock()
             .expect("sinks lock")
@@ -804,7 +808,7 @@ async fn forward(
             .map(|s| (s.track.clone(), s.ssrc, s.link.clone(), s.delayed.clone()))
             .collect();
         // When each copy goes out, per target (the conditioner may drop or double it).
-        let mut plan: Vec<(usize, std::time::Instant)> = Vec::new();
+        plan.clear();
         for (i, (_, _, link, _)) in targets.iter().enumerate() {
             let mut link = link.lock().expect("link lock");
             for at in &arrivals {
@@ -815,7 +819,7 @@ async fn forward(
             }
         }
         stats.packet(plan.len());
-        for (i, at) in plan {
+        for &(i, at) in &plan {
             let (t, ssrc, _, delayed) = &targets[i];
             let mut out = packet.clone();
             out.header.ssrc = *ssrc;

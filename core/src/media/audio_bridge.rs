@@ -182,7 +182,7 @@ impl AudioBridge {
                     let want = drift::samples_to_take(self.capture.len());
                     let mut scratch = lock(&self.capture_scratch);
                     if self.capture.take_exact(&mut scratch[..want]) {
-                        drift::frame_from(&scratch, want, out);
+                        drift::resample(&scratch[..want], out);
                     } else {
                         out.fill(0);
                     }

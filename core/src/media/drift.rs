@@ -7,7 +7,7 @@
 //! fewer than 960, resampled to exactly one frame by linear interpolation — at most 0.5 %,
 //! a pitch change nobody hears. Fixed buffers only: nothing allocated per frame.
 
-use super::{Frame, FRAME_SAMPLES};
+use super::FRAME_SAMPLES;
 
 /// At most this many samples more or fewer per frame (0.5 %: the drift to absorb).
 pub const MAX_STEP: usize = 5;
@@ -65,10 +65,6 @@ pub fn resample(input: &[i16], out: &mut [i16]) {
 
 /// A frame plus room for the adjustment: the scratch space both directions use.
 pub type Scratch = [i16; FRAME_SAMPLES + MAX_STEP];
-
-pub fn frame_from(scratch: &Scratch, taken: usize, out: &mut Frame) {
-    resample(&scratch[..taken], out);
-}
 
 #[cfg(test)]
 mod tests {

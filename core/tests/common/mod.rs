@@ -187,8 +187,7 @@ pub async fn answer_next_push(m: &MockServer, phone: &DialtoneClient, device_tok
     phone.answer(call_id).await.unwrap();
 }
 
-/// Two phones of `m` in a connected call: Alice (440 Hz) placed it, Bob (880 Hz) joined with
-/// the token from his push.
+/// A client of `m` keeping its data in `dir`.
 pub fn phone(m: &MockServer, dir: &tempfile::TempDir) -> Arc<DialtoneClient> {
     DialtoneClient::new(
         BackendConfig::mock(m.base_url(), None).unwrap(),
@@ -209,6 +208,8 @@ pub struct TwoPhoneCall {
     pub _dirs: (tempfile::TempDir, tempfile::TempDir),
 }
 
+/// Two phones of `m` in a connected call: Alice (440 Hz) placed it, Bob (880 Hz) answered
+/// his push (`answer_next_push`); both calls are `Connected`.
 pub async fn connected_call(m: &MockServer) -> TwoPhoneCall {
     connected_call_with(m, None).await
 }
