@@ -207,11 +207,17 @@ impl From<calls::PushOutcome> for PushOutcome {
     }
 }
 
-/// Lets a caller whose cancellation does not reach Rust (a Swift `Task`) cancel an
-/// operation: create one, pass it, call `cancel()` from the cancellation handler.
+/// Cancels a `start_call` without a race: create one, pass it, call `cancel()` when the
+/// caller gives up (Swift: the Task's cancellation handler, since Swift cancellation does not
+/// reach Rust; Kotlin: `placeCall` does it when its coroutine is cancelled). Fired while the
+/// call is placed, it cancels it; fired after `start_call` placed the call but before the
+/// caller took the result (a cancellation that lands in that instant), it hangs that call up,
+/// so a call nobody holds never keeps ringing.
 #[derive(uniffi::Object, Default)]
 pub struct CancelSignal {
     fired: tokio::sync::watch::Sender<bool>,
+    /// The call `start_call` placed with this signal, once it did.
+    placed: std::sync::Mutex<Option<Arc<crate::calls::CallHandle>>>,
 }
 
 #[uniffi::export]
@@ -223,6 +229,11 @@ impl CancelSignal {
 
     pub fn cancel(&self) {
         self.fired.send_replace(true);
+        let placed = self.placed.lock().unwrap_or_else(|p| p.into_inner()).take();
+        if let Some(call) = placed {
+            tracing::debug!(target: "dialtone::calls", "cancelled after the call was placed: hanging up");
+            call.send(crate::calls::machine::Input::Hangup);
+        }
     }
 
     pub fn is_cancelled(&self) -> bool {
@@ -234,6 +245,18 @@ impl CancelSignal {
     async fn fired(&self) {
         let mut rx = self.fired.subscribe();
         let _ = rx.wait_for(|f| *f).await;
+    }
+
+    /// Remembers the call placed under this signal; `false` (and the call hung up) if the
+    /// signal fired meanwhile.
+    fn adopt(&self, call: &Arc<crate::calls::CallHandle>) -> bool {
+        let mut placed = self.placed.lock().unwrap_or_else(|p| p.into_inner());
+        if self.is_cancelled() {
+            call.send(crate::calls::machine::Input::Hangup);
+            return false;
+        }
+        *placed = Some(call.clone());
+        true
     }
 }
 
@@ -399,10 +422,12 @@ impl Call {
 #[uniffi::export]
 impl DialtoneClient {
     /// Calls the Person with `callee_client_id`: returns the call once the backend placed it
-    /// and its media is joined (it rings at the callee). If the awaiting coroutine is
-    /// cancelled first, or `cancel` fires (Swift: a Task cancellation handler, since Swift
-    /// cancellation does not reach Rust by itself), the call is cancelled too and this
-    /// returns `Cancelled`.
+    /// and its media is joined (it rings at the callee). If `cancel` fires, the call is
+    /// cancelled too (this returns `Cancelled`), even when it fires just after the call was
+    /// placed. Without a signal, cancelling the awaiting coroutine cancels the call while it
+    /// is being placed; a cancellation that lands in the instant after placement leaves the
+    /// call to `active_call()` (the generated code drops the result), which is why the
+    /// idiomatic `placeCall` (Kotlin and Swift) always passes a signal.
     #[uniffi::method(default(cancel = None))]
     pub async fn start_call(
         &self,
@@ -412,14 +437,21 @@ impl DialtoneClient {
         let engine = self.engine.clone();
         super::runtime::run(async move {
             let start = engine.start_call(&callee_client_id);
+            let cancelled = || DialtoneError::Cancelled {
+                detail: "start_call was cancelled; the call was hung up".into(),
+            };
             let handle = match cancel {
                 None => start.await?,
-                Some(signal) => tokio::select! {
-                    placed = start => placed?,
-                    _ = signal.fired() => return Err(DialtoneError::Cancelled {
-                        detail: "start_call was cancelled; the call was hung up".into(),
-                    }),
-                },
+                Some(signal) => {
+                    let handle = tokio::select! {
+                        placed = start => placed?,
+                        _ = signal.fired() => return Err(cancelled()),
+                    };
+                    if !signal.adopt(&handle) {
+                        return Err(cancelled());
+                    }
+                    handle
+                }
             };
             Ok(Call::new(handle, engine))
         })

@@ -97,14 +97,19 @@ extension DialtoneClient {
     }
 
     /// Places a call; cancelling the awaiting Task cancels the call (and throws
-    /// `DialtoneError.Cancelled`).
+    /// `DialtoneError.Cancelled`), also when the cancellation lands just after the call was
+    /// placed: the signal then hangs up that call, and no caller is handed a call it gave up.
     public func placeCall(to calleeClientId: String) async throws -> Call {
         let signal = CancelSignal()
-        return try await withTaskCancellationHandler {
+        let call = try await withTaskCancellationHandler {
             try await self.startCall(calleeClientId: calleeClientId, cancel: signal)
         } onCancel: {
             signal.cancel()
         }
+        if signal.isCancelled() {
+            throw DialtoneError.Cancelled(detail: "placeCall was cancelled; the call was hung up")
+        }
+        return call
     }
 
     /// PushKit's `payload.dictionaryPayload`, as is. Synchronous: call it, then report the

@@ -16,6 +16,7 @@ import dev.dialtone.DialtoneException
 import dev.dialtone.IgnoreReason
 import dev.dialtone.IncomingCallListener
 import dev.dialtone.IncomingInvite
+import dev.dialtone.placeCall
 import dev.dialtone.Person
 import dev.dialtone.PushOutcome
 import dev.dialtone.handlePush
@@ -160,7 +161,7 @@ class CallCoordinator(
             system.reportOutgoing(localId, callee)
         }
         try {
-            val call = client.startCall(callee.clientId)
+            val call = client.placeCall(callee.clientId)
             startAudio()
             withContext(confined) {
                 current = call

@@ -5,9 +5,10 @@
 //
 // Cancellation (docs/adr/0001): `Call.answer()`, `decline()` and `hangup()` complete in the
 // SDK even if the coroutine awaiting them is cancelled (a Compose screen left); a cancelled
-// `startCall` cancels the call it was placing.
+// `placeCall` cancels the call it was placing, whenever the cancellation lands.
 package dev.dialtone
 
+import kotlinx.coroutines.CancellationException
 import kotlinx.coroutines.channels.BufferOverflow
 import kotlinx.coroutines.channels.Channel
 import kotlinx.coroutines.channels.awaitClose
@@ -16,6 +17,24 @@ import kotlinx.coroutines.flow.buffer
 import kotlinx.coroutines.flow.callbackFlow
 import kotlinx.coroutines.flow.filterIsInstance
 import kotlinx.coroutines.flow.map
+
+/**
+ * Places a call and returns it once it rings at the callee. Cancelling the coroutine cancels
+ * the call, also when the cancellation lands in the instant after the call was placed (the
+ * generated `startCall` alone would then drop the result and leave the call ringing): the
+ * signal hangs that call up. Prefer it to `startCall`.
+ */
+suspend fun DialtoneClient.placeCall(calleeClientId: String): Call {
+    val signal = CancelSignal()
+    try {
+        return startCall(calleeClientId, signal)
+    } catch (e: CancellationException) {
+        signal.cancel()
+        throw e
+    } finally {
+        signal.close()
+    }
+}
 
 /** The Person list: the current one first, then every change. Only the latest matters. */
 fun DialtoneClient.personsFlow(): Flow<List<Person>> = callbackFlow {
