@@ -7,7 +7,9 @@
 #   - cmake, which the bundled libopus build needs
 #   - Chromium (Debian) and Bandwidth's browser SDK bundled with esbuild (npm), for the
 #     interop test against Bandwidth's own client
-# Source it: it exports DIALTONE_CACHE, KOTLIN_HOME, SWIFT_ROOT, BW_BUNDLE.
+#   - espeak-ng (Debian) and a Python with numpy and pesq (PyPI), for the speech-quality
+#     benchmark (scripts/bench-quality.sh)
+# Source it: it exports DIALTONE_CACHE, KOTLIN_HOME, SWIFT_ROOT, BW_BUNDLE, QUALITY_PYTHON.
 set -euo pipefail
 
 DIALTONE_CACHE="${DIALTONE_CACHE:-$HOME/.cache/dialtone}"
@@ -16,7 +18,9 @@ SWIFT_ROOT="$DIALTONE_CACHE/swift-trixie"
 KOTLIN_COMPILER_VERSION="2.4.20"
 BW_DIR="$DIALTONE_CACHE/bandwidth-sdk"
 BW_BUNDLE="$BW_DIR/bw.js"
-export DIALTONE_CACHE KOTLIN_HOME SWIFT_ROOT BW_BUNDLE
+QUALITY_VENV="$DIALTONE_CACHE/quality-venv"
+QUALITY_PYTHON="$QUALITY_VENV/bin/python"
+export DIALTONE_CACHE KOTLIN_HOME SWIFT_ROOT BW_BUNDLE QUALITY_PYTHON
 
 log() { printf '[toolchains] %s\n' "$*" >&2; }
 
@@ -110,6 +114,17 @@ ensure_browser() {
   echo "$lock" > "$BW_DIR/.lock"
 }
 
+# The speech benchmark's tools: espeak-ng makes the speech sample; wideband PESQ (ITU-T
+# P.862.2) is the `pesq` package from PyPI, in a virtualenv of its own.
+ensure_quality() {
+  apt_install espeak-ng python3-venv
+  if "$QUALITY_PYTHON" -c 'import numpy, pesq' >/dev/null 2>&1; then return 0; fi
+  log "python venv with numpy and pesq (pip)"
+  rm -rf "$QUALITY_VENV"
+  python3 -m venv "$QUALITY_VENV"
+  "$QUALITY_VENV/bin/pip" install -q --disable-pip-version-check numpy==2.* pesq==0.0.4
+}
+
 # Ends every process still running inside the chroot (a test's helper that outlived it).
 kill_chroot_processes() {
   local root pid
@@ -150,6 +165,7 @@ if [ "${BASH_SOURCE[0]}" = "$0" ]; then
     browser) ensure_browser ;;
     fuzz) ensure_cargo_fuzz ;;
     faults) ensure_faults ;;
+    quality) ensure_quality ;;
     android-target) ensure_rust_target aarch64-linux-android ;;
     all) ensure_build_deps; ensure_kotlin; ensure_swift; ensure_browser; ensure_cargo_fuzz; ensure_faults; ensure_rust_target aarch64-linux-android ;;
   esac

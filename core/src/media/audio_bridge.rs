@@ -14,9 +14,15 @@ use crate::media::drift;
 use crate::media::tone::{relative_power, ToneGenerator};
 use crate::media::{Frame, FRAME_SAMPLES, SAMPLE_RATE};
 
-/// Half a second each way: enough to ride out scheduling hiccups, small enough that a
-/// stalled app costs little latency (the oldest audio is dropped first).
+/// Half a second each way: enough to ride out scheduling hiccups and an app that moves
+/// audio in large chunks.
 pub const RING_SAMPLES: usize = SAMPLE_RATE as usize / 2;
+/// A ring holding more than this (150 ms) when its consumer comes has fallen behind: the
+/// app's audio device started after the call did, or a side stalled. The excess is dropped
+/// at once, back to the drift compensation's target. Left to the compensation (0.5 % a
+/// frame), 100 ms of excess would take 20 s to drain, all of it heard as delay. An app
+/// moving audio in chunks up to 100 ms never reaches this level.
+const STALE_LEVEL: usize = 150 * SAMPLE_RATE as usize / 1000;
 const RECENT_FRAMES: usize = 25;
 
 /// A single-producer single-consumer ring of samples, lock-free and allocation-free after
@@ -60,11 +66,11 @@ impl Ring {
         n
     }
 
-    /// Consumer side: a ring found full has fallen behind; keep only the newest `keep`.
-    fn catch_up(&self, keep: usize) {
-        let tail = self.tail.load(Ordering::Acquire);
-        let head = self.head.load(Ordering::Relaxed);
-        if tail.wrapping_sub(head) >= self.buf.len() {
+    /// Consumer side: a ring holding more than `stale` has fallen behind (its consumer
+    /// started late or stalled); keep only the newest `keep`.
+    fn trim(&self, stale: usize, keep: usize) {
+        if self.len() > stale {
+            let tail = self.tail.load(Ordering::Acquire);
             self.head.store(
                 tail.wrapping_sub(keep.min(self.buf.len())),
                 Ordering::Release,
@@ -165,7 +171,8 @@ impl AudioBridge {
     /// Fills `out` with samples to play, from one thread; silence where none are buffered.
     /// Returns how many were real audio. No lock, no allocation.
     pub fn pull_playback(&self, out: &mut [i16]) -> usize {
-        self.playback.catch_up(RING_SAMPLES / 4);
+        self.playback
+            .trim(STALE_LEVEL, drift::TARGET_LEVEL + out.len());
         self.playback.take_into(out)
     }
 
@@ -176,7 +183,8 @@ impl AudioBridge {
             match &mut source.1 {
                 Some(tone) => tone.fill(out),
                 None => {
-                    self.capture.catch_up(RING_SAMPLES / 4);
+                    self.capture
+                        .trim(STALE_LEVEL, drift::TARGET_LEVEL + FRAME_SAMPLES);
                     // A few samples more or fewer than a frame, so the ring stays near its
                     // target whatever the device clock's drift.
                     let want = drift::samples_to_take(self.capture.len());
@@ -283,12 +291,40 @@ mod tests {
         assert_eq!(frame[0], 7);
         assert_eq!(frame[FRAME_SAMPLES - 1], 8);
         // More than fits: what fits is kept, the rest dropped, and the send clock skips to
-        // the newest audio instead of lagging half a second behind.
+        // the newest audio instead of lagging half a second behind: back to its target.
         bridge.push_capture(&vec![3; RING_SAMPLES + 10]);
         assert_eq!(bridge.capture.len(), RING_SAMPLES);
         bridge.next_capture_frame(&mut frame);
         assert_eq!(frame[0], 3);
-        assert!(bridge.capture.len() <= RING_SAMPLES / 4);
+        assert_eq!(bridge.capture.len(), drift::TARGET_LEVEL);
+    }
+
+    #[test]
+    fn an_app_that_starts_pulling_late_hears_the_newest_audio_not_a_backlog() {
+        let b = AudioBridge::new();
+        // The call has played out 300 ms before the app's audio device started.
+        for i in 0..15 {
+            b.deliver_playback_frame(&[i; FRAME_SAMPLES]);
+        }
+        assert!(b.playback.len() > STALE_LEVEL);
+        let mut out = [0i16; FRAME_SAMPLES];
+        assert_eq!(b.pull_playback(&mut out), FRAME_SAMPLES);
+        // What is left is the target (40 ms), ending with the newest frame.
+        assert_eq!(b.playback.len(), drift::TARGET_LEVEL);
+        assert_eq!(
+            out[0], 11,
+            "the first frame played is about 60 ms old, not 300"
+        );
+        // Below the stale level nothing is dropped (an app moving 100 ms chunks).
+        let b = AudioBridge::new();
+        for _ in 0..7 {
+            b.deliver_playback_frame(&[1; FRAME_SAMPLES]);
+        }
+        let before = b.playback.len();
+        assert!(before < STALE_LEVEL);
+        let mut chunk = vec![0i16; 4800];
+        assert_eq!(b.pull_playback(&mut chunk), 4800);
+        assert_eq!(b.playback.len(), before - 4800);
     }
 
     #[test]
