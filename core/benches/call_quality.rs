@@ -37,14 +37,6 @@ const FRAME: usize = 960;
 const LEAD_MS: u64 = 2_000;
 /// Recorded after the speech: room for the longest delay of any profile.
 const TAIL_MS: u64 = 1_500;
-const PROFILES: [&str; 6] = [
-    "perfect",
-    "moderate",
-    "international",
-    "spiky",
-    "bursty-20",
-    "limited-50",
-];
 
 struct Opts {
     speech: PathBuf,
@@ -53,7 +45,6 @@ struct Opts {
     out: PathBuf,
     python: String,
     bundle: Option<PathBuf>,
-    chromium: String,
 }
 
 #[derive(Default, Clone)]
@@ -70,12 +61,14 @@ fn opts() -> Opts {
         speech: std::env::var("DIALTONE_SPEECH_WAV")
             .map(PathBuf::from)
             .unwrap_or_default(),
-        profiles: PROFILES.iter().map(|s| s.to_string()).collect(),
+        profiles: dialtone_mock::link::profiles::NAMES
+            .iter()
+            .map(|s| s.to_string())
+            .collect(),
         chrome: true,
         out: std::env::temp_dir().join(format!("dialtone-quality-{}", std::process::id())),
         python: std::env::var("DIALTONE_PYTHON").unwrap_or_else(|_| "python3".into()),
         bundle: std::env::var("DIALTONE_BW_BUNDLE").ok().map(PathBuf::from),
-        chromium: std::env::var("DIALTONE_CHROMIUM").unwrap_or_else(|_| "chromium".into()),
     };
     while let Some(a) = args.next() {
         match a.as_str() {
@@ -321,70 +314,12 @@ fn handle(stream: TcpStream, dir: &Path, posted: &mpsc::Sender<Vec<u8>>) -> std:
     out.write_all(&body)
 }
 
-/// A headless Chromium on `url`, killed when dropped; its console lines that start with
-/// "QUALITY " go to `lines`.
-struct Browser(std::process::Child);
-
-impl Drop for Browser {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn browser(o: &Opts, profile_dir: &Path, url: &str, lines: Arc<Mutex<Vec<String>>>) -> Browser {
-    let mut child = std::process::Command::new(&o.chromium)
-        .args([
-            "--headless=new",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--no-first-run",
-            "--no-default-browser-check",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--disable-extensions",
-            "--autoplay-policy=no-user-gesture-required",
-            "--disable-background-timer-throttling",
-            "--disable-renderer-backgrounding",
-            "--allow-loopback-in-peer-connection",
-            "--disable-features=WebRtcHideLocalIpsWithMdns",
-            "--enable-logging=stderr",
-            "--v=0",
-        ])
-        .arg(format!("--user-data-dir={}", profile_dir.display()))
-        .arg(url)
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("start chromium (DIALTONE_CHROMIUM)");
-    let stderr = child.stderr.take().unwrap();
-    std::thread::spawn(move || {
-        for line in std::io::BufReader::new(stderr)
-            .lines()
-            .map_while(Result::ok)
-        {
-            if let Some(at) = line.find("QUALITY ") {
-                let msg = line[at + 8..]
-                    .trim_end_matches(|c| c != '"')
-                    .trim_end_matches('"');
-                lines.lock().unwrap().push(msg.to_string());
-            }
-        }
-    });
-    Browser(child)
-}
-
 async fn register(m: &dialtone_mock::MockServer, device: &str) -> String {
-    let reply: Value = reqwest::Client::new()
-        .post(format!("{}/api", m.base_url()))
-        .json(&json!({"action": "register", "notifyType": "GCM", "deviceToken": device}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let reply = common::api(
+        m,
+        json!({"action": "register", "notifyType": "GCM", "deviceToken": device}),
+    )
+    .await;
     reply["id"].as_str().expect("a clientId").to_string()
 }
 
@@ -401,15 +336,11 @@ async fn chrome_run(o: &Opts, profile: &str, speech_len: usize) -> Run {
     .await;
     let sender = register(&m, "quality-sender").await;
     let receiver = register(&m, "quality-receiver").await;
-    let reply: Value = reqwest::Client::new()
-        .post(format!("{}/api", m.base_url()))
-        .json(&json!({"action": "initiateCall", "callerId": sender, "calleeId": receiver}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let reply = common::api(
+        &m,
+        json!({"action": "initiateCall", "callerId": sender, "calleeId": receiver}),
+    )
+    .await;
     let sender_token = reply["token"]
         .as_str()
         .unwrap_or_else(|| panic!("initiateCall: {reply}"))
@@ -436,30 +367,28 @@ async fn chrome_run(o: &Opts, profile: &str, speech_len: usize) -> Run {
     let seconds = (LEAD_MS + TAIL_MS + 1_000) as f64 / 1000.0 + speech_len as f64 / RATE as f64;
     let ws = format!("ws://{}", m.addr());
     let lines = Arc::new(Mutex::new(Vec::new()));
-    let _rx = browser(
-        o,
+    let sink = |lines: &Arc<Mutex<Vec<String>>>| {
+        let lines = lines.clone();
+        move |msg| lines.lock().unwrap().push(msg)
+    };
+    let _rx = common::chromium(
         &dir.path().join("profile-receiver"),
         &format!("http://127.0.0.1:{port}/receiver.html#token={receiver_token}&ws={ws}&seconds={seconds}&post=/rec"),
-        lines.clone(),
+        "QUALITY ",
+        sink(&lines),
     );
-    let _tx = browser(
-        o,
+    let _tx = common::chromium(
         &dir.path().join("profile-sender"),
         &format!("http://127.0.0.1:{port}/sender.html#token={sender_token}&ws={ws}&lead={LEAD_MS}"),
-        lines.clone(),
+        "QUALITY ",
+        sink(&lines),
     );
     let deadline = Instant::now() + Duration::from_secs_f64(seconds + 45.0);
     let body = loop {
         if let Ok(body) = posted_rx.try_recv() {
             break Some(body);
         }
-        let errors: Vec<String> = lines
-            .lock()
-            .unwrap()
-            .iter()
-            .filter(|l| l.starts_with("error"))
-            .cloned()
-            .collect();
+        let errors = common::browser_errors(&lines);
         if !errors.is_empty() || Instant::now() > deadline {
             eprintln!("chrome on {profile}: no recording ({errors:?})");
             break None;

@@ -9,7 +9,6 @@
 //! network namespace that has nothing but loopback, so no WebRTC packet can reach another
 //! address whatever the browser gathers.
 
-use std::io::BufRead;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -19,16 +18,6 @@ use serde_json::{json, Value};
 
 mod common;
 use common::eventually;
-
-/// Kills the browser however the test ends.
-struct Browser(std::process::Child);
-
-impl Drop for Browser {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 fn claims(token: &str) -> Value {
     use base64::Engine;
@@ -43,7 +32,6 @@ fn claims(token: &str) -> Value {
 #[ignore = "needs Chromium and the Bandwidth SDK bundle: run by scripts/test-browser.sh"]
 async fn bandwidths_browser_sdk_takes_a_call_through_the_mock() {
     let bundle = std::env::var("DIALTONE_BW_BUNDLE").expect("DIALTONE_BW_BUNDLE: the SDK bundle");
-    let chromium = std::env::var("DIALTONE_CHROMIUM").unwrap_or_else(|_| "chromium".into());
     if std::env::var_os("DIALTONE_DEBUG").is_some() {
         dialtone::init_logging(dialtone::LogLevel::Debug, None);
     }
@@ -55,15 +43,11 @@ async fn bandwidths_browser_sdk_takes_a_call_through_the_mock() {
     .await;
 
     // Bob is the browser: registered over REST, as the seed's web sample does.
-    let reply: Value = reqwest::Client::new()
-        .post(format!("{}/api", m.base_url()))
-        .json(&json!({"action": "register", "notifyType": "GCM", "deviceToken": "browser-bob"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let reply = common::api(
+        &m,
+        json!({"action": "register", "notifyType": "GCM", "deviceToken": "browser-bob"}),
+    )
+    .await;
     let bob_id = reply["id"].as_str().unwrap().to_string();
 
     let dir = tempfile::tempdir().unwrap();
@@ -103,60 +87,15 @@ async fn bandwidths_browser_sdk_takes_a_call_through_the_mock() {
         page_dir.display(),
         m.addr()
     );
-    let mut child = std::process::Command::new(&chromium)
-        .args([
-            "--headless=new",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--no-first-run",
-            "--no-default-browser-check",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--disable-extensions",
-            "--autoplay-policy=no-user-gesture-required",
-            // WebRTC on loopback, with real addresses rather than mDNS names.
-            "--allow-loopback-in-peer-connection",
-            "--disable-features=WebRtcHideLocalIpsWithMdns",
-            "--enable-logging=stderr",
-            "--v=0",
-        ])
-        .arg(format!(
-            "--user-data-dir={}",
-            dir.path().join("profile").display()
-        ))
-        .arg(&url)
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("start chromium");
-    let stderr = child.stderr.take().unwrap();
-    let _browser = Browser(child);
     let lines = Arc::new(Mutex::new(Vec::<String>::new()));
     let sink = lines.clone();
-    std::thread::spawn(move || {
-        for line in std::io::BufReader::new(stderr)
-            .lines()
-            .map_while(Result::ok)
-        {
-            if let Some(at) = line.find("INTEROP ") {
-                let msg = line[at + 8..]
-                    .trim_end_matches(|c| c != '"')
-                    .trim_end_matches('"');
-                println!("browser: {msg}");
-                sink.lock().unwrap().push(msg.to_string());
-            }
-        }
+    let _browser = common::chromium(&dir.path().join("profile"), &url, "INTEROP ", move |msg| {
+        println!("browser: {msg}");
+        sink.lock().unwrap().push(msg);
     });
     let said = |what: &str| lines.lock().unwrap().iter().any(|l| l.starts_with(what));
     let check_no_error = || {
-        let errors: Vec<String> = lines
-            .lock()
-            .unwrap()
-            .iter()
-            .filter(|l| l.starts_with("error"))
-            .cloned()
-            .collect();
+        let errors = common::browser_errors(&lines);
         assert!(errors.is_empty(), "the browser reported: {errors:?}");
     };
 

@@ -275,3 +275,91 @@ pub async fn connected_call_with(m: &MockServer, recovery_budget: Option<u32>) -
         _dirs: dirs,
     }
 }
+
+/// A headless Chromium, killed however the test or benchmark ends.
+pub struct Browser(pub std::process::Child);
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts headless Chromium (`DIALTONE_CHROMIUM`, or `chromium`) on `url` with WebRTC on
+/// loopback (real addresses, no mDNS names) and autoplay allowed; each console line that
+/// contains `marker` goes to `on_line` (the text after the marker), from a thread of its
+/// own. Run it in a loopback-only network namespace (scripts/test-browser.sh).
+pub fn chromium(
+    profile_dir: &std::path::Path,
+    url: &str,
+    marker: &'static str,
+    on_line: impl Fn(String) + Send + 'static,
+) -> Browser {
+    use std::io::BufRead;
+    let exe = std::env::var("DIALTONE_CHROMIUM").unwrap_or_else(|_| "chromium".into());
+    let mut child = std::process::Command::new(exe)
+        .args([
+            "--headless=new",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--no-first-run",
+            "--no-default-browser-check",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--disable-extensions",
+            "--autoplay-policy=no-user-gesture-required",
+            "--disable-background-timer-throttling",
+            "--disable-renderer-backgrounding",
+            "--allow-loopback-in-peer-connection",
+            "--disable-features=WebRtcHideLocalIpsWithMdns",
+            "--enable-logging=stderr",
+            "--v=0",
+        ])
+        .arg(format!("--user-data-dir={}", profile_dir.display()))
+        .arg(url)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("start chromium (DIALTONE_CHROMIUM)");
+    let stderr = child.stderr.take().unwrap();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+        {
+            if let Some(at) = line.find(marker) {
+                let msg = line[at + marker.len()..]
+                    .trim_end_matches(|c| c != '"')
+                    .trim_end_matches('"');
+                on_line(msg.to_string());
+            }
+        }
+    });
+    Browser(child)
+}
+
+/// POSTs `body` to the mock's REST API, as the seed's web sample does; the reply's JSON.
+pub async fn api(m: &MockServer, body: Value) -> Value {
+    reqwest::Client::new()
+        .post(format!("{}/api", m.base_url()))
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+/// The lines a browser page reported as errors (they start with "error").
+pub fn browser_errors(lines: &Mutex<Vec<String>>) -> Vec<String> {
+    lines
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|l| l.starts_with("error"))
+        .cloned()
+        .collect()
+}
