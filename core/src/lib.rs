@@ -30,7 +30,7 @@ pub mod testing {
     pub use crate::calls::{CallUpdate, UpdateKind};
     pub use crate::engine::{Endpoints, Engine};
     pub use crate::logging::redact;
-    pub use crate::media::session::MediaStats;
+    pub use crate::media::session::{MediaStats, Timings};
 
     /// The core's HTTP client setup (ring TLS, timeouts), for tests that talk to the mock.
     pub fn http_client() -> reqwest::Client {

@@ -4,13 +4,18 @@
 //! scenario asserts the outage was real (the far end stops hearing the tone), then that the
 //! audio resumes (the tone is detected again) and how long after the outage ended it did,
 //! or, past the recovery budget, that both calls end once as connection lost and the mock's media
-//! session goes away. Ignored by `cargo test`; run by `scripts/test-faults.sh`.
+//! session goes away. Call setup on a lossy link: random UDP loss (10 %, then 20 %) while 20
+//! calls are placed and answered; every call must connect, and the answer-to-audio times are
+//! printed. Ignored by `cargo test`; run by `scripts/test-faults.sh`.
 //! `DIALTONE_FAULTS_LOG=1` prints the SDK's and the mock's debug log with milliseconds, for a
-//! timeline of a recovery; `DIALTONE_FAULTS_ONLY_SECS=15` runs only that UDP + TCP outage.
+//! timeline of a recovery (`=all`: every library's, the DTLS handshakes included);
+//! `DIALTONE_FAULTS_ONLY_SECS=15` runs only that UDP + TCP outage; `DIALTONE_LOSS_CALLS=N`
+//! places N calls per loss level.
 
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use dialtone::testing::{Endpoints, Engine, PushKind, Source};
 use dialtone::{CallEndReason, CallState};
 use dialtone_mock::{MockConfig, MockServer, Profile};
 mod common;
@@ -53,25 +58,15 @@ fn nft(args: &str) {
     );
 }
 
-/// Drops the given protocols on loopback until dropped.
+/// Drops packets on loopback (rules in a table of its own) until dropped.
 struct Blackout;
 
 impl Blackout {
+    /// Drops every packet of the given protocols, both ways.
     fn start(protocols: &[&str]) -> Blackout {
         nft("add table inet dialtone_fault");
         for (chain, hook) in [("in", "input"), ("out", "output")] {
-            let out = Command::new("nft")
-                .args(["add", "chain", "inet", "dialtone_fault", chain])
-                .arg(format!(
-                    "{{ type filter hook {hook} priority 0; policy accept; }}"
-                ))
-                .output()
-                .unwrap();
-            assert!(
-                out.status.success(),
-                "{}",
-                String::from_utf8_lossy(&out.stderr)
-            );
+            Self::chain(chain, hook);
             for p in protocols {
                 nft(&format!(
                     "add rule inet dialtone_fault {chain} meta l4proto {p} drop"
@@ -79,6 +74,34 @@ impl Blackout {
             }
         }
         Blackout
+    }
+
+    /// Drops `percent` % of UDP packets, at random, each way (every packet on loopback
+    /// passes the input hook once: a path through the SFU loses on both of its hops). On
+    /// input, as a lossy network would, the sender is not told (a drop on output fails its
+    /// `sendmsg` with EPERM).
+    fn udp_loss(percent: u32) -> Blackout {
+        nft("add table inet dialtone_fault");
+        Self::chain("in", "input");
+        nft(&format!(
+            "add rule inet dialtone_fault in meta l4proto udp numgen random mod 100 < {percent} drop"
+        ));
+        Blackout
+    }
+
+    fn chain(name: &str, hook: &str) {
+        let out = Command::new("nft")
+            .args(["add", "chain", "inet", "dialtone_fault", name])
+            .arg(format!(
+                "{{ type filter hook {hook} priority 0; policy accept; }}"
+            ))
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
 }
 
@@ -107,7 +130,9 @@ fn timeline(what: &str) {
 
 impl dialtone::LogSink for Timeline {
     fn log(&self, _level: dialtone::LogLevel, target: String, line: String) {
-        if target.starts_with("dialtone") {
+        if target.starts_with("dialtone")
+            || std::env::var("DIALTONE_FAULTS_LOG").as_deref() == Ok("all")
+        {
             eprintln!("[t {:>6}] {target}: {line}", since_start());
         }
     }
@@ -276,4 +301,129 @@ async fn a_network_change_probes_a_stalled_socket_at_once() {
     let _ = restart.await;
     c.alice.end_call().await.unwrap();
     c.bob.end_call().await.unwrap();
+}
+
+/// One call placed and answered with `percent` % of UDP lost: the time from the answer
+/// (the callee joins with its token) to audio decoded on both phones, or `None` if the call
+/// failed to be placed or answered, or no audio flowed both ways within 10 s.
+async fn call_under_loss(
+    m: &MockServer,
+    alice: &std::sync::Arc<Engine>,
+    bob: &std::sync::Arc<Engine>,
+    bob_id: &str,
+) -> Option<Duration> {
+    let placed = tokio::time::timeout(Duration::from_secs(10), alice.start_call(bob_id)).await;
+    let Ok(Ok(placed)) = placed else {
+        eprintln!(
+            "[faults]   placing failed: {:?}",
+            placed.map(|r| r.err().map(|e| e.to_string()))
+        );
+        let _ = alice.end_call().await;
+        return None;
+    };
+    let token = common::push_token(m, "loss-b").await;
+    timeline("answer");
+    let answered_at = Instant::now();
+    let joined = tokio::time::timeout(Duration::from_secs(10), bob.join_call(&token)).await;
+    let result = match joined {
+        Ok(Ok(joined)) => loop {
+            let a = placed.shared.timings().and_then(|t| t.first_audio);
+            let b = joined.shared.timings().and_then(|t| t.first_audio);
+            if let (Some(a), Some(b)) = (a, b) {
+                break Some(a.max(b).saturating_duration_since(answered_at));
+            }
+            if answered_at.elapsed() > Duration::from_secs(10) {
+                let steps = |t: Option<dialtone::testing::Timings>| {
+                    let t = t.unwrap_or_default();
+                    let at = |i: Option<Instant>| {
+                        i.zip(t.started)
+                            .map(|(i, s)| format!("{}", i.saturating_duration_since(s).as_millis()))
+                            .unwrap_or_else(|| "-".into())
+                    };
+                    format!(
+                        "socket {} published {} ice {} dtls {} audio {}",
+                        at(t.socket_open),
+                        at(t.published),
+                        at(t.ice_connected),
+                        at(t.dtls_connected),
+                        at(t.first_audio)
+                    )
+                };
+                eprintln!(
+                    "[faults]   no audio within 10 s (ms after each join): caller {}; callee {}",
+                    steps(placed.shared.timings()),
+                    steps(joined.shared.timings())
+                );
+                break None;
+            }
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        },
+        other => {
+            eprintln!(
+                "[faults]   answering failed: {:?}",
+                other.map(|r| r.err().map(|e| e.to_string()))
+            );
+            None
+        }
+    };
+    let _ = alice.end_call().await;
+    let _ = bob.end_call().await;
+    result
+}
+
+/// Call setup on a lossy link: `DIALTONE_LOSS_CALLS` calls (20 by default) at 10 % and at
+/// 20 % UDP loss (ICE checks, DTLS flights, RTP and the data channel's SCTP all suffer it).
+/// Prints how many connected and the answer-to-audio times; every call must connect.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs a loopback-only network namespace: scripts/test-faults.sh"]
+async fn calls_connect_on_a_link_losing_10_and_20_percent_of_udp() {
+    in_private_namespace();
+    let calls: usize = std::env::var("DIALTONE_LOSS_CALLS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(20);
+    let m = mock().await;
+    timeline("calls under loss");
+    let dir = tempfile::tempdir().unwrap();
+    let endpoints = Endpoints::mock(&m.base_url(), dialtone_mock::DEFAULT_API_KEY).unwrap();
+    let rt = tokio::runtime::Handle::current();
+    let alice = Engine::open(endpoints.clone(), &dir.path().join("a"), rt.clone()).unwrap();
+    let bob = Engine::open(endpoints, &dir.path().join("b"), rt).unwrap();
+    alice.register(PushKind::Fcm, "loss-a").await.unwrap();
+    let bob_id = bob.register(PushKind::Fcm, "loss-b").await.unwrap();
+    alice.audio().set_source(Source::Tone(440.0));
+    bob.audio().set_source(Source::Tone(880.0));
+    let mut failures = Vec::new();
+    for percent in [10, 20] {
+        let loss = Blackout::udp_loss(percent);
+        let mut times = Vec::new();
+        let mut failed = 0;
+        for _ in 0..calls {
+            match call_under_loss(&m, &alice, &bob, &bob_id).await {
+                Some(t) => times.push(t.as_secs_f64() * 1e3),
+                None => failed += 1,
+            }
+        }
+        drop(loss);
+        times.sort_by(f64::total_cmp);
+        let pct = |p: f64| {
+            times
+                .get(((times.len() as f64 - 1.0) * p).round() as usize)
+                .copied()
+                .unwrap_or(f64::NAN)
+        };
+        eprintln!(
+            "[faults] {percent:>2} % UDP loss: {}/{calls} calls connected; answer → two-way audio p50 {:.0} ms, p90 {:.0} ms, max {:.0} ms",
+            times.len(),
+            pct(0.5),
+            pct(0.9),
+            pct(1.0)
+        );
+        if failed > 0 {
+            failures.push(format!(
+                "{failed} of {calls} calls failed at {percent} % loss"
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "{failures:?}");
 }
