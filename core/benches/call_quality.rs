@@ -35,6 +35,8 @@ const RATE: usize = 48_000;
 const FRAME: usize = 960;
 /// Silence sent before the speech: the call settles (and Chrome's receiver subscribes).
 const LEAD_MS: u64 = 2_000;
+/// Chrome's sender starts the speech this long after its receiver has had a second of audio.
+const CHROME_LEAD_MS: u64 = 1_000;
 /// Recorded after the speech: room for the longest delay of any profile.
 const TAIL_MS: u64 = 1_500;
 
@@ -249,22 +251,30 @@ async fn dialtone_run(o: &Opts, profile: &str, speech: &Arc<Vec<i16>>) -> Run {
 }
 
 /// Serves the pages' directory over HTTP on 127.0.0.1 (same origin for the pages' fetches,
-/// and a secure context for the AudioWorklet) and hands each POSTed body to `posted`.
+/// and a secure context for the AudioWorklet). `POST /flowing` (the receiver has audio)
+/// makes `GET /go` (the sender's wait) answer 200; `POST /rec`'s body goes to `posted`.
 fn serve(dir: PathBuf, posted: mpsc::Sender<Vec<u8>>) -> u16 {
+    let flowing = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     std::thread::spawn(move || {
         for stream in listener.incoming().map_while(Result::ok) {
-            let (dir, posted) = (dir.clone(), posted.clone());
+            let (dir, posted, flowing) = (dir.clone(), posted.clone(), flowing.clone());
             std::thread::spawn(move || {
-                let _ = handle(stream, &dir, &posted);
+                let _ = handle(stream, &dir, &posted, &flowing);
             });
         }
     });
     port
 }
 
-fn handle(stream: TcpStream, dir: &Path, posted: &mpsc::Sender<Vec<u8>>) -> std::io::Result<()> {
+fn handle(
+    stream: TcpStream,
+    dir: &Path,
+    posted: &mpsc::Sender<Vec<u8>>,
+    flowing: &std::sync::atomic::AtomicBool,
+) -> std::io::Result<()> {
+    use std::sync::atomic::Ordering::SeqCst;
     let mut reader = std::io::BufReader::new(stream.try_clone()?);
     let mut request = String::new();
     reader.read_line(&mut request)?;
@@ -286,8 +296,18 @@ fn handle(stream: TcpStream, dir: &Path, posted: &mpsc::Sender<Vec<u8>>) -> std:
     let (status, kind, body) = if method == "POST" {
         let mut body = vec![0u8; length];
         reader.read_exact(&mut body)?;
-        let _ = posted.send(body);
+        match path {
+            "/flowing" => flowing.store(true, SeqCst),
+            _ => {
+                let _ = posted.send(body);
+            }
+        }
         ("200 OK", "text/plain", Vec::new())
+    } else if path == "/go" {
+        match flowing.load(SeqCst) {
+            true => ("200 OK", "text/plain", Vec::new()),
+            false => ("404 Not Found", "text/plain", Vec::new()),
+        }
     } else {
         let name = path
             .trim_start_matches('/')
@@ -364,7 +384,10 @@ async fn chrome_run(o: &Opts, profile: &str, speech_len: usize) -> Run {
     .unwrap();
     let (posted_tx, posted_rx) = mpsc::channel();
     let port = serve(pages, posted_tx);
-    let seconds = (LEAD_MS + TAIL_MS + 1_000) as f64 / 1000.0 + speech_len as f64 / RATE as f64;
+    // The recording starts when the receiver has audio; the sender then waits for /go (it
+    // polls every 100 ms) and `lead`.
+    let seconds =
+        (CHROME_LEAD_MS + TAIL_MS + 1_000) as f64 / 1000.0 + speech_len as f64 / RATE as f64;
     let ws = format!("ws://{}", m.addr());
     let lines = Arc::new(Mutex::new(Vec::new()));
     let sink = |lines: &Arc<Mutex<Vec<String>>>| {
@@ -379,7 +402,7 @@ async fn chrome_run(o: &Opts, profile: &str, speech_len: usize) -> Run {
     );
     let _tx = common::chromium(
         &dir.path().join("profile-sender"),
-        &format!("http://127.0.0.1:{port}/sender.html#token={sender_token}&ws={ws}&lead={LEAD_MS}"),
+        &format!("http://127.0.0.1:{port}/sender.html#token={sender_token}&ws={ws}&lead={CHROME_LEAD_MS}"),
         "QUALITY ",
         sink(&lines),
     );
@@ -390,7 +413,10 @@ async fn chrome_run(o: &Opts, profile: &str, speech_len: usize) -> Run {
         }
         let errors = common::browser_errors(&lines);
         if !errors.is_empty() || Instant::now() > deadline {
-            eprintln!("chrome on {profile}: no recording ({errors:?})");
+            eprintln!(
+                "chrome on {profile}: no recording ({errors:?}); the pages said {:?}",
+                lines.lock().unwrap()
+            );
             break None;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;

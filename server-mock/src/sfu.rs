@@ -795,7 +795,8 @@ async fn forward(
             continue;
         };
         let read_at = std::time::Instant::now();
-        let size = packet.payload.len() + 12;
+        // What the packet takes on the wire: RTP header, SRTP's auth tag, UDP, IPv4.
+        let size = packet.payload.len() + 12 + 10 + 8 + 20;
         arrivals.clear();
         match uplink.lock().expect("link lock").as_mut() {
             None => arrivals.push(read_at),

@@ -20,6 +20,7 @@ pub struct Encoder {
     inner: opus::Encoder,
     out: Box<[u8; MAX_PACKET]>,
     loss_percent: u8,
+    bitrate: u32,
 }
 
 /// The expected loss the encoder never goes below (some FEC is always sent) and above.
@@ -49,10 +50,12 @@ impl Encoder {
         inner.set_signal(opus::Signal::Voice)?;
         inner.set_inband_fec(true)?;
         inner.set_packet_loss_perc(MIN_EXPECTED_LOSS as i32)?;
+        inner.set_bitrate(opus::Bitrate::Bits(super::bitrate::START_BPS as i32))?;
         Ok(Self {
             inner,
             out: Box::new([0; MAX_PACKET]),
             loss_percent: MIN_EXPECTED_LOSS,
+            bitrate: super::bitrate::START_BPS,
         })
     }
 
@@ -61,6 +64,18 @@ impl Encoder {
     pub fn expect_loss(&mut self, percent: u8) {
         if self.loss_percent != percent && self.inner.set_packet_loss_perc(percent as i32).is_ok() {
             self.loss_percent = percent;
+        }
+    }
+
+    /// The target bitrate in bit/s (`media::bitrate`). Only calls the codec when it changes.
+    pub fn set_bitrate(&mut self, bps: u32) {
+        if self.bitrate != bps
+            && self
+                .inner
+                .set_bitrate(opus::Bitrate::Bits(bps as i32))
+                .is_ok()
+        {
+            self.bitrate = bps;
         }
     }
 

@@ -6,6 +6,7 @@
 //! out (`audio_bridge`), and test `tone`s with a detector.
 
 pub mod audio_bridge;
+pub mod bitrate;
 pub mod codec;
 pub mod delay_estimator;
 pub mod drift;

@@ -349,10 +349,8 @@ impl MediaSession {
             }
         };
         tasks.push(tokio::spawn(heartbeat_responder(heartbeat)).abort_handle());
-        // The loss the SFU reports for what we publish, for the encoder's FEC.
-        let expected_loss = Arc::new(std::sync::atomic::AtomicU8::new(
-            crate::media::codec::MIN_EXPECTED_LOSS,
-        ));
+        // From the loss the SFU reports for what we publish: the encoder's FEC and bitrate.
+        let expected_loss = Arc::new(SendControl::default());
         tasks.push(
             tokio::spawn(send_clock(
                 bridge.clone(),
@@ -743,12 +741,28 @@ impl Rpc {
     }
 }
 
+/// What the stats clock tells the send clock, from the loss the far end reports: the loss
+/// the encoder's FEC is sized for (percent) and its bitrate (`media::bitrate`).
+struct SendControl {
+    loss: std::sync::atomic::AtomicU8,
+    bitrate: std::sync::atomic::AtomicU32,
+}
+
+impl Default for SendControl {
+    fn default() -> Self {
+        Self {
+            loss: std::sync::atomic::AtomicU8::new(crate::media::codec::MIN_EXPECTED_LOSS),
+            bitrate: std::sync::atomic::AtomicU32::new(crate::media::bitrate::START_BPS),
+        }
+    }
+}
+
 /// Every 20 ms: a frame from the app (or the tone), Opus-encoded, as one RTP packet.
 async fn send_clock(
     bridge: Arc<AudioBridge>,
     track: Arc<TrackLocalStaticRTP>,
     ssrc: u32,
-    expected_loss: Arc<std::sync::atomic::AtomicU8>,
+    expected_loss: Arc<SendControl>,
 ) {
     let Ok(mut encoder) = Encoder::new() else {
         return;
@@ -764,7 +778,16 @@ async fn send_clock(
     loop {
         tick.tick().await;
         bridge.next_capture_frame(&mut frame);
-        encoder.expect_loss(expected_loss.load(std::sync::atomic::Ordering::Relaxed));
+        encoder.expect_loss(
+            expected_loss
+                .loss
+                .load(std::sync::atomic::Ordering::Relaxed),
+        );
+        encoder.set_bitrate(
+            expected_loss
+                .bitrate
+                .load(std::sync::atomic::Ordering::Relaxed),
+        );
         let Ok(payload) = encoder.encode(&frame) else {
             continue;
         };
@@ -871,7 +894,7 @@ async fn stats_clock(
     publish: Peer,
     rx: Arc<Mutex<RxStats>>,
     jitter: Arc<Mutex<JitterBuffer>>,
-    expected_loss: Arc<std::sync::atomic::AtomicU8>,
+    expected_loss: Arc<SendControl>,
     events: mpsc::UnboundedSender<MediaEvent>,
 ) {
     let mut tick = tokio::time::interval(STATS_INTERVAL);
@@ -904,12 +927,16 @@ async fn stats_clock(
             })
         };
         if let Some(lost) = reported.into_iter().chain(seen).reduce(f64::max) {
-            let previous = expected_loss.load(std::sync::atomic::Ordering::Relaxed);
+            use std::sync::atomic::Ordering::Relaxed;
+            let previous = expected_loss.loss.load(Relaxed);
             let next = crate::media::codec::next_expected_loss(previous, lost);
-            if next != previous {
-                tracing::debug!(target: "dialtone::media", "{:.1} % loss; FEC sized for {next} %", lost * 100.0);
+            let rate = expected_loss.bitrate.load(Relaxed);
+            let next_rate = crate::media::bitrate::next_bitrate(rate, lost);
+            if next != previous || next_rate != rate {
+                tracing::debug!(target: "dialtone::media", "{:.1} % loss; FEC sized for {next} %, {next_rate} bit/s", lost * 100.0);
             }
-            expected_loss.store(next, std::sync::atomic::Ordering::Relaxed);
+            expected_loss.loss.store(next, Relaxed);
+            expected_loss.bitrate.store(next_rate, Relaxed);
         }
         let (played, target) = {
             let jb = crate::sync::lock(&jitter);
