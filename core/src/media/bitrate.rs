@@ -31,7 +31,11 @@ mod tests {
     #[test]
     fn heavy_loss_lowers_the_rate_light_loss_holds_it_none_raises_it() {
         assert_eq!(next_bitrate(32_000, 0.20), 28_800, "× (1 − 0.5 · 0.2)");
-        assert_eq!(next_bitrate(START_BPS, 0.0), START_BPS, "never above the start");
+        assert_eq!(
+            next_bitrate(START_BPS, 0.0),
+            START_BPS,
+            "never above the start"
+        );
         assert_eq!(next_bitrate(20_000, 0.05), 20_000, "2–10 %: hold");
         assert_eq!(next_bitrate(20_000, 0.0), 22_600, "× 1.08 + 1 kbit/s");
     }
