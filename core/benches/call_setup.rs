@@ -37,17 +37,6 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted[idx]
 }
 
-fn rss_kib() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmRSS:"))
-                .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
-        })
-        .unwrap_or(0)
-}
-
 struct Sample {
     total: f64,
     rest: f64,
@@ -231,21 +220,21 @@ fn main() {
 
         // The call table's retained calls and the allocator's arenas fill during the first
         // cycles; growth is measured from there, with the first figure printed too.
-        let start = rss_kib();
+        let start = common::rss_kib();
         for _ in 0..WARM_CYCLES {
             one_call(&m, &alice, &bob, &bob_id, "bench-b").await;
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
-        let before = rss_kib();
+        let before = common::rss_kib();
         let mut halfway = 0;
         for i in 0..cycles {
             one_call(&m, &alice, &bob, &bob_id, "bench-b").await;
             if i + 1 == cycles / 2 {
-                halfway = rss_kib();
+                halfway = common::rss_kib();
             }
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
-        let after = rss_kib();
+        let after = common::rss_kib();
         println!(
             "memory: RSS {start} KiB at the start, {before} KiB after {WARM_CYCLES} warm-up cycles, {halfway} KiB halfway, {after} KiB after {cycles} more: growth {} KiB",
             after as i64 - before as i64

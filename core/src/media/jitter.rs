@@ -4,12 +4,18 @@
 //! Its target delay adapts (`delay_estimator`): when it grows, playout holds back a frame
 //! (a concealed one is played, nothing consumed) per frame of growth; when it shrinks, one
 //! packet is skipped per frame, at most one per pop, and only while more than the target is
-//! buffered.
+//! buffered. Running dry mid-call is concealed for up to `MAX_DRY_FRAMES` (a loss burst);
+//! past that, playout stops and refills.
 
 use super::codec::MAX_PACKET;
 
 /// One second of 20 ms frames.
 pub const CAPACITY: usize = 50;
+/// A buffer that runs dry mid-call keeps its timeline and conceals for this many frames
+/// (200 ms: a loss burst, or a late batch of packets), so the packets after the gap play at
+/// their own time and the gap is heard as concealment. A longer silence is a stall or a
+/// pause: playout stops and refills to the target.
+pub const MAX_DRY_FRAMES: usize = 10;
 
 /// What the playout clock gets for the next 20 ms.
 #[derive(Debug, PartialEq)]
@@ -43,6 +49,8 @@ pub struct JitterBuffer {
     /// Frames still to hold back (the target grew) or to skip (it shrank).
     to_stretch: usize,
     to_skip: usize,
+    /// Frames concealed in a row since the buffer ran dry.
+    dry: usize,
 }
 
 #[derive(Debug, Default, Clone, Copy, PartialEq)]
@@ -80,6 +88,7 @@ impl JitterBuffer {
             estimator: None,
             to_stretch: 0,
             to_skip: 0,
+            dry: 0,
         }
     }
 
@@ -174,13 +183,22 @@ impl JitterBuffer {
             return Playout::Buffering;
         };
         if self.buffered() == 0 {
-            // Ran dry: the sender paused (mute, DTX) or the network stalled. Refill first.
+            if self.dry < MAX_DRY_FRAMES {
+                // A burst of loss: conceal the missing frame and keep the timeline.
+                self.dry += 1;
+                self.next = Some(next.wrapping_add(1));
+                self.stats.lost += 1;
+                return Playout::Lost { next: None };
+            }
+            // Dry for longer: the sender paused or the network stalled. Refill first.
             self.started = false;
             self.next = None;
             self.to_stretch = 0;
             self.to_skip = 0;
+            self.dry = 0;
             return Playout::Buffering;
         }
+        self.dry = 0;
         if self.to_stretch > 0 {
             self.to_stretch -= 1;
             self.stats.stretched += 1;
@@ -340,6 +358,32 @@ mod tests {
         assert_eq!(take(&mut jb), Some(5));
         jb.push(5000, &[9]);
         assert_eq!(take(&mut jb), Some(9));
+    }
+
+    #[test]
+    fn a_burst_that_empties_the_buffer_is_concealed_and_the_timeline_kept() {
+        let mut jb = JitterBuffer::new(2);
+        jb.push(1, &[1]);
+        jb.push(2, &[2]);
+        assert_eq!(take(&mut jb), Some(1));
+        assert_eq!(take(&mut jb), Some(2));
+        // Packets 3–6 lost in a burst: the buffer is empty; each pop conceals one of them.
+        for _ in 3..=6 {
+            assert_eq!(jb.pop(), Playout::Lost { next: None });
+        }
+        // 7 arrives after the burst and plays at once, in its own place.
+        jb.push(7, &[7]);
+        assert_eq!(take(&mut jb), Some(7));
+        assert_eq!(jb.stats().lost, 4);
+        // Silent for longer than a burst (a stall): playout stops, then refills.
+        for _ in 0..MAX_DRY_FRAMES {
+            assert!(matches!(jb.pop(), Playout::Lost { .. }));
+        }
+        assert_eq!(jb.pop(), Playout::Buffering);
+        jb.push(40, &[40]);
+        assert_eq!(jb.pop(), Playout::Buffering, "refilling to the target");
+        jb.push(41, &[41]);
+        assert_eq!(take(&mut jb), Some(40));
     }
 
     #[test]

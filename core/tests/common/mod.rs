@@ -363,3 +363,15 @@ pub fn browser_errors(lines: &Mutex<Vec<String>>) -> Vec<String> {
         .cloned()
         .collect()
 }
+
+/// This process's resident memory (Linux), for the benchmarks' memory figures.
+pub fn rss_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+        })
+        .unwrap_or(0)
+}
