@@ -457,6 +457,18 @@ async fn chrome_run(o: &Opts, profile: &str, speech_len: usize) -> Run {
     }
 }
 
+impl Run {
+    fn print(&self, stack: &str, profile: &str) {
+        println!(
+            "{stack} {profile}: PESQ {} mouth-to-ear {} ms concealed {} % {}",
+            cell(self.pesq, 2),
+            cell(self.mouth_to_ear_ms, 0),
+            cell(self.concealed_pct, 1),
+            self.note
+        );
+    }
+}
+
 fn cell(v: Option<f64>, digits: usize) -> String {
     v.map(|v| format!("{v:.digits$}"))
         .unwrap_or_else(|| "–".into())
@@ -476,22 +488,10 @@ async fn main() {
     let mut rows = Vec::new();
     for profile in &o.profiles {
         let d = dialtone_run(&o, profile, &speech).await;
-        println!(
-            "dialtone {profile}: PESQ {} mouth-to-ear {} ms concealed {} % {}",
-            cell(d.pesq, 2),
-            cell(d.mouth_to_ear_ms, 0),
-            cell(d.concealed_pct, 1),
-            d.note
-        );
+        d.print("dialtone", profile);
         let c = if o.chrome {
             let c = chrome_run(&o, profile, speech.len()).await;
-            println!(
-                "chrome   {profile}: PESQ {} mouth-to-ear {} ms concealed {} % {}",
-                cell(c.pesq, 2),
-                cell(c.mouth_to_ear_ms, 0),
-                cell(c.concealed_pct, 1),
-                c.note
-            );
+            c.print("chrome  ", profile);
             c
         } else {
             Run::default()

@@ -350,13 +350,13 @@ impl MediaSession {
         };
         tasks.push(tokio::spawn(heartbeat_responder(heartbeat)).abort_handle());
         // From the loss the SFU reports for what we publish: the encoder's FEC and bitrate.
-        let expected_loss = Arc::new(SendControl::default());
+        let send_control = Arc::new(SendControl::default());
         tasks.push(
             tokio::spawn(send_clock(
                 bridge.clone(),
                 track,
                 ssrc,
-                expected_loss.clone(),
+                send_control.clone(),
             ))
             .abort_handle(),
         );
@@ -398,7 +398,7 @@ impl MediaSession {
                 publish.clone(),
                 rx_stats,
                 jitter.clone(),
-                expected_loss,
+                send_control,
                 events.clone(),
             ))
             .abort_handle(),
@@ -762,7 +762,7 @@ async fn send_clock(
     bridge: Arc<AudioBridge>,
     track: Arc<TrackLocalStaticRTP>,
     ssrc: u32,
-    expected_loss: Arc<SendControl>,
+    send_control: Arc<SendControl>,
 ) {
     let Ok(mut encoder) = Encoder::new() else {
         return;
@@ -778,13 +778,9 @@ async fn send_clock(
     loop {
         tick.tick().await;
         bridge.next_capture_frame(&mut frame);
-        encoder.expect_loss(
-            expected_loss
-                .loss
-                .load(std::sync::atomic::Ordering::Relaxed),
-        );
+        encoder.expect_loss(send_control.loss.load(std::sync::atomic::Ordering::Relaxed));
         encoder.set_bitrate(
-            expected_loss
+            send_control
                 .bitrate
                 .load(std::sync::atomic::Ordering::Relaxed),
         );
@@ -894,7 +890,7 @@ async fn stats_clock(
     publish: Peer,
     rx: Arc<Mutex<RxStats>>,
     jitter: Arc<Mutex<JitterBuffer>>,
-    expected_loss: Arc<SendControl>,
+    send_control: Arc<SendControl>,
     events: mpsc::UnboundedSender<MediaEvent>,
 ) {
     let mut tick = tokio::time::interval(STATS_INTERVAL);
@@ -928,15 +924,15 @@ async fn stats_clock(
         };
         if let Some(lost) = reported.into_iter().chain(seen).reduce(f64::max) {
             use std::sync::atomic::Ordering::Relaxed;
-            let previous = expected_loss.loss.load(Relaxed);
+            let previous = send_control.loss.load(Relaxed);
             let next = crate::media::codec::next_expected_loss(previous, lost);
-            let rate = expected_loss.bitrate.load(Relaxed);
+            let rate = send_control.bitrate.load(Relaxed);
             let next_rate = crate::media::bitrate::next_bitrate(rate, lost);
             if next != previous || next_rate != rate {
                 tracing::debug!(target: "dialtone::media", "{:.1} % loss; FEC sized for {next} %, {next_rate} bit/s", lost * 100.0);
             }
-            expected_loss.loss.store(next, Relaxed);
-            expected_loss.bitrate.store(next_rate, Relaxed);
+            send_control.loss.store(next, Relaxed);
+            send_control.bitrate.store(next_rate, Relaxed);
         }
         let (played, target) = {
             let jb = crate::sync::lock(&jitter);
