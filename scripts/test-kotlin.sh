@@ -19,6 +19,9 @@ echo "[kotlin] compiling bindings and tests"
   $(find android-sample/logic/src -name '*.kt') 2>&1 | grep -v '^warning:' || true
 [ -f "$out/dev/dialtone/FoundationTest.class" ] && [ -f "$out/dev/dialtone/sample/CoordinatorTest.class" ] || { echo "[kotlin] compilation failed" >&2; exit 1; }
 echo "[kotlin] running JUnit 5"
+# The tests' client data directories go to a temporary folder of our own, removed afterwards
+# (a JVM shutdown hook cannot do it: JUnit's class loader is closed by then).
+tmp="$PWD/target/kotlin-tmp"; rm -rf "$tmp"; mkdir -p "$tmp"; trap 'rm -rf "$tmp"' EXIT
 DIALTONE_MOCK_BIN="$PWD/target/debug/dialtone-mock" \
-java -Djna.library.path="$PWD/target/debug" -jar /usr/share/java/junit-platform-console-standalone.jar \
+java -Djava.io.tmpdir="$tmp" -Djna.library.path="$PWD/target/debug" -jar /usr/share/java/junit-platform-console-standalone.jar \
   -cp "$out:$cp:$KOTLIN_HOME/lib/kotlin-stdlib.jar" --scan-classpath "$out" --disable-banner --disable-ansi-colors --details=tree --fail-if-no-tests

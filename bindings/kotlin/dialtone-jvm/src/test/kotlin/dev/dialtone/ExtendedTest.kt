@@ -20,13 +20,12 @@ import java.net.URI
 import java.net.http.HttpClient
 import java.net.http.HttpRequest
 import java.net.http.HttpResponse
-import java.nio.file.Files
 
 class ExtendedTest {
     private val baseUrl get() = SharedMock.extendedUrl
     private val tones = listOf(440.0f, 880.0f)
 
-    private fun client() = DialtoneClient(BackendConfig.mock(baseUrl, null), Files.createTempDirectory("dialtone-kt-ext").toString())
+    private fun client() = DialtoneClient(BackendConfig.mock(baseUrl, null), SharedMock.dataDir("dialtone-kt-ext"))
 
     private fun eventually(what: String, seconds: Int = 15, check: () -> Boolean) {
         val deadline = System.currentTimeMillis() + seconds * 1000L

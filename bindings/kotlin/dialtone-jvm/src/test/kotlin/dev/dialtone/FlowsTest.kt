@@ -17,16 +17,15 @@ import kotlinx.coroutines.withTimeout
 import org.junit.jupiter.api.Assertions.assertEquals
 import org.junit.jupiter.api.Assertions.assertTrue
 import org.junit.jupiter.api.Test
-import java.nio.file.Files
 
 class FlowsTest {
     private val baseUrl get() = SharedMock.baseUrl
 
-    private fun client() = DialtoneClient(BackendConfig.mock(baseUrl, null), Files.createTempDirectory("dialtone-kt-flow").toString())
+    private fun client() = DialtoneClient(BackendConfig.mock(baseUrl, null), SharedMock.dataDir("dialtone-kt-flow"))
 
     /** On the extended profile, where giving up a call (cancelCall) frees both parties. */
     private fun extendedClient() =
-        DialtoneClient(BackendConfig.mock(SharedMock.extendedUrl, null), Files.createTempDirectory("dialtone-kt-flow").toString())
+        DialtoneClient(BackendConfig.mock(SharedMock.extendedUrl, null), SharedMock.dataDir("dialtone-kt-flow"))
 
     @Test
     fun personsFlowStartsWithTheCurrentListAndFollowsChanges() = runBlocking<Unit> {

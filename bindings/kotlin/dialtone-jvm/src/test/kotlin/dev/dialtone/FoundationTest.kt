@@ -12,7 +12,6 @@ import java.net.URI
 import java.net.http.HttpClient
 import java.net.http.HttpRequest
 import java.net.http.HttpResponse
-import java.nio.file.Files
 import java.util.concurrent.CopyOnWriteArrayList
 
 // Debian's JUnit jar is built without its Kotlin extensions, so the reified helper is ours.
@@ -30,7 +29,7 @@ class FoundationTest {
     private val baseUrl get() = SharedMock.baseUrl
 
     private fun newClient(): DialtoneClient {
-        val dir = Files.createTempDirectory("dialtone-kt").toString()
+        val dir = SharedMock.dataDir("dialtone-kt")
         return DialtoneClient(BackendConfig.mock(baseUrl, null), dir)
     }
 

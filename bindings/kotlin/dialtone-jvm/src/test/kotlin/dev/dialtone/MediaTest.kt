@@ -10,14 +10,13 @@ import java.net.URI
 import java.net.http.HttpClient
 import java.net.http.HttpRequest
 import java.net.http.HttpResponse
-import java.nio.file.Files
 import java.util.concurrent.CopyOnWriteArrayList
 
 class MediaTest {
     private val baseUrl get() = SharedMock.baseUrl
     private val tones = listOf(440.0f, 880.0f)
 
-    private fun client() = DialtoneClient(BackendConfig.mock(baseUrl, null), Files.createTempDirectory("dialtone-kt-media").toString())
+    private fun client() = DialtoneClient(BackendConfig.mock(baseUrl, null), SharedMock.dataDir("dialtone-kt-media"))
 
     private fun tokenFromPush(deviceToken: String): String {
         val req = HttpRequest.newBuilder(URI.create("$baseUrl/mock/pushes?deviceToken=$deviceToken&waitMs=3000")).build()

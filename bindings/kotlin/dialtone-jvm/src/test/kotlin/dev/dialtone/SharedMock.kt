@@ -17,6 +17,9 @@ object SharedMock {
     /** The extended profile (the mock's default). */
     val extendedUrl: String get() = extended.baseUrl
 
+    /** A fresh data directory for one client, under java.io.tmpdir (scripts/test-kotlin.sh removes it). */
+    fun dataDir(prefix: String): String = java.nio.file.Files.createTempDirectory(prefix).toString()
+
     private fun start(profile: MockProfile): DialtoneMock {
         initLogging(LogLevel.WARN, null)
         return DialtoneMock.start(profile)
