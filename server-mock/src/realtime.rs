@@ -1,13 +1,18 @@
 //! `/graphql/realtime`: AppSync's real-time WebSocket protocol (subprotocol `graphql-ws`):
 //! `connection_init` → `connection_ack`, keep-alive `ka`, `start`/`start_ack`, `data`,
 //! `stop`/`complete`, and `error`/`connection_error` with AppSync's error objects.
+//! The connection's authorization is accepted in both of AppSync's forms: a second
+//! subprotocol `header-<base64url JSON>` (what AppSync now expects and Amplify v6 sends) and
+//! the older `?header=<base64 JSON>` query parameter.
 
 use std::collections::HashMap;
 
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{Query, State as AxState};
+use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
-use base64::engine::general_purpose::STANDARD as B64;
+use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig, STANDARD as B64};
+use base64::engine::DecodePaddingMode;
 use base64::Engine;
 use serde_json::{json, Value};
 use tokio::sync::broadcast::error::RecvError;
@@ -21,6 +26,7 @@ const MAX_MESSAGE_BYTES: usize = 64 * 1024;
 pub async fn upgrade(
     AxState(shared): AxState<Shared>,
     Query(q): Query<HashMap<String, String>>,
+    headers: HeaderMap,
     ws: WebSocketUpgrade,
 ) -> Response {
     if shared
@@ -33,14 +39,33 @@ pub async fn upgrade(
         )
             .into_response();
     }
-    let authorized = q
-        .get("header")
-        .and_then(|h| B64.decode(h).ok())
-        .and_then(|raw| serde_json::from_slice::<Value>(&raw).ok())
-        .is_some_and(|h| api_key_ok(&shared, &h));
+    let authorized = connection_auth(&headers, &q).is_some_and(|h| api_key_ok(&shared, &h));
     ws.protocols(["graphql-ws"])
         .max_message_size(MAX_MESSAGE_BYTES)
         .on_upgrade(move |socket| serve(shared, socket, authorized))
+}
+
+/// base64url with or without its `=` padding (Amplify drops it; other clients keep it).
+const B64_URL: GeneralPurpose = GeneralPurpose::new(
+    &base64::alphabet::URL_SAFE,
+    GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent),
+);
+
+/// The connection's authorization JSON: from a `header-…` subprotocol if the client offered
+/// one, else from the `header` query parameter.
+fn connection_auth(headers: &HeaderMap, query: &HashMap<String, String>) -> Option<Value> {
+    let offered = headers
+        .get_all(axum::http::header::SEC_WEBSOCKET_PROTOCOL)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .find_map(|p| p.strip_prefix("header-"));
+    let raw = match offered {
+        Some(encoded) => B64_URL.decode(encoded).ok()?,
+        None => B64.decode(query.get("header")?).ok()?,
+    };
+    serde_json::from_slice(&raw).ok()
 }
 
 fn api_key_ok(shared: &Shared, auth: &Value) -> bool {

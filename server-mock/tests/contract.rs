@@ -588,22 +588,55 @@ async fn graphql_validation_and_malformed_requests() {
     assert!(m.with_state(|s| s.persons.is_empty()));
 }
 
+/// How a test's real-time client presents its authorization (BACKEND.md §3).
+#[derive(Clone, Copy)]
+enum RealtimeAuth {
+    /// `?header=<base64>&payload=e30=`, the older form.
+    Query,
+    /// `Sec-WebSocket-Protocol: graphql-ws, header-<base64url>`, unpadded, as Amplify v6 sends it.
+    Subprotocol,
+    /// The same with base64url's `=` padding kept.
+    PaddedSubprotocol,
+}
+
 async fn realtime(
     m: &MockServer,
     key: &str,
 ) -> tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>> {
+    realtime_with(m, key, RealtimeAuth::Query).await
+}
+
+async fn realtime_with(
+    m: &MockServer,
+    key: &str,
+    auth: RealtimeAuth,
+) -> tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>> {
+    use base64::engine::general_purpose::{STANDARD, URL_SAFE, URL_SAFE_NO_PAD};
     use base64::Engine;
-    let header = base64::engine::general_purpose::STANDARD
-        .encode(json!({"host": m.addr().to_string(), "x-api-key": key}).to_string());
-    let url = format!(
-        "ws://{}/graphql/realtime?header={}&payload=e30%3D",
-        m.addr(),
-        urlencode(&header)
-    );
+    let header = json!({"host": m.addr().to_string(), "x-api-key": key}).to_string();
+    let (url, protocols) = match auth {
+        RealtimeAuth::Query => (
+            format!(
+                "ws://{}/graphql/realtime?header={}&payload=e30%3D",
+                m.addr(),
+                urlencode(&STANDARD.encode(&header))
+            ),
+            "graphql-ws".to_string(),
+        ),
+        RealtimeAuth::Subprotocol => (
+            format!("ws://{}/graphql/realtime", m.addr()),
+            format!("graphql-ws, header-{}", URL_SAFE_NO_PAD.encode(&header)),
+        ),
+        RealtimeAuth::PaddedSubprotocol => (
+            format!("ws://{}/graphql/realtime", m.addr()),
+            format!("graphql-ws,header-{}", URL_SAFE.encode(&header)),
+        ),
+    };
     let mut req = url.into_client_request().unwrap();
     req.headers_mut()
-        .insert("Sec-WebSocket-Protocol", "graphql-ws".parse().unwrap());
+        .insert("Sec-WebSocket-Protocol", protocols.parse().unwrap());
     let (ws, resp) = tokio_tungstenite::connect_async(req).await.unwrap();
+    // Only graphql-ws is chosen: the authorization subprotocol is never echoed back.
     assert_eq!(resp.headers()["sec-websocket-protocol"], "graphql-ws");
     ws
 }
@@ -712,15 +745,49 @@ async fn realtime_protocol_delivers_subscribed_changes() {
 }
 
 #[tokio::test]
-async fn realtime_refuses_a_bad_key_at_connect() {
+async fn realtime_refuses_a_bad_key_at_connect_in_either_form() {
     let m = start().await;
-    let mut ws = realtime(&m, "wrong").await;
-    let got = next_json(&mut ws).await;
-    assert_eq!(got["type"], "connection_error");
-    assert_eq!(
-        got["payload"]["errors"][0]["errorType"],
-        "UnauthorizedException"
+    for auth in [
+        RealtimeAuth::Query,
+        RealtimeAuth::Subprotocol,
+        RealtimeAuth::PaddedSubprotocol,
+    ] {
+        let mut ws = realtime_with(&m, "wrong", auth).await;
+        let got = next_json(&mut ws).await;
+        assert_eq!(got["type"], "connection_error");
+        assert_eq!(
+            got["payload"]["errors"][0]["errorType"],
+            "UnauthorizedException"
+        );
+    }
+}
+
+#[tokio::test]
+async fn realtime_accepts_the_key_in_either_form() {
+    let m = start().await;
+    for auth in [
+        RealtimeAuth::Query,
+        RealtimeAuth::Subprotocol,
+        RealtimeAuth::PaddedSubprotocol,
+    ] {
+        let mut ws = realtime_with(&m, DEFAULT_API_KEY, auth).await;
+        ws.send(Message::text(
+            json!({"type": "connection_init"}).to_string(),
+        ))
+        .await
+        .unwrap();
+        assert_eq!(next_json(&mut ws).await["type"], "connection_ack");
+    }
+    // A subprotocol that is not base64url JSON is no authorization at all.
+    let mut req = format!("ws://{}/graphql/realtime", m.addr())
+        .into_client_request()
+        .unwrap();
+    req.headers_mut().insert(
+        "Sec-WebSocket-Protocol",
+        "graphql-ws, header-!!".parse().unwrap(),
     );
+    let (mut ws, _) = tokio_tungstenite::connect_async(req).await.unwrap();
+    assert_eq!(next_json(&mut ws).await["type"], "connection_error");
 }
 
 #[tokio::test]

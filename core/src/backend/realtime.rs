@@ -1,11 +1,12 @@
-//! AppSync's real-time protocol, client side: one WebSocket (subprotocol `graphql-ws`)
+//! AppSync's real-time protocol, client side: one WebSocket (subprotocol `graphql-ws`, the
+//! authorization in a second `header-…` subprotocol)
 //! carrying the `onCreatePerson`, `onUpdatePerson` and `onDeletePerson` subscriptions, with
 //! keep-alive supervision and reconnection with backoff. After every (re)connection it
 //! reports `Connected`, so the owner can run a delta sync for what it missed while away.
 
 use std::time::Duration;
 
-use base64::engine::general_purpose::STANDARD as B64;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64_URL;
 use base64::Engine;
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{json, Value};
@@ -105,14 +106,19 @@ pub fn parse_server_message(text: &str) -> Result<ServerMessage, String> {
     )
 }
 
-/// The URL with AppSync's `header` and `payload` query parameters.
+/// The real-time URL as given: the authorization travels in the subprotocol, not the query.
 pub fn connect_url(cfg: &RealtimeConfig) -> Result<url::Url, String> {
+    url::Url::parse(&cfg.url).map_err(|e| format!("bad real-time URL: {e}"))
+}
+
+/// The `Sec-WebSocket-Protocol` value: `graphql-ws` and the connection's authorization as a
+/// second subprotocol, `header-<base64url of {"host":…,"x-api-key":…}>` without padding
+/// (`/`, `+` and `=` may not appear in a subprotocol). This is the form AppSync now expects
+/// and AWS's Amplify v6 sends; the older `?header=` query parameter is accepted by existing
+/// APIs only (BACKEND.md §3).
+pub fn subprotocols(cfg: &RealtimeConfig) -> String {
     let header = json!({"host": cfg.graphql_host, "x-api-key": cfg.api_key});
-    let mut url = url::Url::parse(&cfg.url).map_err(|e| format!("bad real-time URL: {e}"))?;
-    url.query_pairs_mut()
-        .append_pair("header", &B64.encode(header.to_string()))
-        .append_pair("payload", "e30=");
-    Ok(url)
+    format!("graphql-ws, header-{}", B64_URL.encode(header.to_string()))
 }
 
 const SUBSCRIPTIONS: [(&str, ChangeKind); 3] = [
@@ -165,7 +171,7 @@ async fn session(
     let url = connect_url(cfg)?;
     let mut ws = super::websocket::connect(
         &url,
-        &[("Sec-WebSocket-Protocol", "graphql-ws".into())],
+        &[("Sec-WebSocket-Protocol", subprotocols(cfg))],
         HANDSHAKE_TIMEOUT,
         false,
     )
@@ -273,21 +279,25 @@ mod tests {
     }
 
     #[test]
-    fn connect_url_carries_base64_auth_header() {
+    fn the_authorization_travels_as_a_base64url_subprotocol() {
         let cfg = RealtimeConfig {
             url: "wss://h/graphql".into(),
             graphql_host: "api.h".into(),
-            api_key: "k".into(),
+            // Bytes whose standard base64 would carry `+`, `/` and `=`.
+            api_key: "k?>~".into(),
         };
-        let url = connect_url(&cfg).unwrap();
-        let header = url
-            .query_pairs()
-            .find(|(k, _)| k == "header")
-            .unwrap()
-            .1
-            .to_string();
-        let decoded: Value = serde_json::from_slice(&B64.decode(header).unwrap()).unwrap();
-        assert_eq!(decoded, json!({"host": "api.h", "x-api-key": "k"}));
-        assert!(url.as_str().ends_with("payload=e30%3D"));
+        assert_eq!(connect_url(&cfg).unwrap().as_str(), "wss://h/graphql");
+        let value = subprotocols(&cfg);
+        let (first, auth) = value.split_once(", ").unwrap();
+        assert_eq!(first, "graphql-ws");
+        let encoded = auth.strip_prefix("header-").unwrap();
+        assert!(
+            encoded
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'),
+            "not a valid subprotocol token: {encoded}"
+        );
+        let decoded: Value = serde_json::from_slice(&B64_URL.decode(encoded).unwrap()).unwrap();
+        assert_eq!(decoded, json!({"host": "api.h", "x-api-key": "k?>~"}));
     }
 }
