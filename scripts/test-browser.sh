@@ -1,16 +1,19 @@
 #!/usr/bin/env bash
-# Bandwidth's own browser SDK against the mock: builds the interop test, then runs it with
-# headless Chromium inside a fresh network namespace whose only interface is loopback, so
-# no WebRTC packet from the browser or the test can reach any other address.
+# The browser tests, in headless Chromium inside a fresh network namespace whose only
+# interface is loopback (no WebRTC packet from the browser or the test can reach any other
+# address): Bandwidth's own browser SDK against the mock, and the mock's console page
+# during a call between two Dialtone phones (a screenshot goes to target/test-artifacts/).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/toolchains.sh
 ensure_browser
-cargo test --locked -p dialtone --test bandwidth_sdk --no-run 2>&1 | tail -1
+cargo test --locked -p dialtone --test bandwidth_sdk --test console_page --no-run 2>&1 | tail -1
 echo "[browser] Bandwidth SDK in headless Chromium ↔ dialtone-mock ↔ Dialtone core (loopback-only namespace)"
 DIALTONE_BW_BUNDLE="$BW_BUNDLE" DIALTONE_CHROMIUM="$(command -v chromium)" \
 unshare --net /bin/bash -c '
   set -e
   ip link set lo up
-  exec timeout 300 cargo test --offline --locked -p dialtone --test bandwidth_sdk -- --ignored
+  timeout 300 cargo test --offline --locked -p dialtone --test bandwidth_sdk -- --ignored
+  echo "[browser] the mock'"'"'s console in headless Chromium during a call (screenshot: target/test-artifacts/)"
+  exec timeout 300 cargo test --offline --locked -p dialtone --test console_page -- --ignored
 '

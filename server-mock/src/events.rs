@@ -224,6 +224,7 @@ async fn serve(shared: Shared, mut socket: WebSocket, preauth: Option<String>) {
     let (tx, mut rx) = mpsc::unbounded_channel();
     let conn = shared.events.add(&client_id, tx);
     tracing::info!(target: "dialtone_mock::ws", "event channel open: clientId {client_id}, connection {conn}");
+    shared.touch();
     let mut greeting = vec![event(
         "connected",
         json!({"connectionId": conn.to_string()}),
@@ -272,6 +273,7 @@ async fn serve(shared: Shared, mut socket: WebSocket, preauth: Option<String>) {
     }
     shared.events.remove(&client_id, conn);
     tracing::info!(target: "dialtone_mock::ws", "event channel closed: clientId {client_id}, connection {conn}");
+    shared.touch();
     let _ = socket.send(Message::Close(None)).await;
 }
 

@@ -62,6 +62,11 @@ pub async fn upgrade(
         .on_upgrade(move |socket| serve(shared, socket, claims, unique_id))
 }
 
+/// The first 8 characters of an id: enough to tell participants apart on a time line.
+fn short(id: &str) -> &str {
+    id.get(..8).unwrap_or(id)
+}
+
 fn reply(id: &Value, result: Result<Value, (i64, String)>) -> String {
     match result {
         Ok(r) => json!({"jsonrpc": "2.0", "id": id, "result": r}),
@@ -91,6 +96,14 @@ async fn serve(shared: Shared, mut socket: WebSocket, claims: Claims, unique_id:
     if resumed {
         tracing::info!(target: "dialtone_mock::ws", "signaling socket resumed: participant {}", participant.id);
     }
+    shared.note_call(
+        &claims.tid,
+        format!(
+            "signaling socket {} by participant {}",
+            if resumed { "resumed" } else { "opened" },
+            short(&participant.id)
+        ),
+    );
     let end = loop {
         tokio::select! {
             msg = socket.recv() => {
@@ -126,6 +139,18 @@ async fn serve(shared: Shared, mut socket: WebSocket, claims: Claims, unique_id:
             SocketEnd::Closed => "closed by the gateway",
             SocketEnd::Lost => "lost; keeping its media while it reconnects",
         }
+    );
+    shared.note_call(
+        &claims.tid,
+        format!(
+            "signaling socket of participant {} {}",
+            short(&participant.id),
+            match end {
+                SocketEnd::Left => "left",
+                SocketEnd::Closed => "closed by the gateway",
+                SocketEnd::Lost => "lost",
+            }
+        ),
     );
     match end {
         SocketEnd::Lost => {

@@ -12,6 +12,7 @@
 //! Tests embed it with [`MockServer::start`]; the `dialtone-mock` binary wraps the same call.
 
 pub mod appsync;
+pub mod console;
 pub mod events;
 pub mod forwarding;
 pub mod gateway;
@@ -124,6 +125,27 @@ pub struct Inner {
     pub signaling_down: std::sync::atomic::AtomicBool,
     /// The outage hook of `set_live_channels_available`.
     pub live_channels_down: std::sync::atomic::AtomicBool,
+    /// Bumped whenever what the console shows may have changed (after every request, socket
+    /// open and close); the console's event stream waits on it instead of polling.
+    pub changed: watch::Sender<u64>,
+    /// Open AppSync real-time connections (they carry an API key, not a clientId).
+    pub realtime_connections: std::sync::atomic::AtomicUsize,
+}
+
+impl Inner {
+    /// Adds a line to a call's console time line, taking the state lock.
+    pub fn note_call(&self, session_id: &str, what: impl Into<String>) {
+        self.state
+            .lock()
+            .expect("state lock")
+            .note_call(session_id, what);
+        self.touch();
+    }
+
+    /// Tells the console something changed.
+    pub fn touch(&self) {
+        self.changed.send_modify(|n| *n += 1);
+    }
 }
 
 pub type Shared = Arc<Inner>;
@@ -319,11 +341,15 @@ fn new_shared(config: MockConfig) -> Shared {
         events: events::Hub::default(),
         signaling_down: Default::default(),
         live_channels_down: Default::default(),
+        changed: watch::channel(0).0,
+        realtime_connections: Default::default(),
     })
 }
 
-/// Logs every request: method, path without its query, status and latency (`info`).
+/// Logs every request: method, path without its query, status and latency (`info`), and
+/// tells the console that state may have changed.
 async fn request_log(
+    axum::extract::State(shared): axum::extract::State<Shared>,
     req: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> axum::response::Response {
@@ -337,6 +363,10 @@ async fn request_log(
         resp.status().as_u16(),
         started.elapsed().as_secs_f64() * 1e3
     );
+    // The console's own reads change nothing; everything else may have.
+    if !console::reads_only(&path) {
+        shared.touch();
+    }
     resp
 }
 
@@ -394,7 +424,11 @@ fn router(shared: Shared) -> Router {
         app
     };
     app.layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .layer(axum::middleware::from_fn(request_log))
+        .merge(console::routes())
+        .layer(axum::middleware::from_fn_with_state(
+            shared.clone(),
+            request_log,
+        ))
         .with_state(shared)
 }
 

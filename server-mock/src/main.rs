@@ -7,7 +7,8 @@
 //! `international`, `spiky`, `bursty-20`, `limited-50`); `POST /mock/link` changes it live.
 //! Its first stdout line is `dialtone-mock listening on http://127.0.0.1:PORT`; tools parse it.
 //! Every request, REST action and recorded push is logged to stderr (`RUST_LOG`, default
-//! `info`), secrets as fingerprints only.
+//! `info`), secrets as fingerprints only. `GET /` on its port is the console: what the
+//! backend sees, live, and the same log.
 
 use std::io::Write;
 use std::net::SocketAddr;
@@ -98,10 +99,17 @@ fn main() -> ExitCode {
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     // `init` also routes the `log` records of the WebSocket and webrtc libraries into it; at
     // TRACE those carry whole messages, so every line goes through `redact::line`.
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(|| RedactedStderr)
-        .with_ansi(false)
+    // The same events, filtered the same way, also feed the console's log (`GET /`).
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    tracing_subscriber::registry()
+        .with(filter)
+        .with(
+            tracing_subscriber::fmt::layer()
+                .with_writer(|| RedactedStderr)
+                .with_ansi(false),
+        )
+        .with(dialtone_mock::console::log::ConsoleLayer)
         .init();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)

@@ -87,6 +87,28 @@ async fn send(socket: &mut WebSocket, v: Value) -> bool {
         .is_ok()
 }
 
+/// Counts an open real-time connection for the console while it lives.
+struct Counted(Shared);
+
+impl Counted {
+    fn new(shared: &Shared) -> Self {
+        shared
+            .realtime_connections
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        shared.touch();
+        Self(shared.clone())
+    }
+}
+
+impl Drop for Counted {
+    fn drop(&mut self) {
+        self.0
+            .realtime_connections
+            .fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+        self.0.touch();
+    }
+}
+
 async fn serve(shared: Shared, mut socket: WebSocket, authorized: bool) {
     if !authorized {
         let _ = send(
@@ -99,6 +121,7 @@ async fn serve(shared: Shared, mut socket: WebSocket, authorized: bool) {
         let _ = socket.send(Message::Close(None)).await;
         return;
     }
+    let _counted = Counted::new(&shared);
     let mut events = shared.person_events.subscribe();
     let mut drop_signal = shared.realtime_drop.subscribe();
     let mut ka = tokio::time::interval(shared.config.keep_alive_interval);

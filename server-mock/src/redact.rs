@@ -37,6 +37,29 @@ fn token_len(s: &str, extra: &[u8]) -> usize {
         .count()
 }
 
+/// A JSON value as the console may show it: the value of every member whose name says it
+/// is a secret becomes its fingerprint, and every other string goes through [`line`] (a JWT
+/// or an API key inside a payload is caught there).
+pub fn json(value: &serde_json::Value) -> serde_json::Value {
+    use serde_json::Value;
+    match value {
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .map(|(k, v)| {
+                    let v = match v {
+                        Value::String(s) if is_secret_name(k) => Value::String(fingerprint(s)),
+                        other => json(other),
+                    };
+                    (k.clone(), v)
+                })
+                .collect(),
+        ),
+        Value::Array(items) => Value::Array(items.iter().map(json).collect()),
+        Value::String(s) => Value::String(line(s)),
+        other => other.clone(),
+    }
+}
+
 /// One log line with every secret in it replaced by its fingerprint: JWTs, AppSync keys,
 /// `Bearer` values, the `header-…` real-time subprotocol, and the value of every JSON member
 /// or query parameter whose name says it is a secret (also inside escaped JSON).
@@ -162,5 +185,37 @@ mod tests {
         assert_eq!(f.len(), 9);
         assert!(!f.contains("0123"));
         assert_ne!(f, fingerprint("another"));
+    }
+}
+
+#[cfg(test)]
+mod json_tests {
+    use serde_json::json;
+
+    #[test]
+    fn secret_members_become_fingerprints_and_other_strings_are_redacted_as_lines() {
+        let v = json!({
+            "deviceToken": "raw-device-token",
+            "data": {"participantToken": "abc", "note": "x-api-key: da2-0123456789abcdef"},
+            "list": ["eyJhbGciOiJIUzI1NiJ9.eyJwIjoxfQ.sig", "plain"],
+            "count": 3,
+        });
+        let out = super::json(&v).to_string();
+        for secret in [
+            "raw-device-token",
+            "\"abc\"",
+            "da2-0123456789abcdef",
+            "eyJhbGci",
+        ] {
+            assert!(!out.contains(secret), "{secret} in {out}");
+        }
+        assert!(
+            out.contains("plain") && out.contains("\"count\":3"),
+            "{out}"
+        );
+        assert!(
+            out.contains(&super::fingerprint("raw-device-token")),
+            "{out}"
+        );
     }
 }

@@ -206,6 +206,7 @@ fn register(shared: &Shared, st: &mut State, headers: &HeaderMap, req: &Value) -
             participant_token: None,
             secret: secret.clone(),
             owner,
+            registered_ms: now_ms(),
         },
     );
     let mut row = json!({
@@ -299,8 +300,14 @@ fn initiate_call(shared: &Shared, st: &mut State, headers: &HeaderMap, req: &Val
         },
     );
     if !extended {
+        st.open_call_log(&session_id, &caller_id, &callee_id, None);
+        st.note_call(&session_id, format!("initiateCall by {caller_id}"));
         let push = incoming_call_push(&callee_notify, &first, &last, &tokens[1]);
         st.enqueue_push(&callee_token_dev, &callee_notify, "normal", push);
+        st.note_call(
+            &session_id,
+            format!("push sent to {callee_id} ({callee_notify})"),
+        );
         return ok(json!({"token": tokens[0]}));
     }
     let call = CallRecord {
@@ -313,9 +320,16 @@ fn initiate_call(shared: &Shared, st: &mut State, headers: &HeaderMap, req: &Val
         created_ms: now_ms(),
         last_event: None,
     };
+    st.open_call_log(&call.session_id, &caller_id, &callee_id, Some(&call.id));
+    st.note_call(&call.session_id, format!("initiateCall by {caller_id}"));
     let push = extended_call_push(&callee_notify, &first, &last, &call);
     st.enqueue_push(&callee_token_dev, &callee_notify, "high", push);
+    st.note_call(
+        &call.session_id,
+        format!("push sent to {callee_id} ({callee_notify})"),
+    );
     notify_parties(shared, &call, &ringing_event(&call));
+    st.note_call(&call.session_id, "event ringing to both parties");
     let call_id = call.id.clone();
     st.calls.insert(call_id.clone(), call);
     ok(json!({"token": tokens[0], "callId": call_id}))
@@ -362,6 +376,11 @@ fn release_call(shared: &Shared, st: &mut State, call_id: &str, kind: &str, by: 
     let ev = json!({"type": kind, "callId": call.id, "by": by});
     call.last_event = Some((ev.clone(), now_ms()));
     let call = call.clone();
+    st.note_call(
+        &call.session_id,
+        format!("{kind} by {by}; event {kind} to both parties"),
+    );
+    st.set_call_state(&call.session_id, "ended", Some(format!("{kind} by {by}")));
     for client in [&call.caller, &call.callee] {
         if st.devices.get(client).and_then(|d| d.session_id.as_deref()) == Some(&call.session_id) {
             st.blank_row(client);
@@ -414,6 +433,11 @@ fn answer_call(shared: &Shared, st: &mut State, headers: &HeaderMap, req: &Value
         c.phase = CallPhase::Answered;
         c.last_event = Some((ev.clone(), now_ms()));
     }
+    st.note_call(
+        &call.session_id,
+        format!("answerCall by {client_id}; event answered to both parties"),
+    );
+    st.set_call_state(&call.session_id, "answered", None);
     notify_parties(shared, &call, &ev);
     ok(json!({"token": token, "callId": call.id}))
 }
@@ -462,6 +486,7 @@ fn renew_token(shared: &Shared, st: &mut State, headers: &HeaderMap, req: &Value
     if let Some(row) = st.devices.get_mut(&client_id) {
         row.participant_token = Some(token.clone());
     }
+    st.note_call(&call.session_id, format!("renewToken by {client_id}"));
     tracing::info!(target: "dialtone_mock::rest", "renewed the participant token of clientId {client_id} for call {}", call.id);
     ok(json!({"token": token, "callId": call.id}))
 }
@@ -555,6 +580,8 @@ fn end_call(shared: &Shared, st: &mut State, headers: &HeaderMap, req: &Value) -
     row.participant_token = Some(String::new());
     let result = row.to_json();
     if let Some(s) = session {
+        st.note_call(&s, format!("endCall by {client_id}"));
+        st.set_call_state(&s, "ended", Some(format!("ended by {client_id}")));
         st.sessions.remove(&s);
         end_media(shared, s);
     }

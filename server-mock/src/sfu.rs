@@ -282,6 +282,31 @@ impl Sfu {
         ))
     }
 
+    /// Every participant with media state, for the console: session, participant, whether
+    /// its signaling socket is attached, heartbeats answered, and its link settings.
+    pub fn participants_json(&self) -> Value {
+        use crate::link::Direction;
+        // The same lock order as `set_link`: links, then sessions.
+        let links = self.links.lock().expect("links lock");
+        let sessions = self.sessions.lock().expect("sfu lock");
+        let mut out: Vec<Value> = sessions
+            .values()
+            .flat_map(|m| m.participants.values())
+            .map(|p| {
+                let link = |d| links.setting(&p.id, d).map(|s| s.name.clone());
+                json!({
+                    "sessionId": p.session_id,
+                    "participantId": p.id,
+                    "heartbeatsAnswered": p.pongs(),
+                    "uplink": link(Direction::Up),
+                    "downlink": link(Direction::Down),
+                })
+            })
+            .collect();
+        out.sort_by(|a, b| a["sessionId"].as_str().cmp(&b["sessionId"].as_str()));
+        Value::Array(out)
+    }
+
     /// (sessions, participants) with live media state: what a hangup must bring to zero.
     pub fn counts(&self) -> (usize, usize) {
         let s = self.sessions.lock().expect("sfu lock");

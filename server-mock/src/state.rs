@@ -16,6 +16,28 @@ pub const MAX_SESSIONS: usize = 5_000;
 pub const MAX_FIELD_LEN: usize = 256;
 pub const MAX_TOKEN_LEN: usize = 4_096;
 pub const MAX_CALLS: usize = 5_000;
+/// How many calls' time lines, and how many pushes, the console keeps (oldest go first).
+pub const MAX_CALL_LOGS: usize = 200;
+pub const MAX_PUSH_LOG: usize = 200;
+/// Entries per call time line; a call that keeps renewing its token cannot grow it forever.
+pub const MAX_TIMELINE: usize = 64;
+
+/// A call as the console shows it, for both profiles (the seed has no call records, only
+/// media sessions): who called whom, where it stands, why it ended, and its time line of REST
+/// actions, events and media joins.
+#[derive(Debug, Clone)]
+pub struct CallLog {
+    pub session_id: String,
+    pub call_id: Option<String>,
+    pub caller: String,
+    pub callee: String,
+    pub started_ms: i64,
+    /// `ringing`, `answered` or `ended`.
+    pub state: &'static str,
+    /// `declined`, `cancelled`, `ended by <clientId>`, `timed out`…; set when it ends.
+    pub end_reason: Option<String>,
+    pub timeline: Vec<(i64, String)>,
+}
 
 #[derive(Debug, Clone)]
 pub struct Device {
@@ -30,6 +52,8 @@ pub struct Device {
     /// Extended profile: the installation this clientId belongs to. A register that presents
     /// an existing client's secret joins its installation, whose members may delete each other.
     pub owner: String,
+    /// When it registered (for the console).
+    pub registered_ms: i64,
 }
 
 impl Device {
@@ -180,6 +204,11 @@ pub struct State {
     pub sessions: HashMap<String, Session>,
     pub outbox: HashMap<String, VecDeque<Push>>,
     pub calls: HashMap<String, CallRecord>,
+    /// The console's view of recent calls, oldest first (bounded by `MAX_CALL_LOGS`).
+    pub call_logs: VecDeque<CallLog>,
+    /// Every push recorded, oldest first (bounded by `MAX_PUSH_LOG`); unlike the outbox it is
+    /// not drained when a device takes its pushes.
+    pub push_log: VecDeque<Push>,
     next_seq: u64,
 }
 
@@ -251,14 +280,76 @@ impl State {
             // An offline phone's oldest notifications are the first FCM/APNs collapse too.
             queue.pop_front();
         }
-        queue.push_back(Push {
+        let push = Push {
             id: uuid::Uuid::new_v4().to_string(),
             device_token: device_token.to_string(),
             notify_type: notify_type.to_string(),
             sent_at_ms: now_ms(),
             priority,
             body,
+        };
+        if self.push_log.len() >= MAX_PUSH_LOG {
+            self.push_log.pop_front();
+        }
+        self.push_log.push_back(push.clone());
+        queue.push_back(push);
+    }
+
+    /// Starts the console's time line of a call (its media session).
+    pub fn open_call_log(
+        &mut self,
+        session_id: &str,
+        caller: &str,
+        callee: &str,
+        call_id: Option<&str>,
+    ) {
+        if self.call_logs.len() >= MAX_CALL_LOGS {
+            self.call_logs.pop_front();
+        }
+        self.call_logs.push_back(CallLog {
+            session_id: session_id.to_string(),
+            call_id: call_id.map(str::to_string),
+            caller: caller.to_string(),
+            callee: callee.to_string(),
+            started_ms: now_ms(),
+            state: "ringing",
+            end_reason: None,
+            timeline: Vec::new(),
         });
+    }
+
+    /// Adds a line to a call's time line (ignored for a session the console never saw).
+    pub fn note_call(&mut self, session_id: &str, what: impl Into<String>) {
+        if let Some(log) = self
+            .call_logs
+            .iter_mut()
+            .rev()
+            .find(|l| l.session_id == session_id)
+        {
+            if log.timeline.len() < MAX_TIMELINE {
+                log.timeline.push((now_ms(), what.into()));
+            }
+        }
+    }
+
+    /// Moves a call's console state (`answered`, `ended`), with the reason when it ends.
+    pub fn set_call_state(
+        &mut self,
+        session_id: &str,
+        state: &'static str,
+        reason: Option<String>,
+    ) {
+        if let Some(log) = self
+            .call_logs
+            .iter_mut()
+            .rev()
+            .find(|l| l.session_id == session_id)
+        {
+            if log.state != "ended" {
+                log.state = state;
+                log.end_reason = reason;
+            }
+        }
     }
 
     pub fn take_pushes(&mut self, device_token: &str) -> Vec<Push> {

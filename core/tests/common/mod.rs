@@ -14,6 +14,8 @@ use dialtone::{
 use dialtone_mock::{MockConfig, MockServer, Profile};
 use serde_json::Value;
 
+pub mod devtools;
+
 /// Records every call event a client reports, and the ids of the incoming calls it was
 /// offered.
 #[derive(Default)]
@@ -296,6 +298,23 @@ pub fn chromium(
     marker: &'static str,
     on_line: impl Fn(String) + Send + 'static,
 ) -> Browser {
+    chromium_with(profile_dir, url, &[], move |line| {
+        if let Some(at) = line.find(marker) {
+            let msg = line[at + marker.len()..]
+                .trim_end_matches(|c| c != '"')
+                .trim_end_matches('"');
+            on_line(msg.to_string());
+        }
+    })
+}
+
+/// [`chromium`] with `extra` flags, every stderr line to `on_line` as it is.
+pub fn chromium_with(
+    profile_dir: &std::path::Path,
+    url: &str,
+    extra: &[&str],
+    on_line: impl Fn(String) + Send + 'static,
+) -> Browser {
     use std::io::BufRead;
     let exe = std::env::var("DIALTONE_CHROMIUM").unwrap_or_else(|_| "chromium".into());
     let mut child = std::process::Command::new(exe)
@@ -317,6 +336,7 @@ pub fn chromium(
             "--enable-logging=stderr",
             "--v=0",
         ])
+        .args(extra)
         .arg(format!("--user-data-dir={}", profile_dir.display()))
         .arg(url)
         .stdout(std::process::Stdio::null())
@@ -329,12 +349,7 @@ pub fn chromium(
             .lines()
             .map_while(Result::ok)
         {
-            if let Some(at) = line.find(marker) {
-                let msg = line[at + marker.len()..]
-                    .trim_end_matches(|c| c != '"')
-                    .trim_end_matches('"');
-                on_line(msg.to_string());
-            }
+            on_line(line);
         }
     });
     Browser(child)

@@ -1,0 +1,125 @@
+//! The mock's console: a single page at `/` (its HTML, script and style embedded in the
+//! binary, nothing fetched from anywhere else) that shows live what the backend sees, and
+//! the JSON API it reads, which tests and scripts read the same way:
+//!
+//! - `GET /mock/state`: the whole picture ([`snapshot`]), secrets redacted;
+//! - `GET /mock/log`: the mock's recent log lines ([`log`]), redacted;
+//! - `GET /mock/stream`: server-sent events, `state` (the same document as `/mock/state`)
+//!   whenever something may have changed, at most every 200 ms, and `log` (one line each).
+//!
+//! Nothing here polls: the stream waits on `Inner::changed`, which every request and socket
+//! open or close bumps, and on the log's broadcast.
+
+pub mod log;
+pub mod snapshot;
+
+use std::convert::Infallible;
+use std::time::Duration;
+
+use axum::extract::State as AxState;
+use axum::http::header;
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{Html, IntoResponse};
+use axum::routing::get;
+use axum::{Json, Router};
+use serde_json::{json, Value};
+use tokio::sync::broadcast::error::RecvError;
+
+use crate::Shared;
+
+/// The shortest time between two `state` events of one stream.
+pub const MIN_STATE_INTERVAL: Duration = Duration::from_millis(200);
+
+const INDEX_HTML: &str = include_str!("page/index.html");
+const CONSOLE_JS: &str = include_str!("page/console.js");
+const CONSOLE_CSS: &str = include_str!("page/console.css");
+
+pub fn routes() -> Router<Shared> {
+    Router::new()
+        .route("/", get(|| async { Html(INDEX_HTML) }))
+        .route(
+            "/console/console.js",
+            get(|| async {
+                (
+                    [(header::CONTENT_TYPE, "text/javascript; charset=utf-8")],
+                    CONSOLE_JS,
+                )
+            }),
+        )
+        .route(
+            "/console/console.css",
+            get(|| async {
+                (
+                    [(header::CONTENT_TYPE, "text/css; charset=utf-8")],
+                    CONSOLE_CSS,
+                )
+            }),
+        )
+        .route("/mock/state", get(state))
+        .route(
+            "/mock/log",
+            get(|| async { Json(json!({"lines": log::recent()})) }),
+        )
+        .route("/mock/stream", get(stream))
+}
+
+/// Whether a request to `path` only reads what the console shows (so it changes nothing).
+pub fn reads_only(path: &str) -> bool {
+    matches!(
+        path,
+        "/" | "/mock/state" | "/mock/log" | "/mock/stream" | "/health"
+    ) || path.starts_with("/console/")
+}
+
+async fn state(AxState(shared): AxState<Shared>) -> Json<Value> {
+    Json(snapshot::build(&shared))
+}
+
+fn state_event(shared: &Shared) -> Event {
+    Event::default()
+        .event("state")
+        .data(snapshot::build(shared).to_string())
+}
+
+/// What a stream waits on between events.
+struct Feed {
+    shared: Shared,
+    changed: tokio::sync::watch::Receiver<u64>,
+    log: tokio::sync::broadcast::Receiver<String>,
+    first: bool,
+}
+
+async fn stream(AxState(shared): AxState<Shared>) -> impl IntoResponse {
+    let feed = Feed {
+        changed: shared.changed.subscribe(),
+        log: log::subscribe(),
+        shared,
+        first: true,
+    };
+    let events = futures_util::stream::unfold(feed, |mut f| async move {
+        if f.first {
+            f.first = false;
+            let ev = state_event(&f.shared);
+            return Some((Ok::<_, Infallible>(ev), f));
+        }
+        tokio::select! {
+            changed = f.changed.changed() => {
+                changed.ok()?;
+                // Coalesce a burst (a call is a dozen requests) into one document.
+                tokio::time::sleep(MIN_STATE_INTERVAL).await;
+                f.changed.borrow_and_update();
+                let ev = state_event(&f.shared);
+                Some((Ok(ev), f))
+            }
+            line = f.log.recv() => {
+                let ev = match line {
+                    Ok(line) => Event::default().event("log").data(line),
+                    Err(RecvError::Lagged(n)) => Event::default().event("log").data(format!("[console] {n} log lines skipped")),
+                    Err(RecvError::Closed) => return None,
+                };
+                Some((Ok(ev), f))
+            }
+        }
+    });
+    Sse::new(events).keep_alive(KeepAlive::default())
+}
