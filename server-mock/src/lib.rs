@@ -127,7 +127,7 @@ pub struct Inner {
     pub live_channels_down: std::sync::atomic::AtomicBool,
     /// Bumped whenever what the console shows may have changed (after every request, socket
     /// open and close); the console's event stream waits on it instead of polling.
-    pub changed: watch::Sender<u64>,
+    pub changed: console::Changes,
     /// Open AppSync real-time connections (they carry an API key, not a clientId).
     pub realtime_connections: std::sync::atomic::AtomicUsize,
 }
@@ -144,7 +144,7 @@ impl Inner {
 
     /// Tells the console something changed.
     pub fn touch(&self) {
-        self.changed.send_modify(|n| *n += 1);
+        self.changed.touch();
     }
 }
 
@@ -327,6 +327,7 @@ impl Drop for MockServer {
 
 /// The state every handler shares, for one mock.
 fn new_shared(config: MockConfig) -> Shared {
+    let changed = console::Changes::default();
     let (events, _) = broadcast::channel(1024);
     Arc::new(Inner {
         state: Mutex::new(State::default()),
@@ -337,11 +338,11 @@ fn new_shared(config: MockConfig) -> Shared {
         outbox_changed: Notify::new(),
         person_events: events,
         realtime_drop: watch::channel(0).0,
-        sfu: sfu::Sfu::new(config.ice_ip, config.heartbeat_interval),
+        sfu: sfu::Sfu::new(config.ice_ip, config.heartbeat_interval, changed.clone()),
         events: events::Hub::default(),
         signaling_down: Default::default(),
         live_channels_down: Default::default(),
-        changed: watch::channel(0).0,
+        changed,
         realtime_connections: Default::default(),
     })
 }

@@ -35,7 +35,7 @@ use webrtc::media_stream::track_local::TrackLocal;
 use webrtc::media_stream::track_remote::{TrackRemote, TrackRemoteEvent};
 use webrtc::peer_connection::{
     PeerConnection, PeerConnectionBuilder, PeerConnectionEventHandler, RTCIceGatheringState,
-    RTCPeerConnectionState,
+    RTCPeerConnectionState, RTCStatsReportEntry, StatsSelector,
 };
 
 const PAYLOAD_TYPE: u8 = 111;
@@ -228,16 +228,23 @@ pub struct Sfu {
     pub forwarding: Arc<crate::forwarding::ForwardingStats>,
     /// The link conditioner's settings (`POST /mock/link`, `--link`).
     links: Mutex<crate::link::Links>,
+    /// Told when participants come and go, for the console.
+    changes: crate::console::Changes,
 }
 
 impl Sfu {
-    pub fn new(ice_ip: IpAddr, heartbeat_interval: Duration) -> Arc<Self> {
+    pub fn new(
+        ice_ip: IpAddr,
+        heartbeat_interval: Duration,
+        changes: crate::console::Changes,
+    ) -> Arc<Self> {
         Arc::new(Self {
             ice_ip,
             heartbeat_interval,
             sessions: Mutex::new(HashMap::new()),
             forwarding: Arc::default(),
             links: Mutex::default(),
+            changes,
         })
     }
 
@@ -304,6 +311,91 @@ impl Sfu {
             })
             .collect();
         out.sort_by(|a, b| a["sessionId"].as_str().cmp(&b["sessionId"].as_str()));
+        Value::Array(out)
+    }
+
+    /// What the SFU sees of each participant's media, for the console's charts: from its
+    /// publishing connection, what arrived from it (packets, bytes, loss, jitter); from its
+    /// subscribing connection, what went to it (packets, bytes) and what it reported back
+    /// (loss, RTT from RTCP); and the ICE round trip.
+    pub async fn media_stats(&self) -> Value {
+        let participants: Vec<Arc<Participant>> = {
+            let sessions = self.sessions.lock().expect("sfu lock");
+            sessions
+                .values()
+                .flat_map(|m| m.participants.values().cloned())
+                .collect()
+        };
+        // A connection being negotiated or closed holds its locks: its figures are skipped
+        // for this sample rather than holding up the console's stream.
+        const WAIT: Duration = Duration::from_millis(100);
+        async fn stats(pc: Option<Peer>) -> Option<webrtc::peer_connection::RTCStatsReport> {
+            let pc = pc?;
+            tokio::time::timeout(
+                WAIT,
+                pc.get_stats(std::time::Instant::now(), StatsSelector::None),
+            )
+            .await
+            .ok()
+        }
+        let mut out = Vec::with_capacity(participants.len());
+        for p in participants {
+            let publish = match tokio::time::timeout(WAIT, p.publish.lock()).await {
+                Ok(g) => g.as_ref().map(|(pc, _)| pc.clone()),
+                Err(_) => None,
+            };
+            let subscribe = match tokio::time::timeout(WAIT, p.subscribe.lock()).await {
+                Ok(g) => g.as_ref().map(|s| s.pc.clone()),
+                Err(_) => None,
+            };
+            let mut v = json!({"sessionId": p.session_id, "participantId": p.id});
+            if let Some(report) = stats(publish).await {
+                for e in report.iter() {
+                    match e {
+                        RTCStatsReportEntry::InboundRtp(r) => {
+                            let rx = &r.received_rtp_stream_stats;
+                            v["fromParticipant"] = json!({
+                                "packets": rx.packets_received,
+                                "bytes": r.bytes_received,
+                                "lost": rx.packets_lost,
+                                "jitterMs": jitter_ms(rx.jitter),
+                            });
+                        }
+                        RTCStatsReportEntry::IceCandidatePair(c)
+                            if c.current_round_trip_time > 0.0 =>
+                        {
+                            v["iceRttMs"] = json!(c.current_round_trip_time * 1000.0);
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            if let Some(report) = stats(subscribe).await {
+                let mut to = json!({});
+                for e in report.iter() {
+                    match e {
+                        RTCStatsReportEntry::OutboundRtp(r) => {
+                            to["packets"] = json!(r.sent_rtp_stream_stats.packets_sent);
+                            to["bytes"] = json!(r.sent_rtp_stream_stats.bytes_sent);
+                        }
+                        RTCStatsReportEntry::RemoteInboundRtp(r) => {
+                            to["fractionLost"] = json!(r.fraction_lost);
+                            to["jitterMs"] = json!(jitter_ms(r.received_rtp_stream_stats.jitter));
+                            if r.round_trip_time > 0.0 {
+                                to["rttMs"] = json!(r.round_trip_time * 1000.0);
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+                v["toParticipant"] = to;
+            }
+            out.push(v);
+        }
+        out.sort_by(|a, b| {
+            (a["sessionId"].as_str(), a["participantId"].as_str())
+                .cmp(&(b["sessionId"].as_str(), b["participantId"].as_str()))
+        });
         Value::Array(out)
     }
 
@@ -696,6 +788,7 @@ impl Sfu {
             removed
         };
         if removed {
+            self.changes.touch();
             close_participant(p.clone()).await;
         }
     }
@@ -704,12 +797,20 @@ impl Sfu {
     pub async fn end_session(&self, session_id: &str) {
         let media = self.sessions.lock().expect("sfu lock").remove(session_id);
         if let Some(media) = media {
+            self.changes.touch();
             for p in media.participants.into_values() {
                 p.send(Outbound::Close);
                 close_participant(p).await;
             }
         }
     }
+}
+
+/// webrtc-rs 0.21 fills `jitter` with the RTCP report's raw value, in RTP timestamp units,
+/// though its docs say seconds (`rtc` peer_connection/handler/interceptor.rs). Opus's RTP
+/// clock is always 48 kHz.
+fn jitter_ms(units: f64) -> f64 {
+    units / 48.0
 }
 
 async fn close_participant(p: Arc<Participant>) {

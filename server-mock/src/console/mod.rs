@@ -4,11 +4,16 @@
 //!
 //! - `GET /mock/state`: the whole picture ([`snapshot`]), secrets redacted;
 //! - `GET /mock/log`: the mock's recent log lines ([`log`]), redacted;
+//! - `GET /mock/media`: what the SFU sees of each participant's media
+//!   ([`crate::sfu::Sfu::media_stats`]);
 //! - `GET /mock/stream`: server-sent events, `state` (the same document as `/mock/state`)
-//!   whenever something may have changed, at most every 200 ms, and `log` (one line each).
+//!   whenever something may have changed, at most every 200 ms; `log` (one line each); and
+//!   `media` (the `/mock/media` document) each second while anyone has media.
 //!
-//! Nothing here polls: the stream waits on `Inner::changed`, which every request and socket
-//! open or close bumps, and on the log's broadcast.
+//! The page changes the link conditioner through `POST /mock/link`, as scripts do.
+//! Nothing here polls the state: the stream waits on `Inner::changed`, which every request
+//! and socket open or close bumps, and on the log's broadcast; only the media figures, which
+//! change with every packet, are sampled, once a second and only during a call.
 
 pub mod log;
 pub mod snapshot;
@@ -27,8 +32,27 @@ use tokio::sync::broadcast::error::RecvError;
 
 use crate::Shared;
 
+/// "What the console shows may have changed": a counter every part of the mock that changes
+/// state bumps (the request middleware, the sockets, the SFU when media goes), and every
+/// console stream waits on.
+#[derive(Clone, Default)]
+pub struct Changes(std::sync::Arc<tokio::sync::watch::Sender<u64>>);
+
+impl Changes {
+    pub fn touch(&self) {
+        self.0.send_modify(|n| *n += 1);
+    }
+
+    pub fn subscribe(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.0.subscribe()
+    }
+}
+
 /// The shortest time between two `state` events of one stream.
 pub const MIN_STATE_INTERVAL: Duration = Duration::from_millis(200);
+
+/// How often a stream samples the media figures while anyone has media.
+pub const MEDIA_INTERVAL: Duration = Duration::from_secs(1);
 
 const INDEX_HTML: &str = include_str!("page/index.html");
 const CONSOLE_JS: &str = include_str!("page/console.js");
@@ -60,6 +84,7 @@ pub fn routes() -> Router<Shared> {
             "/mock/log",
             get(|| async { Json(json!({"lines": log::recent()})) }),
         )
+        .route("/mock/media", get(|AxState(shared): AxState<Shared>| async move { Json(shared.sfu.media_stats().await) }))
         .route("/mock/stream", get(stream))
 }
 
@@ -86,6 +111,7 @@ struct Feed {
     shared: Shared,
     changed: tokio::sync::watch::Receiver<u64>,
     log: tokio::sync::broadcast::Receiver<String>,
+    media: tokio::time::Interval,
     first: bool,
 }
 
@@ -93,6 +119,11 @@ async fn stream(AxState(shared): AxState<Shared>) -> impl IntoResponse {
     let feed = Feed {
         changed: shared.changed.subscribe(),
         log: log::subscribe(),
+        media: {
+            let mut i = tokio::time::interval(MEDIA_INTERVAL);
+            i.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            i
+        },
         shared,
         first: true,
     };
@@ -110,6 +141,10 @@ async fn stream(AxState(shared): AxState<Shared>) -> impl IntoResponse {
                 f.changed.borrow_and_update();
                 let ev = state_event(&f.shared);
                 Some((Ok(ev), f))
+            }
+            _ = f.media.tick(), if f.shared.sfu.counts().1 > 0 => {
+                let media = f.shared.sfu.media_stats().await;
+                Some((Ok(Event::default().event("media").data(media.to_string())), f))
             }
             line = f.log.recv() => {
                 let ev = match line {

@@ -118,5 +118,6 @@ pub fn build(shared: &Shared) -> Value {
         "media": shared.sfu.participants_json(),
         "pushes": pushes,
         "link": shared.sfu.links_json(),
+        "linkProfiles": crate::link::profiles::NAMES,
     })
 }

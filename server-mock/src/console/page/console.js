@@ -50,6 +50,88 @@ function renderPushes(pushes) {
     el("pre", {}, JSON.stringify(p.payload, null, 1)))));
 }
 
+// Media: one card per participant, with its link setting (editable) and live charts fed by
+// the stream's `media` events (what the SFU sees, once a second during a call).
+const HISTORY = 60;
+const history = new Map(); // participantId -> { last, series: { name: [numbers] } }
+const CHARTS = [
+  ["fromKbps", "from it, kbit/s"],
+  ["toKbps", "to it, kbit/s"],
+  ["lossPct", "loss reported, %"],
+  ["jitterMs", "jitter, ms"],
+  ["rttMs", "round trip, ms"],
+];
+
+function renderMedia(media, profiles) {
+  const box = $("media");
+  const ids = media.map((m) => m.participantId);
+  for (const id of [...history.keys()]) if (!ids.includes(id)) history.delete(id);
+  if (!media.length) { box.replaceChildren(el("p", { class: "empty" }, "no media yet")); return; }
+  box.replaceChildren(...media.map((m) => {
+    const select = el("select", { "aria-label": "link profile" },
+      ...["", ...profiles].map((p) => el("option", { value: p }, p || "(default)")));
+    select.value = m.uplink && m.uplink === m.downlink ? m.uplink : "";
+    select.addEventListener("change", () => setLink(m.participantId, select.value));
+    return el("div", { class: "participant", "data-participant": m.participantId },
+      el("div", { class: "head" },
+        el("span", { class: "mono" }, "session " + short(m.sessionId)),
+        el("span", { class: "mono" }, "participant " + short(m.participantId)),
+        el("span", {}, m.heartbeatsAnswered + " heartbeats"),
+        el("span", {}, "link up " + (m.uplink || "perfect") + ", down " + (m.downlink || "perfect")),
+        el("label", {}, "set link ", select)),
+      el("div", { class: "charts" }, ...CHARTS.map(([key, label]) => chart(m.participantId, key, label))));
+  }));
+}
+
+async function setLink(participant, profile) {
+  const body = { participant, profile: profile || "perfect" };
+  const r = await fetch("/mock/link", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+  if (!r.ok) appendLog("[console] the link was not changed: " + (await r.text()));
+}
+
+function chart(id, key, label) {
+  const values = history.get(id)?.series[key] || [];
+  const last = values.length ? values[values.length - 1] : null;
+  const max = Math.max(1, ...values);
+  // The newest sample at the right edge; a minute of history across.
+  const offset = HISTORY - values.length;
+  const points = values.map((v, i) => `${((offset + i) / (HISTORY - 1)) * 100},${30 - (v / max) * 28}`).join(" ");
+  const svg = document.createElementNS("http://www.w3.org/2000/svg", "svg");
+  svg.setAttribute("viewBox", "0 0 100 30");
+  svg.setAttribute("preserveAspectRatio", "none");
+  const line = document.createElementNS("http://www.w3.org/2000/svg", "polyline");
+  line.setAttribute("points", points);
+  svg.append(line);
+  return el("div", { class: "chart", "data-chart": key },
+    el("div", {}, label + " ", el("span", { class: "value" }, last == null ? "–" : last.toFixed(key === "lossPct" ? 1 : 0))), svg);
+}
+
+function onMedia(samples) {
+  const now = performance.now();
+  for (const s of samples) {
+    const h = history.get(s.participantId) || { last: null, series: Object.fromEntries(CHARTS.map(([k]) => [k, []])) };
+    const from = s.fromParticipant || {}, to = s.toParticipant || {};
+    if (h.last) {
+      const secs = (now - h.last.at) / 1000;
+      push(h, "fromKbps", Math.max(0, ((from.bytes || 0) - h.last.fromBytes) * 8 / 1000 / secs));
+      push(h, "toKbps", Math.max(0, ((to.bytes || 0) - h.last.toBytes) * 8 / 1000 / secs));
+    }
+    push(h, "lossPct", (to.fractionLost || 0) * 100);
+    push(h, "jitterMs", from.jitterMs || 0);
+    push(h, "rttMs", to.rttMs || s.iceRttMs || 0);
+    h.last = { at: now, fromBytes: from.bytes || 0, toBytes: to.bytes || 0 };
+    history.set(s.participantId, h);
+    const card = document.querySelector(`[data-participant="${s.participantId}"] .charts`);
+    if (card) card.replaceChildren(...CHARTS.map(([key, label]) => chart(s.participantId, key, label)));
+  }
+}
+
+function push(h, key, v) {
+  const series = h.series[key];
+  series.push(v);
+  if (series.length > HISTORY) series.shift();
+}
+
 function render(state) {
   $("profile").textContent = state.profile + " profile";
   $("realtime").textContent = state.realtimeConnections + " real-time connection" + (state.realtimeConnections === 1 ? "" : "s");
@@ -73,13 +155,7 @@ function render(state) {
   $("calls-count").textContent = state.calls.length;
   renderCalls(state.calls);
   $("media-count").textContent = state.media.length;
-  fillTable("media", state.media, [
-    ["mono", (m) => short(m.sessionId)],
-    ["mono", (m) => short(m.participantId)],
-    ["", (m) => m.heartbeatsAnswered],
-    ["", (m) => m.uplink || "perfect"],
-    ["", (m) => m.downlink || "perfect"],
-  ]);
+  renderMedia(state.media, state.linkProfiles);
   $("pushes-count").textContent = state.pushes.length;
   renderPushes(state.pushes);
   document.body.dataset.ready = "true";
@@ -106,6 +182,7 @@ async function start() {
   source.addEventListener("error", () => { $("connection").textContent = "reconnecting…"; $("connection").className = "tag off"; });
   source.addEventListener("state", (e) => render(JSON.parse(e.data)));
   source.addEventListener("log", (e) => appendLog(e.data));
+  source.addEventListener("media", (e) => onMedia(JSON.parse(e.data)));
 }
 
 start();
