@@ -1,7 +1,10 @@
-//! The mock's console (`GET /` on dialtone-mock) in headless Chromium while two Dialtone
+//! The mock's console (`GET /` on dialtone-mock) in headless Chromium. While two Dialtone
 //! phones call each other: the page loads with no console errors, lists both devices, shows
-//! the call live with its time line and media participants, then how it ended; a screenshot
-//! taken during the call is kept as a test artefact (target/test-artifacts/).
+//! the call live with its time line, media charts and participants, sets a link, then shows
+//! how it ended. And its browser phone (the page's own v3 signaling and WebRTC, Chromium's
+//! fake microphone playing 660 Hz) calling a Dialtone phone (440 Hz) and called back by it:
+//! a tone each way, mute, hang-up from either side. Screenshots taken during the calls are
+//! kept as test artefacts (target/test-artifacts/).
 //! Ignored by plain `cargo test`: scripts/test-browser.sh runs it in a loopback-only
 //! network namespace.
 
@@ -187,6 +190,201 @@ async fn the_console_shows_the_devices_a_live_call_and_how_it_ended() {
         &errors,
         "the media gone",
         "document.querySelector('#media .empty') !== null",
+    )
+    .await;
+}
+
+/// A mono 16-bit WAV of a `hz` sine, for Chromium's fake microphone (it loops the file).
+fn tone_wav(path: &std::path::Path, hz: f32) {
+    let rate = 48_000u32;
+    let samples: Vec<i16> = (0..rate)
+        .map(|i| ((i as f32 * hz * std::f32::consts::TAU / rate as f32).sin() * 12_000.0) as i16)
+        .collect();
+    let data_len = (samples.len() * 2) as u32;
+    let mut wav = Vec::with_capacity(44 + data_len as usize);
+    wav.extend_from_slice(b"RIFF");
+    wav.extend_from_slice(&(36 + data_len).to_le_bytes());
+    wav.extend_from_slice(b"WAVEfmt ");
+    wav.extend_from_slice(&16u32.to_le_bytes());
+    wav.extend_from_slice(&1u16.to_le_bytes()); // PCM
+    wav.extend_from_slice(&1u16.to_le_bytes()); // mono
+    wav.extend_from_slice(&rate.to_le_bytes());
+    wav.extend_from_slice(&(rate * 2).to_le_bytes());
+    wav.extend_from_slice(&2u16.to_le_bytes());
+    wav.extend_from_slice(&16u16.to_le_bytes());
+    wav.extend_from_slice(b"data");
+    wav.extend_from_slice(&data_len.to_le_bytes());
+    for s in samples {
+        wav.extend_from_slice(&s.to_le_bytes());
+    }
+    std::fs::write(path, wav).unwrap();
+}
+
+/// Clicks a button of the page by id.
+async fn click(dt: &mut DevTools, id: &str) {
+    dt.eval(&format!("document.getElementById('{id}').click(), true"))
+        .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore = "needs Chromium in a loopback-only namespace: scripts/test-browser.sh"]
+async fn the_browser_phone_calls_a_dialtone_phone_and_is_called_back_with_a_tone_each_way() {
+    let m = common::mock_on(Profile::Extended).await;
+    let dirs = tempfile::tempdir().unwrap();
+    let dana = common::phone(&m, &dirs);
+    let dana_id = dana
+        .register(dialtone::PushToken {
+            kind: dialtone::PushKind::Fcm,
+            token: "dana-fcm".into(),
+        })
+        .await
+        .unwrap();
+    dana.save_profile("Dana".into(), "D".into()).await.unwrap();
+    dana.set_audio_source(dialtone::AudioSource::Tone {
+        frequency_hz: 440.0,
+    });
+    let dana_events = Arc::new(common::Events::default());
+    let _handle = dana.observe_call(dana_events.clone()).unwrap();
+
+    let dir = tempfile::tempdir().unwrap();
+    let wav = dir.path().join("660.wav");
+    tone_wav(&wav, 660.0);
+    let profile = dir.path().join("profile");
+    let origin = m.base_url();
+    let errors = Arc::new(Mutex::new(Vec::new()));
+    let sink = errors.clone();
+    let page_origin = origin.clone();
+    let fake_mic = format!("--use-file-for-fake-audio-capture={}", wav.display());
+    let _browser = common::chromium_with(
+        &profile,
+        &format!("{origin}/"),
+        &[
+            "--remote-debugging-port=0",
+            "--window-size=1400,1100",
+            "--use-fake-device-for-media-stream",
+            "--use-fake-ui-for-media-stream",
+            &fake_mic,
+        ],
+        move |line| {
+            if line.contains(":CONSOLE") && line.contains(&page_origin) {
+                sink.lock().unwrap().push(line);
+            }
+        },
+    );
+    let mut dt = DevTools::attach(&profile).await;
+    page_until(
+        &mut dt,
+        &errors,
+        "the page",
+        "document.getElementById('phone-register') !== null",
+    )
+    .await;
+    dt.eval("document.getElementById('phone-name').value = 'Web Ada', true")
+        .await;
+    click(&mut dt, "phone-register").await;
+    page_until(
+        &mut dt,
+        &errors,
+        "the phone registered",
+        "window.dialtonePhone?.status === 'ready'",
+    )
+    .await;
+    let web_id = dt
+        .eval("window.dialtonePhone.clientId")
+        .await
+        .as_str()
+        .unwrap()
+        .to_string();
+    page_until(
+        &mut dt,
+        &errors,
+        "Dana in the callee menu",
+        &format!("[...document.getElementById('phone-callee').options].some(o => o.value === '{dana_id}')"),
+    )
+    .await;
+    // Its Person is a Person like any other: Dana's sync lists it.
+    let persons = dana.sync_persons().await.unwrap();
+    assert!(
+        persons
+            .iter()
+            .any(|p| p.client_id == web_id && p.first_name == "Web"),
+        "{persons:?}"
+    );
+
+    // 1. The browser calls Dana; Dana answers her push.
+    dt.eval(&format!(
+        "document.getElementById('phone-callee').value = '{dana_id}', true"
+    ))
+    .await;
+    click(&mut dt, "phone-call").await;
+    common::answer_next_push(&m, &dana, "dana-fcm").await;
+    common::eventually("Dana to hear the browser's 660 Hz", 30, || {
+        dana.detected_remote_tone(vec![440.0, 660.0, 880.0]) == Some(660.0)
+    })
+    .await;
+    page_until(
+        &mut dt,
+        &errors,
+        "the browser to hear Dana's 440 Hz",
+        "Math.abs((window.dialtonePhone.remoteToneHz ?? 0) - 440) < 30 && window.dialtonePhone.status === 'in call'",
+    )
+    .await;
+    let artefact = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../target/test-artifacts/console-browser-phone-call.png");
+    dt.screenshot(&artefact).await;
+    println!("screenshot: {}", artefact.display());
+    // Mute: Dana stops hearing the browser.
+    click(&mut dt, "phone-mute").await;
+    common::eventually("Dana to hear silence from the muted browser", 10, || {
+        dana.detected_remote_tone(vec![440.0, 660.0, 880.0])
+            .is_none()
+    })
+    .await;
+    click(&mut dt, "phone-mute").await;
+    click(&mut dt, "phone-hangup").await;
+    common::eventually("Dana's call to end", 10, || {
+        dana_events.saw(common::state_is_ended)
+    })
+    .await;
+    let state: Value = reqwest::get(format!("{origin}/mock/state"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(state["calls"][0]["endReason"], format!("ended by {web_id}"));
+
+    // 2. Dana calls the browser back; it rings on /ws, the browser answers, Dana hangs up.
+    common::eventually("the media of the first call to go", 10, || {
+        m.media_counts() == (0, 0)
+    })
+    .await;
+    dana.start_call(web_id.clone(), None).await.unwrap();
+    page_until(
+        &mut dt,
+        &errors,
+        "the incoming call",
+        "window.dialtonePhone.status.startsWith('incoming call from Dana')",
+    )
+    .await;
+    click(&mut dt, "phone-answer").await;
+    page_until(
+        &mut dt,
+        &errors,
+        "the browser to hear Dana's 440 Hz on the second call",
+        "Math.abs((window.dialtonePhone.remoteToneHz ?? 0) - 440) < 30 && window.dialtonePhone.status === 'in call'",
+    )
+    .await;
+    common::eventually("Dana to hear the browser on the second call", 30, || {
+        dana.detected_remote_tone(vec![440.0, 660.0, 880.0]) == Some(660.0)
+    })
+    .await;
+    dana.end_call().await.unwrap();
+    page_until(
+        &mut dt,
+        &errors,
+        "the browser to hear the call ended",
+        "window.dialtonePhone.status.includes('ended by the other side') && window.dialtonePhone.call === null",
     )
     .await;
 }

@@ -322,6 +322,7 @@ async fn the_page_and_its_assets_are_served_from_the_binary() {
     for (path, kind) in [
         ("/console/console.js", "text/javascript"),
         ("/console/console.css", "text/css"),
+        ("/console/phone.js", "text/javascript"),
     ] {
         let r = reqwest::get(format!("{}{path}", m.base_url()))
             .await
@@ -342,4 +343,50 @@ async fn the_page_and_its_assets_are_served_from_the_binary() {
             "{path} names another host"
         );
     }
+}
+
+#[tokio::test]
+async fn the_phone_creates_its_own_person_with_its_secret_only() {
+    let m = start(Profile::Extended).await;
+    let a = api(
+        &m,
+        None,
+        json!({"action": "register", "notifyType": "GCM", "deviceToken": "browser-1"}),
+    )
+    .await;
+    let (id, secret) = (
+        a["id"].as_str().unwrap(),
+        a["clientSecret"].as_str().unwrap(),
+    );
+    let post = |auth: Option<String>| {
+        let mut req = reqwest::Client::new()
+            .post(format!("{}/mock/phone/person", m.base_url()))
+            .json(&json!({"clientId": id, "firstName": "Web", "lastName": "Phone"}));
+        if let Some(a) = auth {
+            req = req.header("Authorization", a);
+        }
+        req.send()
+    };
+    assert_eq!(post(None).await.unwrap().status().as_u16(), 403);
+    assert_eq!(
+        post(Some("Bearer wrong".into()))
+            .await
+            .unwrap()
+            .status()
+            .as_u16(),
+        403
+    );
+    assert!(
+        m.with_state(|s| s.persons.is_empty()),
+        "a refused request creates nothing"
+    );
+    let r = post(Some(format!("Bearer {secret}"))).await.unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    let person_id = r.json::<Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let s: Value = serde_json::from_str(&state_text(&m).await).unwrap();
+    assert_eq!(s["persons"][0]["id"], person_id);
+    assert_eq!(s["devices"][0]["name"], "Web Phone");
 }

@@ -71,6 +71,17 @@ pub fn state_is(state: CallState) -> impl Fn(&CallEvent) -> bool {
     move |e| matches!(e, CallEvent::StateChanged { state: s, .. } if *s == state)
 }
 
+/// Any call ending, for any reason.
+pub fn state_is_ended(e: &CallEvent) -> bool {
+    matches!(
+        e,
+        CallEvent::StateChanged {
+            state: CallState::Ended { .. },
+            ..
+        }
+    )
+}
+
 /// Any call ending for `reason`.
 pub fn ended(reason: CallEndReason) -> impl Fn(&CallEvent) -> bool {
     state_is(CallState::Ended { reason })

@@ -16,6 +16,7 @@
 //! change with every packet, are sampled, once a second and only during a call.
 
 pub mod log;
+pub mod phone;
 pub mod snapshot;
 
 use std::convert::Infallible;
@@ -57,6 +58,7 @@ pub const MEDIA_INTERVAL: Duration = Duration::from_secs(1);
 const INDEX_HTML: &str = include_str!("page/index.html");
 const CONSOLE_JS: &str = include_str!("page/console.js");
 const CONSOLE_CSS: &str = include_str!("page/console.css");
+const PHONE_JS: &str = include_str!("page/phone.js");
 
 pub fn routes() -> Router<Shared> {
     Router::new()
@@ -79,6 +81,11 @@ pub fn routes() -> Router<Shared> {
                 )
             }),
         )
+        .route(
+            "/console/phone.js",
+            get(|| async { ([(header::CONTENT_TYPE, "text/javascript; charset=utf-8")], PHONE_JS) }),
+        )
+        .route("/mock/phone/person", axum::routing::post(phone::create_person))
         .route("/mock/state", get(state))
         .route(
             "/mock/log",

@@ -158,6 +158,7 @@ function render(state) {
   renderMedia(state.media, state.linkProfiles);
   $("pushes-count").textContent = state.pushes.length;
   renderPushes(state.pushes);
+  window.dispatchEvent(new CustomEvent("dialtone-state", { detail: state }));
   document.body.dataset.ready = "true";
 }
 
