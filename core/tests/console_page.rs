@@ -34,6 +34,28 @@ async fn page_until(dt: &mut DevTools, errors: &Mutex<Vec<String>>, what: &str, 
     );
 }
 
+/// The console of the mock at `origin` in headless Chromium (with `extra` flags), attached
+/// over DevTools; every console message the page logs is collected as an error (the console
+/// itself never logs).
+async fn open_console(
+    origin: &str,
+    profile: &std::path::Path,
+    extra: &[&str],
+) -> (common::Browser, DevTools, Arc<Mutex<Vec<String>>>) {
+    let errors = Arc::new(Mutex::new(Vec::new()));
+    let sink = errors.clone();
+    let page_origin = origin.to_string();
+    let mut flags = vec!["--remote-debugging-port=0", "--window-size=1400,1100"];
+    flags.extend_from_slice(extra);
+    let browser = common::chromium_with(profile, &format!("{origin}/"), &flags, move |line| {
+        if line.contains(":CONSOLE") && line.contains(&page_origin) {
+            sink.lock().unwrap().push(line);
+        }
+    });
+    let dt = DevTools::attach(profile).await;
+    (browser, dt, errors)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 #[ignore = "needs Chromium in a loopback-only namespace: scripts/test-browser.sh"]
 async fn the_console_shows_the_devices_a_live_call_and_how_it_ended() {
@@ -57,21 +79,7 @@ async fn the_console_shows_the_devices_a_live_call_and_how_it_ended() {
     let dir = tempfile::tempdir().unwrap();
     let profile = dir.path().join("profile");
     let origin = m.base_url();
-    // Any console message from the page is a failure: the console itself never logs.
-    let errors = Arc::new(Mutex::new(Vec::new()));
-    let sink = errors.clone();
-    let page_origin = origin.clone();
-    let _browser = common::chromium_with(
-        &profile,
-        &format!("{origin}/"),
-        &["--remote-debugging-port=0", "--window-size=1400,1100"],
-        move |line| {
-            if line.contains(":CONSOLE") && line.contains(&page_origin) {
-                sink.lock().unwrap().push(line);
-            }
-        },
-    );
-    let mut dt = DevTools::attach(&profile).await;
+    let (_browser, mut dt, errors) = open_console(&origin, &profile, &[]).await;
 
     page_until(
         &mut dt,
@@ -251,27 +259,17 @@ async fn the_browser_phone_calls_a_dialtone_phone_and_is_called_back_with_a_tone
     tone_wav(&wav, 660.0);
     let profile = dir.path().join("profile");
     let origin = m.base_url();
-    let errors = Arc::new(Mutex::new(Vec::new()));
-    let sink = errors.clone();
-    let page_origin = origin.clone();
     let fake_mic = format!("--use-file-for-fake-audio-capture={}", wav.display());
-    let _browser = common::chromium_with(
+    let (_browser, mut dt, errors) = open_console(
+        &origin,
         &profile,
-        &format!("{origin}/"),
         &[
-            "--remote-debugging-port=0",
-            "--window-size=1400,1100",
             "--use-fake-device-for-media-stream",
             "--use-fake-ui-for-media-stream",
             &fake_mic,
         ],
-        move |line| {
-            if line.contains(":CONSOLE") && line.contains(&page_origin) {
-                sink.lock().unwrap().push(line);
-            }
-        },
-    );
-    let mut dt = DevTools::attach(&profile).await;
+    )
+    .await;
     page_until(
         &mut dt,
         &errors,
