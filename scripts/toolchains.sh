@@ -18,6 +18,7 @@ SWIFT_ROOT="$DIALTONE_CACHE/swift-trixie"
 KOTLIN_COMPILER_VERSION="2.4.20"
 BW_DIR="$DIALTONE_CACHE/bandwidth-sdk"
 BW_BUNDLE="$BW_DIR/bw.js"
+AMPLIFY_DIR="$DIALTONE_CACHE/amplify"
 QUALITY_VENV="$DIALTONE_CACHE/quality-venv"
 QUALITY_PYTHON="$QUALITY_VENV/bin/python"
 export DIALTONE_CACHE KOTLIN_HOME SWIFT_ROOT BW_BUNDLE QUALITY_PYTHON
@@ -114,6 +115,19 @@ ensure_browser() {
   echo "$lock" > "$BW_DIR/.lock"
 }
 
+# AWS Amplify's JavaScript client (v6, from npm) for the mock's real-time interop test.
+ensure_amplify() {
+  local here lock
+  here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/server-mock/tests/amplify"
+  lock=$(sha256sum "$here/package-lock.json" "$here/amplify.mjs" | sha256sum | cut -c1-16)
+  if [ -d "$AMPLIFY_DIR/node_modules" ] && [ "$(cat "$AMPLIFY_DIR/.lock" 2>/dev/null)" = "$lock" ]; then return 0; fi
+  log "installing aws-amplify (npm ci)"
+  rm -rf "$AMPLIFY_DIR" && mkdir -p "$AMPLIFY_DIR"
+  cp "$here/package.json" "$here/package-lock.json" "$here/amplify.mjs" "$AMPLIFY_DIR/"
+  (cd "$AMPLIFY_DIR" && npm ci --ignore-scripts --silent --no-audit --no-fund >/dev/null)
+  echo "$lock" > "$AMPLIFY_DIR/.lock"
+}
+
 # The speech benchmark's tools: espeak-ng makes the speech sample; wideband PESQ (ITU-T
 # P.862.2) is the `pesq` package from PyPI, in a virtualenv of its own.
 ensure_quality() {
@@ -163,10 +177,11 @@ if [ "${BASH_SOURCE[0]}" = "$0" ]; then
     kotlin) ensure_kotlin ;;
     swift) ensure_swift ;;
     browser) ensure_browser ;;
+    amplify) ensure_amplify ;;
     fuzz) ensure_cargo_fuzz ;;
     faults) ensure_faults ;;
     quality) ensure_quality ;;
     android-target) ensure_rust_target aarch64-linux-android ;;
-    all) ensure_build_deps; ensure_kotlin; ensure_swift; ensure_browser; ensure_cargo_fuzz; ensure_faults; ensure_rust_target aarch64-linux-android ;;
+    all) ensure_build_deps; ensure_kotlin; ensure_swift; ensure_browser; ensure_amplify; ensure_cargo_fuzz; ensure_faults; ensure_rust_target aarch64-linux-android ;;
   esac
 fi

@@ -25,6 +25,7 @@ pub mod rest;
 pub mod sfu;
 pub mod state;
 pub mod time;
+pub mod tls;
 pub mod tokens;
 
 use std::net::SocketAddr;
@@ -90,6 +91,8 @@ pub struct MockConfig {
     pub participant_token_lifetime: Duration,
     /// A link profile every participant gets both ways (`link::profiles`); `None`: perfect.
     pub link: Option<String>,
+    /// Serve HTTPS and WSS instead of HTTP and WS (`--tls`, [`tls`]).
+    pub tls: Option<tls::Tls>,
 }
 
 impl Default for MockConfig {
@@ -106,6 +109,7 @@ impl Default for MockConfig {
             signaling_grace: Duration::from_secs(30),
             participant_token_lifetime: Duration::from_secs(3_600),
             link: None,
+            tls: None,
         }
     }
 }
@@ -176,13 +180,16 @@ impl MockServer {
         }
         let app = router(shared.clone());
         let (tx, rx) = oneshot::channel::<()>();
-        let task = tokio::spawn(async move {
-            let _ = axum::serve(listener, app)
-                .with_graceful_shutdown(async move {
-                    let _ = rx.await;
-                })
-                .await;
-        });
+        let task = match shared.config.tls.as_ref().map(|t| t.config.clone()) {
+            Some(tls) => tokio::spawn(tls::serve(listener, app, tls, rx)),
+            None => tokio::spawn(async move {
+                let _ = axum::serve(listener, app)
+                    .with_graceful_shutdown(async move {
+                        let _ = rx.await;
+                    })
+                    .await;
+            }),
+        };
         Ok(MockServer {
             addr,
             shared,
@@ -196,8 +203,14 @@ impl MockServer {
     }
 
     /// `http://127.0.0.1:PORT`
+    /// `http://127.0.0.1:PORT`, or `https://…` with TLS.
     pub fn base_url(&self) -> String {
-        format!("http://{}", self.addr)
+        let scheme = if self.shared.config.tls.is_some() {
+            "https"
+        } else {
+            "http"
+        };
+        format!("{scheme}://{}", self.addr)
     }
 
     pub fn api_key(&self) -> &str {

@@ -5,6 +5,9 @@
 //! `--ice-ip` makes WebRTC bind and advertise that address instead of 127.0.0.1 (a phone on the LAN).
 //! `--link PROFILE` impairs every participant's link both ways (`perfect`, `moderate`,
 //! `international`, `spiky`, `bursty-20`, `limited-50`); `POST /mock/link` changes it live.
+//! `--tls` serves HTTPS and WSS with a development certificate it makes (for localhost,
+//! 127.0.0.1, the listen address and `--ice-ip`) and writes to a PEM file it names on stdout;
+//! `--tls-cert FILE --tls-key FILE` uses yours.
 //! Its first stdout line is `dialtone-mock listening on http://127.0.0.1:PORT`; tools parse it.
 //! Every request, REST action and recorded push is logged to stderr (`RUST_LOG`, default
 //! `info`), secrets as fingerprints only. `GET /` on its port is the console: what the
@@ -16,12 +19,13 @@ use std::process::ExitCode;
 
 use dialtone_mock::{MockConfig, MockServer, DEFAULT_API_KEY};
 
-const USAGE: &str = "usage: dialtone-mock [--listen 127.0.0.1:PORT] [--api-key KEY] [--profile seed|extended] [--ice-ip IP] [--link PROFILE] [--exit-on-stdin-eof]";
+const USAGE: &str = "usage: dialtone-mock [--listen 127.0.0.1:PORT] [--api-key KEY] [--profile seed|extended] [--ice-ip IP] [--link PROFILE] [--tls | --tls-cert FILE --tls-key FILE] [--exit-on-stdin-eof]";
 
 fn parse_args() -> Result<(SocketAddr, MockConfig, bool), String> {
     let mut listen: SocketAddr = "127.0.0.1:0".parse().expect("literal address");
     let mut config = MockConfig::default();
     let mut exit_on_eof = false;
+    let (mut tls, mut tls_cert, mut tls_key) = (false, None::<String>, None::<String>);
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
@@ -52,11 +56,28 @@ fn parse_args() -> Result<(SocketAddr, MockConfig, bool), String> {
                 dialtone_mock::link::profiles::named(&v)?;
                 config.link = Some(v);
             }
+            "--tls" => tls = true,
+            "--tls-cert" => tls_cert = Some(args.next().ok_or("--tls-cert needs a PEM file")?),
+            "--tls-key" => tls_key = Some(args.next().ok_or("--tls-key needs a PEM file")?),
             "--exit-on-stdin-eof" => exit_on_eof = true,
             "-h" | "--help" => return Err(USAGE.to_string()),
             other => return Err(format!("unknown argument {other:?}\n{USAGE}")),
         }
     }
+    config.tls = match (tls, tls_cert, tls_key) {
+        (_, Some(cert), Some(key)) => Some(dialtone_mock::tls::from_files(
+            std::path::Path::new(&cert),
+            std::path::Path::new(&key),
+        )?),
+        (_, Some(_), None) | (_, None, Some(_)) => {
+            return Err("--tls-cert and --tls-key go together".into())
+        }
+        (true, None, None) => Some(dialtone_mock::tls::development(&[
+            listen.ip(),
+            config.ice_ip,
+        ])?),
+        (false, None, None) => None,
+    };
     Ok((listen, config, exit_on_eof))
 }
 
@@ -118,6 +139,7 @@ fn main() -> ExitCode {
         .expect("tokio runtime");
     runtime.block_on(async move {
         let default_key = config.api_key == DEFAULT_API_KEY;
+        let certificate = config.tls.as_ref().map(|t| t.certificate_pem.clone());
         let profile = config.profile;
         let server = match MockServer::start(listen, config).await {
             Ok(s) => s,
@@ -136,6 +158,21 @@ fn main() -> ExitCode {
             );
         }
         let _ = writeln!(out, "profile: {profile:?}");
+        if let Some(pem) = certificate {
+            // The certificate to trust, beside the temporary files, named for the port.
+            let path =
+                std::env::temp_dir().join(format!("dialtone-mock-{}.pem", server.addr().port()));
+            match std::fs::write(&path, pem) {
+                Ok(()) => {
+                    let _ = writeln!(
+                        out,
+                        "tls certificate (trust it on the device): {}",
+                        path.display()
+                    );
+                }
+                Err(e) => eprintln!("dialtone-mock: cannot write {}: {e}", path.display()),
+            }
+        }
         let _ = out.flush();
         drop(out);
         if exit_on_eof {
