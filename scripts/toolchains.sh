@@ -19,6 +19,7 @@ KOTLIN_COMPILER_VERSION="2.4.20"
 BW_DIR="$DIALTONE_CACHE/bandwidth-sdk"
 BW_BUNDLE="$BW_DIR/bw.js"
 AMPLIFY_DIR="$DIALTONE_CACHE/amplify"
+REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 QUALITY_VENV="$DIALTONE_CACHE/quality-venv"
 QUALITY_PYTHON="$QUALITY_VENV/bin/python"
 export DIALTONE_CACHE KOTLIN_HOME SWIFT_ROOT BW_BUNDLE QUALITY_PYTHON
@@ -98,34 +99,34 @@ ensure_swift() {
   touch "$SWIFT_ROOT/.dialtone-ready"
 }
 
+# An npm project of the repository (folder SRC: package.json, package-lock.json and the
+# FILES named) installed with `npm ci` into DEST, again only when one of them changed; then
+# AFTER (a shell command run in DEST; `true` for none). Install scripts are not run.
+npm_project() {
+  local src=$1 dest=$2 after=$3 lock f
+  shift 3
+  lock=$( (cd "$src" && sha256sum package-lock.json "$@") | sha256sum | cut -c1-16)
+  if [ -d "$dest/node_modules" ] && [ "$(cat "$dest/.lock" 2>/dev/null)" = "$lock" ]; then return 0; fi
+  log "npm ci in $dest"
+  rm -rf "$dest" && mkdir -p "$dest"
+  for f in package.json package-lock.json "$@"; do cp "$src/$f" "$dest/"; done
+  (cd "$dest" && npm ci --ignore-scripts --silent --no-audit --no-fund >/dev/null && eval "$after")
+  echo "$lock" > "$dest/.lock"
+}
+
 # Chromium, and Bandwidth's browser SDK with its dependencies pinned by
-# core/tests/interop/package-lock.json, bundled into one script for the test page. Install
-# scripts are not run: esbuild's binary comes as its own registry package.
+# core/tests/interop/package-lock.json, bundled into one script for the test page (esbuild's
+# binary comes as its own registry package).
 ensure_browser() {
   apt_install chromium iproute2
-  local here lock
-  here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/core/tests/interop"
-  lock=$(sha256sum "$here/package-lock.json" "$here/entry.js" | sha256sum | cut -c1-16)
-  if [ -f "$BW_BUNDLE" ] && [ "$(cat "$BW_DIR/.lock" 2>/dev/null)" = "$lock" ]; then return 0; fi
-  log "bundling @bandwidth/webrtc-browser (npm ci + esbuild)"
-  rm -rf "$BW_DIR" && mkdir -p "$BW_DIR"
-  cp "$here/package.json" "$here/package-lock.json" "$here/entry.js" "$BW_DIR/"
-  (cd "$BW_DIR" && npm ci --ignore-scripts --silent --no-audit --no-fund >/dev/null \
-    && ./node_modules/.bin/esbuild entry.js --bundle --format=iife --log-level=warning --outfile=bw.js)
-  echo "$lock" > "$BW_DIR/.lock"
+  npm_project "$REPO_ROOT/core/tests/interop" "$BW_DIR" \
+    './node_modules/.bin/esbuild entry.js --bundle --format=iife --log-level=warning --outfile=bw.js' \
+    entry.js
 }
 
 # AWS Amplify's JavaScript client (v6, from npm) for the mock's real-time interop test.
 ensure_amplify() {
-  local here lock
-  here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/server-mock/tests/amplify"
-  lock=$(sha256sum "$here/package-lock.json" "$here/amplify.mjs" | sha256sum | cut -c1-16)
-  if [ -d "$AMPLIFY_DIR/node_modules" ] && [ "$(cat "$AMPLIFY_DIR/.lock" 2>/dev/null)" = "$lock" ]; then return 0; fi
-  log "installing aws-amplify (npm ci)"
-  rm -rf "$AMPLIFY_DIR" && mkdir -p "$AMPLIFY_DIR"
-  cp "$here/package.json" "$here/package-lock.json" "$here/amplify.mjs" "$AMPLIFY_DIR/"
-  (cd "$AMPLIFY_DIR" && npm ci --ignore-scripts --silent --no-audit --no-fund >/dev/null)
-  echo "$lock" > "$AMPLIFY_DIR/.lock"
+  npm_project "$REPO_ROOT/server-mock/tests/amplify" "$AMPLIFY_DIR" true amplify.mjs
 }
 
 # The speech benchmark's tools: espeak-ng makes the speech sample; wideband PESQ (ITU-T
