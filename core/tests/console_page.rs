@@ -385,4 +385,26 @@ async fn the_browser_phone_calls_a_dialtone_phone_and_is_called_back_with_a_tone
         "window.dialtonePhone.status.includes('ended by the other side') && window.dialtonePhone.call === null",
     )
     .await;
+
+    // 3. Dana calls again; the browser declines: Dana's call ends Declined.
+    common::eventually("the media of the second call to go", 10, || {
+        m.media_counts() == (0, 0)
+    })
+    .await;
+    let third = dana.start_call(web_id.clone(), None).await.unwrap();
+    page_until(
+        &mut dt,
+        &errors,
+        "the third call ringing",
+        "window.dialtonePhone.status.startsWith('incoming call from Dana')",
+    )
+    .await;
+    click(&mut dt, "phone-decline").await;
+    common::eventually("Dana's third call to end Declined", 10, || {
+        dana_events.saw(common::call_ended(
+            &third.id(),
+            dialtone::CallEndReason::Declined,
+        ))
+    })
+    .await;
 }

@@ -92,9 +92,10 @@ struct Counted(Shared);
 
 impl Counted {
     fn new(shared: &Shared) -> Self {
-        shared
+        let open = shared
             .realtime_connections
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        tracing::info!(target: "dialtone_mock::ws", "real-time connection open ({} open)", open + 1);
         shared.touch();
         Self(shared.clone())
     }
@@ -102,15 +103,18 @@ impl Counted {
 
 impl Drop for Counted {
     fn drop(&mut self) {
-        self.0
+        let open = self
+            .0
             .realtime_connections
             .fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+        tracing::info!(target: "dialtone_mock::ws", "real-time connection closed ({} open)", open - 1);
         self.0.touch();
     }
 }
 
 async fn serve(shared: Shared, mut socket: WebSocket, authorized: bool) {
     if !authorized {
+        tracing::info!(target: "dialtone_mock::ws", "real-time connection refused: UnauthorizedException");
         let _ = send(
             &mut socket,
             json!({"type": "connection_error", "payload": {"errors": [{
