@@ -128,6 +128,13 @@ async fn the_console_shows_the_devices_a_live_call_and_how_it_ended() {
         "[...document.querySelectorAll('#media [data-chart=fromKbps] polyline')].every(l => l.getAttribute('points').split(' ').length >= 5)",
     )
     .await;
+    page_until(
+        &mut dt,
+        &errors,
+        "the packet counts",
+        "[...document.querySelectorAll('#media .packets')].every(p => /packets from it [1-9]\\d* \\(lost \\d+\\), to it [1-9]/.test(p.textContent))",
+    )
+    .await;
     // The link conditioner, from the page: Bob's link set to `moderate`.
     let media: Value = reqwest::get(format!("{origin}/mock/media"))
         .await

@@ -239,6 +239,8 @@ async fn serve(shared: Shared, mut socket: WebSocket, preauth: Option<String>) {
         greeting.extend(calls.iter().filter_map(|c| c.replay_for(&client_id, now)));
     }
     let mut alive = true;
+    // How the client ended it, for the log: its Close frame's code, or none (dropped).
+    let mut how = "dropped without a Close frame".to_string();
     for g in greeting {
         alive &= socket
             .send(Message::Text(g.to_string().into()))
@@ -260,6 +262,13 @@ async fn serve(shared: Shared, mut socket: WebSocket, preauth: Option<String>) {
                         alive = socket.send(Message::Text(error("binary messages are not supported").into())).await.is_ok();
                         continue;
                     }
+                    Ok(Some(Ok(Message::Close(frame)))) => {
+                        how = match frame {
+                            Some(f) => format!("closed by the client: {}", u16::from(f.code)),
+                            None => "closed by the client".to_string(),
+                        };
+                        break;
+                    }
                     Ok(_) => break,
                 };
                 let reply = answer(text.as_str());
@@ -272,7 +281,7 @@ async fn serve(shared: Shared, mut socket: WebSocket, preauth: Option<String>) {
         }
     }
     shared.events.remove(&client_id, conn);
-    tracing::info!(target: "dialtone_mock::ws", "event channel closed: clientId {client_id}, connection {conn}");
+    tracing::info!(target: "dialtone_mock::ws", "event channel closed: clientId {client_id}, connection {conn}, {how}");
     shared.touch();
     let _ = socket.send(Message::Close(None)).await;
 }

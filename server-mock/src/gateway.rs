@@ -110,7 +110,12 @@ async fn serve(shared: Shared, mut socket: WebSocket, claims: Claims, unique_id:
                 let text = match msg {
                     Some(Ok(Message::Text(t))) => t,
                     Some(Ok(Message::Ping(_) | Message::Pong(_) | Message::Binary(_))) => continue,
-                    Some(Ok(Message::Close(_))) => break SocketEnd::Left,
+                    Some(Ok(Message::Close(frame))) => {
+                        if let Some(f) = frame {
+                            tracing::info!(target: "dialtone_mock::ws", "signaling socket of participant {}: Close {}", participant.id, u16::from(f.code));
+                        }
+                        break SocketEnd::Left;
+                    }
                     Some(Err(_)) | None => break SocketEnd::Lost,
                 };
                 match handle(&shared, &participant, text.as_str()).await {

@@ -77,6 +77,7 @@ function renderMedia(media, profiles) {
         el("span", { class: "mono" }, "session " + short(m.sessionId)),
         el("span", { class: "mono" }, "participant " + short(m.participantId)),
         el("span", {}, m.heartbeatsAnswered + " heartbeats"),
+        el("span", { class: "packets" }, ""),
         el("span", {}, "link up " + (m.uplink || "perfect") + ", down " + (m.downlink || "perfect")),
         el("label", {}, "set link ", select)),
       el("div", { class: "charts" }, ...CHARTS.map(([key, label]) => chart(m.participantId, key, label))));
@@ -121,8 +122,11 @@ function onMedia(samples) {
     push(h, "rttMs", to.rttMs || s.iceRttMs || 0);
     h.last = { at: now, fromBytes: from.bytes || 0, toBytes: to.bytes || 0 };
     history.set(s.participantId, h);
-    const card = document.querySelector(`[data-participant="${s.participantId}"] .charts`);
-    if (card) card.replaceChildren(...CHARTS.map(([key, label]) => chart(s.participantId, key, label)));
+    const card = document.querySelector(`[data-participant="${s.participantId}"]`);
+    if (!card) continue;
+    card.querySelector(".packets").textContent =
+      `packets from it ${from.packets ?? 0} (lost ${from.lost ?? 0}), to it ${to.packets ?? 0}`;
+    card.querySelector(".charts").replaceChildren(...CHARTS.map(([key, label]) => chart(s.participantId, key, label)));
   }
 }
 
