@@ -264,7 +264,7 @@ async fn serve(shared: Shared, mut socket: WebSocket, preauth: Option<String>) {
                     }
                     Ok(Some(Ok(Message::Close(frame)))) => {
                         how = match frame {
-                            Some(f) => format!("closed by the client: {}", u16::from(f.code)),
+                            Some(f) => format!("closed by the client: {}", f.code),
                             None => "closed by the client".to_string(),
                         };
                         break;

@@ -112,7 +112,7 @@ async fn serve(shared: Shared, mut socket: WebSocket, claims: Claims, unique_id:
                     Some(Ok(Message::Ping(_) | Message::Pong(_) | Message::Binary(_))) => continue,
                     Some(Ok(Message::Close(frame))) => {
                         if let Some(f) = frame {
-                            tracing::info!(target: "dialtone_mock::ws", "signaling socket of participant {}: Close {}", participant.id, u16::from(f.code));
+                            tracing::info!(target: "dialtone_mock::ws", "signaling socket of participant {}: Close {}", participant.id, f.code);
                         }
                         break SocketEnd::Left;
                     }
