@@ -33,7 +33,7 @@ pub mod testing {
     pub use crate::media::session::{MediaStats, Timings};
 
     /// The core's HTTP client setup (ring TLS, timeouts), for tests that talk to the mock.
-    pub fn http_client() -> reqwest::Client {
+    pub fn http_client() -> crate::backend::http::HttpClient {
         crate::backend::tls::http_client(std::time::Duration::from_secs(20))
             .expect("the TLS setup works on the test machine")
     }

@@ -12,8 +12,7 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::Message;
 
 async fn start() -> MockServer {
-    // In a workspace build this reqwest is unified with the core's ring-only rustls
-    // (`rustls-no-provider`), which needs a process-wide provider before any client exists.
+    // The process's TLS provider, named once (the tests' TLS clients need one).
     let _ = rustls::crypto::ring::default_provider().install_default();
     let config = MockConfig {
         keep_alive_interval: Duration::from_millis(200),

@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn requests_actions_and_pushes_are_logged_without_secrets() {
-    // In a workspace build reqwest carries the core's ring-only rustls: name the provider.
+    // The process's TLS provider, named once (rustls finds none by itself with two built).
     let _ = rustls::crypto::ring::default_provider().install_default();
     let mut child = Command::new(env!("CARGO_BIN_EXE_dialtone-mock"))
         .args(["--listen", "127.0.0.1:0", "--exit-on-stdin-eof"])

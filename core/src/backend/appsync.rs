@@ -5,7 +5,8 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
-use crate::backend::body::{network_error, read_capped, BodyError, NetworkError};
+use crate::backend::body::{network_error, NetworkError};
+use crate::backend::http::{HttpClient, HttpError};
 
 /// Every field of the AppSync `Person` type, selected by every operation.
 pub const PERSON_FIELDS: &str =
@@ -68,14 +69,14 @@ pub struct Page {
 
 #[derive(Clone)]
 pub struct AppSyncClient {
-    http: reqwest::Client,
+    http: HttpClient,
     url: String,
     api_key: String,
 }
 
 impl AppSyncClient {
     /// `http`: the client's one HTTP client (`backend::tls::http_client`), shared with REST.
-    pub fn new(http: reqwest::Client, url: impl Into<String>, api_key: impl Into<String>) -> Self {
+    pub fn new(http: HttpClient, url: impl Into<String>, api_key: impl Into<String>) -> Self {
         Self {
             http,
             url: url.into(),
@@ -90,20 +91,16 @@ impl AppSyncClient {
         query: &str,
         variables: Value,
     ) -> Result<Value, GraphqlError> {
+        let body = json!({"query": query, "variables": variables}).to_string();
         let resp = self
             .http
-            .post(&self.url)
-            .header("x-api-key", &self.api_key)
-            .json(&json!({"query": query, "variables": variables}))
-            .send()
+            .post_json(&self.url, &[("x-api-key", &self.api_key)], body.as_bytes())
             .await
-            .map_err(|e| GraphqlError::Network(network_error(e)))?;
-        let status = resp.status().as_u16();
-        let raw = read_capped(resp).await.map_err(|e| match e {
-            BodyError::TooLarge => GraphqlError::Decode("response body too large".into()),
-            BodyError::Network(e) => GraphqlError::Network(network_error(e)),
-        })?;
-        interpret(status, &raw, field)
+            .map_err(|e| match e {
+                HttpError::TooLarge => GraphqlError::Decode("response body too large".into()),
+                e => GraphqlError::Network(network_error(e)),
+            })?;
+        interpret(resp.status, &resp.body, field)
     }
 
     pub async fn get_person(&self, id: &str) -> Result<Option<PersonRecord>, GraphqlError> {

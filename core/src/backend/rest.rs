@@ -7,7 +7,8 @@
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use crate::backend::body::{network_error, read_capped, BodyError, NetworkError};
+use crate::backend::body::{network_error, NetworkError};
+use crate::backend::http::HttpClient;
 
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum RestError {
@@ -71,13 +72,13 @@ pub struct Initiated {
 
 #[derive(Clone)]
 pub struct RestClient {
-    http: reqwest::Client,
+    http: HttpClient,
     url: String,
 }
 
 impl RestClient {
     /// `http`: the client's one HTTP client (`backend::tls::http_client`), shared with AppSync.
-    pub fn new(http: reqwest::Client, url: impl Into<String>) -> Self {
+    pub fn new(http: HttpClient, url: impl Into<String>) -> Self {
         Self {
             http,
             url: url.into(),
@@ -85,20 +86,23 @@ impl RestClient {
     }
 
     async fn call(&self, body: Value, secret: Option<&str>) -> Result<Value, RestError> {
-        let mut req = self.http.post(&self.url).json(&body);
-        if let Some(s) = secret {
-            req = req.bearer_auth(s);
-        }
-        let resp = req
-            .send()
+        let bearer = secret.map(|s| format!("Bearer {s}"));
+        let headers: Vec<(&str, &str)> = bearer
+            .as_deref()
+            .map(|b| ("Authorization", b))
+            .into_iter()
+            .collect();
+        let resp = self
+            .http
+            .post_json(&self.url, &headers, body.to_string().as_bytes())
             .await
-            .map_err(|e| RestError::Network(network_error(e)))?;
-        let status = resp.status().as_u16();
-        let raw = read_capped(resp).await.map_err(|e| match e {
-            BodyError::TooLarge => RestError::Decode("response body too large".into()),
-            BodyError::Network(e) => RestError::Network(network_error(e)),
-        })?;
-        interpret(status, &raw)
+            .map_err(|e| match e {
+                crate::backend::http::HttpError::TooLarge => {
+                    RestError::Decode("response body too large".into())
+                }
+                e => RestError::Network(network_error(e)),
+            })?;
+        interpret(resp.status, &resp.body)
     }
 
     /// `secret`: the current client's, when moving to a new push token (the extended backend

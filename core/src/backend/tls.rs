@@ -16,7 +16,7 @@ pub fn client_config() -> Result<Arc<rustls::ClientConfig>, TlsError> {
     CONFIG
         .get_or_init(|| {
             // Also the process default, unless the app chose one: any other rustls user in
-            // the process (reqwest built elsewhere, a WebSocket) then finds ring as well.
+            // the process (an HTTP client built elsewhere, a WebSocket) then finds ring as well.
             let _ = rustls::crypto::ring::default_provider().install_default();
             let roots = rustls::RootCertStore {
                 roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
@@ -27,8 +27,7 @@ pub fn client_config() -> Result<Arc<rustls::ClientConfig>, TlsError> {
                 .map_err(|e| TlsError(e.to_string()))?
                 .with_root_certificates(roots)
                 .with_no_client_auth();
-            // HTTP/1.1 only: REST and AppSync send one small request at a time, and leaving out
-            // the HTTP/2 stack (h2) keeps the library smaller.
+            // HTTP/1.1 only (backend::http): REST and AppSync send one small request at a time.
             config.alpn_protocols = vec![b"http/1.1".to_vec()];
             Ok(Arc::new(config))
         })
@@ -47,13 +46,12 @@ pub fn websocket_config() -> Result<Arc<rustls::ClientConfig>, TlsError> {
         .clone()
 }
 
-/// The one HTTP client setup (REST and AppSync each hold one).
-pub fn http_client(timeout: std::time::Duration) -> Result<reqwest::Client, TlsError> {
-    reqwest::Client::builder()
-        .use_preconfigured_tls((*client_config()?).clone())
-        .connect_timeout(std::time::Duration::from_secs(10))
-        .timeout(timeout)
-        .user_agent(concat!("dialtone/", env!("CARGO_PKG_VERSION")))
-        .build()
-        .map_err(|e| TlsError(e.without_url().to_string()))
+/// The one HTTP client setup (REST and AppSync share one).
+pub fn http_client(
+    timeout: std::time::Duration,
+) -> Result<crate::backend::http::HttpClient, TlsError> {
+    Ok(crate::backend::http::HttpClient::new(
+        client_config()?,
+        timeout,
+    ))
 }
