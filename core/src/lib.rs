@@ -32,6 +32,8 @@ pub mod testing {
     pub use crate::logging::redact;
     pub use crate::media::session::{MediaStats, Timings};
 
+    pub use crate::backend::http::{HttpClient, HttpError};
+
     /// The core's HTTP client setup (ring TLS, timeouts), for tests that talk to the mock.
     pub fn http_client() -> crate::backend::http::HttpClient {
         crate::backend::tls::http_client(std::time::Duration::from_secs(20))

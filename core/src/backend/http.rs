@@ -107,6 +107,7 @@ struct Inner {
     connect_timeout: Duration,
     timeout: Duration,
     idle: Mutex<HashMap<Origin, Connection>>,
+    opened: std::sync::atomic::AtomicU64,
 }
 
 impl HttpClient {
@@ -118,8 +119,14 @@ impl HttpClient {
                 connect_timeout: Duration::from_secs(10),
                 timeout,
                 idle: Mutex::new(HashMap::new()),
+                opened: Default::default(),
             }),
         }
+    }
+
+    /// How many connections it has opened (a kept-alive connection serves many requests).
+    pub fn connections_opened(&self) -> u64 {
+        self.inner.opened.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// POSTs `body` (JSON) to `url` with `headers`; the status and body of the answer.
@@ -186,6 +193,9 @@ impl HttpClient {
             .map_err(|_| HttpError::Timeout(self.inner.connect_timeout))?
             .map_err(HttpError::Connect)?;
         let _ = tcp.set_nodelay(true);
+        self.inner
+            .opened
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let stream: Box<dyn Stream> = if *tls {
             let name = rustls::pki_types::ServerName::try_from(host.clone())
                 .map_err(|e| HttpError::Url(format!("{host}: {e}")))?;
@@ -542,6 +552,7 @@ mod tests {
         }
         // Two requests per connection: the closed one was not reused.
         assert_eq!(connections.load(std::sync::atomic::Ordering::SeqCst), 2);
+        assert_eq!(c.connections_opened(), 2);
     }
 
     #[tokio::test]
