@@ -1,24 +1,27 @@
 //! Secure storage for the secrets the SDK keeps (clientId, push token, client secret), through
 //! keyring-core with each platform's native store: the Keychain ("protected data" store) on
 //! Apple, the Keystore-backed store on Android. Elsewhere (Linux desktops, CI, the demo)
-//! there is no platform store, so secrets go to keyring-core's sample store, a plain file in
-//! the data directory: **for development only, it is not encrypted**.
+//! there is no platform store, so secrets go to a plain file in the data directory
+//! (`dev_secrets`): **for development only, it is not encrypted**.
 
 use std::path::Path;
-use std::sync::Arc;
 
+#[cfg(any(target_os = "android", target_vendor = "apple"))]
 use keyring_core::Entry;
 
+#[cfg(any(target_os = "android", target_vendor = "apple"))]
 const SERVICE: &str = "dev.dialtone.sdk";
 
 #[derive(Debug, thiserror::Error)]
 pub enum SecretError {
-    /// The platform store failed (Keychain, Keystore, the dev file).
+    /// The platform store failed (Keychain, Keystore).
+    #[cfg(any(target_os = "android", target_vendor = "apple"))]
     #[error("secure storage: {0}")]
     Store(#[from] keyring_core::Error),
-    /// The data directory cannot name a store.
-    #[error("secure storage: {0}")]
-    Path(String),
+    /// The development store's file could not be read or written.
+    #[cfg(not(any(target_os = "android", target_vendor = "apple")))]
+    #[error("secure storage (development file): {0}")]
+    DevFile(String),
     /// What is stored cannot be read back, or written.
     #[error("secure storage: {0}")]
     Corrupt(String),
@@ -36,7 +39,7 @@ pub struct SecretStore {
 
 enum Backend {
     #[cfg(not(any(target_os = "android", target_vendor = "apple")))]
-    DevFile(Arc<keyring_core::sample::Store>),
+    DevFile(super::dev_secrets::DevSecrets),
     #[cfg(any(target_os = "android", target_vendor = "apple"))]
     Platform,
 }
@@ -46,11 +49,7 @@ impl SecretStore {
         let namespace = namespace_for(data_dir);
         #[cfg(not(any(target_os = "android", target_vendor = "apple")))]
         {
-            let path = data_dir.join("dev-secrets.ron");
-            let path = path
-                .to_str()
-                .ok_or_else(|| SecretError::Path("data directory is not UTF-8".into()))?;
-            let store = keyring_core::sample::Store::new_with_backing(path)?;
+            let store = super::dev_secrets::DevSecrets::new(data_dir.join("dev-secrets.json"));
             Ok(Self {
                 namespace,
                 backend: Backend::DevFile(store),
@@ -66,68 +65,75 @@ impl SecretStore {
         }
     }
 
-    fn entry(&self, key: &str) -> Result<Entry, SecretError> {
-        let user = format!("{}:{key}", self.namespace);
-        match &self.backend {
-            #[cfg(not(any(target_os = "android", target_vendor = "apple")))]
-            Backend::DevFile(store) => {
-                use keyring_core::api::CredentialStoreApi;
-                Ok(store.build(SERVICE, &user, None)?)
-            }
-            // Apple: readable after the first unlock since boot, on this device only, so a VoIP
-            // push that wakes the app on a locked phone can still read the identity
-            // (developer.apple.com/documentation/security/restricting-keychain-item-accessibility).
-            #[cfg(target_vendor = "apple")]
-            Backend::Platform => Ok(Entry::new_with_modifiers(
-                SERVICE,
-                &user,
-                &std::collections::HashMap::from([(
-                    "access-policy",
-                    "after-first-unlock-this-device-only",
-                )]),
-            )?),
-            #[cfg(target_os = "android")]
-            Backend::Platform => Ok(Entry::new(SERVICE, &user)?),
-        }
+    fn user(&self, key: &str) -> String {
+        format!("{}:{key}", self.namespace)
     }
 
     pub fn get(&self, key: &str) -> Result<Option<String>, SecretError> {
-        match self.entry(key)?.get_password() {
-            Ok(v) => Ok(Some(v)),
-            Err(keyring_core::Error::NoEntry) => Ok(None),
-            Err(e) => Err(e.into()),
+        let user = self.user(key);
+        match &self.backend {
+            #[cfg(not(any(target_os = "android", target_vendor = "apple")))]
+            Backend::DevFile(file) => file.get(&user).map_err(SecretError::DevFile),
+            #[cfg(any(target_os = "android", target_vendor = "apple"))]
+            Backend::Platform => match platform_entry(&user)?.get_password() {
+                Ok(v) => Ok(Some(v)),
+                Err(keyring_core::Error::NoEntry) => Ok(None),
+                Err(e) => Err(e.into()),
+            },
         }
     }
 
     pub fn set(&self, key: &str, value: &str) -> Result<(), SecretError> {
-        let entry = self.entry(key)?;
-        // An item keeps the accessibility it was created with: re-create it, so items made
-        // by an older version (when-unlocked) move to the policy above.
-        #[cfg(target_vendor = "apple")]
-        match entry.delete_credential() {
-            Ok(()) | Err(keyring_core::Error::NoEntry) => {}
-            Err(e) => return Err(e.into()),
+        let user = self.user(key);
+        match &self.backend {
+            #[cfg(not(any(target_os = "android", target_vendor = "apple")))]
+            Backend::DevFile(file) => file.set(&user, value).map_err(SecretError::DevFile),
+            #[cfg(any(target_os = "android", target_vendor = "apple"))]
+            Backend::Platform => {
+                let entry = platform_entry(&user)?;
+                // An item keeps the accessibility it was created with: re-create it, so items
+                // made by an older version (when-unlocked) move to the policy below.
+                #[cfg(target_vendor = "apple")]
+                match entry.delete_credential() {
+                    Ok(()) | Err(keyring_core::Error::NoEntry) => {}
+                    Err(e) => return Err(e.into()),
+                }
+                Ok(entry.set_password(value)?)
+            }
         }
-        entry.set_password(value)?;
-        self.flush()
     }
 
     pub fn delete(&self, key: &str) -> Result<(), SecretError> {
-        match self.entry(key)?.delete_credential() {
-            Ok(()) | Err(keyring_core::Error::NoEntry) => self.flush(),
-            Err(e) => Err(e.into()),
-        }
-    }
-
-    fn flush(&self) -> Result<(), SecretError> {
+        let user = self.user(key);
         match &self.backend {
-            // The sample store writes its file only when asked (or dropped).
             #[cfg(not(any(target_os = "android", target_vendor = "apple")))]
-            Backend::DevFile(store) => Ok(store.save()?),
+            Backend::DevFile(file) => file.delete(&user).map_err(SecretError::DevFile),
             #[cfg(any(target_os = "android", target_vendor = "apple"))]
-            Backend::Platform => Ok(()),
+            Backend::Platform => match platform_entry(&user)?.delete_credential() {
+                Ok(()) | Err(keyring_core::Error::NoEntry) => Ok(()),
+                Err(e) => Err(e.into()),
+            },
         }
     }
+}
+
+/// The platform store's entry for `user`. Apple: readable after the first unlock since
+/// boot, on this device only, so a VoIP push that wakes the app on a locked phone can still
+/// read the identity
+/// (developer.apple.com/documentation/security/restricting-keychain-item-accessibility).
+#[cfg(any(target_os = "android", target_vendor = "apple"))]
+fn platform_entry(user: &str) -> Result<Entry, SecretError> {
+    #[cfg(target_vendor = "apple")]
+    return Ok(Entry::new_with_modifiers(
+        SERVICE,
+        user,
+        &std::collections::HashMap::from([(
+            "access-policy",
+            "after-first-unlock-this-device-only",
+        )]),
+    )?);
+    #[cfg(target_os = "android")]
+    return Ok(Entry::new(SERVICE, user)?);
 }
 
 /// A short, stable name for the data directory, so two clients never share a secret.

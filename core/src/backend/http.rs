@@ -125,6 +125,7 @@ impl HttpClient {
     }
 
     /// How many connections it has opened (a kept-alive connection serves many requests).
+    #[cfg(any(test, feature = "testing"))]
     pub fn connections_opened(&self) -> u64 {
         self.inner.opened.load(std::sync::atomic::Ordering::Relaxed)
     }
