@@ -59,7 +59,11 @@ final class MediaTests: XCTestCase, @unchecked Sendable {
         _ = try await bob.joinCall(participantToken: try await tokenFromPush("sw-media-bob"))
         try await eventually("Bob to hear 440 Hz") { bob.detectedRemoteTone(candidatesHz: tones) == 440 }
         try await eventually("Alice to hear 880 Hz") { alice.detectedRemoteTone(candidatesHz: tones) == 880 }
-        XCTAssertTrue(recorder.all.contains { if case .stateChanged(_, .connected) = $0 { return true } else { return false } })
+        // Events reach the listener on their own thread: under load the tone can be detected
+        // before Connected is delivered, so wait for it too.
+        try await eventually("Alice's Connected event", seconds: 5) {
+            recorder.all.contains { if case .stateChanged(_, .connected) = $0 { return true } else { return false } }
+        }
 
         alice.setMuted(muted: true)
         try await eventually("Bob to stop hearing Alice", seconds: 5) { bob.detectedRemoteTone(candidatesHz: tones) == nil }

@@ -50,7 +50,11 @@ class MediaTest {
                 bob.joinCall(tokenFromPush("kt-media-bob"))
                 eventually("Bob to hear 440 Hz") { bob.detectedRemoteTone(tones) == 440.0f }
                 eventually("Alice to hear 880 Hz") { alice.detectedRemoteTone(tones) == 880.0f }
-                assertTrue(events.any { it is CallEvent.StateChanged && it.state == CallState.Connected })
+                // Events reach the listener on their own thread: under load the tone can be
+                // detected before Connected is delivered (CI saw it once), so wait for it too.
+                eventually("Alice's Connected event", 5) {
+                    events.any { it is CallEvent.StateChanged && it.state == CallState.Connected }
+                }
 
                 alice.setMuted(true)
                 eventually("Bob to stop hearing Alice", 5) { bob.detectedRemoteTone(tones) == null }
