@@ -126,27 +126,6 @@ fn read_wav(path: &Path) -> Vec<i16> {
     panic!("{}: no data chunk", path.display())
 }
 
-fn write_wav(path: &Path, samples: &[i16]) {
-    let data = samples.len() as u32 * 2;
-    let mut out = Vec::with_capacity(44 + data as usize);
-    out.extend_from_slice(b"RIFF");
-    out.extend_from_slice(&(36 + data).to_le_bytes());
-    out.extend_from_slice(b"WAVEfmt ");
-    out.extend_from_slice(&16u32.to_le_bytes());
-    out.extend_from_slice(&1u16.to_le_bytes());
-    out.extend_from_slice(&1u16.to_le_bytes());
-    out.extend_from_slice(&(RATE as u32).to_le_bytes());
-    out.extend_from_slice(&(RATE as u32 * 2).to_le_bytes());
-    out.extend_from_slice(&2u16.to_le_bytes());
-    out.extend_from_slice(&16u16.to_le_bytes());
-    out.extend_from_slice(b"data");
-    out.extend_from_slice(&data.to_le_bytes());
-    for s in samples {
-        out.extend_from_slice(&s.to_le_bytes());
-    }
-    std::fs::write(path, out).unwrap();
-}
-
 /// PESQ of `recorded` against `reference`, and where the reference starts in it (samples).
 fn score(o: &Opts, reference: &Path, recorded: &Path) -> (Option<f64>, Option<usize>, String) {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/quality/score.py");
@@ -232,7 +211,7 @@ async fn dialtone_run(o: &Opts, profile: &str, speech: &Arc<Vec<i16>>) -> Run {
     let _ = c.bob.end_call().await;
 
     let rec_path = o.out.join(format!("dialtone-{profile}.wav"));
-    write_wav(&rec_path, &recorded);
+    common::write_wav(&rec_path, RATE as u32, &recorded);
     let (pesq, lag, error) = score(o, &o.speech, &rec_path);
     Run {
         pesq,
@@ -441,7 +420,7 @@ async fn chrome_run(o: &Opts, profile: &str, speech_len: usize) -> Run {
             .and_then(|v| v.trim().parse::<f64>().ok())
     });
     let rec_path = o.out.join(format!("chrome-{profile}.wav"));
-    write_wav(&rec_path, &recorded);
+    common::write_wav(&rec_path, RATE as u32, &recorded);
     let (pesq, lag, error) = score(o, &o.speech, &rec_path);
     let first = head["firstWall"].as_f64();
     let total = head["total"].as_f64().unwrap_or(0.0);

@@ -162,17 +162,14 @@ impl HttpClient {
         let pooled = crate::sync::lock(&self.inner.idle)
             .remove(&origin)
             .filter(Connection::reusable);
-        let mut conn = match pooled {
-            Some(mut c) => match send(&mut c, request).await {
-                Ok(()) => c,
-                // The server closed it as we took it: nothing reached it, so send again
-                // on a new connection.
-                Err(_) => {
-                    let mut fresh = self.connect(&origin).await?;
-                    send(&mut fresh, request).await?;
-                    fresh
-                }
-            },
+        // A pooled connection the server closed as we took it fails the write: nothing
+        // reached the server, so the request goes on a new connection instead.
+        let reused = match pooled {
+            Some(mut c) => send(&mut c, request).await.is_ok().then_some(c),
+            None => None,
+        };
+        let mut conn = match reused {
+            Some(c) => c,
             None => {
                 let mut fresh = self.connect(&origin).await?;
                 send(&mut fresh, request).await?;

@@ -390,6 +390,28 @@ pub fn browser_errors(lines: &Mutex<Vec<String>>) -> Vec<String> {
         .collect()
 }
 
+/// A mono 16-bit PCM WAV file of `samples` at `rate` Hz.
+pub fn write_wav(path: &std::path::Path, rate: u32, samples: &[i16]) {
+    let data = samples.len() as u32 * 2;
+    let mut out = Vec::with_capacity(44 + data as usize);
+    out.extend_from_slice(b"RIFF");
+    out.extend_from_slice(&(36 + data).to_le_bytes());
+    out.extend_from_slice(b"WAVEfmt ");
+    out.extend_from_slice(&16u32.to_le_bytes());
+    out.extend_from_slice(&1u16.to_le_bytes()); // PCM
+    out.extend_from_slice(&1u16.to_le_bytes()); // mono
+    out.extend_from_slice(&rate.to_le_bytes());
+    out.extend_from_slice(&(rate * 2).to_le_bytes());
+    out.extend_from_slice(&2u16.to_le_bytes());
+    out.extend_from_slice(&16u16.to_le_bytes());
+    out.extend_from_slice(b"data");
+    out.extend_from_slice(&data.to_le_bytes());
+    for s in samples {
+        out.extend_from_slice(&s.to_le_bytes());
+    }
+    std::fs::write(path, out).unwrap();
+}
+
 /// This process's resident memory (Linux), for the benchmarks' memory figures.
 pub fn rss_kib() -> u64 {
     std::fs::read_to_string("/proc/self/status")

@@ -51,12 +51,11 @@ pub fn build(shared: &Shared) -> Value {
     let st = shared.state.lock().expect("state lock");
     let mut devices: Vec<&Device> = st.devices.values().collect();
     devices.sort_by_key(|d| d.registered_ms);
-    let client_of_token = |token: &str| {
-        st.devices
-            .values()
-            .find(|d| d.device_token == token)
-            .map(|d| d.id.clone())
-    };
+    let client_of_token: std::collections::HashMap<&str, &str> = st
+        .devices
+        .values()
+        .map(|d| (d.device_token.as_str(), d.id.as_str()))
+        .collect();
     let persons: Vec<Value> = st
         .persons
         .values()
@@ -96,7 +95,7 @@ pub fn build(shared: &Shared) -> Value {
             json!({
                 "id": p.id,
                 "at": iso8601(p.sent_at_ms),
-                "clientId": client_of_token(&p.device_token),
+                "clientId": client_of_token.get(p.device_token.as_str()),
                 "deviceToken": crate::redact::fingerprint(&p.device_token),
                 "pushKind": push_kind(&p.notify_type),
                 "priority": p.priority,
