@@ -195,6 +195,7 @@ fn register(shared: &Shared, st: &mut State, headers: &HeaderMap, req: &Value) -
         .map(|c| c.owner)
         .unwrap_or_else(|| id.clone());
     let secret = extended.then(new_secret);
+    let registered_seq = st.next_seq();
     st.devices.insert(
         id.clone(),
         Device {
@@ -207,6 +208,7 @@ fn register(shared: &Shared, st: &mut State, headers: &HeaderMap, req: &Value) -
             secret: secret.clone(),
             owner,
             registered_ms: now_ms(),
+            registered_seq,
         },
     );
     let mut row = json!({

@@ -54,6 +54,9 @@ pub struct Device {
     pub owner: String,
     /// When it registered (for the console).
     pub registered_ms: i64,
+    /// Registration order (`State::next_seq`): two registrations in the same millisecond
+    /// still list oldest first.
+    pub registered_seq: u64,
 }
 
 impl Device {

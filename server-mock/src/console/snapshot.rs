@@ -50,7 +50,7 @@ fn device_json(shared: &Shared, d: &Device, name: Option<(String, String)>) -> V
 pub fn build(shared: &Shared) -> Value {
     let st = shared.state.lock().expect("state lock");
     let mut devices: Vec<&Device> = st.devices.values().collect();
-    devices.sort_by_key(|d| d.registered_ms);
+    devices.sort_by_key(|d| d.registered_seq);
     let client_of_token: std::collections::HashMap<&str, &str> = st
         .devices
         .values()
