@@ -67,6 +67,36 @@ async fn alice_and_bob_hear_each_others_tones_and_mute_silences() {
     .await;
     // Bob still hears nothing new from a muted Alice, but Alice still hears Bob.
     assert_eq!(c.alice.detected_remote_tone(TONES.to_vec()), Some(880.0));
+    // Muted, Alice's encoder hears silence; the SFU's answer asks for DTX (`usedtx=1`), so
+    // she sends a DTX frame and then only Opus's comfort-noise updates (one per 400 ms)
+    // instead of 50 packets a second, and Bob plays comfort noise, not loss.
+    let bob_received = || {
+        c.bob_events
+            .last(|e| match e {
+                CallEvent::Stats {
+                    packets_received, ..
+                } => Some(*packets_received),
+                _ => None,
+            })
+            .unwrap_or(0)
+    };
+    let bob_lost = || {
+        c.bob_events
+            .last(|e| match e {
+                CallEvent::Stats { packets_lost, .. } => Some(*packets_lost),
+                _ => None,
+            })
+            .unwrap_or(0)
+    };
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let (received, lost) = (bob_received(), bob_lost());
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let in_silence = bob_received() - received;
+    assert!(
+        in_silence < 40,
+        "{in_silence} packets in 3 s of silence (150 without DTX)"
+    );
+    assert_eq!(bob_lost(), lost, "a DTX pause is not loss");
     c.alice.set_muted(false);
     eventually("Bob to hear Alice again", 5, || {
         c.bob.detected_remote_tone(TONES.to_vec()) == Some(440.0)

@@ -21,6 +21,7 @@ pub struct Encoder {
     out: Box<[u8; MAX_PACKET]>,
     loss_percent: u8,
     bitrate: u32,
+    dtx: bool,
 }
 
 /// The expected loss the encoder never goes below (some FEC is always sent) and above.
@@ -56,6 +57,7 @@ impl Encoder {
             out: Box::new([0; MAX_PACKET]),
             loss_percent: MIN_EXPECTED_LOSS,
             bitrate: super::bitrate::START_BPS,
+            dtx: false,
         })
     }
 
@@ -79,6 +81,14 @@ impl Encoder {
         }
     }
 
+    /// Discontinuous transmission: in silence the encoder makes DTX frames (at most 2
+    /// bytes) and a comfort-noise update every 400 ms. Only calls the codec when it changes.
+    pub fn set_dtx(&mut self, on: bool) {
+        if self.dtx != on && self.inner.set_dtx(on).is_ok() {
+            self.dtx = on;
+        }
+    }
+
     /// Encodes one frame; the returned slice is valid until the next call.
     pub fn encode(&mut self, pcm: &Frame) -> Result<&[u8], CodecError> {
         let n = self.inner.encode(pcm, &mut self.out[..])?;
@@ -93,6 +103,27 @@ pub enum Recovered {
     Fec,
     /// Extrapolated by Opus's packet loss concealment.
     Concealed,
+}
+
+/// How long a splice cross-fades (5 ms).
+pub const SPLICE_SAMPLES: usize = 240;
+
+/// Cross-fades the start of `into` from `from`'s start, linearly over `SPLICE_SAMPLES`.
+fn splice(from: &Frame, into: &mut Frame) {
+    for i in 0..SPLICE_SAMPLES {
+        let w = (i + 1) as i32;
+        let mixed = (from[i] as i32 * (SPLICE_SAMPLES as i32 - w) + into[i] as i32 * w)
+            / SPLICE_SAMPLES as i32;
+        into[i] = mixed as i16;
+    }
+}
+
+/// Below −40 dBFS RMS: a pause in speech (or comfort noise), where a skipped frame is
+/// not heard.
+pub fn is_quiet(frame: &Frame) -> bool {
+    const LEVEL: i64 = 328; // 32768 · 10^(−40/20)
+    let energy: i64 = frame.iter().map(|&s| (s as i64) * (s as i64)).sum();
+    energy < LEVEL * LEVEL * frame.len() as i64
 }
 
 pub struct Decoder {
@@ -123,6 +154,23 @@ impl Decoder {
         }
         self.decode(None, out)?;
         Ok(Recovered::Concealed)
+    }
+
+    /// Leaves out one frame to shorten the delay: decodes `skipped` into `scratch` (so the
+    /// decoder's state follows the stream) and `packet` into `out`, then cross-fades the first
+    /// `SPLICE_SAMPLES` of `out` from `skipped`'s, which continue what played last — a splice
+    /// without a click.
+    pub fn decode_skipping(
+        &mut self,
+        skipped: &[u8],
+        packet: &[u8],
+        scratch: &mut Frame,
+        out: &mut Frame,
+    ) -> Result<(), CodecError> {
+        self.decode(Some(skipped), scratch)?;
+        self.decode(Some(packet), out)?;
+        splice(scratch, out);
+        Ok(())
     }
 
     /// Decodes one packet into `out`; `None` asks Opus to conceal a lost frame.
@@ -205,6 +253,81 @@ mod tests {
             fec_880 > fec_440 && plc_440 > plc_880,
             "FEC 880/440 {fec_880:.3}/{fec_440:.3}, PLC 880/440 {plc_880:.3}/{plc_440:.3}"
         );
+    }
+
+    /// Speech, then silence: with DTX the encoder soon makes only DTX frames (≤ 2 bytes)
+    /// and a comfort-noise update now and then; the decoder takes them, and the tone comes
+    /// back when speech resumes. Without DTX, silence is still a packet every frame.
+    #[test]
+    fn with_dtx_silence_becomes_dtx_frames_and_speech_comes_back() {
+        let run = |dtx: bool| {
+            let mut enc = Encoder::new().unwrap();
+            enc.set_dtx(dtx);
+            let mut dec = Decoder::new().unwrap();
+            let mut gen = ToneGenerator::new(440.0, 0.5);
+            let (mut pcm, mut out) = ([0i16; FRAME_SAMPLES], [0i16; FRAME_SAMPLES]);
+            let mut sizes = Vec::new();
+            for i in 0..150 {
+                if (50..100).contains(&i) {
+                    pcm.fill(0);
+                } else {
+                    gen.fill(&mut pcm);
+                }
+                let packet = enc.encode(&pcm).unwrap().to_vec();
+                dec.decode(Some(&packet), &mut out).unwrap();
+                sizes.push(packet.len());
+            }
+            let mut det = ToneDetector::new(&[440.0, 880.0]);
+            det.push(&out);
+            (sizes, det.detected())
+        };
+        let (sizes, tone_after) = run(true);
+        let silent = &sizes[50..100];
+        let dtx_frames = silent
+            .iter()
+            .filter(|n| **n <= crate::media::jitter::MAX_DTX_PAYLOAD)
+            .count();
+        assert!(dtx_frames >= 25, "{silent:?}");
+        assert!(
+            sizes[100..].iter().all(|n| *n > 2),
+            "speech again: {:?}",
+            &sizes[100..]
+        );
+        assert_eq!(tone_after, Some(440.0));
+        let (sizes, _) = run(false);
+        assert!(sizes.iter().all(|n| *n > 2), "no DTX: {sizes:?}");
+    }
+
+    #[test]
+    fn a_skip_cross_fades_from_the_skipped_frame_into_the_next() {
+        let from = [1000i16; FRAME_SAMPLES];
+        let mut into = [-1000i16; FRAME_SAMPLES];
+        splice(&from, &mut into);
+        assert!(
+            (into[0] - 1000).abs() <= 10,
+            "starts where the skipped frame starts"
+        );
+        assert!(
+            into[..SPLICE_SAMPLES].windows(2).all(|w| w[1] <= w[0]),
+            "no jump"
+        );
+        assert!(into[SPLICE_SAMPLES - 1..].iter().all(|s| *s == -1000));
+    }
+
+    #[test]
+    fn quiet_is_below_minus_40_dbfs() {
+        let mut frame = [0i16; FRAME_SAMPLES];
+        assert!(is_quiet(&frame));
+        frame
+            .iter_mut()
+            .enumerate()
+            .for_each(|(i, s)| *s = if i % 2 == 0 { 300 } else { -300 });
+        assert!(is_quiet(&frame), "−40.8 dBFS");
+        frame
+            .iter_mut()
+            .enumerate()
+            .for_each(|(i, s)| *s = if i % 2 == 0 { 400 } else { -400 });
+        assert!(!is_quiet(&frame), "−38.3 dBFS");
     }
 
     #[test]

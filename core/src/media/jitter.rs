@@ -4,8 +4,17 @@
 //! Its target delay adapts (`delay_estimator`): when it grows, playout holds back a frame
 //! (a concealed one is played, nothing consumed) per frame of growth; when it shrinks, one
 //! packet is skipped per frame, at most one per pop, and only while more than the target is
-//! buffered. Running dry mid-call is concealed for up to `MAX_DRY_FRAMES` (a loss burst);
+//! buffered: preferably just after a quiet frame (a pause in speech), and always spliced into
+//! the next one with a cross-fade (`Playout::Skip`), so a change of delay is not heard as a
+//! click. Running dry mid-call is concealed for up to `MAX_DRY_FRAMES` (a loss burst);
 //! past that, playout stops and refills.
+//!
+//! Discontinuous transmission (Opus DTX, RFC 7587 §3.1.3): a sender that hears silence sends
+//! one packet of at most 2 bytes and then nothing (or a comfort-noise update now and then)
+//! until speech resumes. Sequence numbers stay contiguous but RTP timestamps jump, so the
+//! buffer follows each packet's timestamp against its own playout timeline: after a DTX
+//! packet, the time until the next packet is due is comfort noise (`Playout::Comfort`), not
+//! loss, and delay changes are made there, where nobody can hear them.
 
 use super::codec::MAX_PACKET;
 
@@ -16,6 +25,13 @@ pub const CAPACITY: usize = 50;
 /// their own time and the gap is heard as concealment. A longer silence is a stall or a
 /// pause: playout stops and refills to the target.
 pub const MAX_DRY_FRAMES: usize = 10;
+/// A shrink waits this many frames (500 ms) for a quiet frame to follow before it splices
+/// in the middle of speech anyway.
+pub const SKIP_PATIENCE: u32 = 25;
+/// 20 ms of 48 kHz in RTP timestamp units.
+const FRAME_TS: u32 = 960;
+/// A payload this short is a DTX frame (as libwebrtc tells them: `IsDtxPacket`).
+pub const MAX_DTX_PAYLOAD: usize = 2;
 
 /// What the playout clock gets for the next 20 ms.
 #[derive(Debug, PartialEq)]
@@ -29,10 +45,17 @@ pub enum Playout<'a> {
     Lost { next: Option<&'a [u8]> },
     /// The target delay grew: play a concealed frame and consume nothing.
     Stretch,
+    /// The target delay shrank: `skipped` is left out. Decode it (the decoder's state must
+    /// follow the stream) and cross-fade from it into `packet`, which plays.
+    Skip { skipped: &'a [u8], packet: &'a [u8] },
+    /// The far end is in a DTX pause: comfort noise (the decoder, told the frame is missing
+    /// after a DTX frame, makes it). Not a loss.
+    Comfort,
 }
 
 struct Slot {
     seq: u16,
+    ts: u32,
     len: usize,
     filled: bool,
     data: Box<[u8; MAX_PACKET]>,
@@ -51,6 +74,14 @@ pub struct JitterBuffer {
     to_skip: usize,
     /// Frames concealed in a row since the buffer ran dry.
     dry: usize,
+    /// The RTP timestamp the playout clock plays next (once a packet has played).
+    play_ts: Option<u32>,
+    /// The last packet played was a DTX frame: the far end is silent until the next one.
+    in_dtx: bool,
+    /// The playout clock's last frame was quiet (`note_output`): a good place to skip.
+    quiet: bool,
+    /// Pops since a shrink started waiting for a good place.
+    skip_wait: u32,
 }
 
 #[derive(Debug, Default, Clone, Copy, PartialEq)]
@@ -66,6 +97,8 @@ pub struct JitterStats {
     /// Frames played to grow the delay, and packets skipped to shrink it.
     pub stretched: u64,
     pub skipped: u64,
+    /// Frames of comfort noise played in the far end's DTX pauses.
+    pub comfort: u64,
 }
 
 impl JitterBuffer {
@@ -74,6 +107,7 @@ impl JitterBuffer {
         let slots = (0..CAPACITY)
             .map(|_| Slot {
                 seq: 0,
+                ts: 0,
                 len: 0,
                 filled: false,
                 data: Box::new([0; MAX_PACKET]),
@@ -89,6 +123,10 @@ impl JitterBuffer {
             to_stretch: 0,
             to_skip: 0,
             dry: 0,
+            play_ts: None,
+            in_dtx: false,
+            quiet: false,
+            skip_wait: 0,
         }
     }
 
@@ -111,7 +149,7 @@ impl JitterBuffer {
             let target = e.on_packet(arrival_ms, rtp_timestamp);
             self.set_target(target);
         }
-        self.push(seq, payload);
+        self.push_at(seq, rtp_timestamp, payload);
     }
 
     fn set_target(&mut self, target: usize) {
@@ -140,7 +178,14 @@ impl JitterBuffer {
         self.slots.iter().filter(|s| s.filled).count()
     }
 
+    /// A packet whose timestamp follows from its sequence number (20 ms each): for tests of
+    /// the sequence logic.
+    #[cfg(test)]
     pub fn push(&mut self, seq: u16, payload: &[u8]) {
+        self.push_at(seq, seq as u32 * FRAME_TS, payload);
+    }
+
+    pub fn push_at(&mut self, seq: u16, ts: u32, payload: &[u8]) {
         if payload.is_empty() || payload.len() > MAX_PACKET {
             return;
         }
@@ -166,6 +211,7 @@ impl JitterBuffer {
             return;
         }
         slot.seq = seq;
+        slot.ts = ts;
         slot.len = payload.len();
         slot.data[..payload.len()].copy_from_slice(payload);
         slot.filled = true;
@@ -182,17 +228,25 @@ impl JitterBuffer {
         let Some(next) = self.next else {
             return Playout::Buffering;
         };
+        if self.in_dtx {
+            if let Some(pause) = self.pause_left(next) {
+                return self.comfort(pause);
+            }
+        }
         if self.buffered() == 0 {
             if self.dry < MAX_DRY_FRAMES {
                 // A burst of loss: conceal the missing frame and keep the timeline.
                 self.dry += 1;
                 self.next = Some(next.wrapping_add(1));
+                self.advance(1);
                 self.stats.lost += 1;
                 return Playout::Lost { next: None };
             }
             // Dry for longer: the sender paused or the network stalled. Refill first.
             self.started = false;
             self.next = None;
+            self.play_ts = None;
+            self.in_dtx = false;
             self.to_stretch = 0;
             self.to_skip = 0;
             self.dry = 0;
@@ -204,31 +258,104 @@ impl JitterBuffer {
             self.stats.stretched += 1;
             return Playout::Stretch;
         }
-        let mut next = next;
         if self.to_skip > 0 && self.buffered() > self.target_delay {
-            self.to_skip -= 1;
-            self.stats.skipped += 1;
-            let idx = next as usize % CAPACITY;
-            if self.slots[idx].seq == next {
-                self.slots[idx].filled = false;
+            let after = next.wrapping_add(1);
+            let good_place = self.quiet || self.skip_wait >= SKIP_PATIENCE;
+            if good_place && self.holds(next) && self.holds(after) {
+                self.to_skip -= 1;
+                self.skip_wait = 0;
+                self.stats.skipped += 1;
+                self.stats.played += 1;
+                self.next = Some(after.wrapping_add(1));
+                let (a, b) = (next as usize % CAPACITY, after as usize % CAPACITY);
+                self.slots[a].filled = false;
+                self.slots[b].filled = false;
+                self.play_ts = Some(self.slots[b].ts.wrapping_add(FRAME_TS));
+                self.in_dtx = self.slots[b].len <= MAX_DTX_PAYLOAD;
+                let (skipped, packet) = (&self.slots[a], &self.slots[b]);
+                return Playout::Skip {
+                    skipped: &skipped.data[..skipped.len],
+                    packet: &packet.data[..packet.len],
+                };
             }
-            next = next.wrapping_add(1);
+            self.skip_wait += 1;
         }
         self.next = Some(next.wrapping_add(1));
         let idx = next as usize % CAPACITY;
-        if self.slots[idx].filled && self.slots[idx].seq == next {
+        if self.holds(next) {
             self.slots[idx].filled = false;
             self.stats.played += 1;
             let slot = &self.slots[idx];
+            self.play_ts = Some(slot.ts.wrapping_add(FRAME_TS));
+            self.in_dtx = slot.len <= MAX_DTX_PAYLOAD;
             Playout::Packet(&slot.data[..slot.len])
         } else {
             self.stats.lost += 1;
+            self.advance(1);
+            self.in_dtx = false;
             let after = next.wrapping_add(1);
             let slot = &self.slots[after as usize % CAPACITY];
             Playout::Lost {
                 next: (slot.filled && slot.seq == after).then(|| &slot.data[..slot.len]),
             }
         }
+    }
+
+    /// Whether the packet `seq` is here.
+    fn holds(&self, seq: u16) -> bool {
+        let slot = &self.slots[seq as usize % CAPACITY];
+        slot.filled && slot.seq == seq
+    }
+
+    /// Moves the playout timeline on by `frames`.
+    fn advance(&mut self, frames: u32) {
+        if let Some(ts) = self.play_ts.as_mut() {
+            *ts = ts.wrapping_add(frames * FRAME_TS);
+        }
+    }
+
+    /// In a DTX pause: how many frames until the packet `next` is due (`u32::MAX` when
+    /// nothing is here yet), or `None` when it is due now and plays. Its time is read from
+    /// the earliest packet here, counted back by sequence (the first packet of a talk spurt
+    /// may be the one lost).
+    fn pause_left(&self, next: u16) -> Option<u32> {
+        let play_ts = self.play_ts?;
+        let earliest = self
+            .slots
+            .iter()
+            .filter(|s| s.filled)
+            .min_by_key(|s| s.seq.wrapping_sub(next));
+        let Some(slot) = earliest else {
+            return Some(u32::MAX);
+        };
+        let due_ts = slot
+            .ts
+            .wrapping_sub(u32::from(slot.seq.wrapping_sub(next)) * FRAME_TS);
+        let ahead = due_ts.wrapping_sub(play_ts) as i32;
+        (ahead > 0).then(|| (ahead as u32).div_ceil(FRAME_TS))
+    }
+
+    /// A frame of comfort noise in a DTX pause; delay changes are made here, unheard: a
+    /// frame more of pause to grow, a frame less to shrink.
+    fn comfort(&mut self, pause_left: u32) -> Playout<'static> {
+        self.stats.comfort += 1;
+        if self.to_stretch > 0 {
+            self.to_stretch -= 1;
+            self.stats.stretched += 1;
+        } else if self.to_skip > 0 && pause_left >= 2 {
+            self.to_skip -= 1;
+            self.stats.skipped += 1;
+            self.advance(2);
+        } else {
+            self.advance(1);
+        }
+        Playout::Comfort
+    }
+
+    /// The playout clock says whether the frame it just played was quiet (a pause in
+    /// speech): a shrink of the delay prefers to skip the frame after such a one.
+    pub fn note_output(&mut self, quiet: bool) {
+        self.quiet = quiet;
     }
 
     /// The playout clock says how it rebuilt the last lost frame.
@@ -246,8 +373,8 @@ mod tests {
 
     fn take(jb: &mut JitterBuffer) -> Option<u8> {
         match jb.pop() {
-            Playout::Packet(p) => Some(p[0]),
-            Playout::Lost { .. } | Playout::Stretch => Some(0),
+            Playout::Packet(p) | Playout::Skip { packet: p, .. } => Some(p[0]),
+            Playout::Lost { .. } | Playout::Stretch | Playout::Comfort => Some(0),
             Playout::Buffering => None,
         }
     }
@@ -255,10 +382,10 @@ mod tests {
     #[test]
     fn reorders_and_waits_for_the_target_delay() {
         let mut jb = JitterBuffer::new(2);
-        jb.push(11, &[11]);
+        jb.push(11, &[11, 0, 0]);
         assert_eq!(take(&mut jb), None);
-        jb.push(10, &[10]);
-        jb.push(12, &[12]);
+        jb.push(10, &[10, 0, 0]);
+        jb.push(12, &[12, 0, 0]);
         assert_eq!(
             [take(&mut jb), take(&mut jb), take(&mut jb)],
             [Some(10), Some(11), Some(12)]
@@ -268,18 +395,18 @@ mod tests {
     #[test]
     fn gaps_are_lost_late_and_duplicates_are_dropped() {
         let mut jb = JitterBuffer::new(1);
-        jb.push(1, &[1]);
-        jb.push(3, &[3]);
-        jb.push(3, &[3]);
+        jb.push(1, &[1, 0, 0]);
+        jb.push(3, &[3, 0, 0]);
+        jb.push(3, &[3, 0, 0]);
         assert_eq!(take(&mut jb), Some(1));
         // 2 is missing, and 3 (whose FEC can rebuild it) is already here.
         assert_eq!(
             jb.pop(),
             Playout::Lost {
-                next: Some(&[3][..])
+                next: Some(&[3, 0, 0][..])
             }
         );
-        jb.push(2, &[2]);
+        jb.push(2, &[2, 0, 0]);
         assert_eq!(take(&mut jb), Some(3));
         let s = jb.stats();
         assert_eq!((s.lost, s.late, s.duplicate, s.played), (1, 1, 1, 2));
@@ -288,14 +415,14 @@ mod tests {
     #[test]
     fn a_lost_frame_comes_with_the_next_packet_only_when_it_is_here() {
         let mut jb = JitterBuffer::new(1);
-        jb.push(1, &[1]);
-        jb.push(4, &[4]);
+        jb.push(1, &[1, 0, 0]);
+        jb.push(4, &[4, 0, 0]);
         assert_eq!(take(&mut jb), Some(1));
         assert_eq!(jb.pop(), Playout::Lost { next: None }, "2 lost, 3 not here");
         assert_eq!(
             jb.pop(),
             Playout::Lost {
-                next: Some(&[4][..])
+                next: Some(&[4, 0, 0][..])
             },
             "3 lost, 4 here"
         );
@@ -310,7 +437,7 @@ mod tests {
     fn a_growing_target_holds_frames_back_and_a_shrinking_one_skips_packets() {
         let mut jb = JitterBuffer::new(2);
         for seq in 0..4u16 {
-            jb.push(seq, &[seq as u8]);
+            jb.push(seq, &[seq as u8, 0, 0]);
         }
         assert_eq!(take(&mut jb), Some(0));
         // Grows by two frames: two concealed frames, nothing consumed, then on in order.
@@ -319,15 +446,44 @@ mod tests {
         assert_eq!(jb.pop(), Playout::Stretch);
         assert_eq!(take(&mut jb), Some(1));
         for seq in 4..10u16 {
-            jb.push(seq, &[seq as u8]);
+            jb.push(seq, &[seq as u8, 0, 0]);
         }
-        // Shrinks by two: one packet skipped per pop while more than the target is held.
+        // Shrinks by two: one packet skipped per pop while more than the target is held,
+        // just after a quiet frame, spliced into the next.
         jb.set_target(2);
-        assert_eq!(take(&mut jb), Some(3), "2 skipped");
+        jb.note_output(true);
+        assert_eq!(
+            jb.pop(),
+            Playout::Skip {
+                skipped: &[2, 0, 0],
+                packet: &[3, 0, 0]
+            }
+        );
         assert_eq!(take(&mut jb), Some(5), "4 skipped");
         assert_eq!(take(&mut jb), Some(6));
         let s = jb.stats();
         assert_eq!((s.stretched, s.skipped, s.lost), (2, 2, 0));
+    }
+
+    #[test]
+    fn a_shrink_waits_for_a_quiet_frame_but_not_for_ever() {
+        let mut jb = JitterBuffer::new(1);
+        for seq in 0..40u16 {
+            jb.push(seq, &[seq as u8, 0, 0]);
+        }
+        jb.set_target(1);
+        assert_eq!(take(&mut jb), Some(0));
+        jb.to_skip = 1;
+        jb.note_output(false);
+        // Speech: nothing is skipped for SKIP_PATIENCE frames, then one is.
+        let played: Vec<_> = (0..SKIP_PATIENCE as usize + 1)
+            .filter_map(|_| take(&mut jb))
+            .collect();
+        let expected: Vec<u8> = (1..=SKIP_PATIENCE as u8)
+            .chain([SKIP_PATIENCE as u8 + 2])
+            .collect();
+        assert_eq!(played, expected);
+        assert_eq!(jb.stats().skipped, 1);
     }
 
     #[test]
@@ -336,7 +492,7 @@ mod tests {
         assert_eq!(jb.target(), crate::media::delay_estimator::MIN_TARGET);
         for i in 0..60u16 {
             let late = if i % 3 == 0 { 70.0 } else { 0.0 };
-            jb.push_timed(i, i as u32 * 960, 20.0 * i as f64 + late, &[1]);
+            jb.push_timed(i, i as u32 * 960, 20.0 * i as f64 + late, &[1, 0, 0]);
         }
         assert_eq!(jb.target(), 5, "ceil(70 / 20) + 1");
     }
@@ -345,7 +501,7 @@ mod tests {
     fn sequence_numbers_wrap() {
         let mut jb = JitterBuffer::new(1);
         for seq in [65534u16, 65535, 0, 1] {
-            jb.push(seq, &[seq as u8]);
+            jb.push(seq, &[seq as u8, 0, 0]);
         }
         let got: Vec<_> = (0..4).filter_map(|_| take(&mut jb)).collect();
         assert_eq!(got, [254, 255, 0, 1]);
@@ -354,17 +510,17 @@ mod tests {
     #[test]
     fn a_jump_far_ahead_resynchronises() {
         let mut jb = JitterBuffer::new(1);
-        jb.push(5, &[5]);
+        jb.push(5, &[5, 0, 0]);
         assert_eq!(take(&mut jb), Some(5));
-        jb.push(5000, &[9]);
+        jb.push(5000, &[9, 0, 0]);
         assert_eq!(take(&mut jb), Some(9));
     }
 
     #[test]
     fn a_burst_that_empties_the_buffer_is_concealed_and_the_timeline_kept() {
         let mut jb = JitterBuffer::new(2);
-        jb.push(1, &[1]);
-        jb.push(2, &[2]);
+        jb.push(1, &[1, 0, 0]);
+        jb.push(2, &[2, 0, 0]);
         assert_eq!(take(&mut jb), Some(1));
         assert_eq!(take(&mut jb), Some(2));
         // Packets 3–6 lost in a burst: the buffer is empty; each pop conceals one of them.
@@ -372,7 +528,7 @@ mod tests {
             assert_eq!(jb.pop(), Playout::Lost { next: None });
         }
         // 7 arrives after the burst and plays at once, in its own place.
-        jb.push(7, &[7]);
+        jb.push(7, &[7, 0, 0]);
         assert_eq!(take(&mut jb), Some(7));
         assert_eq!(jb.stats().lost, 4);
         // Silent for longer than a burst (a stall): playout stops, then refills.
@@ -380,10 +536,106 @@ mod tests {
             assert!(matches!(jb.pop(), Playout::Lost { .. }));
         }
         assert_eq!(jb.pop(), Playout::Buffering);
-        jb.push(40, &[40]);
+        jb.push(40, &[40, 0, 0]);
         assert_eq!(jb.pop(), Playout::Buffering, "refilling to the target");
-        jb.push(41, &[41]);
+        jb.push(41, &[41, 0, 0]);
         assert_eq!(take(&mut jb), Some(40));
+    }
+
+    /// Packets of a talk spurt: (seq, timestamp in frames, payload).
+    fn push_frames(jb: &mut JitterBuffer, packets: &[(u16, u32, &[u8])]) {
+        for &(seq, frame, payload) in packets {
+            jb.push_at(seq, frame * FRAME_TS, payload);
+        }
+    }
+
+    #[test]
+    fn a_dtx_pause_is_comfort_noise_until_the_next_packet_is_due() {
+        let mut jb = JitterBuffer::new(1);
+        // 0 and 1 speech, 2 a DTX frame, then nothing until 3 (sequence contiguous) ten
+        // frames later; it is already here (it arrived early).
+        push_frames(
+            &mut jb,
+            &[
+                (0, 0, &[0, 0, 0]),
+                (1, 1, &[1, 0, 0]),
+                (2, 2, &[8]),
+                (3, 12, &[3, 0, 0]),
+            ],
+        );
+        assert_eq!([take(&mut jb), take(&mut jb)], [Some(0), Some(1)]);
+        assert_eq!(jb.pop(), Playout::Packet(&[8]));
+        for frame in 3..12 {
+            assert_eq!(jb.pop(), Playout::Comfort, "frame {frame}");
+        }
+        assert_eq!(take(&mut jb), Some(3));
+        let s = jb.stats();
+        assert_eq!((s.lost, s.comfort, s.played), (0, 9, 4));
+    }
+
+    #[test]
+    fn a_long_dtx_pause_never_runs_dry_and_speech_resumes_on_time() {
+        let mut jb = JitterBuffer::new(1);
+        push_frames(&mut jb, &[(0, 0, &[0, 0, 0]), (1, 1, &[1])]);
+        take(&mut jb);
+        take(&mut jb);
+        for _ in 0..3 * MAX_DRY_FRAMES {
+            assert_eq!(jb.pop(), Playout::Comfort);
+        }
+        // The next talk spurt, due 2 frames from now.
+        let now = 2 + 3 * MAX_DRY_FRAMES as u32;
+        push_frames(
+            &mut jb,
+            &[(2, now + 2, &[2, 0, 0]), (3, now + 3, &[3, 0, 0])],
+        );
+        assert_eq!(jb.pop(), Playout::Comfort);
+        assert_eq!(jb.pop(), Playout::Comfort);
+        assert_eq!([take(&mut jb), take(&mut jb)], [Some(2), Some(3)]);
+        assert_eq!(jb.stats().lost, 0);
+    }
+
+    #[test]
+    fn delay_changes_in_a_dtx_pause_lengthen_or_shorten_the_pause() {
+        let pause_frames = |change: fn(&mut JitterBuffer)| {
+            let mut jb = JitterBuffer::new(2);
+            push_frames(
+                &mut jb,
+                &[(0, 0, &[0, 0, 0]), (1, 1, &[1]), (2, 11, &[2, 0, 0])],
+            );
+            take(&mut jb);
+            take(&mut jb);
+            change(&mut jb);
+            let mut n = 0;
+            while jb.pop() == Playout::Comfort {
+                n += 1;
+            }
+            (n, jb.stats())
+        };
+        let (normal, _) = pause_frames(|_| {});
+        assert_eq!(normal, 9);
+        let (longer, s) = pause_frames(|jb| jb.set_target(4));
+        assert_eq!((longer, s.stretched), (11, 2));
+        let (shorter, s) = pause_frames(|jb| jb.set_target(1));
+        assert_eq!((shorter, s.skipped), (8, 1));
+    }
+
+    #[test]
+    fn the_first_packet_of_a_talk_spurt_lost_is_rebuilt_in_its_own_place() {
+        let mut jb = JitterBuffer::new(1);
+        // 1 (due at frame 9) is lost; 2 comes at frame 10.
+        push_frames(&mut jb, &[(0, 0, &[0])]);
+        assert_eq!(jb.pop(), Playout::Packet(&[0]));
+        push_frames(&mut jb, &[(2, 10, &[2, 0, 0])]);
+        for _ in 1..9 {
+            assert_eq!(jb.pop(), Playout::Comfort);
+        }
+        assert_eq!(
+            jb.pop(),
+            Playout::Lost {
+                next: Some(&[2, 0, 0][..])
+            }
+        );
+        assert_eq!(take(&mut jb), Some(2));
     }
 
     #[test]

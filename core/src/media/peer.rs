@@ -36,7 +36,9 @@ pub fn opus_codec() -> RTCRtpCodec {
         mime_type: MIME_TYPE_OPUS.to_owned(),
         clock_rate: 48_000,
         channels: 2,
-        sdp_fmtp_line: "minptime=10;useinbandfec=1".to_owned(),
+        // `usedtx=1`: we receive DTX (`media::jitter` plays its pauses as comfort noise);
+        // we send it when the far end's answer says the same (`signaling::prefers_dtx`).
+        sdp_fmtp_line: "minptime=10;useinbandfec=1;usedtx=1".to_owned(),
         rtcp_feedback: vec![],
     }
 }

@@ -335,11 +335,11 @@ impl MediaSession {
             let ssrc = (uuid::Uuid::new_v4().as_u128() & 0xffff_ffff) as u32;
             let track = peer::audio_track(&stream_id, ssrc);
             publish.add_track(track.clone()).await?;
-            offer_publish(&publish, &rpc, &stream_id, false).await?;
+            let dtx = offer_publish(&publish, &rpc, &stream_id, false).await?;
             mark(&timings, |t| &mut t.published);
-            Ok::<_, MediaError>((publish, pub_events, heartbeat, track, ssrc, stream_id))
+            Ok::<_, MediaError>((publish, pub_events, heartbeat, track, ssrc, stream_id, dtx))
         };
-        let (publish, pub_events, heartbeat, track, ssrc, stream_id) = match setup.await {
+        let (publish, pub_events, heartbeat, track, ssrc, stream_id, dtx) = match setup.await {
             Ok(v) => v,
             Err(e) => {
                 for t in &tasks {
@@ -351,6 +351,9 @@ impl MediaSession {
         tasks.push(tokio::spawn(heartbeat_responder(heartbeat)).abort_handle());
         // From the loss the SFU reports for what we publish: the encoder's FEC and bitrate.
         let send_control = Arc::new(SendControl::default());
+        send_control
+            .dtx
+            .store(dtx, std::sync::atomic::Ordering::Relaxed);
         tasks.push(
             tokio::spawn(send_clock(
                 bridge.clone(),
@@ -704,16 +707,19 @@ impl Driver {
 /// Re-offers the publishing connection with fresh ICE credentials (after a failure, or when
 /// the app reports a network change).
 async fn restart_ice(publish: &Peer, rpc: &Rpc, stream_id: &str) -> Result<(), MediaError> {
-    offer_publish(publish, rpc, stream_id, true).await
+    offer_publish(publish, rpc, stream_id, true)
+        .await
+        .map(|_| ())
 }
 
 /// One publish round: offer (candidates included, no trickle) → `offerSdp` → apply the answer.
+/// Says whether the answer asks for DTX.
 async fn offer_publish(
     publish: &Peer,
     rpc: &Rpc,
     stream_id: &str,
     ice_restart: bool,
-) -> Result<(), MediaError> {
+) -> Result<bool, MediaError> {
     let options = ice_restart.then_some(RTCOfferOptions { ice_restart: true });
     let offer = publish.create_offer(options).await?;
     publish.set_local_description(offer).await?;
@@ -725,10 +731,11 @@ async fn offer_publish(
         what: "offerSdp result".into(),
         source: crate::error::Cause(Arc::new(e)),
     })?;
+    let dtx = signaling::prefers_dtx(&answer.sdp_answer);
     publish
         .set_remote_description(RTCSessionDescription::answer(answer.sdp_answer)?)
         .await?;
-    Ok(())
+    Ok(dtx)
 }
 
 impl Rpc {
@@ -742,10 +749,12 @@ impl Rpc {
 }
 
 /// What the stats clock tells the send clock, from the loss the far end reports: the loss
-/// the encoder's FEC is sized for (percent) and its bitrate (`media::bitrate`).
+/// the encoder's FEC is sized for (percent) and its bitrate (`media::bitrate`); and whether
+/// the far end asked for DTX (its SDP answer).
 struct SendControl {
     loss: std::sync::atomic::AtomicU8,
     bitrate: std::sync::atomic::AtomicU32,
+    dtx: std::sync::atomic::AtomicBool,
 }
 
 impl Default for SendControl {
@@ -753,11 +762,15 @@ impl Default for SendControl {
         Self {
             loss: std::sync::atomic::AtomicU8::new(crate::media::codec::MIN_EXPECTED_LOSS),
             bitrate: std::sync::atomic::AtomicU32::new(crate::media::bitrate::START_BPS),
+            dtx: std::sync::atomic::AtomicBool::new(false),
         }
     }
 }
 
-/// Every 20 ms: a frame from the app (or the tone), Opus-encoded, as one RTP packet.
+/// Every 20 ms: a frame from the app (or the tone), Opus-encoded, as one RTP packet. With
+/// DTX, silence is sent as one DTX frame and then nothing (Opus's own comfort-noise updates
+/// aside) until speech resumes, as libwebrtc does: the timestamp moves on, the sequence
+/// number does not, so the far end knows a pause from a loss.
 async fn send_clock(
     bridge: Arc<AudioBridge>,
     track: Arc<TrackLocalStaticRTP>,
@@ -775,9 +788,11 @@ async fn send_clock(
     let mut tick = tokio::time::interval(Duration::from_millis(FRAME_MS as u64));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
     let mut first = true;
+    let mut in_dtx = false;
     loop {
         tick.tick().await;
         bridge.next_capture_frame(&mut frame);
+        encoder.set_dtx(send_control.dtx.load(std::sync::atomic::Ordering::Relaxed));
         encoder.expect_loss(send_control.loss.load(std::sync::atomic::Ordering::Relaxed));
         encoder.set_bitrate(
             send_control
@@ -787,6 +802,12 @@ async fn send_clock(
         let Ok(payload) = encoder.encode(&frame) else {
             continue;
         };
+        let dtx_frame = payload.len() <= crate::media::jitter::MAX_DTX_PAYLOAD;
+        if dtx_frame && in_dtx {
+            timestamp = timestamp.wrapping_add(FRAME_TIMESTAMP_STEP);
+            continue;
+        }
+        in_dtx = dtx_frame;
         if arena.capacity() < payload.len() {
             arena.reserve(64 * 1024);
         }
@@ -847,6 +868,7 @@ async fn playout_clock(
         return;
     };
     let mut frame = [0i16; FRAME_SAMPLES];
+    let mut scratch = [0i16; FRAME_SAMPLES];
     let mut tick = tokio::time::interval(Duration::from_millis(FRAME_MS as u64));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
     let mut connected = false;
@@ -854,11 +876,15 @@ async fn playout_clock(
         tick.tick().await;
         let decoded = {
             let mut jb = crate::sync::lock(&jitter);
-            match jb.pop() {
+            let decoded = match jb.pop() {
                 Playout::Buffering => false,
                 Playout::Packet(p) => decoder.decode(Some(p), &mut frame).is_ok(),
                 // The target delay grew: one more frame of concealment, nothing consumed.
-                Playout::Stretch => decoder.decode(None, &mut frame).is_ok(),
+                // In a DTX pause: comfort noise (Opus makes it after a DTX frame).
+                Playout::Stretch | Playout::Comfort => decoder.decode(None, &mut frame).is_ok(),
+                Playout::Skip { skipped, packet } => decoder
+                    .decode_skipping(skipped, packet, &mut scratch, &mut frame)
+                    .is_ok(),
                 Playout::Lost { next } => match decoder.recover(next, &mut frame) {
                     Ok(how) => {
                         jb.note_recovery(how);
@@ -866,7 +892,11 @@ async fn playout_clock(
                     }
                     Err(_) => false,
                 },
+            };
+            if decoded {
+                jb.note_output(crate::media::codec::is_quiet(&frame));
             }
+            decoded
         };
         if !decoded {
             // A stall mid-call (the network, or the sender paused): the app hears silence,

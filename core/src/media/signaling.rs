@@ -169,6 +169,27 @@ pub fn rewrite_setup(sdp: &str, role: &str) -> String {
     out
 }
 
+/// Whether the far end of an SDP asks for Opus DTX (`usedtx=1` on an `a=fmtp:` line of
+/// the Opus payload type, RFC 7587 §7: a receiver's preference, which a sender follows).
+pub fn prefers_dtx(sdp: &str) -> bool {
+    let opus_pts: Vec<&str> = sdp
+        .lines()
+        .filter_map(|l| l.trim_end().strip_prefix("a=rtpmap:"))
+        .filter_map(|l| l.split_once(' '))
+        .filter(|(_, codec)| codec.to_ascii_lowercase().starts_with("opus/"))
+        .map(|(pt, _)| pt)
+        .collect();
+    sdp.lines()
+        .filter_map(|l| l.trim_end().strip_prefix("a=fmtp:"))
+        .filter_map(|l| l.split_once(' '))
+        .filter(|(pt, _)| opus_pts.contains(pt))
+        .any(|(_, params)| {
+            params
+                .split(';')
+                .any(|p| p.trim().eq_ignore_ascii_case("usedtx=1"))
+        })
+}
+
 /// Tracks the last applied `sdpRevision`: an offer that is not newer is ignored.
 #[derive(Debug, Default)]
 pub struct RevisionGate {
@@ -188,6 +209,23 @@ impl RevisionGate {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn dtx_is_used_only_when_the_opus_fmtp_asks_for_it() {
+        let sdp = |fmtp: &str| {
+            format!("v=0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111 0\r\na=rtpmap:111 opus/48000/2\r\na=rtpmap:0 PCMU/8000\r\n{fmtp}\r\n")
+        };
+        assert!(prefers_dtx(&sdp(
+            "a=fmtp:111 minptime=10;useinbandfec=1;usedtx=1"
+        )));
+        assert!(prefers_dtx(&sdp("a=fmtp:111 usedtx=1; minptime=10")));
+        assert!(!prefers_dtx(&sdp("a=fmtp:111 minptime=10;useinbandfec=1")));
+        assert!(!prefers_dtx(&sdp("a=fmtp:111 minptime=10;usedtx=0")));
+        assert!(
+            !prefers_dtx(&sdp("a=fmtp:0 usedtx=1")),
+            "not Opus's payload type"
+        );
+    }
 
     #[test]
     fn url_carries_token_client_version_and_unique_id() {
