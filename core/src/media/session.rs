@@ -473,6 +473,8 @@ struct RxStats {
     last_seq: u16,
     jitter: f64,
     last_transit: Option<f64>,
+    /// The standing queue on the path from the far end (the bitrate's delay signal).
+    queue: crate::media::bitrate::QueueDelay,
 }
 
 impl RxStats {
@@ -502,6 +504,7 @@ impl RxStats {
             self.jitter += (d - self.jitter) / 16.0;
         }
         self.last_transit = Some(transit);
+        self.queue.on_transit(transit / 48.0);
     }
 
     fn expected(&self) -> u64 {
@@ -926,6 +929,7 @@ async fn stats_clock(
     let mut tick = tokio::time::interval(STATS_INTERVAL);
     tick.tick().await;
     let mut last_counts = (0u64, 0u64);
+    let mut rate = crate::media::bitrate::RateController::default();
     loop {
         tick.tick().await;
         let report = publish.get_stats(Instant::now(), StatsSelector::None).await;
@@ -942,24 +946,27 @@ async fn stats_clock(
             RTCStatsReportEntry::RemoteInboundRtp(r) => Some(r.fraction_lost),
             _ => None,
         });
-        let seen = {
-            let s = crate::sync::lock(&rx);
+        let (seen, queue_ms) = {
+            let mut s = crate::sync::lock(&rx);
             let (expected, received) = (s.expected(), s.received);
             let (e0, r0) = std::mem::replace(&mut last_counts, (expected, received));
             let interval_expected = expected.saturating_sub(e0);
-            (interval_expected > 0).then(|| {
+            let seen = (interval_expected > 0).then(|| {
                 interval_expected.saturating_sub(received.saturating_sub(r0)) as f64
                     / interval_expected as f64
-            })
+            });
+            (seen, s.queue.end_interval())
         };
+        // The path back is taken to be like the path out (as for loss): a queue building on
+        // what we receive says the sender should back off, and so should we.
         if let Some(lost) = reported.into_iter().chain(seen).reduce(f64::max) {
             use std::sync::atomic::Ordering::Relaxed;
             let previous = send_control.loss.load(Relaxed);
             let next = crate::media::codec::next_expected_loss(previous, lost);
-            let rate = send_control.bitrate.load(Relaxed);
-            let next_rate = crate::media::bitrate::next_bitrate(rate, lost);
-            if next != previous || next_rate != rate {
-                tracing::debug!(target: "dialtone::media", "{:.1} % loss; FEC sized for {next} %, {next_rate} bit/s", lost * 100.0);
+            let before = rate.rate();
+            let next_rate = rate.update(lost, queue_ms);
+            if next != previous || next_rate != before {
+                tracing::debug!(target: "dialtone::media", "{:.1} % loss, {:.0} ms queue; FEC sized for {next} %, {next_rate} bit/s", lost * 100.0, queue_ms.unwrap_or(0.0));
             }
             send_control.loss.store(next, Relaxed);
             send_control.bitrate.store(next_rate, Relaxed);
