@@ -82,6 +82,8 @@ pub struct JitterBuffer {
     quiet: bool,
     /// Pops since a shrink started waiting for a good place.
     skip_wait: u32,
+    /// While buffering: pops since the first packet came.
+    waited: usize,
 }
 
 #[derive(Debug, Default, Clone, Copy, PartialEq)]
@@ -127,6 +129,7 @@ impl JitterBuffer {
             in_dtx: false,
             quiet: false,
             skip_wait: 0,
+            waited: 0,
         }
     }
 
@@ -220,10 +223,18 @@ impl JitterBuffer {
     /// Called once per 20 ms by the playout clock.
     pub fn pop(&mut self) -> Playout<'_> {
         if !self.started {
-            if self.buffered() < self.target_delay {
+            // Start once the target's worth of packets is here, or once the first has
+            // waited that long: after a DTX pause packets come 400 ms apart, and waiting for
+            // a count of them would add that to the delay for good.
+            let buffered = self.buffered();
+            if buffered > 0 {
+                self.waited += 1;
+            }
+            if buffered < self.target_delay && self.waited < self.target_delay {
                 return Playout::Buffering;
             }
             self.started = true;
+            self.waited = 0;
         }
         let Some(next) = self.next else {
             return Playout::Buffering;
@@ -636,6 +647,82 @@ mod tests {
             }
         );
         assert_eq!(take(&mut jb), Some(2));
+    }
+
+    /// Before playout starts, the first packet waits the target's worth of pops at most:
+    /// after a DTX pause the next packets come 400 ms apart, and waiting for a count of
+    /// them would keep that delay for good.
+    #[test]
+    fn playout_starts_when_the_first_packet_has_waited_the_target() {
+        let mut jb = JitterBuffer::new(3);
+        assert_eq!(jb.pop(), Playout::Buffering, "nothing here");
+        jb.push(1, &[1, 0, 0]);
+        assert_eq!(jb.pop(), Playout::Buffering);
+        assert_eq!(jb.pop(), Playout::Buffering);
+        assert_eq!(take(&mut jb), Some(1), "waited 3 pops");
+    }
+
+    /// A modelled call: speech 1.4 s, then 0.6 s of DTX (one DTX frame, a comfort-noise
+    /// update 400 ms on and a DTX frame after it), over a path of 200–250 ms with 10 % loss,
+    /// for a minute. The playout delay of speech stays where it started (within 60 ms):
+    /// pauses neither add delay nor take the timeline back.
+    #[test]
+    fn a_dtx_call_over_a_jittery_lossy_path_keeps_its_delay() {
+        let mut seed: u64 = 12345;
+        let mut rnd = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            (seed % 1_000_000) as f64 / 1e6
+        };
+        let mut arrivals: Vec<(f64, u16, u32, Vec<u8>)> = vec![];
+        let (mut seq, mut in_dtx, mut since_dtx) = (0u16, false, 0);
+        for frame in 0..3000u32 {
+            let payload = if frame % 100 < 70 {
+                in_dtx = false;
+                vec![1; 60]
+            } else if !in_dtx {
+                (in_dtx, since_dtx) = (true, 0);
+                vec![8]
+            } else {
+                since_dtx += 1;
+                if since_dtx % 20 != 0 {
+                    continue;
+                }
+                in_dtx = false;
+                vec![2; 20]
+            };
+            if rnd() >= 0.1 {
+                let delay = 200.0 + 25.0 * rnd() + 25.0 * rnd();
+                arrivals.push((20.0 * frame as f64 + delay, seq, frame * 960, payload));
+            }
+            seq = seq.wrapping_add(1);
+        }
+        arrivals.sort_by(|a, b| a.0.total_cmp(&b.0));
+        let mut jb = JitterBuffer::adaptive();
+        let (mut k, mut delays) = (0, vec![]);
+        for tick in 0..3100u32 {
+            let now = 20.0 * tick as f64 + 7.0;
+            while k < arrivals.len() && arrivals[k].0 <= now {
+                let (at, seq, ts, ref payload) = arrivals[k];
+                jb.push_timed(seq, ts, at, payload);
+                k += 1;
+            }
+            let ts = jb.next.map(|n| jb.slots[n as usize % CAPACITY].ts);
+            if matches!(jb.pop(), Playout::Packet(p) if p.len() == 60) {
+                delays.push(now - ts.unwrap() as f64 / 48.0);
+            }
+            jb.note_output(false);
+        }
+        let first = delays[0];
+        let (lo, hi) = delays
+            .iter()
+            .fold((f64::MAX, f64::MIN), |(lo, hi), d| (lo.min(*d), hi.max(*d)));
+        assert!(
+            lo >= 200.0 && hi - first <= 60.0,
+            "{first} ms at first, then {lo}..{hi}"
+        );
+        assert!(jb.stats().comfort > 600, "{:?}", jb.stats());
     }
 
     #[test]
