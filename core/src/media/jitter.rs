@@ -7,7 +7,9 @@
 //! buffered: preferably just after a quiet frame (a pause in speech), and always spliced into
 //! the next one with a cross-fade (`Playout::Skip`), so a change of delay is not heard as a
 //! click. Running dry mid-call is concealed for up to `MAX_DRY_FRAMES` (a loss burst);
-//! past that, playout stops and refills.
+//! past that, playout stops until the next packet. Playout starts (and restarts) with the
+//! first packet that comes and builds the target delay behind it, a concealed frame at a
+//! time, so a call is heard as soon as its first packet is here.
 //!
 //! Discontinuous transmission (Opus DTX, RFC 7587 §3.1.3): a sender that hears silence sends
 //! one packet of at most 2 bytes and then nothing (or a comfort-noise update now and then)
@@ -23,7 +25,7 @@ pub const CAPACITY: usize = 50;
 /// A buffer that runs dry mid-call keeps its timeline and conceals for this many frames
 /// (200 ms: a loss burst, or a late batch of packets), so the packets after the gap play at
 /// their own time and the gap is heard as concealment. A longer silence is a stall or a
-/// pause: playout stops and refills to the target.
+/// pause: playout stops until the next packet comes.
 pub const MAX_DRY_FRAMES: usize = 10;
 /// A shrink waits this many frames (500 ms) for a quiet frame to follow before it splices
 /// in the middle of speech anyway.
@@ -36,7 +38,7 @@ pub const MAX_DTX_PAYLOAD: usize = 2;
 /// What the playout clock gets for the next 20 ms.
 #[derive(Debug, PartialEq)]
 pub enum Playout<'a> {
-    /// Still filling up to the target delay (or nothing ever arrived): play silence.
+    /// Not playing (nothing has come, or a stall stopped playout): play silence.
     Buffering,
     /// The next packet in sequence.
     Packet(&'a [u8]),
@@ -82,8 +84,6 @@ pub struct JitterBuffer {
     quiet: bool,
     /// Pops since a shrink started waiting for a good place.
     skip_wait: u32,
-    /// While buffering: pops since the first packet came.
-    waited: usize,
 }
 
 #[derive(Debug, Default, Clone, Copy, PartialEq)]
@@ -104,7 +104,7 @@ pub struct JitterStats {
 }
 
 impl JitterBuffer {
-    /// `target_delay` frames are buffered before playout starts (2 = 40 ms).
+    /// A buffer that aims to hold `target_delay` frames (2 = 40 ms).
     pub fn new(target_delay: usize) -> Self {
         let slots = (0..CAPACITY)
             .map(|_| Slot {
@@ -129,7 +129,6 @@ impl JitterBuffer {
             in_dtx: false,
             quiet: false,
             skip_wait: 0,
-            waited: 0,
         }
     }
 
@@ -222,19 +221,18 @@ impl JitterBuffer {
 
     /// Called once per 20 ms by the playout clock.
     pub fn pop(&mut self) -> Playout<'_> {
-        if !self.started {
-            // Start once the target's worth of packets is here, or once the first has
-            // waited that long: after a DTX pause packets come 400 ms apart, and waiting for
-            // a count of them would add that to the delay for good.
+        let starting = !self.started;
+        if starting {
+            // Play the first packet at once and build the target delay behind it, a
+            // concealed frame at a time: the call is heard a frame or two sooner, and after a
+            // DTX pause or a refill (packets 400 ms apart) nothing waits for a count of them.
             let buffered = self.buffered();
-            if buffered > 0 {
-                self.waited += 1;
-            }
-            if buffered < self.target_delay && self.waited < self.target_delay {
+            if buffered == 0 {
                 return Playout::Buffering;
             }
             self.started = true;
-            self.waited = 0;
+            self.to_stretch = self.target_delay.saturating_sub(buffered);
+            self.to_skip = 0;
         }
         let Some(next) = self.next else {
             return Playout::Buffering;
@@ -243,6 +241,12 @@ impl JitterBuffer {
             if let Some(pause) = self.pause_left(next) {
                 return self.comfort(pause);
             }
+        }
+        if self.to_stretch > 0 && !starting {
+            // Holding back: nothing is consumed, so an empty buffer is no loss.
+            self.to_stretch -= 1;
+            self.stats.stretched += 1;
+            return Playout::Stretch;
         }
         if self.buffered() == 0 {
             if self.dry < MAX_DRY_FRAMES {
@@ -264,11 +268,6 @@ impl JitterBuffer {
             return Playout::Buffering;
         }
         self.dry = 0;
-        if self.to_stretch > 0 {
-            self.to_stretch -= 1;
-            self.stats.stretched += 1;
-            return Playout::Stretch;
-        }
         if self.to_skip > 0 && self.buffered() > self.target_delay {
             let after = next.wrapping_add(1);
             let good_place = self.quiet || self.skip_wait >= SKIP_PATIENCE;
@@ -391,15 +390,17 @@ mod tests {
     }
 
     #[test]
-    fn reorders_and_waits_for_the_target_delay() {
+    fn reorders_before_and_after_playout_starts() {
         let mut jb = JitterBuffer::new(2);
-        jb.push(11, &[11, 0, 0]);
         assert_eq!(take(&mut jb), None);
+        jb.push(11, &[11, 0, 0]);
         jb.push(10, &[10, 0, 0]);
+        assert_eq!(take(&mut jb), Some(10), "the earlier one first");
+        jb.push(13, &[13, 0, 0]);
         jb.push(12, &[12, 0, 0]);
         assert_eq!(
             [take(&mut jb), take(&mut jb), take(&mut jb)],
-            [Some(10), Some(11), Some(12)]
+            [Some(11), Some(12), Some(13)]
         );
     }
 
@@ -547,10 +548,11 @@ mod tests {
             assert!(matches!(jb.pop(), Playout::Lost { .. }));
         }
         assert_eq!(jb.pop(), Playout::Buffering);
+        assert_eq!(jb.pop(), Playout::Buffering, "stopped until a packet comes");
         jb.push(40, &[40, 0, 0]);
-        assert_eq!(jb.pop(), Playout::Buffering, "refilling to the target");
         jb.push(41, &[41, 0, 0]);
-        assert_eq!(take(&mut jb), Some(40));
+        assert_eq!(take(&mut jb), Some(40), "at once");
+        assert_eq!(take(&mut jb), Some(41), "two were here: the target is met");
     }
 
     /// Packets of a talk spurt: (seq, timestamp in frames, payload).
@@ -649,17 +651,23 @@ mod tests {
         assert_eq!(take(&mut jb), Some(2));
     }
 
-    /// Before playout starts, the first packet waits the target's worth of pops at most:
-    /// after a DTX pause the next packets come 400 ms apart, and waiting for a count of
-    /// them would keep that delay for good.
+    /// Playout starts with the first packet and builds the target delay behind it: after
+    /// a DTX pause the next packets come 400 ms apart, and waiting for a count of them would
+    /// keep that delay for good.
     #[test]
-    fn playout_starts_when_the_first_packet_has_waited_the_target() {
+    fn playout_starts_with_the_first_packet_and_builds_the_target_behind_it() {
         let mut jb = JitterBuffer::new(3);
         assert_eq!(jb.pop(), Playout::Buffering, "nothing here");
         jb.push(1, &[1, 0, 0]);
-        assert_eq!(jb.pop(), Playout::Buffering);
-        assert_eq!(jb.pop(), Playout::Buffering);
-        assert_eq!(take(&mut jb), Some(1), "waited 3 pops");
+        assert_eq!(take(&mut jb), Some(1), "at once");
+        jb.push(2, &[2, 0, 0]);
+        assert_eq!(jb.pop(), Playout::Stretch);
+        jb.push(3, &[3, 0, 0]);
+        assert_eq!(jb.pop(), Playout::Stretch, "two frames of delay built");
+        jb.push(4, &[4, 0, 0]);
+        assert_eq!([take(&mut jb), take(&mut jb)], [Some(2), Some(3)]);
+        let s = jb.stats();
+        assert_eq!((s.stretched, s.lost), (2, 0));
     }
 
     /// A modelled call: speech 1.4 s, then 0.6 s of DTX (one DTX frame, a comfort-noise
