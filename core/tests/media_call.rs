@@ -48,9 +48,18 @@ async fn alice_and_bob_hear_each_others_tones_and_mute_silences() {
         ]
     );
     eventually("stats", 5, || {
-        c.bob_events.saw(
-            |e| matches!(e, CallEvent::Stats { packets_received, .. } if *packets_received > 0),
-        )
+        c.bob_events.saw(|e| {
+            matches!(e, CallEvent::Stats {
+                packets_received,
+                bytes_received,
+                bytes_sent,
+                target_bitrate_bps,
+                ..
+            } if *packets_received > 0
+                && *bytes_received > *packets_received * 3
+                && *bytes_sent > 0
+                && (12_000..=40_000).contains(target_bitrate_bps))
+        })
     })
     .await;
     eventually("levels", 5, || {
@@ -455,6 +464,34 @@ async fn the_link_conditioner_impairs_a_call_and_can_be_changed_mid_call() {
         target(&c) == Some(40)
     })
     .await;
+    c.alice.end_call().await.unwrap();
+    c.bob.end_call().await.unwrap();
+}
+
+/// A 50 kbit/s cap with a 100 ms queue (`limited-50`) both ways: the sender at 40 kbit/s of
+/// Opus (about 60 on the wire) overruns it, the queue builds, and the bitrate falls well
+/// under its start within seconds (`media::bitrate`), while both tones still cross.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_capped_link_brings_the_bitrate_down() {
+    let m = mock().await;
+    let c = connected_call(&m).await;
+    common::hears(&c).await;
+    m.set_link(&serde_json::json!({"profile": "limited-50"}))
+        .unwrap();
+    let rate = |events: &Events| {
+        events.last(|e| match e {
+            CallEvent::Stats {
+                target_bitrate_bps, ..
+            } => Some(*target_bitrate_bps),
+            _ => None,
+        })
+    };
+    eventually("both senders to fall under 32 kbit/s", 15, || {
+        rate(&c.alice_events).is_some_and(|r| r < 32_000)
+            && rate(&c.bob_events).is_some_and(|r| r < 32_000)
+    })
+    .await;
+    common::hears(&c).await;
     c.alice.end_call().await.unwrap();
     c.bob.end_call().await.unwrap();
 }

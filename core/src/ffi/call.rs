@@ -118,6 +118,17 @@ pub enum CallEvent {
         fec_recovered_samples: u64,
         /// The delay the adaptive jitter buffer aims for now, ms.
         jitter_buffer_target_ms: u32,
+        /// Samples (48 kHz) played to grow the jitter buffer's delay, and left out (spliced)
+        /// to shrink it (W3C `insertedSamplesForDeceleration`, `removedSamplesForAcceleration`).
+        inserted_samples_for_deceleration: u64,
+        removed_samples_for_acceleration: u64,
+        /// Opus payload bytes sent and received so far (W3C `bytesSent`, `bytesReceived`):
+        /// the difference between two events over their interval is the bitrate.
+        bytes_sent: u64,
+        bytes_received: u64,
+        /// The bitrate the encoder aims for now, bit/s (W3C `targetBitrate`): it falls with
+        /// loss and with a queue building on the path.
+        target_bitrate_bps: u32,
     },
 }
 
@@ -144,6 +155,11 @@ impl From<CallUpdate> for CallEvent {
                 concealed_samples: s.concealed_samples,
                 fec_recovered_samples: s.fec_recovered_samples,
                 jitter_buffer_target_ms: s.jitter_buffer_target_ms,
+                inserted_samples_for_deceleration: s.inserted_samples_for_deceleration,
+                removed_samples_for_acceleration: s.removed_samples_for_acceleration,
+                bytes_sent: s.bytes_sent,
+                bytes_received: s.bytes_received,
+                target_bitrate_bps: s.target_bitrate_bps,
             },
         }
     }

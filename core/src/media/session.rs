@@ -118,6 +118,15 @@ pub struct MediaStats {
     pub fec_recovered_samples: u64,
     /// The delay the jitter buffer aims for now (W3C `jitterBufferTargetDelay`, per packet).
     pub jitter_buffer_target_ms: u32,
+    /// Samples played to grow the delay and left out to shrink it (W3C
+    /// `insertedSamplesForDeceleration`, `removedSamplesForAcceleration`).
+    pub inserted_samples_for_deceleration: u64,
+    pub removed_samples_for_acceleration: u64,
+    /// Payload bytes sent and received (W3C `bytesSent`, `bytesReceived`).
+    pub bytes_sent: u64,
+    pub bytes_received: u64,
+    /// The encoder's bitrate now, bit/s (W3C `targetBitrate`).
+    pub target_bitrate_bps: u32,
 }
 
 /// Milestones of one join, for the setup benchmark.
@@ -471,6 +480,7 @@ struct RxStats {
     highest: u64,
     cycles: u64,
     last_seq: u16,
+    bytes: u64,
     jitter: f64,
     last_transit: Option<f64>,
     /// The standing queue on the path from the far end (the bitrate's delay signal).
@@ -479,8 +489,9 @@ struct RxStats {
 
 impl RxStats {
     /// RFC 3550 §6.4.1 interarrival jitter and sequence-based loss accounting.
-    fn on_packet(&mut self, seq: u16, rtp_ts: u32, arrival: Instant, epoch: Instant) {
+    fn on_packet(&mut self, seq: u16, rtp_ts: u32, bytes: usize, arrival: Instant, epoch: Instant) {
         self.received += 1;
+        self.bytes += bytes as u64;
         match self.base_seq {
             None => {
                 self.base_seq = Some(seq);
@@ -758,6 +769,8 @@ struct SendControl {
     loss: std::sync::atomic::AtomicU8,
     bitrate: std::sync::atomic::AtomicU32,
     dtx: std::sync::atomic::AtomicBool,
+    /// Payload bytes sent (for stats).
+    bytes_sent: std::sync::atomic::AtomicU64,
 }
 
 impl Default for SendControl {
@@ -766,6 +779,7 @@ impl Default for SendControl {
             loss: std::sync::atomic::AtomicU8::new(crate::media::codec::MIN_EXPECTED_LOSS),
             bitrate: std::sync::atomic::AtomicU32::new(crate::media::bitrate::START_BPS),
             dtx: std::sync::atomic::AtomicBool::new(false),
+            bytes_sent: std::sync::atomic::AtomicU64::new(0),
         }
     }
 }
@@ -811,6 +825,9 @@ async fn send_clock(
             continue;
         }
         in_dtx = dtx_frame;
+        send_control
+            .bytes_sent
+            .fetch_add(payload.len() as u64, std::sync::atomic::Ordering::Relaxed);
         if arena.capacity() < payload.len() {
             arena.reserve(64 * 1024);
         }
@@ -847,6 +864,7 @@ async fn receive(
             crate::sync::lock(&stats).on_packet(
                 p.header.sequence_number,
                 p.header.timestamp,
+                p.payload.len(),
                 Instant::now(),
                 epoch,
             );
@@ -992,6 +1010,13 @@ async fn stats_clock(
                 concealed_samples: played.concealed * FRAME_SAMPLES as u64,
                 fec_recovered_samples: played.fec_recovered * FRAME_SAMPLES as u64,
                 jitter_buffer_target_ms: (target * FRAME_MS as usize) as u32,
+                inserted_samples_for_deceleration: played.stretched * FRAME_SAMPLES as u64,
+                removed_samples_for_acceleration: played.skipped * FRAME_SAMPLES as u64,
+                bytes_sent: send_control
+                    .bytes_sent
+                    .load(std::sync::atomic::Ordering::Relaxed),
+                bytes_received: s.bytes,
+                target_bitrate_bps: rate.rate(),
             }
         };
         let _ = events.send(MediaEvent::AudioLevel {
@@ -1013,7 +1038,7 @@ mod tests {
         let mut s = RxStats::default();
         let epoch = Instant::now();
         for seq in [65533u16, 65534, 0, 1, 3] {
-            s.on_packet(seq, seq as u32 * 960, epoch, epoch);
+            s.on_packet(seq, seq as u32 * 960, 3, epoch, epoch);
         }
         // 65533..=3 is 7 packets (65535 and 2 lost).
         assert_eq!(s.expected(), 7);
