@@ -5,7 +5,8 @@
 //! Setup is measured from `start_call` to two-way audio decoded on both phones, split into
 //! steps on the caller's side (REST, WebSocket, publish negotiation, ICE+DTLS, first audio).
 //! The floor is two bare webrtc-rs peers in one process, same settings, no signaling.
-//! Memory is the process RSS before and after the call cycles.
+//! Memory is the process RSS before and after the call cycles, and the heap really in use
+//! (a counting allocator: RSS also moves with the allocator's own keeping).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -24,6 +25,8 @@ use webrtc::media_stream::track_remote::TrackRemoteEvent;
 
 #[path = "../tests/common/mod.rs"]
 mod common;
+#[path = "support/heap.rs"]
+mod heap;
 
 fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1e3
@@ -226,6 +229,7 @@ fn main() {
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
         let before = common::rss_kib();
+        let heap_before = heap::heap_kib();
         let mut halfway = 0;
         for i in 0..cycles {
             one_call(&m, &alice, &bob, &bob_id, "bench-b").await;
@@ -235,9 +239,14 @@ fn main() {
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
         let after = common::rss_kib();
+        let heap_after = heap::heap_kib();
         println!(
             "memory: RSS {start} KiB at the start, {before} KiB after {WARM_CYCLES} warm-up cycles, {halfway} KiB halfway, {after} KiB after {cycles} more: growth {} KiB",
             after as i64 - before as i64
+        );
+        println!(
+            "heap in use: {heap_before} KiB after the warm-up, {heap_after} KiB after {cycles} more: growth {} KiB",
+            heap_after as i64 - heap_before as i64
         );
         m.shutdown().await;
     });

@@ -9,7 +9,9 @@
 //! her own samples, silence between; Bob's side finds each burst's onset in what it plays.
 //! Printed: mouth-to-ear per minute (it must not grow: the drift compensation of ADR 0009
 //! holds both rings near 40 ms), bursts missing or broken by a gap (underruns), and the
-//! process RSS at the start and the end.
+//! process RSS at the start and the end, beside the heap the program really holds (a
+//! counting allocator): a heap that grows is a leak; RSS that grows over a flat heap is the
+//! allocator's own keeping.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -20,6 +22,9 @@ use dialtone_mock::{MockConfig, Profile};
 
 #[path = "../tests/common/mod.rs"]
 mod common;
+#[path = "support/heap.rs"]
+mod heap;
+use heap::{blocks_by_class, heap_kib};
 
 const RATE: f64 = 48_000.0;
 const FRAME: usize = 960;
@@ -48,6 +53,8 @@ async fn main() {
     c.alice.set_audio_source(AudioSource::Microphone);
     c.bob.set_audio_source(AudioSource::Microphone);
     let rss_start = common::rss_kib();
+    let heap_start = heap_kib();
+    let mut blocks_after_first_minute = Vec::new();
     let t0 = Instant::now() + Duration::from_millis(100);
     let stop = Arc::new(AtomicBool::new(false));
 
@@ -124,12 +131,18 @@ async fn main() {
         let span = (seconds - minute * 60).min(60);
         tokio::time::sleep(Duration::from_secs(span)).await;
         println!(
-            "{:>4} s: RSS {} KiB, bursts heard {}",
+            "{:>4} s: RSS {} KiB, heap {} KiB, bursts heard {}",
             (minute * 60 + span),
             common::rss_kib(),
+            heap_kib(),
             heard.lock().unwrap().len()
         );
+        if minute == 0 {
+            blocks_after_first_minute = blocks_by_class();
+        }
     }
+    let heap_end = heap_kib();
+    let blocks_end = blocks_by_class();
     stop.store(true, Ordering::Relaxed);
     let _ = mic.join();
     let _ = speaker.join();
@@ -190,5 +203,31 @@ async fn main() {
     println!(
         "  RSS {rss_start} KiB at the start, {rss_end} KiB at the end ({:+} KiB)",
         rss_end as i64 - rss_start as i64
+    );
+    println!(
+        "  heap in use {heap_start} KiB at the start, {heap_end} KiB at the end ({:+} KiB)",
+        heap_end as i64 - heap_start as i64
+    );
+    let grown: Vec<String> = blocks_end
+        .iter()
+        .zip(&blocks_after_first_minute)
+        .enumerate()
+        .filter(|(_, (end, first))| end != first)
+        .map(|(c, (end, first))| {
+            format!(
+                "{}..{} B: {:+}",
+                (1usize << c) >> 1,
+                1usize << c,
+                *end as i64 - *first as i64
+            )
+        })
+        .collect();
+    println!(
+        "  live blocks by size since the first minute: {}",
+        if grown.is_empty() {
+            "unchanged".to_string()
+        } else {
+            grown.join(", ")
+        }
     );
 }

@@ -111,7 +111,10 @@ async fn new_peer(
             Some(Duration::from_secs(10)),
             Some(Duration::from_millis(500)),
         )
-        .with_ice_connection_attempts(Some(Duration::from_millis(20)), Some(50))
+        // Checks (and the answers to the client's) paced at 5 ms, RFC 8445's least Ta: a
+        // gateway answers at once; at 20 ms the mock's own pacing was most of a call's ICE
+        // and DTLS time (18.5 ms against 3.5).
+        .with_ice_connection_attempts(Some(Duration::from_millis(5)), Some(200))
         .build();
     let config = RTCConfigurationBuilder::new()
         .with_bundle_policy(RTCBundlePolicy::MaxBundle)

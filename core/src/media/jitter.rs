@@ -139,6 +139,11 @@ impl JitterBuffer {
         jb
     }
 
+    /// Whether playout has started (and not stopped after a stall).
+    pub fn is_playing(&self) -> bool {
+        self.started
+    }
+
     /// The target delay, in frames.
     pub fn target(&self) -> usize {
         self.target_delay

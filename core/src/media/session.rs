@@ -375,11 +375,13 @@ impl MediaSession {
 
         let jitter = Arc::new(Mutex::new(JitterBuffer::adaptive()));
         let rx_stats = Arc::new(Mutex::new(RxStats::default()));
+        let wake_playout = Arc::new(tokio::sync::Notify::new());
         bridge.reset_remote();
         tasks.push(
             tokio::spawn(playout_clock(
                 bridge.clone(),
                 jitter.clone(),
+                wake_playout.clone(),
                 events.clone(),
                 timings.clone(),
             ))
@@ -395,6 +397,7 @@ impl MediaSession {
             subscribe: subscribe.clone(),
             gate: RevisionGate::default(),
             jitter: jitter.clone(),
+            wake_playout,
             rx_stats: rx_stats.clone(),
             events: events.clone(),
             timings: timings.clone(),
@@ -532,6 +535,8 @@ struct Driver {
     subscribe: Arc<tokio::sync::Mutex<Option<Peer>>>,
     gate: RevisionGate,
     jitter: Arc<Mutex<JitterBuffer>>,
+    /// Told when a packet comes while playout is stopped (`playout_clock`).
+    wake_playout: Arc<tokio::sync::Notify>,
     rx_stats: Arc<Mutex<RxStats>>,
     events: mpsc::UnboundedSender<MediaEvent>,
     timings: Arc<Mutex<Timings>>,
@@ -657,7 +662,12 @@ impl Driver {
                 },
                 ev = sub_events.recv() => {
                     if let Some(PeerEvent::Track(track)) = ev {
-                        let handle = tokio::spawn(receive(track, self.jitter.clone(), self.rx_stats.clone()));
+                        let handle = tokio::spawn(receive(
+                            track,
+                            self.jitter.clone(),
+                            self.wake_playout.clone(),
+                            self.rx_stats.clone(),
+                        ));
                         self.children.push(handle.abort_handle());
                     }
                 },
@@ -856,6 +866,7 @@ async fn send_clock(
 async fn receive(
     track: Arc<dyn TrackRemote>,
     jitter: Arc<Mutex<JitterBuffer>>,
+    wake_playout: Arc<tokio::sync::Notify>,
     stats: Arc<Mutex<RxStats>>,
 ) {
     let epoch = Instant::now();
@@ -868,20 +879,32 @@ async fn receive(
                 Instant::now(),
                 epoch,
             );
-            crate::sync::lock(&jitter).push_timed(
-                p.header.sequence_number,
-                p.header.timestamp,
-                epoch.elapsed().as_secs_f64() * 1e3,
-                &p.payload,
-            );
+            let stopped = {
+                let mut jb = crate::sync::lock(&jitter);
+                jb.push_timed(
+                    p.header.sequence_number,
+                    p.header.timestamp,
+                    epoch.elapsed().as_secs_f64() * 1e3,
+                    &p.payload,
+                );
+                !jb.is_playing()
+            };
+            if stopped {
+                wake_playout.notify_one();
+            }
         }
     }
 }
 
 /// Every 20 ms: the next packet from the jitter buffer, decoded (or concealed) for the app.
+/// While playout is stopped (before the first packet, after a stall) a packet that comes
+/// wakes the clock at once and its 20 ms ticks start over from there: the first audio is not
+/// held until the next tick, and the ticks fall just after the packets' arrival instead of
+/// up to a frame later.
 async fn playout_clock(
     bridge: Arc<AudioBridge>,
     jitter: Arc<Mutex<JitterBuffer>>,
+    wake: Arc<tokio::sync::Notify>,
     events: mpsc::UnboundedSender<MediaEvent>,
     timings: Arc<Mutex<Timings>>,
 ) {
@@ -894,7 +917,15 @@ async fn playout_clock(
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
     let mut connected = false;
     loop {
-        tick.tick().await;
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = wake.notified() => {
+                if crate::sync::lock(&jitter).is_playing() {
+                    continue; // a wake that came while the clock was busy: stale
+                }
+                tick.reset();
+            }
+        }
         let decoded = {
             let mut jb = crate::sync::lock(&jitter);
             let decoded = match jb.pop() {
