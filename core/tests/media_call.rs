@@ -106,6 +106,14 @@ async fn alice_and_bob_hear_each_others_tones_and_mute_silences() {
         "{in_silence} packets in 3 s of silence (150 without DTX)"
     );
     assert_eq!(bob_lost(), lost, "a DTX pause is not loss");
+    // With DTX turned off, silence goes out as a packet every 20 ms again.
+    c.alice.set_dtx_enabled(false);
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let received = bob_received();
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let in_silence = bob_received() - received;
+    assert!(in_silence > 80, "{in_silence} packets in 2 s without DTX");
+    c.alice.set_dtx_enabled(true);
     c.alice.set_muted(false);
     eventually("Bob to hear Alice again", 5, || {
         c.bob.detected_remote_tone(TONES.to_vec()) == Some(440.0)

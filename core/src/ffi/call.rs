@@ -523,6 +523,14 @@ impl DialtoneClient {
             .set_recovery_budget(std::time::Duration::from_secs(u64::from(seconds)));
     }
 
+    /// Whether silence is sent as Opus DTX (one small frame, then a comfort-noise update
+    /// every 400 ms instead of 50 packets a second) when the far end asks for it: on unless
+    /// set. Turn it off for audio that is not speech (music, tones): Opus's voice detector can
+    /// take a steady tone for silence and clip it. Applies at once, to live calls too.
+    pub fn set_dtx_enabled(&self, enabled: bool) {
+        self.engine.audio().set_dtx_allowed(enabled);
+    }
+
     /// The call with this id (placed or incoming, live or recently ended).
     pub fn call(&self, call_id: String) -> Option<Arc<Call>> {
         self.engine

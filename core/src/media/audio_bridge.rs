@@ -116,6 +116,9 @@ pub struct AudioBridge {
     playback: Ring,
     source: Mutex<(Source, Option<ToneGenerator>)>,
     muted: AtomicBool,
+    /// The app allows DTX (`DialtoneClient::set_dtx_enabled`); sent only if the far end
+    /// also asks for it.
+    dtx_allowed: AtomicBool,
     recent: Mutex<(Vec<Frame>, usize)>,
     local_level: AtomicU32,
     remote_level: AtomicU32,
@@ -138,6 +141,7 @@ impl AudioBridge {
             playback: Ring::new(RING_SAMPLES),
             source: Mutex::new((Source::App, None)),
             muted: AtomicBool::new(false),
+            dtx_allowed: AtomicBool::new(true),
             recent: Mutex::new((vec![[0; FRAME_SAMPLES]; RECENT_FRAMES], 0)),
             local_level: AtomicU32::new(0),
             remote_level: AtomicU32::new(0),
@@ -160,6 +164,14 @@ impl AudioBridge {
 
     pub fn is_muted(&self) -> bool {
         self.muted.load(Ordering::Relaxed)
+    }
+
+    pub fn set_dtx_allowed(&self, allowed: bool) {
+        self.dtx_allowed.store(allowed, Ordering::Relaxed);
+    }
+
+    pub fn dtx_allowed(&self) -> bool {
+        self.dtx_allowed.load(Ordering::Relaxed)
     }
 
     /// The app's microphone samples (48 kHz mono), any amount at a time, from one thread.

@@ -819,7 +819,9 @@ async fn send_clock(
     loop {
         tick.tick().await;
         bridge.next_capture_frame(&mut frame);
-        encoder.set_dtx(send_control.dtx.load(std::sync::atomic::Ordering::Relaxed));
+        encoder.set_dtx(
+            send_control.dtx.load(std::sync::atomic::Ordering::Relaxed) && bridge.dtx_allowed(),
+        );
         encoder.expect_loss(send_control.loss.load(std::sync::atomic::Ordering::Relaxed));
         encoder.set_bitrate(
             send_control

@@ -16,14 +16,28 @@ use serde_json::Value;
 
 pub mod devtools;
 
-/// Records every call event a client reports, and the ids of the incoming calls it was
-/// offered.
+/// Records the call events a client reports (every state change, and the last
+/// `PERIODIC_KEPT` levels and stats: a long call must not grow the record), and the ids of
+/// the incoming calls it was offered.
 #[derive(Default)]
 pub struct Events(Mutex<Vec<CallEvent>>, Mutex<Vec<String>>);
 
+/// A minute of levels and stats (one of each a second).
+const PERIODIC_KEPT: usize = 120;
+
+fn periodic(e: &CallEvent) -> bool {
+    matches!(e, CallEvent::Stats { .. } | CallEvent::AudioLevel { .. })
+}
+
 impl CallListener for Events {
     fn on_call_event(&self, event: CallEvent) {
-        self.0.lock().unwrap().push(event);
+        let mut events = self.0.lock().unwrap();
+        if periodic(&event) && events.iter().filter(|e| periodic(e)).count() >= PERIODIC_KEPT {
+            if let Some(oldest) = events.iter().position(periodic) {
+                events.remove(oldest);
+            }
+        }
+        events.push(event);
     }
 }
 
