@@ -1,5 +1,6 @@
 //! Media for calls. Read `session` first: one joined session (the v3 signaling socket, kept
-//! alive through outages by `signaling_link`, and its JSON-RPC, publish and subscribe negotiation, the send and playout clocks, stats),
+//! alive through outages by `signaling_link`, and its JSON-RPC, publish and subscribe
+//! negotiation), whose send, receive, playout and stats tasks are in `clocks`,
 //! built on `signaling` (the protocol's messages), `peer` (webrtc-rs connections as a call
 //! needs them) and `participant_token` (the token's claims). The samples: the fixed frame
 //! format below, the Opus `codec`, the receive-side `jitter` buffer, the app's PCM in and
@@ -7,6 +8,7 @@
 
 pub mod audio_bridge;
 pub mod bitrate;
+pub mod clocks;
 pub mod codec;
 pub mod delay_estimator;
 pub mod drift;
