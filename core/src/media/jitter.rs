@@ -262,7 +262,8 @@ impl JitterBuffer {
                 self.stats.lost += 1;
                 return Playout::Lost { next: None };
             }
-            // Dry for longer: the sender paused or the network stalled. Refill first.
+            // Dry for longer: the sender paused or the network stalled. Stop until the next
+            // packet comes.
             self.started = false;
             self.next = None;
             self.play_ts = None;
@@ -280,13 +281,10 @@ impl JitterBuffer {
                 self.to_skip -= 1;
                 self.skip_wait = 0;
                 self.stats.skipped += 1;
-                self.stats.played += 1;
                 self.next = Some(after.wrapping_add(1));
-                let (a, b) = (next as usize % CAPACITY, after as usize % CAPACITY);
+                let a = next as usize % CAPACITY;
                 self.slots[a].filled = false;
-                self.slots[b].filled = false;
-                self.play_ts = Some(self.slots[b].ts.wrapping_add(FRAME_TS));
-                self.in_dtx = self.slots[b].len <= MAX_DTX_PAYLOAD;
+                let b = self.play(after);
                 let (skipped, packet) = (&self.slots[a], &self.slots[b]);
                 return Playout::Skip {
                     skipped: &skipped.data[..skipped.len],
@@ -296,13 +294,9 @@ impl JitterBuffer {
             self.skip_wait += 1;
         }
         self.next = Some(next.wrapping_add(1));
-        let idx = next as usize % CAPACITY;
         if self.holds(next) {
-            self.slots[idx].filled = false;
-            self.stats.played += 1;
+            let idx = self.play(next);
             let slot = &self.slots[idx];
-            self.play_ts = Some(slot.ts.wrapping_add(FRAME_TS));
-            self.in_dtx = slot.len <= MAX_DTX_PAYLOAD;
             Playout::Packet(&slot.data[..slot.len])
         } else {
             self.stats.lost += 1;
@@ -311,9 +305,21 @@ impl JitterBuffer {
             let after = next.wrapping_add(1);
             let slot = &self.slots[after as usize % CAPACITY];
             Playout::Lost {
-                next: (slot.filled && slot.seq == after).then(|| &slot.data[..slot.len]),
+                next: self.holds(after).then(|| &slot.data[..slot.len]),
             }
         }
+    }
+
+    /// Takes the packet `seq` (which is here) out to play: the timeline moves to the frame
+    /// after it, and a DTX frame starts a pause. Returns its slot.
+    fn play(&mut self, seq: u16) -> usize {
+        let idx = seq as usize % CAPACITY;
+        let slot = &mut self.slots[idx];
+        slot.filled = false;
+        self.play_ts = Some(slot.ts.wrapping_add(FRAME_TS));
+        self.in_dtx = slot.len <= MAX_DTX_PAYLOAD;
+        self.stats.played += 1;
+        idx
     }
 
     /// Whether the packet `seq` is here.
