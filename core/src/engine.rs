@@ -330,10 +330,10 @@ impl Engine {
             client_id: identity.client_id.clone(),
             secret,
         };
-        let runner = tokio::spawn(event_channel::run(cfg, tx));
+        let runner = crate::task::spawn(event_channel::run(cfg, tx));
         let weak = self.me.clone();
         let client_id = identity.client_id.clone();
-        let consumer = tokio::spawn(async move {
+        let consumer = crate::task::spawn(async move {
             while let Some(event) = rx.recv().await {
                 let Some(engine) = weak.upgrade() else { return };
                 match event {

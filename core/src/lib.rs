@@ -16,6 +16,7 @@ mod logging;
 mod media;
 mod persons;
 mod sync;
+mod task;
 
 pub use ffi::*;
 

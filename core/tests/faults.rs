@@ -11,6 +11,8 @@
 //! timeline of a recovery (`=all`: every library's, the DTLS handshakes included);
 //! `DIALTONE_FAULTS_ONLY_SECS=15` runs only that UDP + TCP outage; `DIALTONE_LOSS_CALLS=N`
 //! places N calls per loss level.
+// Tests spawn directly; the core spawns through its `task` module (core/clippy.toml).
+#![allow(clippy::disallowed_methods)]
 
 use std::process::Command;
 use std::time::{Duration, Instant};

@@ -82,7 +82,7 @@ impl Endpoints {
     }
 
     pub fn graphql_host(&self) -> String {
-        url::Url::parse(&self.graphql_url)
+        crate::backend::urls::parse(&self.graphql_url)
             .ok()
             .and_then(|u| {
                 u.host_str().map(|h| match u.port() {
@@ -95,8 +95,8 @@ impl Endpoints {
 }
 
 fn check_url(raw: &str, schemes: &[&str], what: &str) -> Result<url::Url> {
-    let url =
-        url::Url::parse(raw).map_err(|e| Error::InvalidInput(format!("{what} {raw:?}: {e}")))?;
+    let url = crate::backend::urls::parse(raw)
+        .map_err(|e| Error::InvalidInput(format!("{what} {raw:?}: {e}")))?;
     if !schemes.contains(&url.scheme()) || url.host_str().is_none() {
         return Err(Error::InvalidInput(format!(
             "{what} must be a {} URL with a host",
@@ -126,6 +126,14 @@ mod tests {
         );
         assert_eq!(e.graphql_host(), "xyz.appsync-api.us-east-1.amazonaws.com");
         assert!(!format!("{e:?}").contains("da2-key"));
+    }
+
+    #[test]
+    fn internationalised_hosts_are_taken_in_punycode_and_refused_clearly_otherwise() {
+        let e = Endpoints::mock("https://xn--bcher-kva.example/", "k").unwrap();
+        assert_eq!(e.graphql_host(), "xn--bcher-kva.example");
+        let err = Endpoints::mock("https://b\u{fc}cher.example/", "k").unwrap_err();
+        assert!(err.to_string().contains("Punycode"), "{err}");
     }
 
     #[test]

@@ -203,7 +203,8 @@ async fn session(
     events: &mpsc::Sender<ChannelEvent>,
     backoff: &mut Backoff,
 ) -> Result<(), End> {
-    let mut url = url::Url::parse(&cfg.url).map_err(|e| format!("bad event URL: {e}"))?;
+    let mut url =
+        crate::backend::urls::parse(&cfg.url).map_err(|e| format!("bad event URL: {e}"))?;
     url.query_pairs_mut()
         .append_pair("clientId", &cfg.client_id);
     let ws = super::websocket::connect(

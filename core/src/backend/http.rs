@@ -137,7 +137,7 @@ impl HttpClient {
         headers: &[(&str, &str)],
         body: &[u8],
     ) -> Result<Response, HttpError> {
-        let url = url::Url::parse(url).map_err(|e| HttpError::Url(e.to_string()))?;
+        let url = crate::backend::urls::parse(url).map_err(|e| HttpError::Url(e.to_string()))?;
         let tls = match url.scheme() {
             "https" => true,
             "http" => false,
@@ -480,7 +480,7 @@ mod tests {
 
     #[test]
     fn the_request_names_host_path_length_and_headers() {
-        let url = url::Url::parse("http://127.0.0.1:8080/api?x=1").unwrap();
+        let url = crate::backend::urls::parse("http://127.0.0.1:8080/api?x=1").unwrap();
         let raw = String::from_utf8(request_bytes(&url, &[("x-api-key", "k")], b"{}")).unwrap();
         assert!(
             raw.starts_with("POST /api?x=1 HTTP/1.1\r\nHost: 127.0.0.1:8080\r\n"),
@@ -500,10 +500,10 @@ mod tests {
         let url = format!("http://{}/api", listener.local_addr().unwrap());
         let connections = Arc::new(std::sync::atomic::AtomicUsize::new(0));
         let count = connections.clone();
-        tokio::spawn(async move {
+        crate::task::spawn(async move {
             while let Ok((tcp, _)) = listener.accept().await {
                 count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-                tokio::spawn(async move {
+                crate::task::spawn(async move {
                     let mut io = BufReader::new(tcp);
                     for _ in 0..per_connection {
                         let mut length = 0;

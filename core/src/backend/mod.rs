@@ -15,4 +15,5 @@ pub mod http;
 pub mod realtime;
 pub mod rest;
 pub(crate) mod tls;
+pub(crate) mod urls;
 pub(crate) mod websocket;

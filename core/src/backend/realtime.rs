@@ -108,7 +108,7 @@ pub fn parse_server_message(text: &str) -> Result<ServerMessage, String> {
 
 /// The real-time URL as given: the authorization travels in the subprotocol, not the query.
 pub fn connect_url(cfg: &RealtimeConfig) -> Result<url::Url, String> {
-    url::Url::parse(&cfg.url).map_err(|e| format!("bad real-time URL: {e}"))
+    crate::backend::urls::parse(&cfg.url).map_err(|e| format!("bad real-time URL: {e}"))
 }
 
 /// The `Sec-WebSocket-Protocol` value: `graphql-ws` and the connection's authorization as a

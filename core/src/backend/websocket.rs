@@ -78,7 +78,7 @@ mod tests {
         // A server that answers the upgrade with 401 and a JSON body.
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = listener.local_addr().unwrap().port();
-        tokio::spawn(async move {
+        crate::task::spawn(async move {
             use tokio::io::{AsyncReadExt, AsyncWriteExt};
             let (mut s, _) = listener.accept().await.unwrap();
             let mut buf = [0u8; 2048];
@@ -90,7 +90,7 @@ mod tests {
             );
             let _ = s.write_all(resp.as_bytes()).await;
         });
-        let url = url::Url::parse(&format!("ws://127.0.0.1:{port}/v3/")).unwrap();
+        let url = crate::backend::urls::parse(&format!("ws://127.0.0.1:{port}/v3/")).unwrap();
         match connect(&url, &[], Duration::from_secs(5), true).await {
             Err(ConnectError::Refused { status, body }) => {
                 assert_eq!(status, 401);
@@ -100,7 +100,8 @@ mod tests {
         }
         // A server that accepts TCP and never answers.
         let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = url::Url::parse(&format!("ws://{}/", silent.local_addr().unwrap())).unwrap();
+        let url = crate::backend::urls::parse(&format!("ws://{}/", silent.local_addr().unwrap()))
+            .unwrap();
         assert_eq!(
             connect(&url, &[], Duration::from_millis(100), false)
                 .await

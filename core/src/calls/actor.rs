@@ -234,7 +234,7 @@ pub fn spawn(ports: Ports, s: Spawn) -> CallHandle {
     });
     let first_effects = s.first_effects;
     let first_inputs = s.first_inputs;
-    let task = tokio::spawn(actor.run(rx, media_rx, first_effects, first_inputs));
+    let task = crate::task::spawn(actor.run(rx, media_rx, first_effects, first_inputs));
     CallHandle {
         shared,
         inbox: Mutex::new(Some(tx)),
@@ -348,7 +348,7 @@ impl Actor {
             Msg::Joined(Ok(link)) => {
                 if self.machine.state.is_ended() {
                     // Ended while joining: leave at once.
-                    self.children.spawn(async move { link.leave().await });
+                    crate::task::spawn_child(&mut self.children, async move { link.leave().await });
                     self.answer_join_waiters(Err(Error::CallUnavailable(
                         "the call ended while joining".into(),
                     )));
@@ -377,7 +377,7 @@ impl Actor {
             }
             Msg::NetworkChanged => {
                 if let Some(link) = lock(&self.shared.link).clone() {
-                    self.children.spawn(async move {
+                    crate::task::spawn_child(&mut self.children, async move {
                         if let Err(e) = link.restart_ice().await {
                             tracing::warn!(target: "dialtone::calls", "ICE restart failed: {e}");
                         }
@@ -468,7 +468,7 @@ impl Actor {
                     let backend = self.ports.backend.clone();
                     let callee = self.callee.clone().unwrap_or_default();
                     let tx = self.inbox_tx.clone();
-                    self.children.spawn(async move {
+                    crate::task::spawn_child(&mut self.children, async move {
                         let _ = tx.send(Msg::Initiated(backend.initiate(&callee).await));
                     });
                 }
@@ -551,7 +551,7 @@ impl Actor {
             TokenSource::Push => self.pushed_token.clone(),
             TokenSource::AnswerCall => None,
         };
-        self.children.spawn(async move {
+        crate::task::spawn_child(&mut self.children, async move {
             let token = match (source, token) {
                 (TokenSource::AnswerCall, _) => backend.answer_call(&call_id).await,
                 (_, Some(t)) if !t.is_empty() => Ok(t),
@@ -578,7 +578,7 @@ impl Actor {
         if let Some(r) = reply {
             self.release_waiters.push(r);
         }
-        self.children.spawn(async move {
+        crate::task::spawn_child(&mut self.children, async move {
             let mut first_error: Option<Error> = None;
             for effect in effects {
                 let result = match (effect, backend_id.as_deref()) {

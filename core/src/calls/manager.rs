@@ -411,7 +411,7 @@ impl CallManager {
             .collect();
         if !live.is_empty() {
             let _rt = self.rt.enter();
-            tokio::spawn(async move {
+            crate::task::spawn(async move {
                 let deadline = tokio::time::Instant::now() + SHUTDOWN_GRACE;
                 while live.iter().any(|c| c.is_running()) && tokio::time::Instant::now() < deadline
                 {

@@ -217,7 +217,7 @@ impl MediaConnector for WebRtcMedia {
         events: mpsc::UnboundedSender<MediaEvent>,
         renew: Option<TokenRenewer>,
     ) -> Result<Arc<dyn MediaLink>> {
-        let host = url::Url::parse(&self.signaling_url)
+        let host = crate::backend::urls::parse(&self.signaling_url)
             .ok()
             .and_then(|u| u.host_str().map(str::to_string))
             .unwrap_or_default();

@@ -62,7 +62,7 @@ fn text(v: Option<&Value>) -> Option<String> {
 }
 
 fn token_from_deeplink(link: &str) -> Option<String> {
-    let url = url::Url::parse(link).ok()?;
+    let url = crate::backend::urls::parse(link).ok()?;
     if !url.path().ends_with("/incomingCall") {
         return None;
     }

@@ -195,7 +195,7 @@ impl DialtoneClient {
                 running: Mutex::new(None),
             });
         };
-        let task = rt.spawn(async move {
+        let task = crate::task::spawn_on(rt, async move {
             loop {
                 let snapshot = rx.borrow_and_update().clone();
                 let own = engine.identity().ok().flatten().map(|i| i.client_id);

@@ -54,7 +54,7 @@ where
     T: Send + 'static,
     F: Future<Output = Result<T, DialtoneError>> + Send + 'static,
 {
-    match AbortOnDrop(runtime()?.spawn(fut)).await {
+    match AbortOnDrop(crate::task::spawn_on(runtime()?, fut)).await {
         Ok(result) => result,
         Err(e) if e.is_panic() => Err(DialtoneError::Internal {
             detail: panic_text(e.into_panic()),
@@ -72,7 +72,7 @@ where
     T: Send + 'static,
     F: Future<Output = Result<T, DialtoneError>> + Send + 'static,
 {
-    match runtime()?.spawn(fut).await {
+    match crate::task::spawn_on(runtime()?, fut).await {
         Ok(result) => result,
         Err(e) if e.is_panic() => Err(DialtoneError::Internal {
             detail: panic_text(e.into_panic()),

@@ -318,7 +318,7 @@ impl MediaSession {
         });
         let mut tasks = Vec::new();
         let (link_tx, link_rx) = mpsc::unbounded_channel::<LinkEvent>();
-        let link = tokio::spawn(signaling_link::run(
+        let link = crate::task::spawn(signaling_link::run(
             ws,
             url,
             recovery_budget,
@@ -351,12 +351,12 @@ impl MediaSession {
                 return Err(e);
             }
         };
-        tasks.push(tokio::spawn(heartbeat_responder(heartbeat)).abort_handle());
+        tasks.push(crate::task::spawn(heartbeat_responder(heartbeat)).abort_handle());
         // From the loss the SFU reports for what we publish: the encoder's FEC and bitrate.
         let send_control = Arc::new(SendControl::default());
         send_control.set_dtx(dtx);
         tasks.push(
-            tokio::spawn(send_clock(
+            crate::task::spawn(send_clock(
                 bridge.clone(),
                 track,
                 ssrc,
@@ -370,7 +370,7 @@ impl MediaSession {
         let wake_playout = Arc::new(tokio::sync::Notify::new());
         bridge.reset_remote();
         tasks.push(
-            tokio::spawn(playout_clock(
+            crate::task::spawn(playout_clock(
                 bridge.clone(),
                 jitter.clone(),
                 wake_playout.clone(),
@@ -398,9 +398,9 @@ impl MediaSession {
             recovery_budget,
             republish: republish.clone(),
         };
-        tasks.push(tokio::spawn(driver.run(link_rx, pub_events)).abort_handle());
+        tasks.push(crate::task::spawn(driver.run(link_rx, pub_events)).abort_handle());
         tasks.push(
-            tokio::spawn(stats_clock(
+            crate::task::spawn(stats_clock(
                 bridge,
                 publish.clone(),
                 rx_stats,
@@ -602,7 +602,7 @@ impl Driver {
                 },
                 ev = sub_events.recv() => {
                     if let Some(PeerEvent::Track(track)) = ev {
-                        let handle = tokio::spawn(receive(
+                        let handle = crate::task::spawn(receive(
                             track,
                             self.jitter.clone(),
                             self.wake_playout.clone(),
@@ -636,10 +636,10 @@ impl Driver {
             let (pc, mut events) = peer::build_with(&self.ice, true).await?;
             let heartbeat = add_negotiated_channels(&pc).await?;
             self.children
-                .push(tokio::spawn(heartbeat_responder(heartbeat)).abort_handle());
+                .push(crate::task::spawn(heartbeat_responder(heartbeat)).abort_handle());
             let fwd = sub_tx.clone();
             self.children.push(
-                tokio::spawn(async move {
+                crate::task::spawn(async move {
                     while let Some(ev) = events.recv().await {
                         if fwd.send(ev).is_err() {
                             return;

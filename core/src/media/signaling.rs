@@ -18,7 +18,8 @@ pub const CLIENT_NAME: &str = "dialtone";
 
 /// `…/v3/?token=…&client=…&sdkVersion=…&uniqueId=…`
 pub fn connect_url(signaling_url: &str, token: &str, unique_id: &str) -> Result<url::Url, String> {
-    let mut url = url::Url::parse(signaling_url).map_err(|e| format!("bad signaling URL: {e}"))?;
+    let mut url = crate::backend::urls::parse(signaling_url)
+        .map_err(|e| format!("bad signaling URL: {e}"))?;
     if !url.path().ends_with('/') {
         let p = format!("{}/", url.path());
         url.set_path(&p);

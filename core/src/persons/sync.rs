@@ -56,9 +56,9 @@ impl PersonSync {
             return;
         }
         let (tx, mut rx) = mpsc::channel(256);
-        let subscriber = tokio::spawn(realtime::run(self.realtime.clone(), tx));
+        let subscriber = crate::task::spawn(realtime::run(self.realtime.clone(), tx));
         let weak: Weak<PersonSync> = Arc::downgrade(self);
-        let consumer = tokio::spawn(async move {
+        let consumer = crate::task::spawn(async move {
             while let Some(event) = rx.recv().await {
                 let Some(sync) = weak.upgrade() else { return };
                 match event {
