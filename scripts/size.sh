@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Prints the size of the shipped library (release profile: opt-level z, LTO, 1 CGU) as an
+# Prints the size of the shipped library (release profile: opt-level z, LTO, 1 CGU; identical
+# code folded, .cargo/config.toml) as an
 # app would carry it — stripped, and gzip -9 as a proxy for the store's compression — and
 # the crates that take the most code, from the symbol table of the unstripped build.
 #   scripts/size.sh [TARGET]    (default: the host; Android/iOS targets need their toolchains)
@@ -19,7 +20,7 @@ echo "libdialtone ($([ -n "$target" ] && echo "$target" || uname -m)): $(kib "$(
 # (build-aar.sh: --pack-dyn-relocs=android) and as Apple's chained fixups store them: the
 # figure closest to what a phone carries. RELR stands in for Android's packing here.
 if [ -z "$target" ]; then
-  RUSTFLAGS="-C link-arg=-Wl,-z,pack-relative-relocs" CARGO_TARGET_DIR=target/size-relr \
+  RUSTFLAGS="-C link-arg=-Wl,-z,pack-relative-relocs -C link-arg=-Wl,--icf=all" CARGO_TARGET_DIR=target/size-relr \
     cargo build -q --release --locked -p dialtone --lib
   strip -o "$tmp" target/size-relr/release/libdialtone.so
   echo "  with packed relocations (as shipped): $(kib "$(stat -c %s "$tmp")") KiB stripped, $(kib "$(gzip -9 -c "$tmp" | wc -c)") KiB gzipped"
