@@ -61,6 +61,7 @@ pub mod testing {
         pub use crate::backend::event_channel::parse as event_channel_message;
         pub use crate::backend::realtime::parse_server_message as realtime_message;
         pub use crate::backend::rest::interpret as rest_response;
+        pub use crate::backend::ws_frames::decode as websocket_frame;
         pub use crate::calls::push::parse as push_payload;
         pub use crate::media::participant_token::decode_claims as participant_token;
         pub use crate::media::signaling::{parse_inbound as signaling_message, rewrite_setup};

@@ -65,7 +65,7 @@ fn emit(level: Level, target: &str, raw: &str) {
     }
 }
 
-/// The `log` crate's records (webrtc-rs, tungstenite) into the same redacted sinks.
+/// The `log` crate's records (webrtc-rs) into the same redacted sinks.
 struct LogBridge;
 
 impl log::Log for LogBridge {

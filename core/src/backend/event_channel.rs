@@ -6,12 +6,11 @@
 
 use std::time::Duration;
 
-use futures_util::{SinkExt, StreamExt};
 use serde_json::Value;
 use tokio::sync::mpsc;
 
+use super::websocket::Message;
 use crate::backend::backoff::Backoff;
-use tokio_tungstenite::tungstenite::Message;
 
 /// The server's messages are small; anything larger is not one of them.
 pub const MAX_EVENT_BYTES: usize = 16 * 1024;
@@ -222,12 +221,12 @@ async fn session(
         }
         e => End::Lost(e.to_string()),
     })?;
-    let (mut sink, mut stream) = ws.split();
+    let mut ws = ws;
     let mut ping = tokio::time::interval(PING_EVERY);
     ping.tick().await;
     loop {
         tokio::select! {
-            msg = tokio::time::timeout(SILENCE_LIMIT, stream.next()) => {
+            msg = tokio::time::timeout(SILENCE_LIMIT, ws.next()) => {
                 let msg = match msg {
                     Err(_) => return Err(format!("nothing heard for {SILENCE_LIMIT:?}").into()),
                     Ok(None) => return Err("closed by server".into()),
@@ -238,7 +237,7 @@ async fn session(
                     Message::Text(t) => t,
                     Message::Close(frame) => {
                         return Err(End::Lost(match frame {
-                            Some(f) => format!("closed by server ({}: {})", u16::from(f.code), f.reason),
+                            Some(f) => format!("closed by server ({}: {})", f.code, f.reason),
                             None => "closed by server".into(),
                         }))
                     }
@@ -258,7 +257,7 @@ async fn session(
                 }
             }
             _ = ping.tick() => {
-                sink.send(Message::text(r#"{"action":"ping"}"#))
+                ws.send(Message::text(r#"{"action":"ping"}"#))
                     .await
                     .map_err(|e| e.to_string())?;
             }

@@ -221,15 +221,7 @@ async fn send(conn: &mut Connection, request: &[u8]) -> Result<(), HttpError> {
 }
 
 fn request_bytes(url: &url::Url, headers: &[(&str, &str)], body: &[u8]) -> Vec<u8> {
-    let mut target = url.path().to_string();
-    if let Some(q) = url.query() {
-        target.push('?');
-        target.push_str(q);
-    }
-    let host = match url.port() {
-        Some(p) => format!("{}:{p}", url.host_str().unwrap_or_default()),
-        None => url.host_str().unwrap_or_default().to_string(),
-    };
+    let (target, host) = crate::backend::urls::request_target_and_host(url);
     let mut head = format!(
         "POST {target} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: dialtone/{}\r\n\
          Accept: application/json\r\nContent-Type: application/json\r\nContent-Length: {}\r\n",

@@ -17,3 +17,4 @@ pub mod rest;
 pub(crate) mod tls;
 pub(crate) mod urls;
 pub(crate) mod websocket;
+pub mod ws_frames;

@@ -8,12 +8,11 @@ use std::time::Duration;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64_URL;
 use base64::Engine;
-use futures_util::{SinkExt, StreamExt};
 use serde_json::{json, Value};
 use tokio::sync::mpsc;
 
+use super::websocket::Message;
 use crate::backend::backoff::Backoff;
-use tokio_tungstenite::tungstenite::Message;
 
 use crate::backend::appsync::{decode_person, PersonRecord, PERSON_FIELDS};
 

@@ -11,13 +11,13 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use crate::backend::websocket::Message;
 use rtc::data_channel::RTCDataChannelInit;
 use rtc::peer_connection::configuration::RTCOfferOptions;
 use rtc::peer_connection::sdp::RTCSessionDescription;
 use serde_json::{json, Value};
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::AbortHandle;
-use tokio_tungstenite::tungstenite::Message;
 use webrtc::data_channel::{DataChannel, DataChannelEvent};
 use webrtc::peer_connection::RTCPeerConnectionState;
 
@@ -430,7 +430,7 @@ impl MediaSession {
         let _ = self
             .rpc
             .out
-            .send(Message::Ping(signaling_link::PROBE.to_vec().into()));
+            .send(Message::Ping(signaling_link::PROBE.to_vec()));
         let r = restart_ice(&self.publish, &self.rpc, &self.stream_id).await;
         if r.is_err() {
             self.republish

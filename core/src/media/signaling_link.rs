@@ -13,10 +13,10 @@
 
 use std::time::{Duration, Instant};
 
-use futures_util::{SinkExt, StreamExt};
+use crate::backend::websocket::Message;
+use futures_util::StreamExt;
 use serde_json::Value;
 use tokio::sync::mpsc;
-use tokio_tungstenite::tungstenite::Message;
 
 use crate::backend::backoff::Backoff;
 use crate::backend::websocket::{self, ConnectError, Socket};
@@ -114,7 +114,7 @@ async fn pump<R: Responses>(
     outbound: &mut mpsc::UnboundedReceiver<Message>,
     events: &mpsc::UnboundedSender<LinkEvent>,
 ) -> Pumped {
-    let (mut sink, mut stream) = ws.split();
+    let mut ws = ws;
     let mut keepalive = tokio::time::interval(KEEPALIVE);
     keepalive.reset();
     let mut last_heard = Instant::now();
@@ -124,7 +124,7 @@ async fn pump<R: Responses>(
             _ = tokio::time::sleep_until(probe_deadline.unwrap_or_else(tokio::time::Instant::now)), if probe_deadline.is_some() => {
                 return Pumped::Lost(format!("no answer to a probe within {PROBE_TIMEOUT:?} after a network change"));
             }
-            msg = stream.next() => {
+            msg = ws.next() => {
                 last_heard = Instant::now();
                 probe_deadline = None;
                 match msg {
@@ -144,20 +144,20 @@ async fn pump<R: Responses>(
             out = outbound.recv() => match out {
                 Some(m) => {
                     let close = matches!(m, Message::Close(_));
-                    if matches!(&m, Message::Ping(p) if p.as_ref() == PROBE) {
+                    if matches!(&m, Message::Ping(p) if p.as_slice() == PROBE) {
                         probe_deadline = Some(tokio::time::Instant::now() + PROBE_TIMEOUT);
                     }
-                    if let Err(e) = sink.send(m).await {
+                    if let Err(e) = ws.send(m).await {
                         return if close { Pumped::Closed } else { Pumped::Lost(e.to_string()) };
                     }
                     if close {
-                        let _ = sink.close().await;
+                        let _ = ws.close().await;
                         return Pumped::Closed;
                     }
                 }
                 // The session is gone.
                 None => {
-                    let _ = sink.close().await;
+                    let _ = ws.close().await;
                     return Pumped::Closed;
                 }
             },
@@ -165,7 +165,7 @@ async fn pump<R: Responses>(
                 if last_heard.elapsed() > SILENCE {
                     return Pumped::Lost(format!("nothing heard for {:?}", last_heard.elapsed()));
                 }
-                if sink.send(Message::Ping(Vec::new().into())).await.is_err() {
+                if ws.send(Message::Ping(Vec::new())).await.is_err() {
                     return Pumped::Lost("the keepalive could not be sent".into());
                 }
             }
