@@ -206,7 +206,7 @@ async fn session(
         crate::backend::urls::parse(&cfg.url).map_err(|e| format!("bad event URL: {e}"))?;
     url.query_pairs_mut()
         .append_pair("clientId", &cfg.client_id);
-    let ws = super::websocket::connect(
+    let mut ws = super::websocket::connect(
         &url,
         &[("Authorization", format!("Bearer {}", cfg.secret))],
         HANDSHAKE_TIMEOUT,
@@ -221,7 +221,6 @@ async fn session(
         }
         e => End::Lost(e.to_string()),
     })?;
-    let mut ws = ws;
     let mut ping = tokio::time::interval(PING_EVERY);
     ping.tick().await;
     loop {

@@ -221,12 +221,43 @@ async fn send(conn: &mut Connection, request: &[u8]) -> Result<(), HttpError> {
 }
 
 fn request_bytes(url: &url::Url, headers: &[(&str, &str)], body: &[u8]) -> Vec<u8> {
-    let (target, host) = crate::backend::urls::request_target_and_host(url);
+    let length = body.len().to_string();
+    let fixed = [
+        ("Accept", "application/json"),
+        ("Content-Type", "application/json"),
+        ("Content-Length", length.as_str()),
+    ];
+    let mut out = request_head(
+        "POST",
+        url,
+        fixed.into_iter().chain(headers.iter().copied()),
+    )
+    .into_bytes();
+    out.extend_from_slice(body);
+    out
+}
+
+/// An HTTP/1.1 request head for `url`: the request line (path and query), `Host` (with the
+/// port when the URL names one), `User-Agent`, `headers` in order, and the blank line. The
+/// WebSocket handshake (`backend::websocket`) is written with it too.
+pub(crate) fn request_head<'a>(
+    method: &str,
+    url: &url::Url,
+    headers: impl IntoIterator<Item = (&'a str, &'a str)>,
+) -> String {
+    let mut target = url.path().to_string();
+    if let Some(q) = url.query() {
+        target.push('?');
+        target.push_str(q);
+    }
+    let host = url.host_str().unwrap_or_default();
+    let host = match url.port() {
+        Some(p) => format!("{host}:{p}"),
+        None => host.to_string(),
+    };
     let mut head = format!(
-        "POST {target} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: dialtone/{}\r\n\
-         Accept: application/json\r\nContent-Type: application/json\r\nContent-Length: {}\r\n",
-        env!("CARGO_PKG_VERSION"),
-        body.len()
+        "{method} {target} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: dialtone/{}\r\n",
+        env!("CARGO_PKG_VERSION")
     );
     for (name, value) in headers {
         head.push_str(name);
@@ -235,9 +266,7 @@ fn request_bytes(url: &url::Url, headers: &[(&str, &str)], body: &[u8]) -> Vec<u
         head.push_str("\r\n");
     }
     head.push_str("\r\n");
-    let mut out = head.into_bytes();
-    out.extend_from_slice(body);
-    out
+    head
 }
 
 /// One line without its CRLF, at most `MAX_LINE` bytes.
@@ -480,6 +509,13 @@ mod tests {
         );
         assert!(raw.contains("\r\nContent-Length: 2\r\n") && raw.contains("\r\nx-api-key: k\r\n"));
         assert!(raw.ends_with("\r\n\r\n{}"));
+        // The port is named only when the URL names one.
+        let url = crate::backend::urls::parse("wss://h.example:8443/v3/?token=t&x=1").unwrap();
+        assert!(request_head("GET", &url, [])
+            .starts_with("GET /v3/?token=t&x=1 HTTP/1.1\r\nHost: h.example:8443\r\n"));
+        let url = crate::backend::urls::parse("https://h.example:443/graphql").unwrap();
+        assert!(request_head("POST", &url, [("a", "b")])
+            .starts_with("POST /graphql HTTP/1.1\r\nHost: h.example\r\n"));
     }
 
     /// A server that answers each request on a connection with `reply`, counting

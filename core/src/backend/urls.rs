@@ -1,5 +1,4 @@
-//! Reading URLs (and the request line's parts the HTTP and WebSocket clients take from
-//! one). Every URL the core parses (the app's configuration, the backend's answers,
+//! Reading URLs. Every URL the core parses (the app's configuration, the backend's answers,
 //! push payloads) goes through [`parse`]; `core/clippy.toml` forbids `Url::parse` elsewhere.
 //!
 //! The library carries no Unicode tables for host names: `core/Cargo.toml` pins
@@ -38,21 +37,6 @@ pub fn parse(raw: &str) -> Result<url::Url, UrlError> {
     url::Url::parse(raw).map_err(|e| UrlError(e.to_string()))
 }
 
-/// An HTTP/1.1 request's target (path and query) and `Host` header value for `url`, for
-/// the HTTP and WebSocket clients.
-pub fn request_target_and_host(url: &url::Url) -> (String, String) {
-    let mut target = url.path().to_string();
-    if let Some(q) = url.query() {
-        target.push('?');
-        target.push_str(q);
-    }
-    let host = match url.port() {
-        Some(p) => format!("{}:{p}", url.host_str().unwrap_or_default()),
-        None => url.host_str().unwrap_or_default().to_string(),
-    };
-    (target, host)
-}
-
 /// A `%XX` escape of a byte ≥ 0x80 (UTF-8 beyond ASCII, percent-encoded).
 fn has_non_ascii_escape(s: &str) -> bool {
     s.as_bytes().windows(3).any(|w| {
@@ -76,16 +60,6 @@ mod tests {
         // Percent-encoded UTF-8 is fine in a query.
         let u = parse("https://my.app.com/incomingCall?tok=a&name=M%C3%BCller").unwrap();
         assert_eq!(u.query_pairs().nth(1).unwrap().1, "Müller");
-        let u = parse("wss://h.example:8443/v3/?token=t&x=1").unwrap();
-        assert_eq!(
-            request_target_and_host(&u),
-            ("/v3/?token=t&x=1".to_string(), "h.example:8443".to_string())
-        );
-        let u = parse("https://h.example:443/graphql").unwrap();
-        assert_eq!(
-            request_target_and_host(&u),
-            ("/graphql".to_string(), "h.example".to_string())
-        );
     }
 
     #[test]

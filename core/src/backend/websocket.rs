@@ -346,20 +346,14 @@ pub async fn connect(
 }
 
 fn handshake_request(url: &url::Url, headers: &[(&'static str, String)], key: &str) -> Vec<u8> {
-    let (target, host) = crate::backend::urls::request_target_and_host(url);
-    let mut head = format!(
-        "GET {target} HTTP/1.1\r\nHost: {host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
-         Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\nUser-Agent: dialtone/{}\r\n",
-        env!("CARGO_PKG_VERSION")
-    );
-    for (name, value) in headers {
-        head.push_str(name);
-        head.push_str(": ");
-        head.push_str(value);
-        head.push_str("\r\n");
-    }
-    head.push_str("\r\n");
-    head.into_bytes()
+    let upgrade = [
+        ("Upgrade", "websocket"),
+        ("Connection", "Upgrade"),
+        ("Sec-WebSocket-Key", key),
+        ("Sec-WebSocket-Version", "13"),
+    ];
+    let extra = headers.iter().map(|(n, v)| (*n, v.as_str()));
+    super::http::request_head("GET", url, upgrade.into_iter().chain(extra)).into_bytes()
 }
 
 /// Sends the upgrade request and reads the answer: a socket on a 101 with the right accept

@@ -109,12 +109,11 @@ pub async fn run<R: Responses>(
 }
 
 async fn pump<R: Responses>(
-    ws: Socket,
+    mut ws: Socket,
     responses: &R,
     outbound: &mut mpsc::UnboundedReceiver<Message>,
     events: &mpsc::UnboundedSender<LinkEvent>,
 ) -> Pumped {
-    let mut ws = ws;
     let mut keepalive = tokio::time::interval(KEEPALIVE);
     keepalive.reset();
     let mut last_heard = Instant::now();
