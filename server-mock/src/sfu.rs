@@ -169,6 +169,12 @@ struct Subscribe {
     pc: Peer,
     endpoint_id: String,
     revision: u64,
+    /// The streams (by stream id) already added to this connection. A stream is offered
+    /// once: `ready` (the newcomer's catch-up) and `published` (the publisher's fan-out) can
+    /// both ask for the same one when a publication lands between a participant's attach
+    /// and its `setMediaPreferences`, and a second track with the same msid makes browsers
+    /// refuse the whole offer ("Duplicate a=msid lines").
+    offered: std::collections::HashSet<String>,
 }
 
 pub struct Participant {
@@ -671,9 +677,13 @@ impl Sfu {
                 pc,
                 endpoint_id: uuid::Uuid::new_v4().to_string(),
                 revision: 0,
+                offered: Default::default(),
             });
         }
         let side = sub.as_mut().expect("set above");
+        if side.offered.contains(&stream_id) {
+            return;
+        }
         let ssrc = rand_ssrc();
         let track = Arc::new(TrackLocalStaticRTP::new(MediaStreamTrack::new(
             stream_id.clone(),
@@ -692,6 +702,7 @@ impl Sfu {
         if side.pc.add_track(track.clone()).await.is_err() {
             return;
         }
+        side.offered.insert(stream_id.clone());
         sinks.lock().expect("sinks lock").push(Sink {
             to: to.id.clone(),
             track,
@@ -1038,4 +1049,68 @@ async fn run_heartbeat(p: Arc<Participant>, channel: Arc<dyn DataChannel>, every
 
 fn rand_ssrc() -> u32 {
     (uuid::Uuid::new_v4().as_u128() & 0xffff_ffff) as u32
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The race CI hit with Chromium: a publication lands after a participant attached but
+    /// before its `setMediaPreferences`, so `ready` (catch-up) and `published` (fan-out) both
+    /// ask to offer the same stream. It is offered once, with one msid.
+    #[tokio::test]
+    async fn a_stream_asked_for_twice_is_offered_once() {
+        let sfu = Sfu::new(
+            IpAddr::from([127, 0, 0, 1]),
+            Duration::from_secs(5),
+            Default::default(),
+        );
+        let (src_out, _src_rx) = mpsc::unbounded_channel();
+        let (to_out, mut to_rx) = mpsc::unbounded_channel();
+        sfu.attach("s", "src", "u-src", src_out);
+        let (to, _) = sfu.attach("s", "to", "u-to", to_out);
+        sfu.sessions
+            .lock()
+            .unwrap()
+            .get_mut("s")
+            .unwrap()
+            .publications
+            .insert(
+                "src".into(),
+                Publication {
+                    stream_id: "stream-1".into(),
+                    endpoint_id: "endpoint-1".into(),
+                    sinks: Arc::default(),
+                },
+            );
+
+        // The participant's side: answer every offer at once (with an answer the SFU
+        // rejects, which ends the round), and keep what was offered.
+        let offers: Arc<Mutex<Vec<String>>> = Arc::default();
+        let answering = {
+            let (sfu, to, offers) = (sfu.clone(), to.clone(), offers.clone());
+            tokio::spawn(async move {
+                while let Some(Outbound::Text(text)) = to_rx.recv().await {
+                    let v: Value = serde_json::from_str(&text).unwrap();
+                    if v["method"] == "sdpOffer" {
+                        let sdp = v["params"]["sdpOffer"].as_str().unwrap().to_string();
+                        offers.lock().unwrap().push(sdp);
+                        let _ = sfu.answer_sdp(&to, "not an answer");
+                    }
+                }
+            })
+        };
+        // Both rounds are over when these return (an offer is sent before its answer is
+        // awaited), so every offer there will be has been seen.
+        tokio::join!(sfu.offer_stream(&to, "src"), sfu.offer_stream(&to, "src"));
+        answering.abort();
+        sfu.leave(&to).await;
+        let offers = offers.lock().unwrap().clone();
+        assert_eq!(offers.len(), 1, "one offer for one stream: {offers:?}");
+        let msids: Vec<&str> = offers[0]
+            .lines()
+            .filter(|l| l.starts_with("a=msid:"))
+            .collect();
+        assert_eq!(msids, ["a=msid:stream-1 stream-1-audio"], "{}", offers[0]);
+    }
 }
