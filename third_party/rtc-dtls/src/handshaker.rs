@@ -121,11 +121,10 @@ impl DTLSConn {
     /// RFC 6347 4.2.4.1: the retransmission timer doubles at each retransmission of a
     /// flight, from `retransmit_interval`, up to `MAX_RETRANSMIT_INTERVAL`.
     fn retransmit_delay(&self) -> std::time::Duration {
-        let doubled = self
-            .handshake_config
-            .retransmit_interval
-            .saturating_mul(1u32 << self.current_retransmit_count.min(16));
-        doubled.min(crate::conn::MAX_RETRANSMIT_INTERVAL)
+        retransmit_delay(
+            self.handshake_config.retransmit_interval,
+            self.current_retransmit_count,
+        )
     }
 
     fn prepare(&mut self) -> Result<HandshakeState> {
@@ -340,5 +339,57 @@ impl DTLSConn {
         } else {
             Ok(())
         }
+    }
+}
+
+/// The wait before retransmission number `count + 1` of a flight: `initial`, doubled per
+/// retransmission already sent, capped at `MAX_RETRANSMIT_INTERVAL`.
+pub(crate) fn retransmit_delay(initial: std::time::Duration, count: usize) -> std::time::Duration {
+    initial
+        .saturating_mul(1u32 << count.min(16))
+        .min(crate::conn::MAX_RETRANSMIT_INTERVAL)
+}
+
+#[cfg(test)]
+mod retransmit_schedule_tests {
+    use super::retransmit_delay;
+    use crate::conn::{
+        DEFAULT_MAXIMUM_RETRANSMIT_NUMBER, INITIAL_TICKER_INTERVAL, MAX_RETRANSMIT_INTERVAL,
+    };
+    use std::time::Duration;
+
+    #[test]
+    fn the_timer_doubles_from_100_ms_to_one_second_and_stays_there() {
+        let waits: Vec<u128> = (0..8)
+            .map(|n| retransmit_delay(INITIAL_TICKER_INTERVAL, n).as_millis())
+            .collect();
+        assert_eq!(waits, [100, 200, 400, 800, 1000, 1000, 1000, 1000]);
+        assert_eq!(
+            retransmit_delay(INITIAL_TICKER_INTERVAL, usize::MAX),
+            MAX_RETRANSMIT_INTERVAL
+        );
+    }
+
+    /// A lossy link gets many tries within a call's first seconds (7 by 3.5 s, 12 by 8.5 s,
+    /// against 6 and 7 with a 3 s cap), and a dead one is still given up on in about as long
+    /// as before: the handshake fails at the timer after the last retransmission.
+    #[test]
+    fn a_handshake_gives_up_after_about_13_seconds() {
+        let until_failure: Duration = (0..=DEFAULT_MAXIMUM_RETRANSMIT_NUMBER)
+            .map(|n| retransmit_delay(INITIAL_TICKER_INTERVAL, n))
+            .sum();
+        assert_eq!(until_failure, Duration::from_millis(13_500));
+        let sent_by = |limit: Duration| {
+            let mut at = Duration::ZERO;
+            (0..DEFAULT_MAXIMUM_RETRANSMIT_NUMBER)
+                .take_while(|n| {
+                    at += retransmit_delay(INITIAL_TICKER_INTERVAL, *n);
+                    at <= limit
+                })
+                .count()
+                + 1
+        };
+        assert_eq!(sent_by(Duration::from_millis(3_500)), 7);
+        assert_eq!(sent_by(Duration::from_millis(8_500)), 12);
     }
 }

@@ -40,7 +40,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 pub(crate) const INITIAL_TICKER_INTERVAL: Duration = Duration::from_millis(100);
-pub(crate) const MAX_RETRANSMIT_INTERVAL: Duration = Duration::from_secs(3);
+pub(crate) const MAX_RETRANSMIT_INTERVAL: Duration = Duration::from_secs(1);
 pub(crate) const COOKIE_LENGTH: usize = 20;
 pub(crate) const DEFAULT_NAMED_CURVE: NamedCurve = NamedCurve::X25519;
 pub(crate) const INBOUND_BUFFER_SIZE: usize = 8192;
@@ -52,7 +52,7 @@ pub(crate) const DEFAULT_REPLAY_PROTECTION_WINDOW: usize = 64;
 /// so any reply slower than one `retransmit_interval` is fatal. That is almost never what a
 /// caller wants, and it is what `ConfigBuilder::build` accidentally used between P7 and this
 /// constant being introduced.
-pub(crate) const DEFAULT_MAXIMUM_RETRANSMIT_NUMBER: usize = 7;
+pub(crate) const DEFAULT_MAXIMUM_RETRANSMIT_NUMBER: usize = 15;
 
 pub(crate) static INVALID_KEYING_LABELS: &[&str] = &[
     "client finished",
