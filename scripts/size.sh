@@ -18,12 +18,17 @@ kib() { echo $(( $1 / 1024 )); }
 echo "libdialtone ($([ -n "$target" ] && echo "$target" || uname -m)): $(kib "$(stat -c %s "$tmp")") KiB stripped, $(kib "$(gzip -9 -c "$tmp" | wc -c)") KiB gzipped"
 # The same library with packed relative relocations, as the AAR's libraries are linked
 # (build-aar.sh: --pack-dyn-relocs=android) and as Apple's chained fixups store them: the
-# figure closest to what a phone carries. RELR stands in for Android's packing here.
+# figure closest to what a phone carries. RELR stands in for Android's packing here; the
+# source paths are remapped as in the shipped builds (scripts/release-flags.sh).
 if [ -z "$target" ]; then
-  RUSTFLAGS="-C link-arg=-Wl,-z,pack-relative-relocs -C link-arg=-Wl,--icf=all" CARGO_TARGET_DIR=target/size-relr \
+  . scripts/release-flags.sh
+  RUSTFLAGS="-C link-arg=-Wl,-z,pack-relative-relocs -C link-arg=-Wl,--icf=all $(release_remap_flags)" CFLAGS="$(release_cflags)" CARGO_TARGET_DIR=target/size-relr \
     cargo build -q --release --locked -p dialtone --lib
   strip -o "$tmp" target/size-relr/release/libdialtone.so
   echo "  with packed relocations (as shipped): $(kib "$(stat -c %s "$tmp")") KiB stripped, $(kib "$(gzip -9 -c "$tmp" | wc -c)") KiB gzipped"
+  # The shipped build names no path of this machine (scripts/release-flags.sh).
+  leaks=$(strings -n 6 "$tmp" | grep -cF -e "${CARGO_HOME:-$HOME/.cargo}/" -e "$PWD/" || true)
+  [ "$leaks" = 0 ] || { echo "  $leaks absolute build paths left in the shipped build" >&2; exit 1; }
   strip -o "$tmp" "$lib"
 fi
 echo "largest crates by code (KiB, from symbol sizes; inlined code counts where it landed):"

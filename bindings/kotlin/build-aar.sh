@@ -36,7 +36,10 @@ rm -rf "$jni"
 # per ABI than plain .rela.dyn (scripts/size.sh measures the same effect with RELR on the host).
 # --icf=all: lld folds functions that compiled to the same bytes (the NDK links with lld;
 # .cargo/config.toml says why it is sound for Rust): 177 KiB less on x86_64.
-RUSTFLAGS="-C link-arg=-Wl,-z,max-page-size=16384 -C link-arg=-Wl,--pack-dyn-relocs=android -C link-arg=-Wl,--icf=all" \
+# The remapped source paths: scripts/release-flags.sh.
+. "$root/scripts/release-flags.sh"
+RUSTFLAGS="-C link-arg=-Wl,-z,max-page-size=16384 -C link-arg=-Wl,--pack-dyn-relocs=android -C link-arg=-Wl,--icf=all $(release_remap_flags)" \
+CFLAGS="$(release_cflags)" \
   cargo ndk -t arm64-v8a -t armeabi-v7a -t x86_64 -t x86 --platform 26 -o "$jni" build --release -p dialtone
 for so in "$jni"/*/libdialtone.so; do
   "$ANDROID_NDK_HOME"/toolchains/llvm/prebuilt/*/bin/llvm-strip --strip-unneeded "$so"

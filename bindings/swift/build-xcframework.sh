@@ -31,8 +31,10 @@ fi
 targets=(aarch64-apple-ios aarch64-apple-ios-sim x86_64-apple-ios aarch64-apple-darwin x86_64-apple-darwin)
 rustup target add "${targets[@]}"
 export IPHONEOS_DEPLOYMENT_TARGET=15.0 MACOSX_DEPLOYMENT_TARGET=12.0
+# Short source paths in panic locations, as on Android (scripts/release-flags.sh).
+. "$root/scripts/release-flags.sh"
 for t in "${targets[@]}"; do
-  cargo build --release -p dialtone --target "$t"
+  RUSTFLAGS="$(release_remap_flags)" CFLAGS="$(release_cflags)" cargo build --release -p dialtone --target "$t"
 done
 
 # Bindings from an unstripped library (uniffi-bindgen cannot read a stripped one).
