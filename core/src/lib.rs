@@ -6,6 +6,10 @@
 //! owns them for one client; `ffi` is the thin UniFFI layer the Kotlin and Swift bindings
 //! are generated from, and the only public surface. See ARCHITECTURE.md.
 
+// The shipped core does not `unwrap` or `expect`: every failure is a typed error (a panic in
+// a spawned task would end that task silently). Test code may.
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+
 mod account;
 mod backend;
 mod calls;
@@ -36,6 +40,7 @@ pub mod testing {
     pub use crate::backend::http::{HttpClient, HttpError};
 
     /// The core's HTTP client setup (ring TLS, timeouts), for tests that talk to the mock.
+    #[allow(clippy::expect_used)]
     pub fn http_client() -> crate::backend::http::HttpClient {
         crate::backend::tls::http_client(std::time::Duration::from_secs(20))
             .expect("the TLS setup works on the test machine")
