@@ -4,45 +4,37 @@
 //! participant of the session, announcing it with a new `sdpRevision`. It sends heartbeat
 //! PINGs, and tears participants and sessions down on leave, socket close and endCall.
 //!
+//! Its parts: this module (participants, publications, negotiation rounds, teardown),
+//! `peer` (how each peer connection is built and what it reports) and `forward` (copying
+//! RTP to subscribers through the link conditioner).
+//!
 //! Written independently of the client core on purpose (see lib.rs).
+
+mod forward;
+mod peer;
 
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use rtc::data_channel::RTCDataChannelInit;
-use rtc::ice::mdns::MulticastDnsMode;
-use rtc::interceptor::Registry;
 use rtc::media_stream::MediaStreamTrack;
-use rtc::peer_connection::configuration::interceptor_registry::register_default_interceptors;
-use rtc::peer_connection::configuration::media_engine::{MediaEngine, MIME_TYPE_OPUS};
-use rtc::peer_connection::configuration::setting_engine::SettingEngineBuilder;
 use rtc::peer_connection::configuration::RTCOfferOptions;
-use rtc::peer_connection::configuration::{
-    RTCBundlePolicy, RTCConfigurationBuilder, RTCRtcpMuxPolicy,
-};
 use rtc::peer_connection::sdp::RTCSessionDescription;
 use rtc::rtp_transceiver::rtp_sender::{
-    RTCRtpCodec, RTCRtpCodecParameters, RTCRtpCodingParameters, RTCRtpEncodingParameters,
-    RtpCodecKind,
+    RTCRtpCodingParameters, RTCRtpEncodingParameters, RtpCodecKind,
 };
 use serde_json::{json, Value};
 use tokio::sync::{mpsc, oneshot};
 use webrtc::data_channel::{DataChannel, DataChannelEvent};
 use webrtc::media_stream::track_local::static_rtp::TrackLocalStaticRTP;
-use webrtc::media_stream::track_local::TrackLocal;
-use webrtc::media_stream::track_remote::{TrackRemote, TrackRemoteEvent};
-use webrtc::peer_connection::{
-    PeerConnection, PeerConnectionBuilder, PeerConnectionEventHandler, RTCIceGatheringState,
-    RTCPeerConnectionState, RTCStatsReportEntry, StatsSelector,
-};
+use webrtc::media_stream::track_remote::TrackRemote;
+use webrtc::peer_connection::{RTCPeerConnectionState, RTCStatsReportEntry, StatsSelector};
 
-const PAYLOAD_TYPE: u8 = 111;
-const GATHER_TIMEOUT: Duration = Duration::from_secs(3);
+use forward::{forward, rand_ssrc, Sink};
+use peer::{negotiated_channels, new_peer, opus, wait_local_candidates, PcEvent, Peer};
+
 const ANSWER_TIMEOUT: Duration = Duration::from_secs(5);
-
-type Peer = Arc<dyn PeerConnection>;
 
 /// What the socket task of a participant is told to do.
 #[derive(Debug)]
@@ -52,110 +44,6 @@ pub enum Outbound {
     Close,
     /// Drop the socket without a Close frame (the outage hook): the participant waits.
     Cut,
-}
-
-fn opus() -> RTCRtpCodec {
-    RTCRtpCodec {
-        mime_type: MIME_TYPE_OPUS.to_owned(),
-        clock_rate: 48_000,
-        channels: 2,
-        sdp_fmtp_line: "minptime=10;useinbandfec=1".to_owned(),
-        rtcp_feedback: vec![],
-    }
-}
-
-enum PcEvent {
-    Gathered,
-    State(RTCPeerConnectionState),
-    Track(Arc<dyn TrackRemote>),
-}
-
-struct Events(mpsc::UnboundedSender<PcEvent>);
-
-#[async_trait::async_trait]
-impl PeerConnectionEventHandler for Events {
-    async fn on_ice_gathering_state_change(&self, state: RTCIceGatheringState) {
-        if state == RTCIceGatheringState::Complete {
-            let _ = self.0.send(PcEvent::Gathered);
-        }
-    }
-    async fn on_connection_state_change(&self, state: RTCPeerConnectionState) {
-        let _ = self.0.send(PcEvent::State(state));
-    }
-    async fn on_track(&self, track: Arc<dyn TrackRemote>) {
-        let _ = self.0.send(PcEvent::Track(track));
-    }
-}
-
-async fn new_peer(
-    ice_ip: IpAddr,
-) -> webrtc::error::Result<(Peer, mpsc::UnboundedReceiver<PcEvent>)> {
-    let mut media = MediaEngine::default();
-    media.register_codec(
-        RTCRtpCodecParameters {
-            rtp_codec: opus(),
-            payload_type: PAYLOAD_TYPE,
-        },
-        RtpCodecKind::Audio,
-    )?;
-    let registry = register_default_interceptors(Registry::new(), &mut media)?;
-    let settings = SettingEngineBuilder::new()
-        .with_multicast_dns_mode(MulticastDnsMode::Disabled)
-        .with_include_loopback_candidate(true)
-        .with_host_acceptance_min_wait(Some(Duration::ZERO))
-        // Disconnected after 5 s without traffic, failed 10 s later, keepalives every
-        // 500 ms: the same as the client's, so a subscribing connection whose client side
-        // failed is restarted (`watch_subscriber`) when the client's would be, not 15 s later.
-        .with_ice_timeouts(
-            Some(Duration::from_secs(5)),
-            Some(Duration::from_secs(10)),
-            Some(Duration::from_millis(500)),
-        )
-        // Checks (and the answers to the client's) paced at 5 ms, RFC 8445's least Ta: a
-        // gateway answers at once; at 20 ms the mock's own pacing was most of a call's ICE
-        // and DTLS time (18.5 ms against 3.5).
-        .with_ice_connection_attempts(Some(Duration::from_millis(5)), Some(200))
-        .build();
-    let config = RTCConfigurationBuilder::new()
-        .with_bundle_policy(RTCBundlePolicy::MaxBundle)
-        .with_rtcp_mux_policy(RTCRtcpMuxPolicy::Require)
-        .build();
-    let (tx, rx) = mpsc::unbounded_channel();
-    let pc = PeerConnectionBuilder::new()
-        .with_configuration(config)
-        .with_media_engine(media)
-        .with_setting_engine(settings)
-        .with_interceptor_registry(registry)
-        .with_handler(Arc::new(Events(tx)))
-        .with_udp_addrs(vec![format!("{ice_ip}:0")])
-        .build()
-        .await?;
-    Ok((Arc::new(pc), rx))
-}
-
-async fn negotiated_channels(pc: &Peer) -> webrtc::error::Result<Arc<dyn DataChannel>> {
-    let init = |id| {
-        Some(RTCDataChannelInit {
-            negotiated: Some(id),
-            ordered: true,
-            ..Default::default()
-        })
-    };
-    let heartbeat = pc.create_data_channel("__heartbeat__", init(0)).await?;
-    pc.create_data_channel("__diagnostics__", init(1)).await?;
-    Ok(heartbeat)
-}
-
-/// A forwarding track on one subscriber's connection, with the SSRC it was created with.
-struct Sink {
-    to: String,
-    track: Arc<TrackLocalStaticRTP>,
-    ssrc: u32,
-    /// The subscriber's downlink (the link conditioner), and the queue of copies it holds
-    /// back (started on the first delayed copy).
-    link: crate::link::LinkSlot,
-    delayed:
-        Arc<std::sync::OnceLock<mpsc::UnboundedSender<(std::time::Instant, rtc::rtp::Packet)>>>,
 }
 
 struct Publication {
@@ -839,23 +727,6 @@ async fn close_participant(p: Arc<Participant>) {
     }
 }
 
-/// After set_local_description: wait until the SDP carries candidates (first negotiation),
-/// or return at once when a renegotiation reuses the gathered ones.
-async fn wait_local_candidates(pc: &Peer) {
-    let deadline = tokio::time::Instant::now() + GATHER_TIMEOUT;
-    loop {
-        if let Some(d) = pc.local_description().await {
-            if d.sdp.contains("a=candidate") || d.sdp.contains("a=end-of-candidates") {
-                return;
-            }
-        }
-        if tokio::time::Instant::now() >= deadline {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(2)).await;
-    }
-}
-
 /// A subscribing connection's events: on failure, restart its ICE, and again every 1 s until
 /// it connects (a restart made during the outage checks, fails its checks, and would
 /// otherwise wait for ICE's failure timeout before the next one).
@@ -911,122 +782,6 @@ async fn watch_subscriber(
     }
 }
 
-/// Copies each packet of a publisher's track to every subscriber. Where the link conditioner
-/// is off (both links perfect, the usual case) a copy is written at once; otherwise the
-/// publisher's uplink and then each subscriber's downlink decide whether it is lost, when it
-/// goes out, and whether twice, and copies held back wait in that subscriber's release queue.
-async fn forward(
-    track: Arc<dyn TrackRemote>,
-    sinks: Arc<Mutex<Vec<Sink>>>,
-    uplink: crate::link::LinkSlot,
-    stats: Arc<crate::forwarding::ForwardingStats>,
-) {
-    type Target = (
-        Arc<TrackLocalStaticRTP>,
-        u32,
-        crate::link::LinkSlot,
-        Arc<std::sync::OnceLock<mpsc::UnboundedSender<(std::time::Instant, rtc::rtp::Packet)>>>,
-    );
-    // Reused for every packet: the forwarding path allocates no plan of its own.
-    let mut arrivals: Vec<std::time::Instant> = Vec::new();
-    let mut plan: Vec<(usize, std::time::Instant)> = Vec::new();
-    while let Some(ev) = track.poll().await {
-        let TrackRemoteEvent::OnRtpPacket(packet) = ev else {
-            continue;
-        };
-        let read_at = std::time::Instant::now();
-        // What the packet takes on the wire: RTP header, SRTP's auth tag, UDP, IPv4.
-        let size = packet.payload.len() + 12 + 10 + 8 + 20;
-        arrivals.clear();
-        match uplink.lock().expect("link lock").as_mut() {
-            None => arrivals.push(read_at),
-            Some(link) => arrivals.extend(link.offer(read_at, size)),
-        }
-        let targets: Vec<Target> = sinks
-            .lock()
-            .expect("sinks lock")
-            .iter()
-            .map(|s| (s.track.clone(), s.ssrc, s.link.clone(), s.delayed.clone()))
-            .collect();
-        // When each copy goes out, per target (the conditioner may drop or double it).
-        plan.clear();
-        for (i, (_, _, link, _)) in targets.iter().enumerate() {
-            let mut link = link.lock().expect("link lock");
-            for at in &arrivals {
-                match link.as_mut() {
-                    None => plan.push((i, *at)),
-                    Some(l) => plan.extend(l.offer(*at, size).into_iter().map(|t| (i, t))),
-                }
-            }
-        }
-        stats.packet(plan.len());
-        for &(i, at) in &plan {
-            let (t, ssrc, _, delayed) = &targets[i];
-            let mut out = packet.clone();
-            out.header.ssrc = *ssrc;
-            // The publisher's header extensions (its MID above all) name its own session's
-            // ids; carried over they would misroute the packet at the subscriber.
-            out.header.extension = false;
-            out.header.extensions.clear();
-            out.header.extension_profile = 0;
-            out.header.extensions_padding = 0;
-            if at <= read_at {
-                let ok = t.write_rtp(out).await.is_ok();
-                stats.copy(ok, read_at.elapsed());
-            } else {
-                let queue = delayed.get_or_init(|| {
-                    let (tx, rx) = mpsc::unbounded_channel();
-                    tokio::spawn(release_delayed(t.clone(), rx, stats.clone()));
-                    tx
-                });
-                let _ = queue.send((at, out));
-            }
-        }
-    }
-}
-
-/// One subscriber's copies held back by the link conditioner, each written at its time (so a
-/// later copy with less delay overtakes an earlier one). Ends when its sink is gone.
-async fn release_delayed(
-    track: Arc<TrackLocalStaticRTP>,
-    mut rx: mpsc::UnboundedReceiver<(std::time::Instant, rtc::rtp::Packet)>,
-    stats: Arc<crate::forwarding::ForwardingStats>,
-) {
-    use std::cmp::Reverse;
-    use std::collections::BinaryHeap;
-    let mut heap: BinaryHeap<Reverse<(std::time::Instant, u64)>> = BinaryHeap::new();
-    let mut held: HashMap<u64, rtc::rtp::Packet> = HashMap::new();
-    let mut next = 0u64;
-    let mut open = true;
-    while open || !heap.is_empty() {
-        let due = heap
-            .peek()
-            .map(|Reverse((at, _))| tokio::time::Instant::from_std(*at));
-        tokio::select! {
-            msg = rx.recv(), if open => match msg {
-                Some((at, packet)) => {
-                    heap.push(Reverse((at, next)));
-                    held.insert(next, packet);
-                    next += 1;
-                }
-                None => open = false,
-            },
-            _ = tokio::time::sleep_until(due.unwrap_or_else(tokio::time::Instant::now)), if due.is_some() => {
-                while let Some(Reverse((at, id))) = heap.peek().copied() {
-                    if at > std::time::Instant::now() {
-                        break;
-                    }
-                    heap.pop();
-                    if let Some(p) = held.remove(&id) {
-                        let ok = track.write_rtp(p).await.is_ok();
-                        stats.held_copy(ok);
-                    }
-                }
-            }
-        }
-    }
-}
-
 async fn run_heartbeat(p: Arc<Participant>, channel: Arc<dyn DataChannel>, every: Duration) {
     let mut open = false;
     let mut tick = tokio::time::interval(every);
@@ -1045,10 +800,6 @@ async fn run_heartbeat(p: Arc<Participant>, channel: Arc<dyn DataChannel>, every
             }
         }
     }
-}
-
-fn rand_ssrc() -> u32 {
-    (uuid::Uuid::new_v4().as_u128() & 0xffff_ffff) as u32
 }
 
 #[cfg(test)]
