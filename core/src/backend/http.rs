@@ -54,7 +54,8 @@ pub struct Response {
     pub body: Vec<u8>,
 }
 
-trait Stream: AsyncRead + AsyncWrite + Unpin + Send {
+/// A connection to a server, plain or under TLS: what `open_stream` makes.
+pub(crate) trait Stream: AsyncRead + AsyncWrite + Unpin + Send {
     /// The TCP socket under it, to look at while the connection is idle.
     fn tcp(&self) -> &TcpStream;
 }
@@ -185,33 +186,45 @@ impl HttpClient {
     }
 
     async fn connect(&self, (tls, host, port): &Origin) -> Result<Connection, HttpError> {
-        let addr = (host.as_str(), *port);
-        let tcp = tokio::time::timeout(self.inner.connect_timeout, TcpStream::connect(addr))
-            .await
-            .map_err(|_| HttpError::Timeout(self.inner.connect_timeout))?
-            .map_err(HttpError::Connect)?;
-        let _ = tcp.set_nodelay(true);
+        let tls = tls.then_some(&self.inner.tls);
+        let stream = tokio::time::timeout(
+            self.inner.connect_timeout,
+            open_stream(host, *port, tls, true),
+        )
+        .await
+        .map_err(|_| HttpError::Timeout(self.inner.connect_timeout))??;
         self.inner
             .opened
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let stream: Box<dyn Stream> = if *tls {
-            let name = rustls::pki_types::ServerName::try_from(host.clone())
-                .map_err(|e| HttpError::Url(format!("{host}: {e}")))?;
-            let stream = self
-                .inner
-                .tls
-                .connect(name, tcp)
-                .await
-                .map_err(|e| HttpError::Tls(e.to_string()))?;
-            Box::new(stream)
-        } else {
-            Box::new(tcp)
-        };
         Ok(Connection {
             io: BufReader::new(stream),
             idle_since: Instant::now(),
         })
     }
+}
+
+/// A TCP connection to `host:port`, under TLS (with `host` as the server name) when `tls`
+/// is given. The HTTP client's connections and the WebSocket client's are made here.
+pub(crate) async fn open_stream(
+    host: &str,
+    port: u16,
+    tls: Option<&tokio_rustls::TlsConnector>,
+    nodelay: bool,
+) -> Result<Box<dyn Stream>, HttpError> {
+    let tcp = TcpStream::connect((host, port))
+        .await
+        .map_err(HttpError::Connect)?;
+    let _ = tcp.set_nodelay(nodelay);
+    let Some(tls) = tls else {
+        return Ok(Box::new(tcp));
+    };
+    let name = rustls::pki_types::ServerName::try_from(host.to_string())
+        .map_err(|e| HttpError::Url(format!("{host}: {e}")))?;
+    let stream = tls
+        .connect(name, tcp)
+        .await
+        .map_err(|e| HttpError::Tls(e.to_string()))?;
+    Ok(Box::new(stream))
 }
 
 async fn send(conn: &mut Connection, request: &[u8]) -> Result<(), HttpError> {
@@ -298,10 +311,29 @@ enum Framing {
     UntilClose,
 }
 
-/// Reads one response; whether the connection may carry another.
-async fn read_response<R: AsyncRead + Unpin>(
+/// A response head: the status and the header fields (names lowercased), in order.
+pub(crate) struct Head {
+    pub status: u16,
+    /// HTTP/1.1 (else 1.0): whether the connection stays open unless the server says not.
+    pub http11: bool,
+    pub headers: Vec<(String, String)>,
+}
+
+impl Head {
+    /// The first field named `name` (lowercase).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// Reads a response head, through its blank line; the body (or, after a WebSocket upgrade,
+/// the first frames) stays in `io`.
+pub(crate) async fn read_head<R: AsyncRead + Unpin>(
     io: &mut BufReader<R>,
-) -> Result<(Response, bool), HttpError> {
+) -> Result<Head, HttpError> {
     let status_line = read_line(io).await?;
     let mut parts = status_line.splitn(3, ' ');
     let version = parts.next().unwrap_or_default();
@@ -313,35 +345,39 @@ async fn read_response<R: AsyncRead + Unpin>(
         .and_then(|s| s.parse().ok())
         .filter(|s| (100..600).contains(s))
         .ok_or_else(|| HttpError::Protocol(format!("status line {status_line:?}")))?;
-    let mut keep_alive = version == "HTTP/1.1";
-    let mut framing = Framing::UntilClose;
+    let mut headers = Vec::new();
     for _ in 0..=MAX_HEADERS {
         let line = read_line(io).await?;
         if line.is_empty() {
-            // 1xx answers come before the real one (a proxy's 100 Continue).
-            if (100..200).contains(&status) {
-                return Box::pin(read_response(io)).await;
-            }
-            let framing = if status == 204 || status == 304 {
-                Framing::Length(0)
-            } else {
-                framing
-            };
-            let body = read_body(io, framing).await?;
-            let keep = keep_alive && !matches!(body.1, Framing::UntilClose);
-            return Ok((
-                Response {
-                    status,
-                    body: body.0,
-                },
-                keep,
-            ));
+            return Ok(Head {
+                status,
+                http11: version == "HTTP/1.1",
+                headers,
+            });
         }
         let (name, value) = line
             .split_once(':')
             .ok_or_else(|| HttpError::Protocol(format!("header line {line:?}")))?;
-        let value = value.trim();
-        match name.trim().to_ascii_lowercase().as_str() {
+        headers.push((name.trim().to_ascii_lowercase(), value.trim().to_string()));
+    }
+    Err(HttpError::Protocol(format!(
+        "more than {MAX_HEADERS} header lines"
+    )))
+}
+
+/// Reads one response; whether the connection may carry another.
+async fn read_response<R: AsyncRead + Unpin>(
+    io: &mut BufReader<R>,
+) -> Result<(Response, bool), HttpError> {
+    let head = read_head(io).await?;
+    // 1xx answers come before the real one (a proxy's 100 Continue).
+    if (100..200).contains(&head.status) {
+        return Box::pin(read_response(io)).await;
+    }
+    let mut keep_alive = head.http11;
+    let mut framing = Framing::UntilClose;
+    for (name, value) in &head.headers {
+        match name.as_str() {
             "content-length" if !matches!(framing, Framing::Chunked) => {
                 let n: usize = value
                     .parse()
@@ -362,9 +398,18 @@ async fn read_response<R: AsyncRead + Unpin>(
             _ => {}
         }
     }
-    Err(HttpError::Protocol(format!(
-        "more than {MAX_HEADERS} header lines"
-    )))
+    if head.status == 204 || head.status == 304 {
+        framing = Framing::Length(0);
+    }
+    let (body, framing) = read_body(io, framing).await?;
+    let keep = keep_alive && !matches!(framing, Framing::UntilClose);
+    Ok((
+        Response {
+            status: head.status,
+            body,
+        },
+        keep,
+    ))
 }
 
 async fn read_body<R: AsyncRead + Unpin>(

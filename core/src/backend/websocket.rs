@@ -14,16 +14,15 @@
 use std::time::Duration;
 
 use base64::Engine as _;
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
-use tokio::net::TcpStream;
+use tokio::io::{AsyncReadExt, AsyncWriteExt, BufReader};
 
+use super::http::{self, Stream};
 use super::ws_frames::{self, Frame, CLOSE, CONTINUATION, PING, PONG, TEXT};
 
 /// The largest message (and frame) taken from a server: AppSync's and the gateway's are a
 /// few KiB.
 const MAX_MESSAGE: usize = 4 * 1024 * 1024;
-/// The largest handshake response head, and the part of a refusal's body kept.
-const MAX_HEAD: usize = 16 * 1024;
+/// The part of a refusal's body kept.
 const MAX_REFUSAL_BODY: usize = 4096;
 /// RFC 6455 §1.3.
 const ACCEPT_GUID: &str = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
@@ -82,12 +81,9 @@ impl From<ws_frames::FrameError> for SocketError {
     }
 }
 
-trait Io: AsyncRead + AsyncWrite + Unpin + Send {}
-impl<T: AsyncRead + AsyncWrite + Unpin + Send> Io for T {}
-
 /// An open WebSocket. `next` reads, `send` writes; one task uses both.
 pub struct Socket {
-    io: Box<dyn Io>,
+    io: Box<dyn Stream>,
     /// Bytes read and not yet taken as frames.
     read: Vec<u8>,
     /// Frames to write (pongs, close echoes, messages), and how much of them is written.
@@ -321,23 +317,18 @@ pub async fn connect(
     let key = base64::engine::general_purpose::STANDARD.encode(random::<16>());
     let request = handshake_request(url, headers, &key);
     let open = async {
-        let tcp = TcpStream::connect((host.as_str(), port))
-            .await
-            .map_err(|e| ConnectError::Failed(e.to_string()))?;
-        let _ = tcp.set_nodelay(nodelay);
-        let io: Box<dyn Io> = if tls {
-            let config =
-                super::tls::websocket_config().map_err(|e| ConnectError::Failed(e.to_string()))?;
-            let name = rustls::pki_types::ServerName::try_from(host.clone())
-                .map_err(|e| ConnectError::Url(format!("{host}: {e}")))?;
-            let stream = tokio_rustls::TlsConnector::from(config)
-                .connect(name, tcp)
-                .await
-                .map_err(|e| ConnectError::Failed(format!("TLS: {e}")))?;
-            Box::new(stream)
-        } else {
-            Box::new(tcp)
+        let tls = match tls {
+            true => Some(tokio_rustls::TlsConnector::from(
+                super::tls::websocket_config().map_err(|e| ConnectError::Failed(e.to_string()))?,
+            )),
+            false => None,
         };
+        let io = http::open_stream(&host, port, tls.as_ref(), nodelay)
+            .await
+            .map_err(|e| match e {
+                http::HttpError::Url(m) => ConnectError::Url(m),
+                e => ConnectError::Failed(e.to_string()),
+            })?;
         handshake(io, &request, &key, headers).await
     };
     tokio::time::timeout(timeout, open)
@@ -359,7 +350,7 @@ fn handshake_request(url: &url::Url, headers: &[(&'static str, String)], key: &s
 /// Sends the upgrade request and reads the answer: a socket on a 101 with the right accept
 /// key, else a typed refusal or failure.
 async fn handshake(
-    mut io: Box<dyn Io>,
+    mut io: Box<dyn Stream>,
     request: &[u8],
     key: &str,
     headers: &[(&'static str, String)],
@@ -367,26 +358,11 @@ async fn handshake(
     let failed = |e: std::io::Error| ConnectError::Failed(e.to_string());
     io.write_all(request).await.map_err(failed)?;
     io.flush().await.map_err(failed)?;
-    let mut buf = Vec::with_capacity(1024);
-    let head_end = loop {
-        if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-            break i + 4;
-        }
-        if buf.len() > MAX_HEAD {
-            return Err(ConnectError::Failed(
-                "the handshake response head is over 16 KiB".into(),
-            ));
-        }
-        buf.reserve(1024);
-        if io.read_buf(&mut buf).await.map_err(failed)? == 0 {
-            return Err(ConnectError::Failed(
-                "the connection closed during the handshake".into(),
-            ));
-        }
-    };
-    let head = Head::parse(&buf[..head_end])?;
+    let mut io = BufReader::new(io);
+    let head = http::read_head(&mut io)
+        .await
+        .map_err(|e| ConnectError::Failed(format!("the handshake: {e}")))?;
     if head.status != 101 {
-        let mut body = buf.split_off(head_end);
         let want = head
             .header("content-length")
             .and_then(|v| v.parse::<usize>().ok())
@@ -394,9 +370,9 @@ async fn handshake(
             .min(MAX_REFUSAL_BODY);
         // The rest of a short body; a server that holds the connection open gets half a
         // second.
+        let mut body = Vec::with_capacity(want);
         let more = async {
             while body.len() < want {
-                body.reserve(want - body.len());
                 match io.read_buf(&mut body).await {
                     Ok(0) | Err(_) => break,
                     Ok(_) => {}
@@ -442,9 +418,11 @@ async fn handshake(
             )))
         }
     }
+    // Frames the server sent right behind its 101 are already read.
+    let read = io.buffer().to_vec();
     Ok(Socket {
-        io,
-        read: buf.split_off(head_end),
+        io: io.into_inner(),
+        read,
         out: Vec::new(),
         written: 0,
         partial: None,
@@ -459,42 +437,6 @@ fn accept_key(key: &str) -> String {
         format!("{key}{ACCEPT_GUID}").as_bytes(),
     );
     base64::engine::general_purpose::STANDARD.encode(digest.as_ref())
-}
-
-/// A response head: the status and the headers (names lowercased).
-struct Head {
-    status: u16,
-    headers: Vec<(String, String)>,
-}
-
-impl Head {
-    fn parse(raw: &[u8]) -> Result<Self, ConnectError> {
-        let text = std::str::from_utf8(raw)
-            .map_err(|_| ConnectError::Failed("a handshake response that is not text".into()))?;
-        let mut lines = text.split("\r\n");
-        let status_line = lines.next().unwrap_or_default();
-        let mut parts = status_line.splitn(3, ' ');
-        let version = parts.next().unwrap_or_default();
-        let status = parts
-            .next()
-            .and_then(|s| s.parse::<u16>().ok())
-            .filter(|s| (100..600).contains(s) && version.starts_with("HTTP/1."))
-            .ok_or_else(|| {
-                ConnectError::Failed(format!("not an HTTP response: {status_line:?}"))
-            })?;
-        let headers = lines
-            .filter_map(|l| l.split_once(':'))
-            .map(|(n, v)| (n.trim().to_ascii_lowercase(), v.trim().to_string()))
-            .collect();
-        Ok(Head { status, headers })
-    }
-
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.as_str())
-    }
 }
 
 #[cfg(test)]
