@@ -27,7 +27,7 @@ use crate::signature_hash_algorithm::{
     SignatureHashAlgorithm, SignatureScheme, parse_signature_schemes,
 };
 use crypto::RTCCryptoProvider;
-use log::warn;
+use log::debug;
 use shared::error::*;
 use std::collections::HashMap;
 use std::fmt;
@@ -527,7 +527,10 @@ impl ConfigBuilder {
             if let Some(remote_addr) = remote_addr {
                 server_name = remote_addr.ip().to_string();
             } else {
-                warn!(
+                // Dialtone patch 4: debug, not warn. WebRTC's DTLS client always comes here (the
+                // peer is trusted by its SDP fingerprint, so no server name is set or checked),
+                // and a warning on every call's every connection told app developers nothing.
+                debug!(
                     "conn.remote_addr is empty, please set explicitly server_name in Config! Use default \"localhost\" as server_name now"
                 );
                 "localhost".clone_into(&mut server_name);

@@ -18,6 +18,11 @@ pub mod crypto_ccm;
 pub mod crypto_chacha20;
 /// AES-GCM authenticated encryption.
 pub mod crypto_gcm;
+mod spki;
+/// The subjectPublicKey bits of a DER certificate (Dialtone patch 3): what the handshake
+/// checks the peer's signatures with. Public for the fuzz target on this parser of bytes a
+/// remote peer sends (`fuzz/fuzz_targets/dtls_certificate.rs` in the Dialtone workspace).
+pub use spki::certificate_public_key;
 
 use std::convert::TryFrom;
 use std::sync::Arc;
@@ -269,7 +274,7 @@ pub(crate) fn generate_key_signature(
         .map_err(crypto_error)
 }
 
-// add OID_ED25519 which is not defined in x509_parser
+// add OID_ED25519 which is not defined in der_parser
 /// The X.509 algorithm OID for Ed25519.
 pub const OID_ED25519: Oid<'static> = oid!(1.3.101.112);
 /// The X.509 algorithm OID for ECDSA with a named curve.
@@ -287,8 +292,7 @@ fn verify_signature(
         return Err(Error::ErrLengthMismatch);
     }
 
-    let (_, certificate) = x509_parser::parse_x509_certificate(&raw_certificates[0])
-        .map_err(|e| Error::Other(e.to_string()))?;
+    let public_key = spki::certificate_public_key(&raw_certificates[0])?;
 
     let encoding = match hash_algorithm.signature {
         SignatureAlgorithm::Ed25519 => PublicKeyEncoding::Ed25519Raw,
@@ -304,14 +308,7 @@ fn verify_signature(
     }
     let scheme = match (hash_algorithm.signature, hash_algorithm.hash) {
         (SignatureAlgorithm::Ecdsa, crate::signature_hash_algorithm::HashAlgorithm::Sha256) => {
-            if certificate
-                .tbs_certificate
-                .subject_pki
-                .subject_public_key
-                .data
-                .len()
-                == 97
-            {
+            if public_key.len() == 97 {
                 crypto::SignatureScheme::EcdsaP384Sha256
             } else {
                 crypto::SignatureScheme::EcdsaP256Sha256
@@ -325,11 +322,7 @@ fn verify_signature(
             scheme,
             PublicKey {
                 encoding,
-                bytes: &certificate
-                    .tbs_certificate
-                    .subject_pki
-                    .subject_public_key
-                    .data,
+                bytes: public_key,
             },
             message,
             remote_key_signature,
