@@ -39,3 +39,31 @@ release_cflags() {
   while read -r map; do flags+=("-ffile-prefix-map=$map"); done < <(release_path_maps)
   echo "${flags[*]}"
 }
+
+# The standard library rebuilt from source with the release profile, for every shipped
+# library (ADR 0011): `RUSTC_BOOTSTRAP=1 cargo build --target T $(release_std_flags)`, with
+# rustup's rust-src component (toolchains.sh: ensure_rust_src). The prebuilt std is
+# optimised for speed and carries its backtrace symbolizer (gimli, addr2line, miniz_oxide:
+# it reads DWARF, which a stripped library does not have). Rebuilt, std is compiled with
+# the release profile (opt-level z, LTO into the one library), with `optimize_for_size`
+# (smaller sorting and formatting) and without the `backtrace` feature: about 200 KiB less
+# on arm64 (scripts/size.sh prints x86_64 with and without it). A panic's message and
+# location are kept (the core logs them, then the FFI boundary turns the panic into a typed
+# error); only `std::backtrace::Backtrace` reports "unsupported". `panic_unwind` keeps
+# panics unwinding.
+# These are `-Z` flags: unstable, hence RUSTC_BOOTSTRAP on the stable compiler;
+# scripts/test builds the arm64 library this way on every run, so a compiler update that
+# breaks them fails CI rather than a release.
+release_std_flags() {
+  echo "-Z build-std=std,panic_unwind -Z build-std-features=panic-unwind,optimize_for_size"
+}
+
+# Compiler flags for RUSTFLAGS that need RUSTC_BOOTSTRAP as well (ADR 0011).
+# -Z plt=yes: calls between the library's own functions are direct, as on every other
+# target. rustc's x86_64 default (no PLT under full RELRO) calls any function not known to
+# be local through the GOT, and in a cdylib that is almost all of them: 30 000 `call *GOT`
+# sites and 9 000 GOT slots, 121 KiB of the x86_64 library (Android's x86_64 ABI) and an
+# indirect jump per call. aarch64 already uses the PLT; the flag changes nothing there.
+release_unstable_rustflags() {
+  echo "-Z plt=yes"
+}

@@ -5,6 +5,8 @@
 #   - JNA and JUnit 5 from Debian (libjna-java, junit5)
 #   - Swift 6 (Debian trixie's swiftlang) inside a debootstrap chroot
 #   - cmake, which the bundled libopus build needs
+#   - Debian's aarch64 cross compiler and rustup's rust-src, for the size of the shipped
+#     library on arm64 (scripts/size.sh)
 #   - Chromium (Debian) and Bandwidth's browser SDK bundled with esbuild (npm), for the
 #     interop test against Bandwidth's own client
 #   - espeak-ng (Debian) and a Python with numpy and pesq (PyPI), for the speech-quality
@@ -60,6 +62,31 @@ ensure_rust_target() {
 }
 
 # nftables and iproute2 for the kernel-level outage tests (scripts/test-faults.sh).
+# The Rust standard library's source (rustup's rust-src component): the shipped libraries
+# build std from it with the release profile (scripts/release-flags.sh, ADR 0011).
+ensure_rust_src() {
+  [ -d "$(rustc --print sysroot)/lib/rustlib/src/rust/library/std" ] && return 0
+  log "adding rustup's rust-src component"
+  rustup component add rust-src >/dev/null
+}
+
+# arm64, the instruction set of the phones the SDK ships to, for scripts/size.sh: Debian's
+# aarch64 cross compiler and C library (for libopus and ring, and as the link driver; lld
+# links). std is built from rust-src for it, so no rustup target is needed. No Android NDK
+# or Xcode can be had here, so arm64 Linux stands in for arm64-v8a and iOS arm64: the same
+# code generator and instruction set, a different C library underneath.
+ensure_arm64_cross() {
+  apt_install gcc-aarch64-linux-gnu libc6-dev-arm64-cross
+  ensure_rust_src
+}
+
+# The AAR's 32-bit ABIs (armeabi-v7a, x86) for scripts/size.sh's figures: Debian's cross
+# compilers; std is built from rust-src for them, so no rustup target is needed.
+ensure_android_abi_cross() {
+  apt_install gcc-arm-linux-gnueabihf libc6-dev-armhf-cross gcc-i686-linux-gnu libc6-dev-i386-cross
+  ensure_rust_src
+}
+
 ensure_faults() {
   apt_install nftables iproute2
 }
@@ -183,6 +210,7 @@ if [ "${BASH_SOURCE[0]}" = "$0" ]; then
     faults) ensure_faults ;;
     quality) ensure_quality ;;
     android-target) ensure_rust_target aarch64-linux-android ;;
-    all) ensure_build_deps; ensure_kotlin; ensure_swift; ensure_browser; ensure_amplify; ensure_cargo_fuzz; ensure_faults; ensure_rust_target aarch64-linux-android ;;
+    arm64) ensure_arm64_cross ;;
+    all) ensure_build_deps; ensure_kotlin; ensure_swift; ensure_browser; ensure_amplify; ensure_cargo_fuzz; ensure_faults; ensure_rust_target aarch64-linux-android; ensure_arm64_cross ;;
   esac
 fi

@@ -12,6 +12,8 @@ cd "$root"
 : "${ANDROID_NDK_HOME:?set ANDROID_NDK_HOME to the NDK (r27 or newer)}"
 command -v cargo-ndk >/dev/null || cargo install cargo-ndk --locked
 rustup target add aarch64-linux-android armv7-linux-androideabi x86_64-linux-android i686-linux-android
+# std is rebuilt from source for the shipped libraries (scripts/release-flags.sh, ADR 0011).
+rustup component add rust-src
 
 # The host library's name and JNA's resource prefix for it.
 case "$(uname -s)-$(uname -m)" in
@@ -36,11 +38,14 @@ rm -rf "$jni"
 # per ABI than plain .rela.dyn (scripts/size.sh measures the same effect with RELR on the host).
 # --icf=all: lld folds functions that compiled to the same bytes (the NDK links with lld;
 # .cargo/config.toml says why it is sound for Rust): 177 KiB less on x86_64.
-# The remapped source paths: scripts/release-flags.sh.
+# The remapped source paths and std rebuilt with the release profile (about 200 KiB less per
+# ABI): scripts/release-flags.sh.
 . "$root/scripts/release-flags.sh"
-RUSTFLAGS="-C link-arg=-Wl,-z,max-page-size=16384 -C link-arg=-Wl,--pack-dyn-relocs=android -C link-arg=-Wl,--icf=all $(release_remap_flags)" \
+RUSTC_BOOTSTRAP=1 \
+RUSTFLAGS="-C link-arg=-Wl,-z,max-page-size=16384 -C link-arg=-Wl,--pack-dyn-relocs=android -C link-arg=-Wl,--icf=all $(release_remap_flags) $(release_unstable_rustflags)" \
 CFLAGS="$(release_cflags)" \
-  cargo ndk -t arm64-v8a -t armeabi-v7a -t x86_64 -t x86 --platform 26 -o "$jni" build --release -p dialtone
+  cargo ndk -t arm64-v8a -t armeabi-v7a -t x86_64 -t x86 --platform 26 -o "$jni" build --release -p dialtone \
+  $(release_std_flags)
 for so in "$jni"/*/libdialtone.so; do
   "$ANDROID_NDK_HOME"/toolchains/llvm/prebuilt/*/bin/llvm-strip --strip-unneeded "$so"
 done

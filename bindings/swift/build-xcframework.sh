@@ -30,11 +30,14 @@ fi
 
 targets=(aarch64-apple-ios aarch64-apple-ios-sim x86_64-apple-ios aarch64-apple-darwin x86_64-apple-darwin)
 rustup target add "${targets[@]}"
+rustup component add rust-src
 export IPHONEOS_DEPLOYMENT_TARGET=15.0 MACOSX_DEPLOYMENT_TARGET=12.0
-# Short source paths in panic locations, as on Android (scripts/release-flags.sh).
+# Short source paths in panic locations and std rebuilt with the release profile, as on
+# Android (scripts/release-flags.sh, ADR 0011).
 . "$root/scripts/release-flags.sh"
 for t in "${targets[@]}"; do
-  RUSTFLAGS="$(release_remap_flags)" CFLAGS="$(release_cflags)" cargo build --release -p dialtone --target "$t"
+  RUSTC_BOOTSTRAP=1 RUSTFLAGS="$(release_remap_flags) $(release_unstable_rustflags)" CFLAGS="$(release_cflags)" \
+    cargo build --release -p dialtone --target "$t" $(release_std_flags)
 done
 
 # Bindings from an unstripped library (uniffi-bindgen cannot read a stripped one).
