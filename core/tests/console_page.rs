@@ -56,21 +56,24 @@ async fn open_console(
     (browser, dt, errors)
 }
 
+/// What the mock logs feeds the page's log, as in the dialtone-mock binary (once per
+/// process; both tests' mocks write to it, and a failure prints the page with its log).
+fn console_log() {
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    let _ = tracing_subscriber::registry()
+        .with(
+            tracing_subscriber::filter::Targets::new()
+                .with_target("dialtone_mock", tracing::Level::INFO),
+        )
+        .with(dialtone_mock::console::log::ConsoleLayer)
+        .try_init();
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 #[ignore = "needs Chromium in a loopback-only namespace: scripts/test-browser.sh"]
 async fn the_console_shows_the_devices_a_live_call_and_how_it_ended() {
-    // What the mock logs feeds the page's log, as in the dialtone-mock binary.
-    {
-        use tracing_subscriber::layer::SubscriberExt;
-        use tracing_subscriber::util::SubscriberInitExt;
-        let _ = tracing_subscriber::registry()
-            .with(
-                tracing_subscriber::filter::Targets::new()
-                    .with_target("dialtone_mock", tracing::Level::INFO),
-            )
-            .with(dialtone_mock::console::log::ConsoleLayer)
-            .try_init();
-    }
+    console_log();
     let m = common::mock_on(Profile::Extended).await;
     let call = common::connected_call(&m).await;
     let alice_id = call.alice.client_id().unwrap().unwrap();
@@ -218,15 +221,25 @@ fn tone_wav(path: &std::path::Path, hz: f32) {
     common::write_wav(path, rate, &samples);
 }
 
-/// Clicks a button of the page by id.
+/// Clicks a button of the page by id, once it is enabled (a disabled button ignores the
+/// click, which would make the test wait for something that never comes).
 async fn click(dt: &mut DevTools, id: &str) {
-    dt.eval(&format!("document.getElementById('{id}').click(), true"))
-        .await;
+    let expression = format!(
+        "(b => b && !b.disabled ? (b.click(), true) : false)(document.getElementById('{id}'))"
+    );
+    for _ in 0..50 {
+        if dt.eval(&expression).await == Value::Bool(true) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("the button {id} was never there and enabled");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 #[ignore = "needs Chromium in a loopback-only namespace: scripts/test-browser.sh"]
 async fn the_browser_phone_calls_a_dialtone_phone_and_is_called_back_with_a_tone_each_way() {
+    console_log();
     let m = common::mock_on(Profile::Extended).await;
     let dirs = tempfile::tempdir().unwrap();
     let dana = common::phone(&m, &dirs);
@@ -263,8 +276,10 @@ async fn the_browser_phone_calls_a_dialtone_phone_and_is_called_back_with_a_tone
     page_until(
         &mut dt,
         &errors,
-        "the page",
-        "document.getElementById('phone-register') !== null",
+        "the page with its scripts run",
+        // The button is parsed before phone.js (at the end of the body) attaches its
+        // handler: a click in between is lost, so wait for the script's own state.
+        "document.readyState === 'complete' && window.dialtonePhone?.status === 'not registered'",
     )
     .await;
     dt.eval("document.getElementById('phone-name').value = 'Web Ada', true")

@@ -76,6 +76,10 @@ pub struct Participant {
     attachment: std::sync::atomic::AtomicU64,
     /// The subscribing connection failed and is being restarted (`watch_subscriber`).
     subscriber_failing: std::sync::atomic::AtomicBool,
+    /// It sent `setMediaPreferences`: from then on it is offered what others publish.
+    /// Before, no `sdpOffer` is sent to it (a client registers for offers once it has
+    /// chosen its protocol; an offer ahead of that reply was dropped by the console phone).
+    ready: std::sync::atomic::AtomicBool,
     publish: tokio::sync::Mutex<Option<(Peer, String)>>,
     subscribe: tokio::sync::Mutex<Option<Subscribe>>,
     /// Serialises offer → answer rounds on the subscribing connection.
@@ -359,6 +363,7 @@ impl Sfu {
             out: Mutex::new(out),
             attachment: Default::default(),
             subscriber_failing: Default::default(),
+            ready: Default::default(),
             publish: tokio::sync::Mutex::new(None),
             subscribe: tokio::sync::Mutex::new(None),
             negotiation: tokio::sync::Mutex::new(()),
@@ -402,7 +407,11 @@ impl Sfu {
     }
 
     /// After `setMediaPreferences`: offer the participant every stream already published.
+    /// The flag is set before the publications are read, under the same lock `published`
+    /// reads the flags under: a publication landing meanwhile is offered by one or the
+    /// other (or both; `offer_stream` offers a stream once).
     pub fn ready(self: &Arc<Self>, p: &Arc<Participant>) {
+        p.ready.store(true, std::sync::atomic::Ordering::SeqCst);
         let sources: Vec<String> = {
             let s = self.sessions.lock().expect("sfu lock");
             s.get(&p.session_id)
@@ -511,11 +520,7 @@ impl Sfu {
                     sinks: sinks.clone(),
                 },
             );
-            m.participants
-                .values()
-                .filter(|o| o.id != p.id)
-                .cloned()
-                .collect()
+            fan_out_targets(m, &p.id)
         };
         p.track(tokio::spawn(forward(
             track,
@@ -782,6 +787,17 @@ async fn watch_subscriber(
     }
 }
 
+/// Who is offered a new publication at once: every other participant that has sent its
+/// `setMediaPreferences`. The rest get it from `ready` when they do.
+fn fan_out_targets(media: &SessionMedia, publisher: &str) -> Vec<Arc<Participant>> {
+    media
+        .participants
+        .values()
+        .filter(|o| o.id != publisher && o.ready.load(std::sync::atomic::Ordering::SeqCst))
+        .cloned()
+        .collect()
+}
+
 async fn run_heartbeat(p: Arc<Participant>, channel: Arc<dyn DataChannel>, every: Duration) {
     let mut open = false;
     let mut tick = tokio::time::interval(every);
@@ -806,9 +822,45 @@ async fn run_heartbeat(p: Arc<Participant>, channel: Arc<dyn DataChannel>, every
 mod tests {
     use super::*;
 
-    /// The race CI hit with Chromium: a publication lands after a participant attached but
-    /// before its `setMediaPreferences`, so `ready` (catch-up) and `published` (fan-out) both
-    /// ask to offer the same stream. It is offered once, with one msid.
+    /// The race CI hit with Chromium: a publication lands while a participant sends its
+    /// `setMediaPreferences`, so `ready` (catch-up) and `published` (fan-out) both ask to
+    /// offer the same stream. It is offered once, with one msid.
+    /// The other race CI hit with Chromium: a publication landing before a participant's
+    /// `setMediaPreferences` was offered to it at once, so the offer reached the browser
+    /// ahead of that request's reply, before it listened for offers, and the subscribing
+    /// connection never came up. Only participants that are ready are fanned out to.
+    #[tokio::test]
+    async fn a_publication_is_fanned_out_only_to_participants_that_are_ready() {
+        let sfu = Sfu::new(
+            IpAddr::from([127, 0, 0, 1]),
+            Duration::from_secs(5),
+            Default::default(),
+        );
+        let (out, _rx) = mpsc::unbounded_channel();
+        sfu.attach("s", "publisher", "u-p", out.clone());
+        let (early, _) = sfu.attach("s", "early", "u-e", out.clone());
+        sfu.attach("s", "late", "u-l", out);
+        let ids = |sfu: &Sfu| {
+            let s = sfu.sessions.lock().unwrap();
+            let mut ids: Vec<String> = fan_out_targets(&s["s"], "publisher")
+                .iter()
+                .map(|p| p.id.clone())
+                .collect();
+            ids.sort();
+            ids
+        };
+        assert!(ids(&sfu).is_empty(), "nobody has chosen a protocol yet");
+        sfu.ready(&early);
+        assert_eq!(ids(&sfu), ["early"]);
+        let publisher = sfu.participant("s", "publisher").unwrap();
+        sfu.ready(&publisher);
+        assert_eq!(ids(&sfu), ["early"], "never the publisher itself");
+        for p in ["publisher", "early", "late"] {
+            let p = sfu.participant("s", p).unwrap();
+            sfu.leave(&p).await;
+        }
+    }
+
     #[tokio::test]
     async fn a_stream_asked_for_twice_is_offered_once() {
         let sfu = Sfu::new(

@@ -212,10 +212,9 @@
       ws.onerror = () => reject(new Error("the signaling socket did not open"));
     });
     ws.onclose = () => { if (media === m && phone.call) setStatus("signaling socket closed"); };
-    await rpc.call("setMediaPreferences", { protocol: "WEBRTC" });
-
-    // Subscribing: the server offers, we answer (set up before publishing: its offer may
-    // arrive right after our first answer).
+    // Subscribing: the server offers, we answer. Listening before anything is sent: an
+    // offer may come as soon as the server knows our protocol, even right after our
+    // first answer.
     m.sub = new RTCPeerConnection({ bundlePolicy: "max-bundle", rtcpMuxPolicy: "require" });
     m.sub.ontrack = (e) => playRemote(e.streams[0] || new MediaStream([e.track]));
     rpc.on("sdpOffer", async (p) => {
@@ -230,6 +229,8 @@
         fail("answering the server's offer", e);
       }
     });
+
+    await rpc.call("setMediaPreferences", { protocol: "WEBRTC" });
 
     // Publishing: our microphone and the two negotiated data channels.
     m.pub = new RTCPeerConnection({ bundlePolicy: "max-bundle", rtcpMuxPolicy: "require" });
