@@ -10,6 +10,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 profile="${1:-debug}"
 flag=(); [ "$profile" = release ] && flag=(--release)
+bash scripts/toolchains.sh build
 cargo build -q "${flag[@]}" -p dialtone -p dialtone-mock -p uniffi-bindgen
 lib="target/$profile/libdialtone.so"
 [ "$(uname)" = Darwin ] && lib="target/$profile/libdialtone.dylib"

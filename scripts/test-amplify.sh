@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/toolchains.sh
 ensure_amplify
-cargo test --locked -p dialtone-mock --test tls --no-run 2>&1 | tail -1
+cargo test -q --locked -p dialtone-mock --test tls --no-run
 echo "[amplify] aws-amplify v6 ↔ dialtone-mock --tls (loopback-only namespace)"
 DIALTONE_AMPLIFY_DIR="$AMPLIFY_DIR" unshare --net /bin/bash -c '
   set -e

@@ -6,8 +6,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/toolchains.sh
+ensure_build_deps
 ensure_browser
-cargo test --locked -p dialtone --test bandwidth_sdk --test console_page --no-run 2>&1 | tail -1
+cargo test -q --locked -p dialtone --test bandwidth_sdk --test console_page --no-run
 echo "[browser] Bandwidth SDK in headless Chromium ↔ dialtone-mock ↔ Dialtone core (loopback-only namespace)"
 DIALTONE_BW_BUNDLE="$BW_BUNDLE" DIALTONE_CHROMIUM="$(command -v chromium)" \
 unshare --net /bin/bash -c '

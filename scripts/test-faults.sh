@@ -6,8 +6,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/toolchains.sh
+ensure_build_deps
 ensure_faults
-cargo test --locked -p dialtone --features testing --test faults --no-run 2>&1 | tail -1
+cargo test -q --locked -p dialtone --features testing --test faults --no-run
 echo "[faults] outages in a loopback-only network namespace"
 # `set -o pipefail`: the filter below keeps the figures and the verdicts, and the exit status
 # must stay cargo's (without it, a failed fault test printed FAILED and the step passed).

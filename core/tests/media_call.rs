@@ -120,13 +120,13 @@ async fn alice_and_bob_hear_each_others_tones_and_mute_silences() {
     })
     .await;
 
-    // The gateway's heartbeat PINGs are answered.
-    let pongs = m.with_state(|s| s.sessions[&c.session_id].participants.clone());
-    let answered = pongs
-        .iter()
-        .filter_map(|(_, p)| m.heartbeat_pongs(&c.session_id, p))
-        .sum::<u64>();
-    assert!(answered > 0, "heartbeat PONGs were received");
+    // The gateway's heartbeat PINGs are answered, by each phone.
+    let participants = m.with_state(|s| s.sessions[&c.session_id].participants.clone());
+    assert_eq!(participants.len(), 2);
+    for (_, p) in &participants {
+        let pongs = m.heartbeat_pongs(&c.session_id, p).unwrap_or(0);
+        assert!(pongs > 0, "participant {p} answered no heartbeat PING");
+    }
 
     c.alice.end_call().await.unwrap();
     c.bob.end_call().await.unwrap();

@@ -29,13 +29,15 @@ class CoordinatorTest {
 
     private fun client() = DialtoneClient(BackendConfig.mock(baseUrl, null), Files.createTempDirectory("dialtone-sample").toString())
 
-    private fun eventually(what: String, seconds: Int = 15, check: () -> Boolean) {
+    /** Waits for [check]; on a timeout the message carries [detail]'s account of the moment. */
+    private fun eventually(what: String, seconds: Int = 15, detail: () -> String = { "" }, check: () -> Boolean) {
         val deadline = System.currentTimeMillis() + seconds * 1000L
         while (System.currentTimeMillis() < deadline) {
             if (check()) return
             Thread.sleep(20)
         }
-        throw AssertionError("timed out waiting for $what")
+        val more = detail()
+        throw AssertionError("timed out waiting for $what" + if (more.isEmpty()) "" else " ($more)")
     }
 
     private fun fcmData(deviceToken: String): Map<String, String> {
@@ -78,9 +80,13 @@ class CoordinatorTest {
                 assertEquals("Alice Sample", invite.callerName)
 
                 bobSide.answer(invite.callId)
-                eventually("both calls active") { alice.state.value is CallUi.Active && bobSide.state.value is CallUi.Active }
-                eventually("Alice's speaker to play Bob's 880 Hz") { aliceMic.playedShare(880.0) > 0.5 }
-                eventually("Bob's speaker to play Alice's 440 Hz") { bobMic.playedShare(440.0) > 0.5 }
+                // On a timeout: both calls' states and what each device moved and heard.
+                val media = {
+                    "Alice ${alice.state.value}: ${aliceMic.describe()}; Bob ${bobSide.state.value}: ${bobMic.describe()}"
+                }
+                eventually("both calls active", detail = media) { alice.state.value is CallUi.Active && bobSide.state.value is CallUi.Active }
+                eventually("Alice's speaker to play Bob's 880 Hz", detail = media) { aliceMic.playedShare(880.0) > 0.5 }
+                eventually("Bob's speaker to play Alice's 440 Hz", detail = media) { bobMic.playedShare(440.0) > 0.5 }
                 assertTrue(aliceMic.playedShare(440.0) < 0.2, "no echo of our own tone")
 
                 bobSide.setMuted(true)

@@ -25,7 +25,8 @@ class ToneDevice(private val hz: Double) : PcmDevice {
     private val played = ShortArray(48_000)
     private var playedAt = 0
     private var start = System.nanoTime()
-    private var sent = 0L
+    @Volatile private var sent = 0L
+    @Volatile private var playedTotal = 0L
 
     override fun read(buffer: ByteArray): Int {
         if (!open) return -1
@@ -51,26 +52,41 @@ class ToneDevice(private val hz: Double) : PcmDevice {
                 played[playedAt] = s
                 playedAt = (playedAt + 1) % played.size
             }
+            playedTotal += count / 2
         }
         Thread.sleep(count / 2 * 1000L / 48_000)
     }
 
-    /** Goertzel power of [hz] relative to the signal's, over the last half second played. */
-    fun playedShare(hz: Double): Double = synchronized(played) {
+    /** The last half second played, oldest first, as -1..1. */
+    private fun lastHalfSecond(): DoubleArray = synchronized(played) {
         val n = 24_000
+        DoubleArray(n) { k -> played[(playedAt - n + k + played.size) % played.size] / 32768.0 }
+    }
+
+    /** Goertzel power of [hz] relative to the signal's, over the last half second played. */
+    fun playedShare(hz: Double): Double {
+        val samples = lastHalfSecond()
+        val n = samples.size
         val w = 2 * PI * hz / 48_000
         var s1 = 0.0
         var s2 = 0.0
         var energy = 0.0
-        for (k in 0 until n) {
-            val x = played[(playedAt - n + k + played.size) % played.size] / 32768.0
+        for (x in samples) {
             energy += x * x
             val s0 = x + 2 * cos(w) * s1 - s2
             s2 = s1
             s1 = s0
         }
         val power = s1 * s1 + s2 * s2 - 2 * cos(w) * s1 * s2
-        if (energy < 1e-6) 0.0 else sqrt(power / (energy * n / 2))
+        return if (energy < 1e-6) 0.0 else sqrt(power / (energy * n / 2))
+    }
+
+    /** What the device saw, for a failure message: how much each side moved, and what was heard. */
+    fun describe(): String {
+        val rms = lastHalfSecond().let { x -> sqrt(x.sumOf { it * it } / x.size) }
+        return "mic %.1f s read, speaker %.1f s written, last 0.5 s: rms %.3f, 440 Hz %.2f, 880 Hz %.2f".format(
+            sent / 48_000.0, playedTotal / 48_000.0, rms, playedShare(440.0), playedShare(880.0),
+        )
     }
 
     override fun stop() { open = false }
