@@ -53,10 +53,15 @@ if [ "$only_arm64" = 0 ]; then
     cargo build -q --release --locked -p dialtone --lib
   strip -o "$tmp" target/size-relr/release/libdialtone.so
   echo "  packed relocations (stable compiler flags only): $(report)"
-  RUSTC_BOOTSTRAP=1 RUSTFLAGS="$shipped_link $shipped_codegen" CFLAGS="$(release_cflags)" CARGO_TARGET_DIR=target/size-shipped \
+  # As shipped, with the CPU features Android's x86_64 ABI guarantees (those of rustc's
+  # x86_64-linux-android target spec; libopus's build reads them too and presumes SSE4.1
+  # instead of choosing at run time).
+  android_cpu=""
+  [ "$host" = x86_64-unknown-linux-gnu ] && android_cpu="-C target-feature=+sse3,+ssse3,+sse4.1,+sse4.2,+popcnt"
+  RUSTC_BOOTSTRAP=1 RUSTFLAGS="$shipped_link $shipped_codegen $android_cpu" CFLAGS="$(release_cflags)" CARGO_TARGET_DIR=target/size-shipped \
     cargo build -q --release --locked -p dialtone --lib --target "$host" $(release_std_flags)
   strip -o "$tmp" "target/size-shipped/$host/release/libdialtone.so"
-  echo "  as shipped (packed relocations, std rebuilt, direct calls): $(report)"
+  echo "  as shipped (packed relocations, std rebuilt, direct calls, Android's CPU features): $(report)"
   no_build_paths
   echo "largest crates by code (KiB, from symbol sizes, as linked; inlined code counts where it landed):"
   nm -S --size-sort -C target/release/libdialtone.so 2>/dev/null | python3 -c '

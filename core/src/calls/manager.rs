@@ -15,7 +15,7 @@ use tokio::sync::oneshot;
 use super::actor::{self, CallHandle, Ports, RemoteParty, Spawn};
 use super::admission::{Admission, Admissions, PushOutcome};
 use super::events::{lock, CallUpdate, Coalesce, Hub, Queue};
-use super::machine::{Input, Machine, Profile};
+use super::machine::{Direction, Input, Machine, Profile};
 use crate::backend::event_channel::ServerEvent;
 use crate::error::{Error, Result};
 
@@ -402,12 +402,24 @@ impl CallManager {
     /// The client is going away: every live call is hung up (media left politely, the
     /// backend told), then its task ends on its own; a watchdog aborts what is still running
     /// after `SHUTDOWN_GRACE`. Subscriptions end at once.
+    ///
+    /// An incoming call still ringing is declined, as CallKit's end action and Telecom's
+    /// reject do for an unanswered call: nobody can answer it once the client is gone, and
+    /// the caller should hear so now rather than ring on until its timeout. It is sent
+    /// Decline and then Hangup, so whichever its state is when the inbox is read (it may
+    /// have been answered meanwhile) the one that applies ends it and the other is dropped
+    /// as illegal.
     pub fn shutdown(&self) {
         let calls: Vec<_> = lock(&self.calls).drain(..).collect();
         let live: Vec<_> = calls
             .into_iter()
             .filter(|c| c.is_running())
-            .inspect(|c| c.send(Input::Hangup))
+            .inspect(|c| {
+                if c.shared.direction == Direction::Incoming {
+                    c.send(Input::Decline);
+                }
+                c.send(Input::Hangup);
+            })
             .collect();
         if !live.is_empty() {
             let _rt = self.rt.enter();

@@ -339,6 +339,38 @@ async fn invite_declined_tells_the_backend_the_profiles_way() {
     }
 }
 
+/// Closing the client with an invite still ringing declines it (the caller hears so at
+/// once instead of ringing on); a call answered before the close is hung up as usual.
+#[tokio::test(start_paused = true)]
+async fn closing_the_client_declines_a_ringing_invite_and_hangs_up_an_answered_call() {
+    for p in profiles() {
+        let w = world(p);
+        let ringing = w.invite(CALL_ID);
+        w.m.shutdown();
+        reach(&ringing, CallState::Ended(EndReason::Declined)).await;
+        let want = match p {
+            Profile::Seed => "endCall".to_string(),
+            Profile::Extended => format!("declineCall {CALL_ID} declined"),
+        };
+        assert_eq!(w.log.all(), vec![want], "{p:?}");
+
+        let w = world(p);
+        let answered = w.invite(CALL_ID);
+        w.m.answer(&answered.shared.id).await.unwrap();
+        w.media_event(MediaEvent::Connected);
+        reach(&answered, CallState::Connected).await;
+        w.m.shutdown();
+        reach(&answered, CallState::Ended(EndReason::LocalHangup)).await;
+        settle().await;
+        let log = w.log.all();
+        assert!(w.log.has("leave") && w.log.has("endCall"), "{p:?}: {log:?}");
+        assert!(
+            !log.iter().any(|l| l.starts_with("declineCall")),
+            "{p:?}: {log:?}"
+        );
+    }
+}
+
 #[tokio::test(start_paused = true)]
 async fn caller_gives_up_while_ringing() {
     for p in profiles() {

@@ -147,6 +147,9 @@ impl Drop for TaskHandle {
 }
 
 /// One phone's view of Dialtone: its identity, its Person list and its calls.
+///
+/// Closed when the app drops it (`close()` in Kotlin, the last reference in Swift): live
+/// calls are hung up, incoming calls still ringing are declined, and every stream ends.
 #[derive(uniffi::Object)]
 pub struct DialtoneClient {
     pub(super) engine: Arc<Engine>,
