@@ -61,7 +61,6 @@ ensure_rust_target() {
   rustup target add "$1" >/dev/null
 }
 
-# nftables and iproute2 for the kernel-level outage tests (scripts/test-faults.sh).
 # The Rust standard library's source (rustup's rust-src component): the shipped libraries
 # build std from it with the release profile (scripts/release-flags.sh, ADR 0011).
 ensure_rust_src() {
@@ -87,6 +86,7 @@ ensure_android_abi_cross() {
   ensure_rust_src
 }
 
+# nftables and iproute2 for the kernel-level outage tests (scripts/test-faults.sh).
 ensure_faults() {
   apt_install nftables iproute2
 }

@@ -822,20 +822,21 @@ async fn run_heartbeat(p: Arc<Participant>, channel: Arc<dyn DataChannel>, every
 mod tests {
     use super::*;
 
-    /// The race CI hit with Chromium: a publication lands while a participant sends its
-    /// `setMediaPreferences`, so `ready` (catch-up) and `published` (fan-out) both ask to
-    /// offer the same stream. It is offered once, with one msid.
-    /// The other race CI hit with Chromium: a publication landing before a participant's
+    fn loopback_sfu() -> Arc<Sfu> {
+        Sfu::new(
+            IpAddr::from([127, 0, 0, 1]),
+            Duration::from_secs(5),
+            Default::default(),
+        )
+    }
+
+    /// A race CI hit with Chromium: a publication landing before a participant's
     /// `setMediaPreferences` was offered to it at once, so the offer reached the browser
     /// ahead of that request's reply, before it listened for offers, and the subscribing
     /// connection never came up. Only participants that are ready are fanned out to.
     #[tokio::test]
     async fn a_publication_is_fanned_out_only_to_participants_that_are_ready() {
-        let sfu = Sfu::new(
-            IpAddr::from([127, 0, 0, 1]),
-            Duration::from_secs(5),
-            Default::default(),
-        );
+        let sfu = loopback_sfu();
         let (out, _rx) = mpsc::unbounded_channel();
         sfu.attach("s", "publisher", "u-p", out.clone());
         let (early, _) = sfu.attach("s", "early", "u-e", out.clone());
@@ -861,13 +862,12 @@ mod tests {
         }
     }
 
+    /// The race CI hit with Chromium: a publication lands while a participant sends its
+    /// `setMediaPreferences`, so `ready` (catch-up) and `published` (fan-out) both ask to
+    /// offer the same stream. It is offered once, with one msid.
     #[tokio::test]
     async fn a_stream_asked_for_twice_is_offered_once() {
-        let sfu = Sfu::new(
-            IpAddr::from([127, 0, 0, 1]),
-            Duration::from_secs(5),
-            Default::default(),
-        );
+        let sfu = loopback_sfu();
         let (src_out, _src_rx) = mpsc::unbounded_channel();
         let (to_out, mut to_rx) = mpsc::unbounded_channel();
         sfu.attach("s", "src", "u-src", src_out);
