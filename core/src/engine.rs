@@ -463,7 +463,7 @@ impl Engine {
         if !self.calls.hangup_all().await? {
             let r = self
                 .rest
-                .end_call(&identity.client_id, identity.client_secret.as_deref())
+                .end_call(&identity.client_id, None, identity.client_secret.as_deref())
                 .await;
             crate::calls::platform::forget_if_unknown(&self.identity, &identity.client_id, r)?;
         }

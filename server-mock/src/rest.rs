@@ -561,6 +561,22 @@ fn end_call(shared: &Shared, st: &mut State, headers: &HeaderMap, req: &Value) -
             .and_then(|d| d.session_id.as_deref())
             .and_then(|s| st.call_for_session(s))
             .map(|c| (c.id.clone(), c.phase, c.caller == client_id));
+        // With a `callId`, only that call: a late endCall for a call already over must not
+        // end the device's next one (its row now names the new call).
+        match req.get("callId") {
+            None | Some(Value::Null) => {}
+            Some(Value::String(wanted)) => {
+                if live.as_ref().map(|(id, ..)| id) != Some(wanted) {
+                    tracing::info!(target: "dialtone_mock::rest", "endCall by {client_id} names call {wanted}, which is not its call in progress: nothing ended");
+                    return coded(
+                        StatusCode::INTERNAL_SERVER_ERROR,
+                        "CALL_ENDED",
+                        "ERROR :: The call has ended",
+                    );
+                }
+            }
+            Some(_) => return thrown("callId must be a string"),
+        }
         if let Some((call_id, phase, by_caller)) = live {
             let kind = match (phase, by_caller) {
                 (CallPhase::Ringing, true) => "cancelled",

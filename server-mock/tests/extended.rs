@@ -351,6 +351,50 @@ async fn decline_busy_and_cancel_free_both_sides() {
     );
 }
 
+/// A late endCall (the device was still leaving its last call when the next one began to
+/// ring) names the call it meant, and the mock ends only that one.
+#[tokio::test]
+async fn an_end_call_naming_a_call_already_over_leaves_the_next_one_ringing() {
+    let m = start(Profile::Extended).await;
+    let a = register(&m, "GCM", "fcm-a").await;
+    let b = register(&m, "GCM", "fcm-b").await;
+    let mut b_ws = connect(&m, &b).await;
+    let (first, _) = call(&m, &a, &b).await;
+    assert_eq!(next(&mut b_ws).await["type"], "ringing");
+    let (s, _) = api(
+        &m,
+        Some(&a.secret),
+        json!({"action": "endCall", "clientId": a.id, "callId": first}),
+    )
+    .await;
+    assert_eq!(s, 200);
+    assert_eq!(next(&mut b_ws).await["type"], "cancelled");
+
+    let (second, _) = call(&m, &a, &b).await;
+    assert_eq!(next(&mut b_ws).await["type"], "ringing");
+    let stale = json!({"action": "endCall", "clientId": b.id, "callId": first});
+    let (s, v) = api(&m, Some(&b.secret), stale).await;
+    assert_eq!((s, v["error"].as_str()), (500, Some("CALL_ENDED")), "{v}");
+    let phase = |id: &str| m.with_state(|st| st.calls.get(id).map(|c| c.phase));
+    assert_eq!(
+        phase(&second),
+        Some(dialtone_mock::state::CallPhase::Ringing)
+    );
+    assert!(m.with_state(|st| st.devices.values().all(|d| d.in_session())));
+
+    let wrong_type = json!({"action": "endCall", "clientId": b.id, "callId": 7});
+    assert_eq!(api(&m, Some(&b.secret), wrong_type).await.0, 500);
+    assert_eq!(
+        phase(&second),
+        Some(dialtone_mock::state::CallPhase::Ringing)
+    );
+
+    let current = json!({"action": "endCall", "clientId": b.id, "callId": second});
+    assert_eq!(api(&m, Some(&b.secret), current).await.0, 200);
+    assert_eq!(next(&mut b_ws).await["type"], "declined");
+    assert_eq!(phase(&second), Some(dialtone_mock::state::CallPhase::Ended));
+}
+
 #[tokio::test]
 async fn a_token_move_keeps_the_installation_and_may_delete_its_old_id() {
     let m = start(Profile::Extended).await;

@@ -149,8 +149,15 @@ impl RestClient {
         })
     }
 
-    pub async fn end_call(&self, client_id: &str, secret: Option<&str>) -> Result<(), RestError> {
-        self.call(json!({"action": "endCall", "clientId": client_id}), secret)
+    /// `call_id` (extended backend): end only that call. Without it the backend ends
+    /// whatever session the device's row names, which by then may be a newer call.
+    pub async fn end_call(
+        &self,
+        client_id: &str,
+        call_id: Option<&str>,
+        secret: Option<&str>,
+    ) -> Result<(), RestError> {
+        self.call(end_call_body(client_id, call_id), secret)
             .await
             .map(|_| ())
     }
@@ -251,6 +258,14 @@ impl RestClient {
     }
 }
 
+fn end_call_body(client_id: &str, call_id: Option<&str>) -> Value {
+    let mut body = json!({"action": "endCall", "clientId": client_id});
+    if let Some(id) = call_id {
+        body["callId"] = json!(id);
+    }
+    body
+}
+
 fn token_of(v: &Value, action: &str) -> Result<String, RestError> {
     v.get("token")
         .and_then(Value::as_str)
@@ -338,6 +353,18 @@ fn is_truthy(v: Option<&Value>) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn end_call_names_the_call_only_when_it_has_an_id() {
+        assert_eq!(
+            end_call_body("c1", None),
+            json!({"action": "endCall", "clientId": "c1"})
+        );
+        assert_eq!(
+            end_call_body("c1", Some("call-9")),
+            json!({"action": "endCall", "clientId": "c1", "callId": "call-9"})
+        );
+    }
 
     #[test]
     fn busy_is_recognised_from_its_error_code() {

@@ -15,7 +15,9 @@ use tokio::time::Instant;
 
 use super::events::{lock, CallUpdate, Hub, UpdateKind};
 use super::machine::{CallState, Direction, Effect, Input, Machine, Profile, TokenSource};
-use super::platform::{CallBackend, MediaConnector, MediaLink, OutgoingCall, TokenRenewer};
+use super::platform::{
+    BoundBackend, CallBackend, MediaConnector, MediaLink, OutgoingCall, Registration, TokenRenewer,
+};
 use crate::error::{Error, Result};
 use crate::media::session::{MediaEnd, MediaEvent, Timings};
 
@@ -196,6 +198,9 @@ pub struct Spawn {
     pub first_inputs: Vec<(Input, Option<oneshot::Sender<Result<()>>>)>,
     /// Outgoing: told when the call is placed and joined, or why not.
     pub placed: Option<oneshot::Sender<Result<()>>>,
+    /// The registration the call acts as, all its life (`CallBackend::registration` when
+    /// it began).
+    pub registration: Option<Registration>,
 }
 
 pub fn spawn(ports: Ports, s: Spawn) -> CallHandle {
@@ -211,6 +216,7 @@ pub fn spawn(ports: Ports, s: Spawn) -> CallHandle {
     let (tx, rx) = mpsc::unbounded_channel();
     let (media_tx, media_rx) = mpsc::unbounded_channel();
     let actor = Actor {
+        backend: BoundBackend::new(ports.backend.clone(), s.registration),
         ports,
         shared: shared.clone(),
         machine: s.machine,
@@ -244,6 +250,8 @@ pub fn spawn(ports: Ports, s: Spawn) -> CallHandle {
 
 struct Actor {
     ports: Ports,
+    /// The backend as the registration this call was made under.
+    backend: BoundBackend,
     shared: Arc<CallShared>,
     machine: Machine,
     inbox_tx: mpsc::UnboundedSender<Msg>,
@@ -465,7 +473,7 @@ impl Actor {
         for effect in effects {
             match effect {
                 Effect::Initiate => {
-                    let backend = self.ports.backend.clone();
+                    let backend = self.backend.clone();
                     let callee = self.callee.clone().unwrap_or_default();
                     let tx = self.inbox_tx.clone();
                     crate::task::spawn_child(&mut self.children, async move {
@@ -526,7 +534,7 @@ impl Actor {
     }
 
     fn join(&mut self, source: TokenSource) {
-        let backend = self.ports.backend.clone();
+        let backend = self.backend.clone();
         let media = self.ports.media.clone();
         let events = self.media_tx.clone();
         let tx = self.inbox_tx.clone();
@@ -571,8 +579,12 @@ impl Actor {
     /// Runs release effects (leave, then the REST action) in order as one child task.
     fn release(&mut self, effects: Vec<Effect>, reply: Option<oneshot::Sender<Result<()>>>) {
         let link = lock(&self.shared.link).take();
-        let backend = self.ports.backend.clone();
+        let backend = self.backend.clone();
         let backend_id = self.shared.backend_id();
+        // The extended backend's endCall can name the call (the seed's names only a client).
+        let end_id = backend_id
+            .clone()
+            .filter(|_| self.machine.profile == Profile::Extended);
         let tx = self.inbox_tx.clone();
         self.releasing = true;
         if let Some(r) = reply {
@@ -588,7 +600,7 @@ impl Actor {
                         }
                         Ok(())
                     }
-                    (Effect::EndCall, _) => backend.end_call().await,
+                    (Effect::EndCall, _) => backend.end_call(end_id.as_deref()).await,
                     (Effect::DeclineCall { busy }, Some(id)) => {
                         backend.decline_call(id, busy).await
                     }

@@ -159,7 +159,8 @@ impl CallManager {
             ));
         }
         let (placed_tx, placed_rx) = oneshot::channel();
-        let (machine, first_effects) = Machine::outgoing(self.ports.backend.profile());
+        let registration = self.ports.backend.registration();
+        let (machine, first_effects) = Machine::outgoing(profile_of(&registration));
         let call = self
             .start_own(Spawn {
                 id: uuid::Uuid::new_v4().to_string(),
@@ -174,6 +175,7 @@ impl CallManager {
                 ring_timeout: self.ring_timeout(),
                 first_inputs: Vec::new(),
                 placed: Some(placed_tx),
+                registration,
             })
             .await?;
         // Hangs the call up if this future is dropped before the call is placed.
@@ -234,7 +236,8 @@ impl CallManager {
             {
                 oldest.send(Input::RingTimeout);
             }
-            let (machine, first_effects) = Machine::incoming(self.ports.backend.profile());
+            let registration = self.ports.backend.registration();
+            let (machine, first_effects) = Machine::incoming(profile_of(&registration));
             let call = self.spawn(Spawn {
                 id: admitted.invite.call_id.clone(),
                 machine,
@@ -252,6 +255,7 @@ impl CallManager {
                     Vec::new()
                 },
                 placed: None,
+                registration,
             });
             self.insert(&mut calls, call.clone());
             call
@@ -281,6 +285,7 @@ impl CallManager {
                 ring_timeout: self.ring_timeout(),
                 first_inputs: vec![(Input::Answer, Some(tx))],
                 placed: None,
+                registration: self.ports.backend.registration(),
             })
             .await?;
         rx.await.unwrap_or_else(|_| {
@@ -437,4 +442,11 @@ impl CallManager {
         self.ports.hub.close_all();
         self.incoming.close_all();
     }
+}
+
+/// The profile a new call runs: the registration's, or the seed's before one.
+fn profile_of(registration: &Option<super::platform::Registration>) -> Profile {
+    registration
+        .as_ref()
+        .map_or(Profile::Seed, super::platform::Registration::profile)
 }

@@ -43,20 +43,99 @@ impl std::fmt::Debug for OutgoingCall {
     }
 }
 
-/// The REST actions of a call, for this device.
+/// Who a call acts as: this device's registration when the call began, kept for the call's
+/// whole life. Every REST action of the call goes out as this clientId with this secret, so
+/// an action that runs late (a slow leave, then `endCall`) after the device registered again
+/// acts for the old registration, never for the new one (whose next call it would end).
+#[derive(Clone, PartialEq)]
+pub struct Registration {
+    pub client_id: String,
+    /// The extended backend's client secret; `None` on the seed backend.
+    pub secret: Option<String>,
+}
+
+impl Registration {
+    /// A client secret means the extended backend.
+    pub fn profile(&self) -> Profile {
+        match self.secret {
+            Some(_) => Profile::Extended,
+            None => Profile::Seed,
+        }
+    }
+
+    fn extended_secret(&self) -> Result<&str> {
+        self.secret.as_deref().ok_or_else(|| {
+            Error::InvalidInput("this action needs the extended backend (a client secret)".into())
+        })
+    }
+}
+
+impl std::fmt::Debug for Registration {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Registration")
+            .field("client_id", &self.client_id)
+            .field("secret", &self.secret.as_ref().map(|_| "[redacted]"))
+            .finish()
+    }
+}
+
+/// The REST actions of a call, each acting as the registration `me` the call was made under.
 #[async_trait]
 pub trait CallBackend: Send + Sync + 'static {
-    /// Which profile this device's registration is on (decided per call, at its start).
-    fn profile(&self) -> Profile;
-    async fn initiate(&self, callee_client_id: &str) -> Result<OutgoingCall>;
+    /// This device's registration now (`None` before it registers): a new call keeps it.
+    fn registration(&self) -> Option<Registration>;
+    async fn initiate(&self, me: &Registration, callee_client_id: &str) -> Result<OutgoingCall>;
     /// Extended: take the call; returns the callee's participant token.
-    async fn answer_call(&self, call_id: &str) -> Result<String>;
-    async fn decline_call(&self, call_id: &str, busy: bool) -> Result<()>;
-    async fn cancel_call(&self, call_id: &str) -> Result<()>;
+    async fn answer_call(&self, me: &Registration, call_id: &str) -> Result<String>;
+    async fn decline_call(&self, me: &Registration, call_id: &str, busy: bool) -> Result<()>;
+    async fn cancel_call(&self, me: &Registration, call_id: &str) -> Result<()>;
     /// Extended: a fresh participant token for this device's part of the call.
-    async fn renew_token(&self, call_id: &str) -> Result<String>;
-    /// `endCall` for this device's leg.
-    async fn end_call(&self) -> Result<()>;
+    async fn renew_token(&self, me: &Registration, call_id: &str) -> Result<String>;
+    /// `endCall` for this device's leg; `call_id` (extended) ends only that call, so a late
+    /// one cannot end the device's next call.
+    async fn end_call(&self, me: &Registration, call_id: Option<&str>) -> Result<()>;
+}
+
+/// One call's hold on the backend: the port, bound to the registration the call was made
+/// under. A call begun with no registration gets `NotRegistered` from every action.
+#[derive(Clone)]
+pub struct BoundBackend {
+    port: Arc<dyn CallBackend>,
+    me: Option<Registration>,
+}
+
+impl BoundBackend {
+    pub fn new(port: Arc<dyn CallBackend>, me: Option<Registration>) -> BoundBackend {
+        BoundBackend { port, me }
+    }
+
+    fn me(&self) -> Result<&Registration> {
+        self.me.as_ref().ok_or(Error::NotRegistered)
+    }
+
+    pub async fn initiate(&self, callee_client_id: &str) -> Result<OutgoingCall> {
+        self.port.initiate(self.me()?, callee_client_id).await
+    }
+
+    pub async fn answer_call(&self, call_id: &str) -> Result<String> {
+        self.port.answer_call(self.me()?, call_id).await
+    }
+
+    pub async fn decline_call(&self, call_id: &str, busy: bool) -> Result<()> {
+        self.port.decline_call(self.me()?, call_id, busy).await
+    }
+
+    pub async fn cancel_call(&self, call_id: &str) -> Result<()> {
+        self.port.cancel_call(self.me()?, call_id).await
+    }
+
+    pub async fn renew_token(&self, call_id: &str) -> Result<String> {
+        self.port.renew_token(self.me()?, call_id).await
+    }
+
+    pub async fn end_call(&self, call_id: Option<&str>) -> Result<()> {
+        self.port.end_call(self.me()?, call_id).await
+    }
 }
 
 /// Joins media sessions; `events` receives the session's events until it ends.
@@ -93,26 +172,12 @@ pub struct RestCallBackend {
 }
 
 impl RestCallBackend {
-    fn me(&self) -> Result<(String, Option<String>)> {
-        let id = self.identity.load()?.ok_or(Error::NotRegistered)?;
-        Ok((id.client_id, id.client_secret))
-    }
-
     fn noted<T>(
         &self,
-        me: &str,
+        me: &Registration,
         r: std::result::Result<T, RestError>,
     ) -> std::result::Result<T, RestError> {
-        forget_if_unknown(&self.identity, me, r)
-    }
-
-    fn extended(&self) -> Result<(String, String)> {
-        match self.me()? {
-            (me, Some(secret)) => Ok((me, secret)),
-            (_, None) => Err(Error::InvalidInput(
-                "this action needs the extended backend (a client secret)".into(),
-            )),
-        }
+        forget_if_unknown(&self.identity, &me.client_id, r)
     }
 }
 
@@ -141,20 +206,26 @@ fn ignore_gone(r: std::result::Result<(), RestError>) -> Result<()> {
 
 #[async_trait]
 impl CallBackend for RestCallBackend {
-    fn profile(&self) -> Profile {
+    fn registration(&self) -> Option<Registration> {
         match self.identity.load() {
-            Ok(Some(i)) if i.client_secret.is_some() => Profile::Extended,
-            _ => Profile::Seed,
+            Ok(Some(i)) => Some(Registration {
+                client_id: i.client_id,
+                secret: i.client_secret,
+            }),
+            Ok(None) => None,
+            Err(e) => {
+                tracing::warn!(target: "dialtone::calls", "cannot read this device's registration: {e}");
+                None
+            }
         }
     }
 
-    async fn initiate(&self, callee: &str) -> Result<OutgoingCall> {
-        let (me, secret) = self.me()?;
+    async fn initiate(&self, me: &Registration, callee: &str) -> Result<OutgoingCall> {
         let initiated = self
             .rest
-            .initiate_call(&me, callee, secret.as_deref())
+            .initiate_call(&me.client_id, callee, me.secret.as_deref())
             .await;
-        let initiated = self.noted(&me, initiated)?;
+        let initiated = self.noted(me, initiated)?;
         let claims = crate::media::participant_token::decode_claims(&initiated.token);
         Ok(OutgoingCall {
             callee_client_id: callee.to_string(),
@@ -169,34 +240,39 @@ impl CallBackend for RestCallBackend {
         })
     }
 
-    async fn answer_call(&self, call_id: &str) -> Result<String> {
-        let (me, secret) = self.extended()?;
-        let r = self.rest.answer_call(&me, call_id, &secret).await;
-        Ok(self.noted(&me, r)?)
+    async fn answer_call(&self, me: &Registration, call_id: &str) -> Result<String> {
+        let secret = me.extended_secret()?;
+        let r = self.rest.answer_call(&me.client_id, call_id, secret).await;
+        Ok(self.noted(me, r)?)
     }
 
-    async fn decline_call(&self, call_id: &str, busy: bool) -> Result<()> {
-        let (me, secret) = self.extended()?;
-        let r = self.rest.decline_call(&me, call_id, busy, &secret).await;
-        ignore_gone(self.noted(&me, r))
+    async fn decline_call(&self, me: &Registration, call_id: &str, busy: bool) -> Result<()> {
+        let secret = me.extended_secret()?;
+        let r = self
+            .rest
+            .decline_call(&me.client_id, call_id, busy, secret)
+            .await;
+        ignore_gone(self.noted(me, r))
     }
 
-    async fn cancel_call(&self, call_id: &str) -> Result<()> {
-        let (me, secret) = self.extended()?;
-        let r = self.rest.cancel_call(&me, call_id, &secret).await;
-        ignore_gone(self.noted(&me, r))
+    async fn cancel_call(&self, me: &Registration, call_id: &str) -> Result<()> {
+        let secret = me.extended_secret()?;
+        let r = self.rest.cancel_call(&me.client_id, call_id, secret).await;
+        ignore_gone(self.noted(me, r))
     }
 
-    async fn renew_token(&self, call_id: &str) -> Result<String> {
-        let (me, secret) = self.extended()?;
-        let r = self.rest.renew_token(&me, call_id, &secret).await;
-        Ok(self.noted(&me, r)?)
+    async fn renew_token(&self, me: &Registration, call_id: &str) -> Result<String> {
+        let secret = me.extended_secret()?;
+        let r = self.rest.renew_token(&me.client_id, call_id, secret).await;
+        Ok(self.noted(me, r)?)
     }
 
-    async fn end_call(&self) -> Result<()> {
-        let (me, secret) = self.me()?;
-        let r = self.rest.end_call(&me, secret.as_deref()).await;
-        Ok(self.noted(&me, r)?)
+    async fn end_call(&self, me: &Registration, call_id: Option<&str>) -> Result<()> {
+        let r = self
+            .rest
+            .end_call(&me.client_id, call_id, me.secret.as_deref())
+            .await;
+        ignore_gone(self.noted(me, r))
     }
 }
 

@@ -12,7 +12,7 @@ use super::actor::Ports;
 use super::events::{lock, CallUpdate, Hub, UpdateKind};
 use super::machine::{CallState, EndReason, Profile};
 use super::manager::CallManager;
-use super::platform::{CallBackend, MediaConnector, MediaLink, OutgoingCall};
+use super::platform::{CallBackend, MediaConnector, MediaLink, OutgoingCall, Registration};
 use super::{CallHandle, PushOutcome};
 use crate::backend::event_channel::ServerEvent;
 use crate::backend::rest::RestError;
@@ -38,18 +38,36 @@ impl Log {
 struct SimBackend {
     profile: Profile,
     log: Arc<Log>,
+    /// The device's clientId now (a test registers again by changing it).
+    client_id: Arc<Mutex<String>>,
+    /// Each action with the clientId it acted as and the call it named: `endCall me -`.
+    acted_as: Arc<Log>,
     callee_busy: bool,
     /// `answerCall` says the call is gone (answered elsewhere, cancelled).
     answer_gone: bool,
     initiate_delay: Duration,
 }
 
+impl SimBackend {
+    fn acted(&self, action: &str, me: &Registration, call_id: Option<&str>) {
+        self.acted_as.push(format!(
+            "{action} {} {}",
+            me.client_id,
+            call_id.unwrap_or("-")
+        ));
+    }
+}
+
 #[async_trait]
 impl CallBackend for SimBackend {
-    fn profile(&self) -> Profile {
-        self.profile
+    fn registration(&self) -> Option<Registration> {
+        Some(Registration {
+            client_id: lock(&self.client_id).clone(),
+            secret: (self.profile == Profile::Extended).then(|| "secret".into()),
+        })
     }
-    async fn initiate(&self, callee: &str) -> Result<OutgoingCall> {
+    async fn initiate(&self, me: &Registration, callee: &str) -> Result<OutgoingCall> {
+        self.acted("initiate", me, None);
         tokio::time::sleep(self.initiate_delay).await;
         self.log.push(format!("initiate {callee}"));
         if self.callee_busy {
@@ -65,7 +83,8 @@ impl CallBackend for SimBackend {
             expires_at_ms: None,
         })
     }
-    async fn answer_call(&self, call_id: &str) -> Result<String> {
+    async fn answer_call(&self, me: &Registration, call_id: &str) -> Result<String> {
+        self.acted("answerCall", me, Some(call_id));
         self.log.push(format!("answerCall {call_id}"));
         if self.answer_gone {
             return Err(Error::Rest(RestError::CallGone {
@@ -75,22 +94,26 @@ impl CallBackend for SimBackend {
         }
         Ok("callee-token".into())
     }
-    async fn decline_call(&self, call_id: &str, busy: bool) -> Result<()> {
+    async fn decline_call(&self, me: &Registration, call_id: &str, busy: bool) -> Result<()> {
+        self.acted("declineCall", me, Some(call_id));
         self.log.push(format!(
             "declineCall {call_id} {}",
             if busy { "busy" } else { "declined" }
         ));
         Ok(())
     }
-    async fn cancel_call(&self, call_id: &str) -> Result<()> {
+    async fn cancel_call(&self, me: &Registration, call_id: &str) -> Result<()> {
+        self.acted("cancelCall", me, Some(call_id));
         self.log.push(format!("cancelCall {call_id}"));
         Ok(())
     }
-    async fn renew_token(&self, call_id: &str) -> Result<String> {
+    async fn renew_token(&self, me: &Registration, call_id: &str) -> Result<String> {
+        self.acted("renewToken", me, Some(call_id));
         self.log.push(format!("renewToken {call_id}"));
         Ok("renewed-token".into())
     }
-    async fn end_call(&self) -> Result<()> {
+    async fn end_call(&self, me: &Registration, call_id: Option<&str>) -> Result<()> {
+        self.acted("endCall", me, call_id);
         self.log.push("endCall");
         Ok(())
     }
@@ -151,15 +174,21 @@ impl MediaLink for SimLink {
 struct World {
     m: CallManager,
     log: Arc<Log>,
+    client_id: Arc<Mutex<String>>,
+    acted_as: Arc<Log>,
     media: Arc<SimMedia>,
     profile: Profile,
 }
 
 fn world_with(profile: Profile, tweak: impl FnOnce(&mut SimBackend, &mut SimMedia)) -> World {
     let log = Arc::new(Log::default());
+    let client_id = Arc::new(Mutex::new("me".to_string()));
+    let acted_as = Arc::new(Log::default());
     let mut backend = SimBackend {
         profile,
         log: log.clone(),
+        client_id: client_id.clone(),
+        acted_as: acted_as.clone(),
         callee_busy: false,
         answer_gone: false,
         initiate_delay: Duration::from_millis(30),
@@ -181,6 +210,8 @@ fn world_with(profile: Profile, tweak: impl FnOnce(&mut SimBackend, &mut SimMedi
     World {
         m,
         log,
+        client_id,
+        acted_as,
         media,
         profile,
     }
@@ -485,6 +516,53 @@ async fn an_invite_during_the_last_calls_teardown_rings() {
         assert_eq!(invite.shared.state(), CallState::Ringing, "{p:?}: not busy");
         hangup.await.unwrap();
         w.m.answer(&invite.shared.id).await.unwrap();
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_late_release_acts_for_the_registration_its_call_was_made_under() {
+    for p in profiles() {
+        // Leaving takes 2 s; the device registers again meanwhile (the backend had forgotten
+        // it, or its push token moved). The call's endCall still goes out as the clientId
+        // the call was made under (on the extended backend naming the call), never as the
+        // new one, whose next call it would end.
+        let w = world_with(p, |_, m| m.leave_delay = Duration::from_secs(2));
+        let invite = w.invite(CALL_ID);
+        w.m.answer(&invite.shared.id).await.unwrap();
+        w.media_event(MediaEvent::Connected);
+        reach(&invite, CallState::Connected).await;
+        let hangup = invite.act(super::machine::Input::Hangup);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        *lock(&w.client_id) = "me-2".into();
+        hangup.await.unwrap();
+        let named = match p {
+            Profile::Extended => invite.shared.id.clone(),
+            Profile::Seed => "-".into(),
+        };
+        let acted = w.acted_as.all();
+        assert!(
+            acted.contains(&format!("endCall me {named}")),
+            "{p:?}: {acted:?}"
+        );
+        assert!(
+            !acted.iter().any(|a| a.contains("me-2")),
+            "{p:?}: {acted:?}"
+        );
+
+        // The next call is the new registration's.
+        let call = w.m.start_call("carol").await.unwrap();
+        assert!(
+            w.acted_as.has("initiate me-2 -"),
+            "{p:?}: {:?}",
+            w.acted_as.all()
+        );
+        call.hangup().await.unwrap();
+        let acted = w.acted_as.all();
+        let last = acted.last().unwrap();
+        assert!(
+            last.starts_with("endCall me-2 ") || last.starts_with("cancelCall me-2 "),
+            "{p:?}: {acted:?}"
+        );
     }
 }
 
