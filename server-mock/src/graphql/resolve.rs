@@ -359,17 +359,7 @@ fn update_person(st: &mut State, a: &Map<String, Value>) -> Resolved {
     if let Some(v) = client_id {
         row.client_id = v;
     }
-    row.version += 1;
-    row.updated_at = now;
-    row.last_changed_at = now;
-    let v = row.to_json();
-    Ok((
-        v.clone(),
-        Some(PersonEvent {
-            subscription_field: "onUpdatePerson",
-            person: v,
-        }),
-    ))
+    changed(row, now, "onUpdatePerson")
 }
 
 fn delete_person(st: &mut State, a: &Map<String, Value>) -> Resolved {
@@ -379,6 +369,12 @@ fn delete_person(st: &mut State, a: &Map<String, Value>) -> Resolved {
     let now = now_ms();
     // With conflict detection on, AppSync deletes softly: the tombstone syncs to every client.
     row.deleted = true;
+    changed(row, now, "onDeletePerson")
+}
+
+/// A row an update or delete changed: its next `_version` and times, and the event for the
+/// subscribers of `subscription_field`.
+fn changed(row: &mut PersonRow, now: i64, subscription_field: &'static str) -> Resolved {
     row.version += 1;
     row.updated_at = now;
     row.last_changed_at = now;
@@ -386,7 +382,7 @@ fn delete_person(st: &mut State, a: &Map<String, Value>) -> Resolved {
     Ok((
         v.clone(),
         Some(PersonEvent {
-            subscription_field: "onDeletePerson",
+            subscription_field,
             person: v,
         }),
     ))
