@@ -51,6 +51,15 @@ fn coded(status: StatusCode, code: &str, message: impl Into<String>) -> Reply {
     )
 }
 
+/// The extended profile's answer to an action on a call that is over.
+fn call_ended() -> Reply {
+    coded(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "CALL_ENDED",
+        "ERROR :: The call has ended",
+    )
+}
+
 /// Compares secrets without an early exit, so timing does not reveal a prefix.
 pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
@@ -355,11 +364,7 @@ fn not_ringing(call: &CallRecord) -> Reply {
             "ALREADY_ANSWERED",
             "ERROR :: The call was already answered",
         ),
-        _ => coded(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "CALL_ENDED",
-            "ERROR :: The call has ended",
-        ),
+        _ => call_ended(),
     }
 }
 
@@ -471,11 +476,7 @@ fn renew_token(shared: &Shared, st: &mut State, headers: &HeaderMap, req: &Value
         .filter(|d| d.session_id.as_deref() == Some(&call.session_id))
         .and_then(|d| d.participant_id.clone());
     let (true, Some(participant_id)) = (in_progress, participant) else {
-        return coded(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "CALL_ENDED",
-            "ERROR :: The call has ended",
-        );
+        return call_ended();
     };
     let token = shared.tokens.issue(&Claims {
         a: shared.account_id.clone(),
@@ -568,11 +569,7 @@ fn end_call(shared: &Shared, st: &mut State, headers: &HeaderMap, req: &Value) -
             Some(Value::String(wanted)) => {
                 if live.as_ref().map(|(id, ..)| id) != Some(wanted) {
                     tracing::info!(target: "dialtone_mock::rest", "endCall by {client_id} names call {wanted}, which is not its call in progress: nothing ended");
-                    return coded(
-                        StatusCode::INTERNAL_SERVER_ERROR,
-                        "CALL_ENDED",
-                        "ERROR :: The call has ended",
-                    );
+                    return call_ended();
                 }
             }
             Some(_) => return thrown("callId must be a string"),
