@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Prints the size of the shipped library as an app would carry it — stripped, and gzip -9 as
 # a proxy for the store's compression — and the crates that take the most code, and fails
-# if the arm64 library is over the budget (issue 13: 5 MB, 5 000 000 bytes, stripped).
+# if the arm64 library is over the budget (issue 22: 6 000 000 bytes, stripped).
 #
 #   scripts/size.sh           x86_64 three ways (as linked; packed relocations; and as
 #                             shipped: packed, std rebuilt, -Z plt), the largest crates, the
@@ -23,7 +23,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/toolchains.sh
 . scripts/release-flags.sh
-BUDGET_BYTES=5000000
+BUDGET_BYTES=6000000
 only_arm64=0
 [ "${1:-}" = --arm64 ] && only_arm64=1
 

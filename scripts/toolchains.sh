@@ -91,6 +91,12 @@ ensure_faults() {
   apt_install nftables iproute2
 }
 
+# A real HTTP proxy (Debian's tinyproxy) for the core's proxy test (core/tests/proxy.rs),
+# started by the test itself on loopback; the package's own service is not used.
+ensure_proxy() {
+  apt_install tinyproxy
+}
+
 # cargo-fuzz (libFuzzer driver), installed with cargo into the cache.
 ensure_cargo_fuzz() {
   local root="$DIALTONE_CACHE/cargo-fuzz"
@@ -208,9 +214,10 @@ if [ "${BASH_SOURCE[0]}" = "$0" ]; then
     amplify) ensure_amplify ;;
     fuzz) ensure_cargo_fuzz ;;
     faults) ensure_faults ;;
+    proxy) ensure_proxy ;;
     quality) ensure_quality ;;
     android-target) ensure_rust_target aarch64-linux-android ;;
     arm64) ensure_arm64_cross ;;
-    all) ensure_build_deps; ensure_kotlin; ensure_swift; ensure_browser; ensure_amplify; ensure_cargo_fuzz; ensure_faults; ensure_rust_target aarch64-linux-android; ensure_arm64_cross ;;
+    all) ensure_build_deps; ensure_kotlin; ensure_swift; ensure_browser; ensure_amplify; ensure_cargo_fuzz; ensure_faults; ensure_proxy; ensure_rust_target aarch64-linux-android; ensure_arm64_cross ;;
   esac
 fi

@@ -50,6 +50,8 @@ pub struct Engine {
     audio: Arc<AudioBridge>,
     /// How long a call's lost signaling socket may take to come back (ms).
     recovery_budget_ms: Arc<std::sync::atomic::AtomicU64>,
+    /// Opens the event channel's sockets (the TLS configuration and proxy rules).
+    connector: crate::backend::websocket::Connector,
 }
 
 impl Engine {
@@ -72,8 +74,13 @@ impl Engine {
         if let Err(e) = identity.load() {
             tracing::warn!(target: "dialtone::engine", "the identity cannot be read yet: {e}");
         }
-        // One HTTP client (one TLS config, one connection pool) for REST and AppSync.
-        let http = crate::backend::tls::http_client(std::time::Duration::from_secs(20))?;
+        // One TLS configuration for every connection; one HTTP client (one connection pool)
+        // for REST and AppSync; one WebSocket connector for the three sockets.
+        let tls = crate::backend::tls::client_config(&endpoints.extra_roots)?;
+        let http =
+            crate::backend::http::HttpClient::new(tls.clone(), std::time::Duration::from_secs(20))
+                .map_err(|e| crate::backend::tls::TlsError(e.to_string()))?;
+        let connector = crate::backend::websocket::Connector::new(tls);
         let rest = RestClient::new(http.clone(), &endpoints.rest_url);
         let appsync = AppSyncClient::new(http, &endpoints.graphql_url, &endpoints.graphql_api_key);
         let audio = Arc::new(AudioBridge::new());
@@ -87,7 +94,10 @@ impl Engine {
                     identity: identity.clone(),
                 }),
                 media: Arc::new(WebRtcMedia {
-                    signaling_url: endpoints.signaling_url.clone(),
+                    gateway: crate::media::session::SignalingGateway {
+                        url: endpoints.signaling_url.clone(),
+                        connector: connector.clone(),
+                    },
                     audio: audio.clone(),
                     recovery_budget_ms: recovery_budget_ms.clone(),
                 }),
@@ -102,6 +112,7 @@ impl Engine {
                 url: endpoints.realtime_url.clone(),
                 graphql_host: endpoints.graphql_host(),
                 api_key: endpoints.graphql_api_key.clone(),
+                connector: connector.clone(),
             },
         ));
         Ok(Arc::new_cyclic(|me| Self {
@@ -118,6 +129,7 @@ impl Engine {
             calls,
             audio,
             recovery_budget_ms,
+            connector,
         }))
     }
 
@@ -329,6 +341,7 @@ impl Engine {
             url,
             client_id: identity.client_id.clone(),
             secret,
+            connector: self.connector.clone(),
         };
         let runner = crate::task::spawn(event_channel::run(cfg, tx));
         let weak = self.me.clone();

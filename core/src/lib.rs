@@ -38,12 +38,16 @@ pub mod testing {
     pub use crate::media::session::{MediaStats, Timings};
 
     pub use crate::backend::http::{HttpClient, HttpError};
+    pub use crate::backend::tls::{client_config as tls_config, ExtraRoots};
 
-    /// The core's HTTP client setup (ring TLS, timeouts), for tests that talk to the mock.
+    /// The core's HTTP client setup (the platform's verifier, timeouts), for tests that talk
+    /// to the mock.
     #[allow(clippy::expect_used)]
     pub fn http_client() -> crate::backend::http::HttpClient {
-        crate::backend::tls::http_client(std::time::Duration::from_secs(20))
-            .expect("the TLS setup works on the test machine")
+        let tls = crate::backend::tls::client_config(&ExtraRoots::default())
+            .expect("the TLS setup works on the test machine");
+        crate::backend::http::HttpClient::new(tls, std::time::Duration::from_secs(20))
+            .expect("the HTTP client builds on the test machine")
     }
     /// The secrets a client keeps in its data directory (client secret, push token), for
     /// tests that check no log ever shows them.
@@ -66,7 +70,6 @@ pub mod testing {
         pub use crate::backend::event_channel::parse as event_channel_message;
         pub use crate::backend::realtime::parse_server_message as realtime_message;
         pub use crate::backend::rest::interpret as rest_response;
-        pub use crate::backend::ws_frames::decode as websocket_frame;
         pub use crate::calls::push::parse as push_payload;
         pub use crate::media::participant_token::decode_claims as participant_token;
         pub use crate::media::signaling::{parse_inbound as signaling_message, rewrite_setup};

@@ -156,46 +156,57 @@ fn platform_write(level: Level, target: &str, line: &str) {
 
 #[cfg(target_os = "android")]
 fn platform_write(level: Level, target: &str, line: &str) {
-    use std::io::Write;
-    use std::sync::OnceLock;
-    use tracing_subscriber::fmt::MakeWriter;
-    static WRITER: OnceLock<paranoid_android::AndroidLogMakeWriter> = OnceLock::new();
-    let writer =
-        WRITER.get_or_init(|| paranoid_android::AndroidLogMakeWriter::new("Dialtone".to_string()));
-    let meta = tracing::Metadata::new(
-        "dialtone",
-        "dialtone",
-        level,
-        None,
-        None,
-        None,
-        tracing::field::FieldSet::new(&[], tracing::callsite::Identifier(&ANDROID_CALLSITE)),
-        tracing::metadata::Kind::EVENT,
-    );
-    let _ = writeln!(writer.make_writer_for(&meta), "{target}: {line}");
+    const TAG: &std::ffi::CStr = c"Dialtone";
+    for chunk in logcat_chunks(&format!("{target}: {line}")) {
+        // SAFETY: both pointers are NUL-terminated strings that outlive the call; liblog
+        // copies the text before it returns.
+        unsafe {
+            android_log_sys::__android_log_write(
+                logcat_priority(level),
+                TAG.as_ptr(),
+                chunk.as_ptr(),
+            );
+        }
+    }
 }
 
-#[cfg(target_os = "android")]
-struct AndroidCallsite;
-#[cfg(target_os = "android")]
-static ANDROID_CALLSITE: AndroidCallsite = AndroidCallsite;
-/// What the callsite answers if tracing ever asks (it is only used as an identifier).
-#[cfg(target_os = "android")]
-static ANDROID_METADATA: tracing::Metadata<'static> = tracing::Metadata::new(
-    "dialtone",
-    "dialtone",
-    tracing::Level::INFO,
-    None,
-    None,
-    None,
-    tracing::field::FieldSet::new(&[], tracing::callsite::Identifier(&ANDROID_CALLSITE)),
-    tracing::metadata::Kind::EVENT,
-);
-#[cfg(target_os = "android")]
-impl tracing::Callsite for AndroidCallsite {
-    fn set_interest(&self, _: tracing::subscriber::Interest) {}
-    fn metadata(&self) -> &tracing::Metadata<'_> {
-        &ANDROID_METADATA
+/// logcat's priority for a level (`android/log.h`: VERBOSE 2, DEBUG 3, INFO 4, WARN 5,
+/// ERROR 6).
+#[cfg_attr(not(target_os = "android"), allow(dead_code))]
+fn logcat_priority(level: Level) -> std::ffi::c_int {
+    match level {
+        Level::ERROR => 6,
+        Level::WARN => 5,
+        Level::INFO => 4,
+        Level::DEBUG => 3,
+        Level::TRACE => 2,
+    }
+}
+
+/// The longest text one logcat entry keeps (its payload is 4 068 bytes with tag and
+/// priority); longer lines go out in pieces, cut on character boundaries.
+const LOGCAT_MAX: usize = 4000;
+
+/// `line` as NUL-terminated pieces of at most [`LOGCAT_MAX`] bytes; a NUL inside the line
+/// (which C would read as its end) becomes U+FFFD.
+#[cfg_attr(not(target_os = "android"), allow(dead_code))]
+fn logcat_chunks(line: &str) -> Vec<std::ffi::CString> {
+    let clean = line.replace('\0', "\u{FFFD}");
+    let mut out = Vec::new();
+    let mut rest = clean.as_str();
+    loop {
+        let mut cut = rest.len().min(LOGCAT_MAX);
+        while !rest.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        let (piece, tail) = rest.split_at(cut);
+        if let Ok(c) = std::ffi::CString::new(piece) {
+            out.push(c);
+        }
+        rest = tail;
+        if rest.is_empty() {
+            return out;
+        }
     }
 }
 
@@ -334,6 +345,36 @@ fn secret_assignment(s: &str) -> Option<(usize, usize)> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn logcat_gets_each_levels_priority_and_long_lines_in_whole_characters() {
+        assert_eq!(
+            [
+                Level::TRACE,
+                Level::DEBUG,
+                Level::INFO,
+                Level::WARN,
+                Level::ERROR
+            ]
+            .map(logcat_priority),
+            [2, 3, 4, 5, 6]
+        );
+        assert_eq!(logcat_chunks("short").len(), 1);
+        assert_eq!(
+            logcat_chunks("").len(),
+            1,
+            "an empty line is still one entry"
+        );
+        let nul = logcat_chunks("a\0b");
+        assert_eq!(nul[0].to_str().unwrap(), "a\u{FFFD}b");
+        // 3-byte characters across the cut: no piece splits one, nothing is lost.
+        let long = "\u{20AC}".repeat(3000);
+        let pieces = logcat_chunks(&long);
+        assert!(pieces.iter().all(|p| p.as_bytes().len() <= LOGCAT_MAX));
+        let joined: String = pieces.iter().map(|p| p.to_str().unwrap()).collect();
+        assert_eq!(joined, long);
+        assert_eq!(pieces.len(), 3);
+    }
+
     use super::*;
 
     #[test]

@@ -45,3 +45,13 @@ pub(crate) fn spawn_child<T: Send + 'static>(
 ) {
     set.spawn(boxed(fut));
 }
+
+/// `tokio::spawn` when called on a runtime, else nothing: work a destructor starts (a
+/// dropped socket's close handshake), which has no runtime to run on once the client's
+/// runtime is gone.
+#[allow(clippy::disallowed_methods)]
+pub(crate) fn spawn_if_running(fut: impl Future<Output = ()> + Send + 'static) {
+    if let Ok(handle) = tokio::runtime::Handle::try_current() {
+        drop(handle.spawn(boxed(fut)));
+    }
+}

@@ -263,13 +263,17 @@ async fn serve(shared: Shared, mut socket: WebSocket, preauth: Option<String>) {
                         continue;
                     }
                     Ok(Some(Ok(Message::Close(frame)))) => {
+                        shared.socket_ended("events", Some(frame.as_ref().map_or(1005, |f| f.code)));
                         how = match frame {
                             Some(f) => format!("closed by the client: {}", f.code),
                             None => "closed by the client".to_string(),
                         };
                         break;
                     }
-                    Ok(_) => break,
+                    Ok(_) => {
+                        shared.socket_ended("events", None);
+                        break;
+                    }
                 };
                 let reply = answer(text.as_str());
                 alive = socket.send(Message::Text(reply.into())).await.is_ok();

@@ -104,6 +104,7 @@ async fn serve(shared: Shared, mut socket: WebSocket, claims: Claims, unique_id:
             short(&participant.id)
         ),
     );
+    let mut client_closed = false;
     let end = loop {
         tokio::select! {
             msg = socket.recv() => {
@@ -111,12 +112,14 @@ async fn serve(shared: Shared, mut socket: WebSocket, claims: Claims, unique_id:
                     Some(Ok(Message::Text(t))) => t,
                     Some(Ok(Message::Ping(_) | Message::Pong(_) | Message::Binary(_))) => continue,
                     Some(Ok(Message::Close(frame))) => {
-                        if let Some(f) = frame {
-                            tracing::info!(target: "dialtone_mock::ws", "signaling socket of participant {}: Close {}", participant.id, f.code);
-                        }
+                        shared.socket_ended("signaling", Some(frame.map_or(1005, |f| f.code)));
+                        client_closed = true;
                         break SocketEnd::Left;
                     }
-                    Some(Err(_)) | None => break SocketEnd::Lost,
+                    Some(Err(_)) | None => {
+                        shared.socket_ended("signaling", None);
+                        break SocketEnd::Lost;
+                    }
                 };
                 match handle(&shared, &participant, text.as_str()).await {
                     Handled::Reply(r) => {
@@ -166,7 +169,26 @@ async fn serve(shared: Shared, mut socket: WebSocket, claims: Claims, unique_id:
                 .detach(&participant, shared.config.signaling_grace);
         }
         SocketEnd::Left | SocketEnd::Closed => {
-            let _ = socket.send(Message::Close(None)).await;
+            // The gateway's side of the closing handshake: 1000, then the client's answer.
+            let normal = axum::extract::ws::CloseFrame {
+                code: 1000,
+                reason: "left".into(),
+            };
+            let _ = socket.send(Message::Close(Some(normal))).await;
+            if !client_closed {
+                let answer = tokio::time::timeout(std::time::Duration::from_secs(2), async {
+                    loop {
+                        match socket.recv().await {
+                            Some(Ok(Message::Close(frame))) => {
+                                break Some(frame.map_or(1005, |f| f.code))
+                            }
+                            Some(Ok(_)) => continue,
+                            Some(Err(_)) | None => break None,
+                        }
+                    }
+                });
+                shared.socket_ended("signaling", answer.await.ok().flatten());
+            }
             shared.sfu.leave(&participant).await;
         }
     }

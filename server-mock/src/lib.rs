@@ -134,9 +134,33 @@ pub struct Inner {
     pub changed: console::Changes,
     /// Open AppSync real-time connections (they carry an API key, not a clientId).
     pub realtime_connections: std::sync::atomic::AtomicUsize,
+    /// How the clients' WebSockets ended, newest last (bounded): which socket, and the
+    /// close code the client sent (`None`: the connection ended without a Close, 1006).
+    pub socket_ends: Mutex<std::collections::VecDeque<(&'static str, Option<u16>)>>,
 }
 
+/// How many socket ends `socket_ends` keeps.
+const MAX_SOCKET_ENDS: usize = 256;
+
 impl Inner {
+    /// Notes how a client's `socket` (realtime, events, signaling) ended: the close code the
+    /// client sent, or `None` when the connection ended without a Close frame (1006).
+    pub fn socket_ended(&self, socket: &'static str, code: Option<u16>) {
+        match code {
+            Some(code) => {
+                tracing::info!(target: "dialtone_mock::ws", "{socket} socket: the client closed with {code}")
+            }
+            None => {
+                tracing::info!(target: "dialtone_mock::ws", "{socket} socket: ended without a Close from the client (1006)")
+            }
+        }
+        let mut ends = self.socket_ends.lock().expect("socket ends lock");
+        if ends.len() == MAX_SOCKET_ENDS {
+            ends.pop_front();
+        }
+        ends.push_back((socket, code));
+    }
+
     /// Adds a line to a call's console time line, taking the state lock.
     pub fn note_call(&self, session_id: &str, what: impl Into<String>) {
         self.state
@@ -198,11 +222,19 @@ impl MockServer {
         })
     }
 
+    /// The certificate it serves with TLS (PEM), for a client to trust.
+    pub fn certificate_pem(&self) -> Option<String> {
+        self.shared
+            .config
+            .tls
+            .as_ref()
+            .map(|t| t.certificate_pem.clone())
+    }
+
     pub fn addr(&self) -> SocketAddr {
         self.addr
     }
 
-    /// `http://127.0.0.1:PORT`
     /// `http://127.0.0.1:PORT`, or `https://…` with TLS.
     pub fn base_url(&self) -> String {
         let scheme = if self.shared.config.tls.is_some() {
@@ -310,6 +342,18 @@ impl MockServer {
     }
 
     /// Read access to the state, for tests that check what the backend holds.
+    /// How the clients' WebSockets ended, oldest first: `("realtime" | "events" |
+    /// "signaling", the client's close code, or None for an end without a Close)`.
+    pub fn socket_ends(&self) -> Vec<(&'static str, Option<u16>)> {
+        self.shared
+            .socket_ends
+            .lock()
+            .expect("socket ends lock")
+            .iter()
+            .copied()
+            .collect()
+    }
+
     pub fn with_state<R>(&self, f: impl FnOnce(&State) -> R) -> R {
         f(&self.shared.state.lock().expect("state lock"))
     }
@@ -357,6 +401,7 @@ fn new_shared(config: MockConfig) -> Shared {
         live_channels_down: Default::default(),
         changed,
         realtime_connections: Default::default(),
+        socket_ends: Default::default(),
     })
 }
 

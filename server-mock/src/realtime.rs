@@ -142,7 +142,16 @@ async fn serve(shared: Shared, mut socket: WebSocket, authorized: bool) {
                         if !send(&mut socket, error_msg(None, "UnsupportedOperation", "binary frames are not supported")).await { return; }
                         continue;
                     }
-                    _ => return,
+                    Some(Ok(Message::Close(frame))) => {
+                        shared.socket_ended("realtime", Some(frame.map_or(1005, |f| f.code)));
+                        // The answer to the client's Close goes out as the socket is flushed.
+                        let _ = futures_util::SinkExt::flush(&mut socket).await;
+                        return;
+                    }
+                    _ => {
+                        shared.socket_ended("realtime", None);
+                        return;
+                    }
                 };
                 let reply = client_message(&shared, &mut initialised, &mut subs, text.as_str());
                 if !send(&mut socket, reply).await { return; }

@@ -14,6 +14,9 @@ pub struct Endpoints {
     pub signaling_url: String,
     /// The extended backend's call-event channel (`/ws`); the seed backend has none.
     pub events_url: Option<String>,
+    /// Roots trusted besides the platform's, for a development backend with its own
+    /// certificate (`dialtone-mock --tls`).
+    pub extra_roots: crate::backend::tls::ExtraRoots,
 }
 
 impl std::fmt::Debug for Endpoints {
@@ -25,6 +28,7 @@ impl std::fmt::Debug for Endpoints {
             .field("realtime_url", &self.realtime_url)
             .field("signaling_url", &self.signaling_url)
             .field("events_url", &self.events_url)
+            .field("extra_roots", &self.extra_roots)
             .finish()
     }
 }
@@ -62,6 +66,7 @@ impl Endpoints {
             realtime_url: format!("{scheme}://{host}{port}{}", gql.path()),
             signaling_url: signaling_url.to_string(),
             events_url: events_url.map(str::to_string),
+            extra_roots: Default::default(),
         })
     }
 
@@ -78,6 +83,7 @@ impl Endpoints {
             signaling_url: format!("{ws_root}/v3/"),
             // Used only once `register` shows the mock runs its extended profile.
             events_url: Some(format!("{ws_root}/ws")),
+            extra_roots: Default::default(),
         })
     }
 

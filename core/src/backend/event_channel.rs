@@ -19,12 +19,14 @@ const PING_EVERY: Duration = Duration::from_secs(20);
 const SILENCE_LIMIT: Duration = Duration::from_secs(45);
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
-#[derive(Clone, PartialEq)]
+#[derive(Clone)]
 pub struct ChannelConfig {
     /// `wss://…/ws` or the mock's `ws://127.0.0.1:PORT/ws`.
     pub url: String,
     pub client_id: String,
     pub secret: String,
+    /// The client's WebSocket connector (its TLS configuration and proxy rules).
+    pub connector: super::websocket::Connector,
 }
 
 impl std::fmt::Debug for ChannelConfig {
@@ -206,21 +208,23 @@ async fn session(
         crate::backend::urls::parse(&cfg.url).map_err(|e| format!("bad event URL: {e}"))?;
     url.query_pairs_mut()
         .append_pair("clientId", &cfg.client_id);
-    let mut ws = super::websocket::connect(
-        &url,
-        &[("Authorization", format!("Bearer {}", cfg.secret))],
-        HANDSHAKE_TIMEOUT,
-        false,
-    )
-    .await
-    .map_err(|e| match e {
-        super::websocket::ConnectError::Refused { status, .. }
-            if status == 401 || status == 403 =>
-        {
-            End::Refused(format!("HTTP {status}"))
-        }
-        e => End::Lost(e.to_string()),
-    })?;
+    let mut ws = cfg
+        .connector
+        .connect(
+            &url,
+            &[("Authorization", format!("Bearer {}", cfg.secret))],
+            HANDSHAKE_TIMEOUT,
+            false,
+        )
+        .await
+        .map_err(|e| match e {
+            super::websocket::ConnectError::Refused { status, .. }
+                if status == 401 || status == 403 =>
+            {
+                End::Refused(format!("HTTP {status}"))
+            }
+            e => End::Lost(e.to_string()),
+        })?;
     let mut ping = tokio::time::interval(PING_EVERY);
     ping.tick().await;
     loop {
@@ -351,7 +355,8 @@ mod tests {
             ChannelConfig {
                 url: "ws://h/ws".into(),
                 client_id: "c".into(),
-                secret: "s3cr3t".into()
+                secret: "s3cr3t".into(),
+                connector: crate::backend::websocket::Connector::for_tests(),
             }
         )
         .contains("s3cr3t"));

@@ -1,11 +1,13 @@
 //! The backend's protocols, client side, in plain Rust: the REST Lambda (`rest`), AppSync
 //! GraphQL over HTTP (`appsync`) and its real-time WebSocket (`realtime`), the extended
 //! profile's `/ws` call events (`event_channel`), where they live (`endpoints`), and what
-//! they share: one TLS configuration (`tls`), one small HTTP/1.1 client (`http`), one
-//! WebSocket connector (`websocket`), the network error and body cap (`body`) and reconnect
-//! pacing (`backoff`). Nothing here knows UniFFI, identity or
-//! calls: the `engine` and `calls` decide what the messages mean.
+//! they share: one TLS configuration (`tls`), the HTTP client (`http`, reqwest), the
+//! WebSocket connector (`websocket`, tokio-tungstenite), the network error and body cap
+//! (`body`) and reconnect pacing (`backoff`). Nothing here knows UniFFI, identity or calls:
+//! the `engine` and `calls` decide what the messages mean.
 
+#[cfg(target_os = "android")]
+pub(crate) mod android_tls;
 pub mod appsync;
 pub mod backoff;
 pub(crate) mod body;
@@ -14,7 +16,9 @@ pub mod event_channel;
 pub mod http;
 pub mod realtime;
 pub mod rest;
-pub(crate) mod tls;
+pub mod tls;
 pub(crate) mod urls;
-pub(crate) mod websocket;
-pub mod ws_frames;
+pub mod websocket;
+
+/// What every request and upgrade of the core says it is.
+pub const USER_AGENT: &str = concat!("dialtone/", env!("CARGO_PKG_VERSION"));

@@ -25,6 +25,8 @@ pub struct RealtimeConfig {
     /// The host of the GraphQL HTTP endpoint, which AppSync wants in the auth header.
     pub graphql_host: String,
     pub api_key: String,
+    /// The client's WebSocket connector (its TLS configuration and proxy rules).
+    pub connector: super::websocket::Connector,
 }
 
 /// The API key never reaches a log, even through `{:?}`.
@@ -168,14 +170,16 @@ async fn session(
     backoff: &mut Backoff,
 ) -> Result<(), String> {
     let url = connect_url(cfg)?;
-    let mut ws = super::websocket::connect(
-        &url,
-        &[("Sec-WebSocket-Protocol", subprotocols(cfg))],
-        HANDSHAKE_TIMEOUT,
-        false,
-    )
-    .await
-    .map_err(|e| e.to_string())?;
+    let mut ws = cfg
+        .connector
+        .connect(
+            &url,
+            &[("Sec-WebSocket-Protocol", subprotocols(cfg))],
+            HANDSHAKE_TIMEOUT,
+            false,
+        )
+        .await
+        .map_err(|e| e.to_string())?;
 
     ws.send(Message::text(
         json!({"type": "connection_init"}).to_string(),
@@ -284,6 +288,7 @@ mod tests {
             graphql_host: "api.h".into(),
             // Bytes whose standard base64 would carry `+`, `/` and `=`.
             api_key: "k?>~".into(),
+            connector: crate::backend::websocket::Connector::for_tests(),
         };
         assert_eq!(connect_url(&cfg).unwrap().as_str(), "wss://h/graphql");
         let value = subprotocols(&cfg);

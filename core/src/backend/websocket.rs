@@ -1,31 +1,36 @@
-//! The one WebSocket client every long-lived socket of the core uses (AppSync real-time,
-//! the event channel, the media gateway's signaling): the opening handshake (RFC 6455 §4)
-//! over TCP or the shared TLS configuration for `wss`, with extra headers (subprotocol,
-//! auth), a deadline, and typed failures that keep an HTTP refusal's status and body (the
-//! gateway refuses tokens that way); then [`Socket`], which sends and reads messages.
-//!
-//! Why not tungstenite: it brought the `http` crate's types, its own SHA-1 and base64 and a
-//! general client for what is one request and a frame codec here (`ws_frames`), about
-//! 100 KiB of the shipped library (issue 13, README "Size"). What it did that this keeps:
-//! pings are answered, a close is echoed, fragmented messages are joined, text must be
-//! UTF-8, and `Socket::next` may be cancelled at any await (the pumps `select!` over it)
-//! without losing bytes: reads go into the socket's own buffer and writes keep their place.
+//! The WebSocket client every long-lived socket of the core uses (AppSync real-time, the
+//! event channel, the media gateway's signaling): tokio-tungstenite for the protocol, over a
+//! TCP connection opened the way reqwest opens its own (hyper-util's connector: Happy
+//! Eyeballs over every address, IPv6 literal hosts), through an HTTP CONNECT tunnel when the
+//! environment (or, on macOS, the system) names a proxy for the URL, under the client's TLS
+//! configuration for `wss`. What this module adds: a deadline, typed failures that keep an
+//! HTTP refusal's status and body (the gateway refuses tokens that way), and a close
+//! handshake that always happens: a server's Close is answered at once, [`Socket::close`]
+//! waits for the server's answer, a socket dropped while open closes with 1000 in the
+//! background, and a protocol violation by the server is answered with 1002, 1007 or 1009.
 
+use std::sync::Arc;
 use std::time::Duration;
 
-use base64::Engine as _;
-use tokio::io::{AsyncReadExt, AsyncWriteExt, BufReader};
-
-use super::http::{self, Stream};
-use super::ws_frames::{self, Frame, CLOSE, CONTINUATION, PING, PONG, TEXT};
+use futures_util::{SinkExt, StreamExt};
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::client::proxy::matcher::Matcher;
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::{self, protocol::frame::coding::CloseCode};
+use tokio_tungstenite::WebSocketStream;
+use tower_service::Service;
 
 /// The largest message (and frame) taken from a server: AppSync's and the gateway's are a
 /// few KiB.
 const MAX_MESSAGE: usize = 4 * 1024 * 1024;
 /// The part of a refusal's body kept.
 const MAX_REFUSAL_BODY: usize = 4096;
-/// RFC 6455 §1.3.
-const ACCEPT_GUID: &str = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
+/// How long a closing socket waits for the server's Close before it drops the connection.
+const CLOSE_WAIT: Duration = Duration::from_secs(2);
+/// How long the first address of a host gets before the next family is tried (RFC 8305;
+/// reqwest's value).
+const HAPPY_EYEBALLS: Duration = Duration::from_millis(300);
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum ConnectError {
@@ -65,32 +70,202 @@ pub struct CloseFrame {
     pub reason: String,
 }
 
+impl CloseFrame {
+    /// 1000: the purpose of the connection is fulfilled (RFC 6455 §7.4.1).
+    pub const NORMAL: CloseFrame = CloseFrame {
+        code: 1000,
+        reason: String::new(),
+    };
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum SocketError {
     #[error("connection failed: {0}")]
-    Io(#[from] std::io::Error),
+    Io(String),
     #[error("WebSocket protocol: {0}")]
     Protocol(String),
     #[error("the socket is closing")]
     Closed,
 }
 
-impl From<ws_frames::FrameError> for SocketError {
-    fn from(e: ws_frames::FrameError) -> Self {
-        SocketError::Protocol(e.to_string())
+/// The byte stream under a socket: TCP, or TLS over TCP.
+trait Io: AsyncRead + AsyncWrite + Unpin + Send {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send> Io for T {}
+type Ws = WebSocketStream<Box<dyn Io>>;
+
+/// Opens sockets: one per client, sharing its TLS configuration and proxy rules.
+#[derive(Clone)]
+pub struct Connector {
+    tls: tokio_rustls::TlsConnector,
+    proxies: Arc<Matcher>,
+}
+
+impl std::fmt::Debug for Connector {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Connector").finish_non_exhaustive()
     }
+}
+
+impl Connector {
+    /// Proxies as reqwest finds them: the environment, then (macOS) the system's settings.
+    pub fn new(tls: Arc<rustls::ClientConfig>) -> Self {
+        Self::with_proxies(tls, Matcher::from_system())
+    }
+
+    /// The platform's roots and no proxy: for the core's unit tests.
+    #[cfg(test)]
+    #[allow(clippy::unwrap_used)]
+    pub(crate) fn for_tests() -> Self {
+        let tls = super::tls::client_config(&Default::default()).unwrap();
+        Self::with_proxies(tls, Matcher::builder().build())
+    }
+
+    pub(crate) fn with_proxies(tls: Arc<rustls::ClientConfig>, proxies: Matcher) -> Self {
+        Self {
+            tls: tokio_rustls::TlsConnector::from(tls),
+            proxies: Arc::new(proxies),
+        }
+    }
+
+    /// Opens `url` (`ws` or `wss`) with `headers`, within `timeout`. `nodelay` for sockets
+    /// whose messages are latency-critical (signaling).
+    pub async fn connect(
+        &self,
+        url: &url::Url,
+        headers: &[(&'static str, String)],
+        timeout: Duration,
+        nodelay: bool,
+    ) -> Result<Socket, ConnectError> {
+        let secure = match url.scheme() {
+            "wss" => true,
+            "ws" => false,
+            other => return Err(ConnectError::Url(format!("{other}: not ws or wss"))),
+        };
+        let request = handshake_request(url, headers)?;
+        let server_name = match url.host() {
+            Some(url::Host::Domain(d)) => rustls::pki_types::ServerName::try_from(d.to_string())
+                .map_err(|e| ConnectError::Url(format!("{d}: {e}")))?,
+            Some(url::Host::Ipv4(a)) => std::net::IpAddr::V4(a).into(),
+            Some(url::Host::Ipv6(a)) => std::net::IpAddr::V6(a).into(),
+            None => return Err(ConnectError::Url("no host".into())),
+        };
+        // hyper-util's connector and the proxy rules speak http/https.
+        let mut target = url.clone();
+        let _ = target.set_scheme(if secure { "https" } else { "http" });
+        let target: http::Uri = target
+            .as_str()
+            .parse()
+            .map_err(|e| ConnectError::Url(format!("{e}")))?;
+        let open = async {
+            let tcp = self.tcp(&target, nodelay).await?;
+            let io: Box<dyn Io> = if secure {
+                let tls = self
+                    .tls
+                    .connect(server_name, tcp)
+                    .await
+                    .map_err(|e| ConnectError::Failed(format!("TLS: {e}")))?;
+                Box::new(tls)
+            } else {
+                Box::new(tcp)
+            };
+            let config = tungstenite::protocol::WebSocketConfig::default()
+                .max_message_size(Some(MAX_MESSAGE))
+                .max_frame_size(Some(MAX_MESSAGE));
+            match tokio_tungstenite::client_async_with_config(request, io, Some(config)).await {
+                Ok((ws, _)) => Ok(Socket {
+                    ws: Some(ws),
+                    close_sent: false,
+                }),
+                Err(tungstenite::Error::Http(response)) => Err(ConnectError::Refused {
+                    status: response.status().as_u16(),
+                    body: response
+                        .body()
+                        .as_deref()
+                        .map(|b| String::from_utf8_lossy(&b[..b.len().min(MAX_REFUSAL_BODY)]))
+                        .unwrap_or_default()
+                        .into_owned(),
+                }),
+                Err(e) => Err(ConnectError::Failed(format!("the handshake: {e}"))),
+            }
+        };
+        tokio::time::timeout(timeout, open)
+            .await
+            .map_err(|_| ConnectError::Timeout(timeout))?
+    }
+
+    /// A TCP connection to `target`'s host, or a tunnel to it through the proxy that the
+    /// rules name for it.
+    async fn tcp(&self, target: &http::Uri, nodelay: bool) -> Result<TcpStream, ConnectError> {
+        let mut direct = HttpConnector::new();
+        direct.enforce_http(false);
+        direct.set_nodelay(nodelay);
+        direct.set_happy_eyeballs_timeout(Some(HAPPY_EYEBALLS));
+        let failed = |e: &(dyn std::error::Error + 'static)| {
+            ConnectError::Failed(crate::backend::http::describe(e))
+        };
+        match self.proxies.intercept(target) {
+            None => call(&mut direct, target.clone())
+                .await
+                .map(|io| io.into_inner())
+                .map_err(|e| failed(&e)),
+            Some(proxy) => {
+                if proxy.uri().scheme_str() != Some("http") {
+                    return Err(ConnectError::Failed(format!(
+                        "the proxy {} is not an http:// proxy, the only kind WebSockets go through",
+                        proxy.uri().host().unwrap_or_default()
+                    )));
+                }
+                let mut tunnel = hyper_util::client::legacy::connect::proxy::Tunnel::new(
+                    proxy.uri().clone(),
+                    direct,
+                );
+                if let Some(auth) = proxy.basic_auth() {
+                    tunnel = tunnel.with_auth(auth.clone());
+                }
+                tracing::debug!(target: "dialtone::net", "WebSocket through the proxy at {}", proxy.uri().host().unwrap_or_default());
+                call(&mut tunnel, target.clone())
+                    .await
+                    .map(|io| io.into_inner())
+                    .map_err(|e| failed(&e))
+            }
+        }
+    }
+}
+
+/// A tower service called once.
+async fn call<S: Service<http::Uri>>(svc: &mut S, uri: http::Uri) -> Result<S::Response, S::Error> {
+    std::future::poll_fn(|cx| svc.poll_ready(cx)).await?;
+    svc.call(uri).await
+}
+
+/// The upgrade request: the URL (tungstenite adds the key, version and upgrade headers) and
+/// `headers` (subprotocol, auth), each value checked first.
+fn handshake_request(
+    url: &url::Url,
+    headers: &[(&'static str, String)],
+) -> Result<http::Request<()>, ConnectError> {
+    use tungstenite::client::IntoClientRequest;
+    let mut request = url
+        .as_str()
+        .into_client_request()
+        .map_err(|e| ConnectError::Url(e.to_string()))?;
+    request.headers_mut().insert(
+        http::header::USER_AGENT,
+        http::HeaderValue::from_static(crate::backend::USER_AGENT),
+    );
+    for (name, value) in headers {
+        let bad = || ConnectError::Header(name);
+        let header = http::HeaderName::from_bytes(name.as_bytes()).map_err(|_| bad())?;
+        let value = http::HeaderValue::from_str(value).map_err(|_| bad())?;
+        request.headers_mut().append(header, value);
+    }
+    Ok(request)
 }
 
 /// An open WebSocket. `next` reads, `send` writes; one task uses both.
 pub struct Socket {
-    io: Box<dyn Stream>,
-    /// Bytes read and not yet taken as frames.
-    read: Vec<u8>,
-    /// Frames to write (pongs, close echoes, messages), and how much of them is written.
-    out: Vec<u8>,
-    written: usize,
-    /// A fragmented message being joined: its opcode and its bytes so far.
-    partial: Option<(u8, Vec<u8>)>,
+    /// Taken by `Drop` to close in the background.
+    ws: Option<Ws>,
     close_sent: bool,
 }
 
@@ -104,339 +279,139 @@ impl std::fmt::Debug for Socket {
 
 impl Socket {
     /// The next message; `None` once the connection has ended. Pings are answered (and
-    /// returned), a server's close is echoed (and returned). Cancel-safe.
+    /// returned), a server's Close is answered before it is returned. Cancel-safe.
     pub async fn next(&mut self) -> Option<Result<Message, SocketError>> {
+        let ws = self.ws.as_mut()?;
         loop {
-            if let Err(e) = self.flush_out().await {
-                return Some(Err(e));
-            }
-            match ws_frames::decode(&self.read, MAX_MESSAGE) {
-                Err(e) => return Some(Err(e.into())),
-                Ok(Some((frame, used))) => {
-                    self.read.drain(..used);
-                    match self.take(frame) {
-                        Ok(Some(message)) => return Some(Ok(message)),
-                        Ok(None) => continue,
-                        Err(e) => return Some(Err(e)),
-                    }
+            return match ws.next().await? {
+                Ok(tungstenite::Message::Close(frame)) => {
+                    // tungstenite queued the answer (the code echoed, or 1002 for a code that
+                    // may not be sent); send it now, as callers stop reading after a Close.
+                    let _ = ws.flush().await;
+                    self.close_sent = true;
+                    Some(Ok(Message::Close(frame.map(|f| CloseFrame {
+                        code: f.code.into(),
+                        reason: f.reason.to_string(),
+                    }))))
                 }
-                Ok(None) => {
-                    self.read.reserve(4096);
-                    match self.io.read_buf(&mut self.read).await {
-                        Ok(0) => return None,
-                        Ok(_) => {}
-                        Err(e) => return Some(Err(e.into())),
-                    }
+                Ok(m) => match convert(m) {
+                    Some(m) => Some(Ok(m)),
+                    None => continue,
+                },
+                Err(tungstenite::Error::ConnectionClosed | tungstenite::Error::AlreadyClosed) => {
+                    None
                 }
-            }
+                Err(e) => {
+                    let code = match &e {
+                        tungstenite::Error::Protocol(_) => Some(CloseCode::Protocol),
+                        tungstenite::Error::Utf8(_) => Some(CloseCode::Invalid),
+                        tungstenite::Error::Capacity(_) => Some(CloseCode::Size),
+                        _ => None,
+                    };
+                    let error = match e {
+                        tungstenite::Error::Io(io) => SocketError::Io(io.to_string()),
+                        e => SocketError::Protocol(e.to_string()),
+                    };
+                    if let (Some(code), false) = (code, self.close_sent) {
+                        // The server broke the protocol: say why and stop (RFC 6455 §7.1.7).
+                        self.close_sent = true;
+                        let frame = tungstenite::protocol::CloseFrame {
+                            code,
+                            reason: "".into(),
+                        };
+                        let _ = tokio::time::timeout(CLOSE_WAIT, ws.close(Some(frame))).await;
+                    }
+                    Some(Err(error))
+                }
+            };
         }
     }
 
     /// Sends `message` (written and flushed when this returns). After a close, an error.
     pub async fn send(&mut self, message: Message) -> Result<(), SocketError> {
+        let Some(ws) = self.ws.as_mut() else {
+            return Err(SocketError::Closed);
+        };
         if self.close_sent {
             return Err(SocketError::Closed);
         }
-        match message {
-            Message::Text(t) => self.queue(TEXT, t.as_bytes()),
-            Message::Binary(b) => self.queue(ws_frames::BINARY, &b),
-            Message::Ping(p) => self.queue(PING, &p[..p.len().min(125)]),
-            Message::Pong(p) => self.queue(PONG, &p[..p.len().min(125)]),
-            Message::Close(frame) => self.queue_close(frame.as_ref()),
-        }
-        self.flush_out().await
+        let m = match message {
+            Message::Text(t) => tungstenite::Message::text(t),
+            Message::Binary(b) => tungstenite::Message::binary(b),
+            Message::Ping(p) => tungstenite::Message::Ping(p[..p.len().min(125)].to_vec().into()),
+            Message::Pong(p) => tungstenite::Message::Pong(p[..p.len().min(125)].to_vec().into()),
+            Message::Close(frame) => {
+                self.close_sent = true;
+                tungstenite::Message::Close(frame.map(|f| tungstenite::protocol::CloseFrame {
+                    code: f.code.into(),
+                    reason: f.reason.into(),
+                }))
+            }
+        };
+        ws.send(m).await.map_err(|e| match e {
+            tungstenite::Error::Io(io) => SocketError::Io(io.to_string()),
+            tungstenite::Error::ConnectionClosed | tungstenite::Error::AlreadyClosed => {
+                SocketError::Closed
+            }
+            e => SocketError::Protocol(e.to_string()),
+        })
     }
 
-    /// Sends a close (unless one went already) and shuts the connection's write side.
+    /// Closes with 1000 (unless a Close went already) and waits, up to 2 s, for the server's
+    /// answer and the end of the connection.
     pub async fn close(&mut self) -> Result<(), SocketError> {
-        if !self.close_sent {
-            self.queue_close(None);
-        }
-        self.flush_out().await?;
-        self.io.shutdown().await?;
-        Ok(())
-    }
-
-    /// A frame read: the message it completes, if any.
-    fn take(&mut self, frame: Frame) -> Result<Option<Message>, SocketError> {
-        let Frame {
-            fin,
-            opcode,
-            payload,
-        } = frame;
-        match opcode {
-            PING => {
-                if !self.close_sent {
-                    self.queue(PONG, &payload);
-                }
-                Ok(Some(Message::Ping(payload)))
-            }
-            PONG => Ok(Some(Message::Pong(payload))),
-            CLOSE => {
-                let frame = match payload.as_slice() {
-                    [] => None,
-                    [hi, lo, reason @ ..] => Some(CloseFrame {
-                        code: u16::from_be_bytes([*hi, *lo]),
-                        reason: String::from_utf8_lossy(reason).into_owned(),
-                    }),
-                    [_] => return Err(SocketError::Protocol("a one-byte close frame".into())),
-                };
-                if !self.close_sent {
-                    // Echo the code (RFC 6455 §5.5.1).
-                    let echo = frame.as_ref().map(|f| CloseFrame {
-                        code: f.code,
-                        reason: String::new(),
-                    });
-                    self.queue_close(echo.as_ref());
-                }
-                Ok(Some(Message::Close(frame)))
-            }
-            CONTINUATION => {
-                let Some((_, joined)) = self.partial.as_mut() else {
-                    return Err(SocketError::Protocol("a continuation of nothing".into()));
-                };
-                if joined.len() + payload.len() > MAX_MESSAGE {
-                    return Err(SocketError::Protocol(
-                        "a message over the size limit".into(),
-                    ));
-                }
-                joined.extend_from_slice(&payload);
-                if !fin {
-                    return Ok(None);
-                }
-                match self.partial.take() {
-                    Some((first, joined)) => message(first, joined).map(Some),
-                    None => Ok(None),
-                }
-            }
-            data => {
-                if self.partial.is_some() {
-                    return Err(SocketError::Protocol(
-                        "a new message inside a fragmented one".into(),
-                    ));
-                }
-                if fin {
-                    message(data, payload).map(Some)
-                } else {
-                    self.partial = Some((data, payload));
-                    Ok(None)
-                }
-            }
-        }
-    }
-
-    fn queue(&mut self, opcode: u8, payload: &[u8]) {
-        ws_frames::encode(true, opcode, payload, random::<4>(), &mut self.out);
-    }
-
-    fn queue_close(&mut self, frame: Option<&CloseFrame>) {
-        let mut payload = Vec::new();
-        if let Some(f) = frame {
-            payload.extend_from_slice(&f.code.to_be_bytes());
-            let reason = f.reason.as_bytes();
-            payload.extend_from_slice(&reason[..reason.len().min(123)]);
-        }
-        self.queue(CLOSE, &payload);
-        self.close_sent = true;
-    }
-
-    /// Writes what is queued. Cancel-safe: the position survives a dropped future.
-    async fn flush_out(&mut self) -> Result<(), SocketError> {
-        if self.out.is_empty() {
+        let Some(ws) = self.ws.take() else {
             return Ok(());
-        }
-        while self.written < self.out.len() {
-            let n = self.io.write(&self.out[self.written..]).await?;
-            if n == 0 {
-                return Err(std::io::Error::from(std::io::ErrorKind::WriteZero).into());
-            }
-            self.written += n;
-        }
-        self.io.flush().await?;
-        self.out.clear();
-        self.written = 0;
+        };
+        finish(ws, !self.close_sent).await;
+        self.close_sent = true;
         Ok(())
     }
 }
 
-fn message(opcode: u8, payload: Vec<u8>) -> Result<Message, SocketError> {
-    if opcode == TEXT {
-        String::from_utf8(payload)
-            .map(Message::Text)
-            .map_err(|_| SocketError::Protocol("a text message that is not UTF-8".into()))
-    } else {
-        Ok(Message::Binary(payload))
-    }
+/// The closing handshake, client side: send 1000 (when `send`), then read until the server's
+/// Close and its end of the connection, for at most [`CLOSE_WAIT`].
+async fn finish(mut ws: Ws, send: bool) {
+    let handshake = async {
+        if send {
+            let normal = tungstenite::protocol::CloseFrame {
+                code: CloseCode::Normal,
+                reason: "".into(),
+            };
+            let _ = ws.close(Some(normal)).await;
+        } else {
+            let _ = ws.flush().await;
+        }
+        while let Some(Ok(_)) = ws.next().await {}
+    };
+    let _ = tokio::time::timeout(CLOSE_WAIT, handshake).await;
 }
 
-/// Random bytes from the system's source: handshake keys and frame masks (RFC 6455 §5.3
-/// asks for masks a proxy cannot predict).
-fn random<const N: usize>() -> [u8; N] {
-    use ring::rand::SecureRandom;
-    let mut bytes = [0u8; N];
-    if ring::rand::SystemRandom::new().fill(&mut bytes).is_err() {
-        // The OS source failing is not expected on a phone; a clock-derived value still
-        // varies per frame, which is what a mask is for.
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos());
-        for (i, b) in bytes.iter_mut().enumerate() {
-            *b = (nanos >> ((i % 16) * 8)) as u8;
+impl Drop for Socket {
+    /// A socket its owner drops while open (a hung-up call's signaling, a stopped channel)
+    /// still closes with 1000, on the runtime it ran on.
+    fn drop(&mut self) {
+        if let Some(ws) = self.ws.take() {
+            let send = !self.close_sent;
+            crate::task::spawn_if_running(finish(ws, send));
         }
     }
-    bytes
 }
 
-/// Opens `url` (`ws` or `wss`) with `headers`, within `timeout`. `nodelay` for sockets whose
-/// messages are latency-critical (signaling).
-pub async fn connect(
-    url: &url::Url,
-    headers: &[(&'static str, String)],
-    timeout: Duration,
-    nodelay: bool,
-) -> Result<Socket, ConnectError> {
-    let tls = match url.scheme() {
-        "wss" => true,
-        "ws" => false,
-        other => return Err(ConnectError::Url(format!("{other}: not ws or wss"))),
-    };
-    let host = match url.host() {
-        Some(url::Host::Domain(d)) => d.to_string(),
-        Some(url::Host::Ipv4(a)) => a.to_string(),
-        Some(url::Host::Ipv6(a)) => a.to_string(),
-        None => return Err(ConnectError::Url(format!("{url}: no host"))),
-    };
-    for (name, value) in headers {
-        if value.bytes().any(|b| (b < 0x20 && b != b'\t') || b == 0x7F) {
-            return Err(ConnectError::Header(name));
-        }
-    }
-    let port = url
-        .port_or_known_default()
-        .unwrap_or(if tls { 443 } else { 80 });
-    let key = base64::engine::general_purpose::STANDARD.encode(random::<16>());
-    let request = handshake_request(url, headers, &key);
-    let open = async {
-        let tls = match tls {
-            true => Some(tokio_rustls::TlsConnector::from(
-                super::tls::websocket_config().map_err(|e| ConnectError::Failed(e.to_string()))?,
-            )),
-            false => None,
-        };
-        let io = http::open_stream(&host, port, tls.as_ref(), nodelay)
-            .await
-            .map_err(|e| match e {
-                http::HttpError::Url(m) => ConnectError::Url(m),
-                e => ConnectError::Failed(e.to_string()),
-            })?;
-        handshake(io, &request, &key, headers).await
-    };
-    tokio::time::timeout(timeout, open)
-        .await
-        .map_err(|_| ConnectError::Timeout(timeout))?
-}
-
-fn handshake_request(url: &url::Url, headers: &[(&'static str, String)], key: &str) -> Vec<u8> {
-    let upgrade = [
-        ("Upgrade", "websocket"),
-        ("Connection", "Upgrade"),
-        ("Sec-WebSocket-Key", key),
-        ("Sec-WebSocket-Version", "13"),
-    ];
-    let extra = headers.iter().map(|(n, v)| (*n, v.as_str()));
-    super::http::request_head("GET", url, upgrade.into_iter().chain(extra)).into_bytes()
-}
-
-/// Sends the upgrade request and reads the answer: a socket on a 101 with the right accept
-/// key, else a typed refusal or failure.
-async fn handshake(
-    mut io: Box<dyn Stream>,
-    request: &[u8],
-    key: &str,
-    headers: &[(&'static str, String)],
-) -> Result<Socket, ConnectError> {
-    let failed = |e: std::io::Error| ConnectError::Failed(e.to_string());
-    io.write_all(request).await.map_err(failed)?;
-    io.flush().await.map_err(failed)?;
-    let mut io = BufReader::new(io);
-    let head = http::read_head(&mut io)
-        .await
-        .map_err(|e| ConnectError::Failed(format!("the handshake: {e}")))?;
-    if head.status != 101 {
-        let want = head
-            .header("content-length")
-            .and_then(|v| v.parse::<usize>().ok())
-            .unwrap_or(0)
-            .min(MAX_REFUSAL_BODY);
-        // The rest of a short body; a server that holds the connection open gets half a
-        // second.
-        let mut body = Vec::with_capacity(want);
-        let more = async {
-            while body.len() < want {
-                match io.read_buf(&mut body).await {
-                    Ok(0) | Err(_) => break,
-                    Ok(_) => {}
-                }
-            }
-        };
-        let _ = tokio::time::timeout(Duration::from_millis(500), more).await;
-        body.truncate(MAX_REFUSAL_BODY);
-        return Err(ConnectError::Refused {
-            status: head.status,
-            body: String::from_utf8_lossy(&body).into_owned(),
-        });
-    }
-    let has = |name: &str, token: &str| {
-        head.header(name)
-            .is_some_and(|v| v.split(',').any(|t| t.trim().eq_ignore_ascii_case(token)))
-    };
-    if !has("upgrade", "websocket") || !has("connection", "upgrade") {
-        return Err(ConnectError::Failed(
-            "the server's 101 is not a WebSocket upgrade".into(),
-        ));
-    }
-    if head.header("sec-websocket-accept") != Some(accept_key(key).as_str()) {
-        return Err(ConnectError::Failed(
-            "the server's Sec-WebSocket-Accept does not match the key".into(),
-        ));
-    }
-    if head.header("sec-websocket-extensions").is_some() {
-        return Err(ConnectError::Failed(
-            "the server chose an extension that was not offered".into(),
-        ));
-    }
-    let offered = headers
-        .iter()
-        .find(|(n, _)| n.eq_ignore_ascii_case("sec-websocket-protocol"))
-        .map(|(_, v)| v.as_str());
-    match (offered, head.header("sec-websocket-protocol")) {
-        (_, None) => {}
-        (Some(offered), Some(chosen)) if offered.split(',').any(|p| p.trim() == chosen) => {}
-        (_, Some(chosen)) => {
-            return Err(ConnectError::Failed(format!(
-                "the server chose the subprotocol {chosen:?}, which was not offered"
-            )))
-        }
-    }
-    // Frames the server sent right behind its 101 are already read.
-    let read = io.buffer().to_vec();
-    Ok(Socket {
-        io: io.into_inner(),
-        read,
-        out: Vec::new(),
-        written: 0,
-        partial: None,
-        close_sent: false,
+/// A received message in the protocols' terms (`None`: a raw frame, which reading never
+/// yields).
+fn convert(m: tungstenite::Message) -> Option<Message> {
+    Some(match m {
+        tungstenite::Message::Text(t) => Message::Text(t.to_string()),
+        tungstenite::Message::Binary(b) => Message::Binary(b.to_vec()),
+        tungstenite::Message::Ping(p) => Message::Ping(p.to_vec()),
+        tungstenite::Message::Pong(p) => Message::Pong(p.to_vec()),
+        tungstenite::Message::Close(f) => Message::Close(f.map(|f| CloseFrame {
+            code: f.code.into(),
+            reason: f.reason.to_string(),
+        })),
+        tungstenite::Message::Frame(_) => return None,
     })
-}
-
-/// `base64(SHA-1(key + GUID))`, RFC 6455 §4.2.2.
-fn accept_key(key: &str) -> String {
-    let digest = ring::digest::digest(
-        &ring::digest::SHA1_FOR_LEGACY_USE_ONLY,
-        format!("{key}{ACCEPT_GUID}").as_bytes(),
-    );
-    base64::engine::general_purpose::STANDARD.encode(digest.as_ref())
 }
 
 #[cfg(test)]
@@ -445,116 +420,94 @@ mod tests {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     use tokio::net::TcpListener;
 
-    #[test]
-    fn the_accept_key_is_rfc_6455s_example() {
-        assert_eq!(
-            accept_key("dGhlIHNhbXBsZSBub25jZQ=="),
-            "s3pPLMBiTxaQ9kYGzzhZRbK+xOo="
-        );
-    }
-
-    /// Accepts one connection, writes `answer(request)`, then hands the socket to `then`.
-    async fn server<F, Fut>(answer: fn(&str) -> String, then: F) -> url::Url
-    where
-        F: FnOnce(tokio::net::TcpStream) -> Fut + Send + 'static,
-        Fut: std::future::Future<Output = ()> + Send + 'static,
-    {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = crate::backend::urls::parse(&format!(
+    fn url(listener: &TcpListener) -> url::Url {
+        crate::backend::urls::parse(&format!(
             "ws://{}/v3/?token=t",
             listener.local_addr().unwrap()
         ))
-        .unwrap();
-        crate::task::spawn(async move {
-            let (mut s, _) = listener.accept().await.unwrap();
-            let mut req = Vec::new();
-            while !req.ends_with(b"\r\n\r\n") {
-                let mut b = [0u8; 1];
-                if s.read(&mut b).await.unwrap() == 0 {
-                    return;
-                }
-                req.push(b[0]);
+        .unwrap()
+    }
+
+    /// Reads a request head (to the blank line).
+    async fn read_head(s: &mut TcpStream) -> String {
+        let mut head = Vec::new();
+        while !head.ends_with(b"\r\n\r\n") {
+            let mut b = [0u8; 1];
+            if s.read(&mut b).await.unwrap() == 0 {
+                break;
             }
-            let req = String::from_utf8(req).unwrap();
-            s.write_all(answer(&req).as_bytes()).await.unwrap();
-            then(s).await;
+            head.push(b[0]);
+        }
+        String::from_utf8(head).unwrap()
+    }
+
+    /// A server that accepts one socket with tungstenite and hands it to `then`.
+    async fn server<F, Fut>(then: F) -> url::Url
+    where
+        F: FnOnce(WebSocketStream<TcpStream>) -> Fut + Send + 'static,
+        Fut: std::future::Future<Output = ()> + Send + 'static,
+    {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = url(&listener);
+        crate::task::spawn(async move {
+            let (s, _) = listener.accept().await.unwrap();
+            let ws = tokio_tungstenite::accept_async(s).await.unwrap();
+            then(ws).await;
         });
         url
     }
 
-    fn accept(req: &str) -> String {
-        assert!(req.starts_with("GET /v3/?token=t HTTP/1.1\r\n"), "{req}");
-        let key = req
-            .lines()
-            .find_map(|l| l.strip_prefix("Sec-WebSocket-Key: "))
-            .unwrap();
-        format!(
-            "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
-             Sec-WebSocket-Accept: {}\r\n\r\n",
-            accept_key(key)
-        )
-    }
-
-    /// A server frame (unmasked, short).
-    fn frame(fin: bool, opcode: u8, payload: &[u8]) -> Vec<u8> {
-        let mut out = vec![if fin { 0x80 } else { 0 } | opcode, payload.len() as u8];
-        out.extend_from_slice(payload);
-        out
-    }
-
-    /// Reads one (short) client frame and unmasks it.
-    async fn read_client_frame(s: &mut tokio::net::TcpStream) -> (u8, Vec<u8>) {
-        let mut h = [0u8; 2];
-        s.read_exact(&mut h).await.unwrap();
-        assert_eq!(h[1] & 0x80, 0x80, "client frames are masked");
-        let len = (h[1] & 0x7F) as usize;
-        assert!(len < 126);
-        let mut mask = [0u8; 4];
-        s.read_exact(&mut mask).await.unwrap();
-        let mut p = vec![0u8; len];
-        s.read_exact(&mut p).await.unwrap();
-        for (i, b) in p.iter_mut().enumerate() {
-            *b ^= mask[i % 4];
+    /// The next Close the server reads, and whether the connection then ends.
+    async fn close_seen(ws: &mut WebSocketStream<TcpStream>) -> Option<u16> {
+        while let Some(m) = ws.next().await {
+            match m {
+                Ok(tungstenite::Message::Close(f)) => {
+                    return Some(f.map_or(1005, |f| f.code.into()))
+                }
+                Ok(_) => continue,
+                Err(_) => return None,
+            }
         }
-        (h[0] & 0x0F, p)
+        None
     }
 
     #[tokio::test]
-    async fn messages_both_ways_pings_answered_fragments_joined_and_the_close_echoed() {
-        let url = server(accept, |mut s| async move {
-            // A text in two fragments with a ping between them, then a close.
-            let mut burst = frame(false, TEXT, b"hel");
-            burst.extend(frame(true, PING, b"p1"));
-            burst.extend(frame(true, CONTINUATION, b"lo"));
-            s.write_all(&burst).await.unwrap();
-            assert_eq!(read_client_frame(&mut s).await, (PONG, b"p1".to_vec()));
-            assert_eq!(
-                read_client_frame(&mut s).await,
-                (TEXT, b"from client".to_vec())
-            );
-            s.write_all(&frame(true, CLOSE, &[0x03, 0xE8, b'b', b'y', b'e']))
+    async fn messages_both_ways_and_a_server_close_is_answered_with_its_code() {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let url = server(|mut ws| async move {
+            ws.send(tungstenite::Message::text("hello")).await.unwrap();
+            let got = ws.next().await.unwrap().unwrap();
+            assert_eq!(got, tungstenite::Message::text("from client"));
+            let bye = tungstenite::protocol::CloseFrame {
+                code: CloseCode::Away,
+                reason: "bye".into(),
+            };
+            ws.send(tungstenite::Message::Close(Some(bye)))
                 .await
                 .unwrap();
-            assert_eq!(read_client_frame(&mut s).await, (CLOSE, vec![0x03, 0xE8]));
+            // The client's answer completes the handshake.
+            let answer = match ws.next().await {
+                Some(Ok(tungstenite::Message::Close(f))) => f.map(|f| u16::from(f.code)),
+                other => panic!("expected the client's Close, got {other:?}"),
+            };
+            let _ = tx.send(answer);
         })
         .await;
-        let mut ws = connect(&url, &[], Duration::from_secs(5), true)
+        let mut ws = Connector::for_tests()
+            .connect(&url, &[], Duration::from_secs(5), true)
             .await
             .unwrap();
-        assert_eq!(
-            ws.next().await.unwrap().unwrap(),
-            Message::Ping(b"p1".to_vec())
-        );
         assert_eq!(ws.next().await.unwrap().unwrap(), Message::text("hello"));
         ws.send(Message::text("from client")).await.unwrap();
         assert_eq!(
             ws.next().await.unwrap().unwrap(),
             Message::Close(Some(CloseFrame {
-                code: 1000,
+                code: 1001,
                 reason: "bye".into()
             }))
         );
-        assert!(ws.next().await.is_none(), "the server closed its side");
+        // The answer went out before the Close was handed over, with nobody reading on.
+        assert_eq!(rx.await.unwrap(), Some(1001));
         assert!(matches!(
             ws.send(Message::text("late")).await,
             Err(SocketError::Closed)
@@ -562,108 +515,156 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_cancelled_read_loses_nothing() {
-        let url = server(accept, |mut s| async move {
-            let f = frame(true, TEXT, b"slow but whole");
-            s.write_all(&f[..5]).await.unwrap();
-            tokio::time::sleep(Duration::from_millis(200)).await;
-            s.write_all(&f[5..]).await.unwrap();
-            tokio::time::sleep(Duration::from_secs(1)).await;
-        })
-        .await;
-        let mut ws = connect(&url, &[], Duration::from_secs(5), false)
-            .await
-            .unwrap();
-        // This read is cancelled with half a frame buffered.
-        assert!(tokio::time::timeout(Duration::from_millis(50), ws.next())
-            .await
-            .is_err());
-        assert_eq!(
-            ws.next().await.unwrap().unwrap(),
-            Message::text("slow but whole")
-        );
-    }
-
-    #[tokio::test]
-    async fn bad_handshakes_and_bad_frames_are_errors() {
-        fn wrong_key(_: &str) -> String {
-            "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
-             Sec-WebSocket-Accept: bm90IHRoZSBrZXk=\r\n\r\n"
-                .into()
-        }
-        let url = server(wrong_key, |_| async {}).await;
-        assert!(matches!(
-            connect(&url, &[], Duration::from_secs(5), false).await,
-            Err(ConnectError::Failed(m)) if m.contains("Accept")
-        ));
-        fn unoffered_protocol(req: &str) -> String {
-            accept(req).replace("\r\n\r\n", "\r\nSec-WebSocket-Protocol: other\r\n\r\n")
-        }
-        let url = server(unoffered_protocol, |_| async {}).await;
-        let offered = [("Sec-WebSocket-Protocol", "graphql-ws".to_string())];
-        assert!(matches!(
-            connect(&url, &offered, Duration::from_secs(5), false).await,
-            Err(ConnectError::Failed(m)) if m.contains("subprotocol")
-        ));
-        let url = server(accept, |mut s| async move {
-            s.write_all(&frame(true, TEXT, &[0xFF, 0xFE]))
+    async fn close_and_drop_both_send_1000_and_wait_for_the_answer() {
+        for drop_it in [false, true] {
+            let (tx, rx) = tokio::sync::oneshot::channel();
+            let url = server(|mut ws| async move {
+                let _ = tx.send(close_seen(&mut ws).await);
+            })
+            .await;
+            let mut ws = Connector::for_tests()
+                .connect(&url, &[], Duration::from_secs(5), false)
                 .await
                 .unwrap();
-            tokio::time::sleep(Duration::from_millis(300)).await;
-        })
-        .await;
-        let mut ws = connect(&url, &[], Duration::from_secs(5), false)
-            .await
-            .unwrap();
-        assert!(matches!(
-            ws.next().await,
-            Some(Err(SocketError::Protocol(m))) if m.contains("UTF-8")
-        ));
-        let http = crate::backend::urls::parse("http://127.0.0.1:1/").unwrap();
-        assert!(matches!(
-            connect(&http, &[], Duration::from_secs(1), false).await,
-            Err(ConnectError::Url(_))
-        ));
+            if drop_it {
+                drop(ws);
+            } else {
+                ws.close().await.unwrap();
+                assert!(ws.next().await.is_none(), "closed");
+            }
+            assert_eq!(rx.await.unwrap(), Some(1000), "drop: {drop_it}");
+        }
+    }
+
+    /// A server that breaks the protocol is told why: 1007 for text that is not UTF-8,
+    /// 1002 for a close code no endpoint may send.
+    #[tokio::test]
+    async fn protocol_violations_are_errors_answered_with_their_close_code() {
+        let cases: [(&[u8], u16); 2] = [
+            // A text frame of invalid UTF-8.
+            (&[0x81, 0x02, 0xFF, 0xFE], 1007),
+            // A close frame with code 1005, which may not be sent.
+            (&[0x88, 0x02, 0x03, 0xED], 1002),
+        ];
+        for (frame, want) in cases {
+            let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let url = url(&listener);
+            let (tx, rx) = tokio::sync::oneshot::channel();
+            crate::task::spawn(async move {
+                let (mut s, _) = listener.accept().await.unwrap();
+                let head = read_head(&mut s).await;
+                let key = head
+                    .lines()
+                    .find_map(|l| l.strip_prefix("Sec-WebSocket-Key: "))
+                    .unwrap();
+                let accept = tungstenite::handshake::derive_accept_key(key.as_bytes());
+                let answer = format!(
+                    "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\
+                     Connection: Upgrade\r\nSec-WebSocket-Accept: {accept}\r\n\r\n"
+                );
+                s.write_all(answer.as_bytes()).await.unwrap();
+                s.write_all(frame).await.unwrap();
+                // The client's frame: masked, 2 bytes of code.
+                let mut h = [0u8; 8];
+                let _ = tokio::time::timeout(Duration::from_secs(3), s.read_exact(&mut h)).await;
+                let code = u16::from_be_bytes([h[6] ^ h[2], h[7] ^ h[3]]);
+                let _ = tx.send((h[0] & 0x0F, code));
+            });
+            let mut ws = Connector::for_tests()
+                .connect(&url, &[], Duration::from_secs(5), false)
+                .await
+                .unwrap();
+            match ws.next().await {
+                Some(Err(SocketError::Protocol(_))) if want == 1007 => {}
+                Some(Ok(Message::Close(_))) if want == 1002 => {}
+                other => panic!("{frame:?}: {other:?}"),
+            }
+            assert_eq!(rx.await.unwrap(), (0x8, want), "{frame:?}");
+        }
     }
 
     #[tokio::test]
     async fn refusals_timeouts_and_bad_headers_are_typed() {
-        // A server that answers the upgrade with 401 and a JSON body.
-        fn refuse(_: &str) -> String {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let refusing = url(&listener);
+        crate::task::spawn(async move {
+            let (mut s, _) = listener.accept().await.unwrap();
+            read_head(&mut s).await;
             let body = r#"{"error":"token expired"}"#;
-            format!(
+            let answer = format!(
                 "HTTP/1.1 401 Unauthorized\r\ncontent-length: {}\r\ncontent-type: application/json\r\n\r\n{body}",
                 body.len()
-            )
-        }
-        let url = server(refuse, |_| async {}).await;
-        match connect(&url, &[], Duration::from_secs(5), true).await {
+            );
+            s.write_all(answer.as_bytes()).await.unwrap();
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        });
+        match Connector::for_tests()
+            .connect(&refusing, &[], Duration::from_secs(5), true)
+            .await
+        {
             Err(ConnectError::Refused { status, body }) => {
                 assert_eq!(status, 401);
-                assert!(body.contains("token expired"));
+                assert!(body.contains("token expired"), "{body}");
             }
             other => panic!("expected Refused, got {other:?}"),
         }
         // A server that accepts TCP and never answers.
-        let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = crate::backend::urls::parse(&format!("ws://{}/", silent.local_addr().unwrap()))
-            .unwrap();
+        let silent = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let quiet = url(&silent);
         assert_eq!(
-            connect(&url, &[], Duration::from_millis(100), false)
+            Connector::for_tests()
+                .connect(&quiet, &[], Duration::from_millis(100), false)
                 .await
                 .err(),
             Some(ConnectError::Timeout(Duration::from_millis(100)))
         );
         assert_eq!(
-            connect(
-                &url,
-                &[("Authorization", "a\nb".into())],
-                Duration::from_millis(100),
-                false
-            )
-            .await
-            .err(),
+            Connector::for_tests()
+                .connect(
+                    &quiet,
+                    &[("Authorization", "a\nb".into())],
+                    Duration::from_millis(100),
+                    false
+                )
+                .await
+                .err(),
             Some(ConnectError::Header("Authorization"))
         );
+        let http = crate::backend::urls::parse("http://127.0.0.1:1/").unwrap();
+        assert!(matches!(
+            Connector::for_tests()
+                .connect(&http, &[], Duration::from_secs(1), false)
+                .await,
+            Err(ConnectError::Url(_))
+        ));
+    }
+
+    /// A subprotocol the client did not offer is refused (AppSync's real-time offers one).
+    #[tokio::test]
+    async fn an_unoffered_subprotocol_is_refused() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = url(&listener);
+        crate::task::spawn(async move {
+            let (mut s, _) = listener.accept().await.unwrap();
+            let head = read_head(&mut s).await;
+            let key = head
+                .lines()
+                .find_map(|l| l.strip_prefix("Sec-WebSocket-Key: "))
+                .unwrap();
+            let accept = tungstenite::handshake::derive_accept_key(key.as_bytes());
+            let answer = format!(
+                "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+                 Sec-WebSocket-Accept: {accept}\r\nSec-WebSocket-Protocol: other\r\n\r\n"
+            );
+            s.write_all(answer.as_bytes()).await.unwrap();
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        });
+        let offered = [("Sec-WebSocket-Protocol", "graphql-ws".to_string())];
+        assert!(matches!(
+            Connector::for_tests()
+                .connect(&url, &offered, Duration::from_secs(5), false)
+                .await,
+            Err(ConnectError::Failed(_))
+        ));
     }
 }

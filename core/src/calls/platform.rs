@@ -278,7 +278,7 @@ impl CallBackend for RestCallBackend {
 
 /// `MediaConnector` over webrtc-rs and the v3 signaling gateway.
 pub struct WebRtcMedia {
-    pub signaling_url: String,
+    pub gateway: crate::media::session::SignalingGateway,
     pub audio: Arc<AudioBridge>,
     /// How long a lost signaling socket may take to come back, in milliseconds (the app
     /// can change it at any time; a session takes the value when it joins).
@@ -293,12 +293,12 @@ impl MediaConnector for WebRtcMedia {
         events: mpsc::UnboundedSender<MediaEvent>,
         renew: Option<TokenRenewer>,
     ) -> Result<Arc<dyn MediaLink>> {
-        let host = crate::backend::urls::parse(&self.signaling_url)
+        let host = crate::backend::urls::parse(&self.gateway.url)
             .ok()
             .and_then(|u| u.host_str().map(str::to_string))
             .unwrap_or_default();
         let session = MediaSession::join(
-            &self.signaling_url,
+            &self.gateway,
             token,
             IcePolicy::for_signaling_host(&host),
             self.audio.clone(),

@@ -88,6 +88,8 @@ impl IcePolicy {
 
     /// Picks loopback when the signaling host is on this machine, every interface otherwise.
     pub fn for_signaling_host(host: &str) -> Self {
+        // An IPv6 literal comes from a URL in brackets (`[::1]`).
+        let host = host.trim_start_matches('[').trim_end_matches(']');
         let local = host == "localhost"
             || host
                 .parse::<std::net::IpAddr>()

@@ -197,6 +197,14 @@ impl signaling_link::Responses for Rpc {
     }
 }
 
+/// The v3 signaling gateway a session joins: its URL and the client's WebSocket connector
+/// (TLS configuration, proxy rules).
+#[derive(Clone)]
+pub struct SignalingGateway {
+    pub url: String,
+    pub connector: crate::backend::websocket::Connector,
+}
+
 /// A joined media session. Dropping it aborts everything; `leave` does it politely.
 pub struct MediaSession {
     rpc: Arc<Rpc>,
@@ -276,7 +284,7 @@ impl MediaSession {
     /// `recovery_budget`: how long a lost signaling socket may take to come back before the
     /// session ends (`signaling_link::DEFAULT_BUDGET` unless the app set another).
     pub async fn join(
-        signaling_url: &str,
+        gateway: &SignalingGateway,
         token: &str,
         ice: IcePolicy,
         bridge: Arc<AudioBridge>,
@@ -290,10 +298,14 @@ impl MediaSession {
         }));
         let _ = events.send(MediaEvent::Connecting);
         let unique_id = uuid::Uuid::new_v4().to_string();
-        let url = signaling::connect_url(signaling_url, token, &unique_id)
+        let url = signaling::connect_url(&gateway.url, token, &unique_id)
             .map_err(MediaError::Signaling)?;
-        use crate::backend::websocket::{self, ConnectError};
-        let ws = match websocket::connect(&url, &[], CONNECT_TIMEOUT, true).await {
+        use crate::backend::websocket::ConnectError;
+        let ws = match gateway
+            .connector
+            .connect(&url, &[], CONNECT_TIMEOUT, true)
+            .await
+        {
             Ok(ws) => ws,
             Err(ConnectError::Timeout(_)) => {
                 return Err(MediaError::Signaling(
@@ -320,7 +332,10 @@ impl MediaSession {
         let (link_tx, link_rx) = mpsc::unbounded_channel::<LinkEvent>();
         let link = crate::task::spawn(signaling_link::run(
             ws,
-            url,
+            signaling_link::Gateway {
+                url,
+                connector: gateway.connector.clone(),
+            },
             recovery_budget,
             renew,
             rpc.clone(),
@@ -442,7 +457,9 @@ impl MediaSession {
     /// Hangup: `leave`, close the socket and both peer connections, stop every task.
     pub async fn leave(mut self) {
         self.rpc.notify("leave", json!({}));
-        let _ = self.rpc.out.send(Message::Close(None));
+        let _ = self.rpc.out.send(Message::Close(Some(
+            crate::backend::websocket::CloseFrame::NORMAL,
+        )));
         // Give the writer a moment to flush `leave` before it is aborted.
         tokio::time::sleep(Duration::from_millis(20)).await;
         self.shutdown().await;

@@ -19,7 +19,7 @@ use serde_json::Value;
 use tokio::sync::mpsc;
 
 use crate::backend::backoff::Backoff;
-use crate::backend::websocket::{self, ConnectError, Socket};
+use crate::backend::websocket::{ConnectError, Connector, Socket};
 use crate::media::signaling::{self, Inbound, RpcError};
 
 /// WebSocket pings while connected; any frame from the gateway counts as life.
@@ -75,10 +75,17 @@ enum Pumped {
     Lost(String),
 }
 
+/// The session's socket: its URL (whose token a renewal replaces) and the client's
+/// connector, which a resume reconnects with.
+pub struct Gateway {
+    pub url: url::Url,
+    pub connector: Connector,
+}
+
 /// Runs the link until the session ends (returns after the events sender is dropped).
 pub async fn run<R: Responses>(
     mut ws: Socket,
-    mut url: url::Url,
+    Gateway { mut url, connector }: Gateway,
     budget: Duration,
     renew: Option<TokenRenewer>,
     responses: std::sync::Arc<R>,
@@ -92,7 +99,7 @@ pub async fn run<R: Responses>(
                 responses.fail_all();
                 tracing::info!(target: "dialtone::media", "signaling socket lost ({why}); reconnecting for up to {budget:?}");
                 let _ = events.send(LinkEvent::Lost);
-                match reconnect(&mut url, budget, renew.as_ref()).await {
+                match reconnect(&connector, &mut url, budget, renew.as_ref()).await {
                     Ok(socket) => {
                         tracing::info!(target: "dialtone::media", "signaling socket restored");
                         ws = socket;
@@ -180,6 +187,7 @@ async fn pump<R: Responses>(
 /// (401/403) is renewed through `renew` where there is one (the URL keeps the new token
 /// for later outages); without one, or when renewing fails, the link gives up.
 async fn reconnect(
+    connector: &Connector,
     url: &mut url::Url,
     budget: Duration,
     renew: Option<&TokenRenewer>,
@@ -199,7 +207,7 @@ async fn reconnect(
                 let left = deadline.saturating_duration_since(tokio::time::Instant::now());
                 let target = url.clone();
                 attempts.push(async move {
-                    websocket::connect(&target, &[], CONNECT_TIMEOUT.min(left), true).await
+                    connector.connect(&target, &[], CONNECT_TIMEOUT.min(left), true).await
                 });
                 next_attempt = tokio::time::Instant::now() + ATTEMPT_EVERY;
             }

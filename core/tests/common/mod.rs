@@ -147,7 +147,14 @@ pub async fn pushes(m: &MockServer, device_token: &str) -> Vec<Value> {
         "{}/mock/pushes?deviceToken={device_token}&waitMs=3000",
         m.base_url()
     );
-    let v: Value = reqwest::get(url).await.unwrap().json().await.unwrap();
+    let v: Value = control(m)
+        .get(url)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     v["pushes"].as_array().cloned().unwrap_or_default()
 }
 
@@ -214,13 +221,30 @@ pub async fn answer_next_push(m: &MockServer, phone: &DialtoneClient, device_tok
     phone.answer(call_id).await.unwrap();
 }
 
+/// The test's own HTTP client for the mock's control endpoints (`/mock/...`): it trusts the
+/// mock's certificate when the mock serves TLS. Not the SDK's client.
+pub fn control(m: &MockServer) -> reqwest::Client {
+    // Never through a proxy a test set for the SDK (core/tests/proxy.rs counts its tunnels).
+    let mut b = reqwest::Client::builder().no_proxy();
+    if let Some(pem) = m.certificate_pem() {
+        b = b.add_root_certificate(reqwest::Certificate::from_pem(pem.as_bytes()).unwrap());
+    }
+    b.build().unwrap()
+}
+
+/// The configuration a phone of `m` uses: the mock's URL, and its certificate trusted when
+/// it serves TLS (as an app does for a development backend).
+pub fn config(m: &MockServer) -> Arc<BackendConfig> {
+    let config = BackendConfig::mock(m.base_url(), None).unwrap();
+    match m.certificate_pem() {
+        Some(pem) => config.with_trusted_roots(pem).unwrap(),
+        None => config,
+    }
+}
+
 /// A client of `m` keeping its data in `dir`.
 pub fn phone(m: &MockServer, dir: &tempfile::TempDir) -> Arc<DialtoneClient> {
-    DialtoneClient::new(
-        BackendConfig::mock(m.base_url(), None).unwrap(),
-        dir.path().display().to_string(),
-    )
-    .unwrap()
+    DialtoneClient::new(config(m), dir.path().display().to_string()).unwrap()
 }
 
 pub struct TwoPhoneCall {
@@ -382,7 +406,7 @@ pub fn chromium_with(
 
 /// POSTs `body` to the mock's REST API, as the seed's web sample does; the reply's JSON.
 pub async fn api(m: &MockServer, body: Value) -> Value {
-    reqwest::Client::new()
+    control(m)
         .post(format!("{}/api", m.base_url()))
         .json(&body)
         .send()
