@@ -161,8 +161,9 @@ fn install_platform_store() -> Result<(), SecretError> {
             let store = android_native_keyring_store::Store::new();
             #[cfg(target_vendor = "apple")]
             let store = apple_native_keyring_store::protected::Store::new();
+            // The store as the trait object keyring-core keeps (an unsizing cast).
             store
-                .map(keyring_core::set_default_store)
+                .map(|store| keyring_core::set_default_store(store as _))
                 .map_err(|e| e.to_string())
         })
         .clone()

@@ -20,21 +20,23 @@ pub(crate) fn platform_verifier_ready() -> bool {
 /// rustls-platform-verifier; `true` once it is ready. A failure (or a panic) is reported as
 /// `false`, never thrown into the caller.
 #[no_mangle]
-pub extern "system" fn Java_dev_dialtone_android_PlatformTls_initialize<'caller>(
-    mut env: jni::EnvUnowned<'caller>,
-    _class: jni::objects::JClass<'caller>,
-    context: jni::objects::JObject<'caller>,
+pub extern "system" fn Java_dev_dialtone_android_PlatformTls_initialize<'local>(
+    mut env: jni::JNIEnv<'local>,
+    _class: jni::objects::JClass<'local>,
+    context: jni::objects::JObject<'local>,
 ) -> jni::sys::jboolean {
-    let outcome = env
-        .with_env(|env| -> jni::errors::Result<()> {
-            rustls_platform_verifier::android::init_with_env(env, context)
-        })
-        .into_outcome();
-    let ok = matches!(outcome, jni::Outcome::Ok(()));
+    let ok = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        rustls_platform_verifier::android::init_with_env(&mut env, context).is_ok()
+    }))
+    .unwrap_or(false);
     if ok {
         READY.store(true, Ordering::Release);
     } else {
         tracing::warn!(target: "dialtone::net", "the platform certificate verifier could not start; using the built-in roots");
     }
-    jni::sys::jboolean::from(ok)
+    if ok {
+        jni::sys::JNI_TRUE
+    } else {
+        jni::sys::JNI_FALSE
+    }
 }
