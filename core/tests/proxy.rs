@@ -11,7 +11,6 @@ use std::time::Duration;
 
 use dialtone_mock::{tls, MockConfig, Profile};
 mod common;
-use common::{connected_call, eventually, hears};
 
 struct Proxy {
     child: Child,
@@ -119,49 +118,16 @@ async fn a_whole_call_goes_through_an_https_proxy() {
     }
     std::env::set_var("HTTPS_PROXY", format!("http://127.0.0.1:{}", proxy.port));
 
-    let c = connected_call(&m).await;
-    hears(&c).await;
-    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
-    struct Names(std::sync::Arc<std::sync::Mutex<Vec<String>>>);
-    impl dialtone::PersonsListener for Names {
-        fn on_persons_changed(&self, persons: Vec<dialtone::Person>) {
-            *self.0.lock().unwrap() = persons.into_iter().map(|p| p.first_name).collect();
-        }
-    }
-    let handle = c
-        .bob
-        .observe_persons(std::sync::Arc::new(Names(seen.clone())));
-    c.bob.sync_persons().await.unwrap();
-    c.alice
-        .save_profile("Proxied".into(), "A".into())
-        .await
-        .unwrap();
-    eventually("Bob to see the update live", 15, || {
-        seen.lock().unwrap().iter().any(|n| n == "Proxied")
-    })
-    .await;
-    c.alice_call.hangup().await.unwrap();
-    handle.cancel();
-    drop(c);
-
-    // Each phone's REST + GraphQL pool (one origin) and its sockets: both phones' event
-    // channel and signaling, Bob's real-time subscription.
-    let sockets = ["events", "events", "signaling", "signaling", "realtime"];
-    eventually("every socket to have closed", 15, || {
-        let ends = m.socket_ends();
-        sockets.iter().all(|kind| {
-            ends.iter().filter(|(k, _)| k == kind).count()
-                >= sockets.iter().filter(|k| *k == kind).count()
-        })
-    })
-    .await;
+    // The whole call waits for every socket to end with the client's 1000: both phones'
+    // event channel and signaling, Bob's real-time subscription.
+    common::whole_call(&m).await;
+    let sockets = 5;
     let tunnels = proxy.connects_to(&target);
     assert!(
-        tunnels >= sockets.len() + 2,
+        tunnels >= sockets + 2,
         "{tunnels} CONNECTs to {target} in the proxy's log; expected the {} sockets and both \
          phones' HTTP connections:\n{}",
-        sockets.len(),
+        sockets,
         std::fs::read_to_string(&proxy.log).unwrap_or_default()
     );
-    assert!(m.socket_ends().iter().all(|(_, code)| *code == Some(1000)));
 }

@@ -441,6 +441,22 @@ mod tests {
         String::from_utf8(head).unwrap()
     }
 
+    /// Reads the client's upgrade request and accepts it by hand with `extra` header lines,
+    /// leaving the raw connection to the caller.
+    async fn upgrade(s: &mut TcpStream, extra: &str) {
+        let head = read_head(s).await;
+        let key = head
+            .lines()
+            .find_map(|l| l.strip_prefix("Sec-WebSocket-Key: "))
+            .unwrap();
+        let accept = tungstenite::handshake::derive_accept_key(key.as_bytes());
+        let answer = format!(
+            "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+             Sec-WebSocket-Accept: {accept}\r\n{extra}\r\n"
+        );
+        s.write_all(answer.as_bytes()).await.unwrap();
+    }
+
     /// A server that accepts one socket with tungstenite and hands it to `then`.
     async fn server<F, Fut>(then: F) -> url::Url
     where
@@ -552,17 +568,7 @@ mod tests {
             let (tx, rx) = tokio::sync::oneshot::channel();
             crate::task::spawn(async move {
                 let (mut s, _) = listener.accept().await.unwrap();
-                let head = read_head(&mut s).await;
-                let key = head
-                    .lines()
-                    .find_map(|l| l.strip_prefix("Sec-WebSocket-Key: "))
-                    .unwrap();
-                let accept = tungstenite::handshake::derive_accept_key(key.as_bytes());
-                let answer = format!(
-                    "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\
-                     Connection: Upgrade\r\nSec-WebSocket-Accept: {accept}\r\n\r\n"
-                );
-                s.write_all(answer.as_bytes()).await.unwrap();
+                upgrade(&mut s, "").await;
                 s.write_all(frame).await.unwrap();
                 // The client's frame: masked, 2 bytes of code.
                 let mut h = [0u8; 8];
@@ -646,17 +652,7 @@ mod tests {
         let url = url(&listener);
         crate::task::spawn(async move {
             let (mut s, _) = listener.accept().await.unwrap();
-            let head = read_head(&mut s).await;
-            let key = head
-                .lines()
-                .find_map(|l| l.strip_prefix("Sec-WebSocket-Key: "))
-                .unwrap();
-            let accept = tungstenite::handshake::derive_accept_key(key.as_bytes());
-            let answer = format!(
-                "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
-                 Sec-WebSocket-Accept: {accept}\r\nSec-WebSocket-Protocol: other\r\n\r\n"
-            );
-            s.write_all(answer.as_bytes()).await.unwrap();
+            upgrade(&mut s, "Sec-WebSocket-Protocol: other\r\n").await;
             tokio::time::sleep(Duration::from_secs(1)).await;
         });
         let offered = [("Sec-WebSocket-Protocol", "graphql-ws".to_string())];

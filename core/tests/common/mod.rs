@@ -221,6 +221,22 @@ pub async fn answer_next_push(m: &MockServer, phone: &DialtoneClient, device_tok
     phone.answer(call_id).await.unwrap();
 }
 
+/// The latest Person list a client reported (`observe_persons`).
+#[derive(Default)]
+pub struct LatestPersons(pub Mutex<Vec<dialtone::Person>>);
+
+impl dialtone::PersonsListener for LatestPersons {
+    fn on_persons_changed(&self, persons: Vec<dialtone::Person>) {
+        *self.0.lock().unwrap() = persons;
+    }
+}
+
+impl LatestPersons {
+    pub fn has_first_name(&self, name: &str) -> bool {
+        self.0.lock().unwrap().iter().any(|p| p.first_name == name)
+    }
+}
+
 /// The test's own HTTP client for the mock's control endpoints (`/mock/...`): it trusts the
 /// mock's certificate when the mock serves TLS. Not the SDK's client.
 pub fn control(m: &MockServer) -> reqwest::Client {
@@ -325,6 +341,63 @@ pub async fn connected_call_with(m: &MockServer, recovery_budget: Option<u32>) -
         alice_call: call,
         _dirs: dirs,
     }
+}
+
+/// A connected call on `m` (its certificate trusted when it serves TLS), a live Person
+/// update seen by the callee, a hang-up, and then both clients dropped: every socket the
+/// phones opened ends with the client's 1000.
+pub async fn whole_call(m: &MockServer) {
+    let c = connected_call(m).await;
+    hears(&c).await;
+
+    // A live Person update over the real-time socket.
+    let seen = Arc::new(LatestPersons::default());
+    let handle = c.bob.observe_persons(seen.clone());
+    c.bob.sync_persons().await.unwrap();
+    c.alice
+        .save_profile("Alicia".into(), "A".into())
+        .await
+        .unwrap();
+    eventually("Bob to see Alicia live", 15, || {
+        seen.has_first_name("Alicia")
+    })
+    .await;
+
+    c.alice_call.hangup().await.unwrap();
+    for (who, events) in [("Alice", &c.alice_events), ("Bob", &c.bob_events)] {
+        eventually(&format!("{who}'s call to end"), 15, || {
+            events.saw(state_is_ended)
+        })
+        .await;
+    }
+    handle.cancel();
+    drop(c);
+    // Both phones' signaling and (extended) event channel, Bob's real-time subscription.
+    let want: &[&str] = match m.profile() {
+        Profile::Extended => &["signaling", "signaling", "realtime", "events", "events"],
+        Profile::Seed => &["signaling", "signaling", "realtime"],
+    };
+    let closed = || {
+        let ends = m.socket_ends();
+        want.iter().all(|kind| {
+            ends.iter().filter(|(k, _)| k == kind).count()
+                >= want.iter().filter(|k| *k == kind).count()
+        })
+    };
+    for _ in 0..750 {
+        if closed() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(closed(), "every socket closed: {:?}", m.socket_ends());
+    // Let sockets still closing finish, then nothing may have ended without a Close.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let ends = m.socket_ends();
+    assert!(
+        ends.iter().all(|(_, code)| *code == Some(1000)),
+        "every socket closes with 1000: {ends:?}"
+    );
 }
 
 /// A headless Chromium, killed however the test or benchmark ends.
