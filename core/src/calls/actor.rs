@@ -9,7 +9,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::{AbortHandle, JoinSet};
 use tokio::time::Instant;
 
@@ -111,6 +111,9 @@ pub struct CallHandle {
     /// no channel.
     inbox: Mutex<Option<mpsc::UnboundedSender<Msg>>>,
     task: AbortHandle,
+    /// Its sender lives in the task's future: it is dropped when the task ends, however it
+    /// ends (finished, aborted, panicked), which is what `finished` waits for.
+    done: watch::Receiver<()>,
 }
 
 impl CallHandle {
@@ -160,6 +163,12 @@ impl CallHandle {
 
     pub fn is_running(&self) -> bool {
         !self.task.is_finished()
+    }
+
+    /// Resolves once the call's task has ended (at once if it has).
+    pub fn finished(&self) -> impl std::future::Future<Output = ()> + Send + 'static {
+        let mut done = self.done.clone();
+        async move { while done.changed().await.is_ok() {} }
     }
 
     fn post(&self, msg: Msg) -> bool {
@@ -240,11 +249,16 @@ pub fn spawn(ports: Ports, s: Spawn) -> CallHandle {
     });
     let first_effects = s.first_effects;
     let first_inputs = s.first_inputs;
-    let task = crate::task::spawn(actor.run(rx, media_rx, first_effects, first_inputs));
+    let (done_tx, done) = watch::channel(());
+    let task = crate::task::spawn(async move {
+        let _done = done_tx;
+        actor.run(rx, media_rx, first_effects, first_inputs).await
+    });
     CallHandle {
         shared,
         inbox: Mutex::new(Some(tx)),
         task: task.abort_handle(),
+        done,
     }
 }
 

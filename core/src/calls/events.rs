@@ -75,10 +75,9 @@ impl<T: Coalesce> Queue<T> {
         self.ready.notify_all();
     }
 
-    /// Stops the subscription: receivers get what is queued, then `None`.
+    /// Stops the subscription: receivers get `None`.
     pub fn close(&self) {
-        self.closed.store(true, Ordering::SeqCst);
-        self.ready.notify_all();
+        self.shut();
     }
 
     pub fn is_closed(&self) -> bool {
@@ -155,12 +154,23 @@ impl<T: Coalesce + Clone> Hub<T> {
     }
 }
 
+impl<T> Queue<T> {
+    /// Marks the queue closed under the lock `recv_blocking` checks it under, then wakes
+    /// every receiver: a receiver between its check and its wait cannot miss the wake-up.
+    fn shut(&self) {
+        {
+            let _items = lock(&self.items);
+            self.closed.store(true, Ordering::SeqCst);
+        }
+        self.ready.notify_all();
+    }
+}
+
 impl<T> Hub<T> {
     /// Ends every subscription (their receivers get `None`).
     pub fn close_all(&self) {
         for q in lock(&self.subs).drain(..).filter_map(|w| w.upgrade()) {
-            q.closed.store(true, Ordering::SeqCst);
-            q.ready.notify_all();
+            q.shut();
         }
     }
 }
@@ -282,6 +292,34 @@ mod tests {
         }
         drop(hub);
         slow_thread.join().unwrap();
+    }
+
+    /// Closing races a receiver about to wait, thousands of times, both ways a queue is
+    /// closed: the receiver always wakes with `None` (a lost wake-up would park it for good
+    /// and the join below would time out).
+    #[test]
+    fn close_never_loses_a_receivers_wake_up() {
+        for round in 0..4_000 {
+            let hub: Hub<CallUpdate> = Hub::default();
+            let q = hub.subscribe();
+            let receiver = q.clone();
+            let (done_tx, done_rx) = std::sync::mpsc::channel();
+            let t = std::thread::spawn(move || {
+                let _ = done_tx.send(receiver.recv_blocking().is_none());
+            });
+            // Vary the moment: sometimes before the receiver runs, sometimes while it waits.
+            for _ in 0..(round % 64) {
+                std::hint::spin_loop();
+            }
+            if round % 2 == 0 {
+                q.close();
+            } else {
+                hub.close_all();
+            }
+            let woke = done_rx.recv_timeout(std::time::Duration::from_secs(5));
+            assert_eq!(woke, Ok(true), "round {round}: the receiver was not woken");
+            t.join().unwrap();
+        }
     }
 
     #[test]

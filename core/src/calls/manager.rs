@@ -371,10 +371,8 @@ impl CallManager {
             .filter(|c| c.shared.state().is_ended() && c.is_running())
             .cloned()
             .collect();
-        let deadline = tokio::time::Instant::now() + RELEASE_WAIT;
-        while releasing.iter().any(|c| c.is_running()) && tokio::time::Instant::now() < deadline {
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
+        let all = futures_util::future::join_all(releasing.iter().map(|c| c.finished()));
+        let _ = tokio::time::timeout(RELEASE_WAIT, all).await;
     }
 
     /// Hangs up every call that holds the device, and waits for those already ending to
@@ -429,11 +427,8 @@ impl CallManager {
         if !live.is_empty() {
             let _rt = self.rt.enter();
             crate::task::spawn(async move {
-                let deadline = tokio::time::Instant::now() + SHUTDOWN_GRACE;
-                while live.iter().any(|c| c.is_running()) && tokio::time::Instant::now() < deadline
-                {
-                    tokio::time::sleep(Duration::from_millis(20)).await;
-                }
+                let all = futures_util::future::join_all(live.iter().map(|c| c.finished()));
+                let _ = tokio::time::timeout(SHUTDOWN_GRACE, all).await;
                 for c in &live {
                     c.abort();
                 }
