@@ -13,6 +13,7 @@
 mod account;
 mod backend;
 mod calls;
+mod cause;
 mod engine;
 mod error;
 mod ffi;
@@ -35,7 +36,7 @@ pub mod testing {
     pub use crate::calls::{CallUpdate, UpdateKind};
     pub use crate::engine::{Endpoints, Engine};
     pub use crate::logging::redact;
-    pub use crate::media::session::{MediaStats, Timings};
+    pub use crate::media::link::{MediaStats, Timings};
 
     pub use crate::backend::http::{HttpClient, HttpError};
     pub use crate::backend::tls::{client_config as tls_config, ExtraRoots};

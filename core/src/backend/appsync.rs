@@ -5,7 +5,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
-use crate::backend::body::{network_error, NetworkError};
+use crate::backend::http::{network_error, NetworkError};
 use crate::backend::http::{HttpClient, HttpError};
 
 /// Every field of the AppSync `Person` type, selected by every operation.

@@ -1,5 +1,6 @@
 //! The HTTP client for the backend's two JSON APIs (API Gateway's REST action and AppSync's
-//! GraphQL): a `POST` of a JSON body, a status and a capped body back. It is reqwest (hyper
+//! GraphQL): a `POST` of a JSON body, a status and a capped body back, and the network error
+//! the protocol clients keep when no answer came. It is reqwest (hyper
 //! and hyper-util underneath) on the client's one TLS configuration (`backend::tls`): its
 //! connection pool, Happy Eyeballs over every address of a host, IPv6 literal hosts, and
 //! proxies from the environment (`HTTPS_PROXY`, `HTTP_PROXY`, `ALL_PROXY`, `NO_PROXY`) and,
@@ -10,7 +11,17 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::backend::body::MAX_RESPONSE_BYTES;
+/// The largest response body taken: a misbehaving server cannot make the phone buffer an
+/// unbounded answer.
+pub const MAX_RESPONSE_BYTES: usize = 4 * 1024 * 1024;
+
+/// A transport failure as the protocol clients keep it: the HTTP client's typed error
+/// (which never carries the URL), shared and comparable.
+pub type NetworkError = crate::cause::Cause<HttpError>;
+
+pub fn network_error(e: HttpError) -> NetworkError {
+    crate::cause::Cause(Arc::new(e))
+}
 
 /// How long connecting to a server (DNS, TCP, TLS) may take, within the request's timeout.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);

@@ -1,16 +1,15 @@
 //! The backend's protocols, client side, in plain Rust: the REST Lambda (`rest`), AppSync
 //! GraphQL over HTTP (`appsync`) and its real-time WebSocket (`realtime`), the extended
 //! profile's `/ws` call events (`event_channel`), where they live (`endpoints`), and what
-//! they share: one TLS configuration (`tls`), the HTTP client (`http`, reqwest), the
-//! WebSocket connector (`websocket`, tokio-tungstenite), the network error and body cap
-//! (`body`) and reconnect pacing (`backoff`). Nothing here knows UniFFI, identity or calls:
+//! they share: one TLS configuration (`tls`), the HTTP client and its network error
+//! (`http`, reqwest), the WebSocket connector (`websocket`, tokio-tungstenite) and reconnect
+//! pacing (`backoff`). Nothing here knows UniFFI, identity or calls:
 //! the `engine` and `calls` decide what the messages mean.
 
 #[cfg(target_os = "android")]
 pub(crate) mod android_tls;
 pub mod appsync;
 pub mod backoff;
-pub(crate) mod body;
 pub mod endpoints;
 pub mod event_channel;
 pub mod http;

@@ -7,8 +7,8 @@
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use crate::backend::body::{network_error, NetworkError};
 use crate::backend::http::HttpClient;
+use crate::backend::http::{network_error, NetworkError};
 
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum RestError {

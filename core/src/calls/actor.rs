@@ -19,7 +19,7 @@ use super::platform::{
     BoundBackend, CallBackend, MediaConnector, MediaLink, OutgoingCall, Registration, TokenRenewer,
 };
 use crate::error::{Error, Result};
-use crate::media::session::{MediaEnd, MediaEvent, Timings};
+use crate::media::link::{MediaEnd, MediaEvent, Timings};
 
 /// Who is on the other end, as far as this device knows.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]

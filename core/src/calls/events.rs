@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex, Weak};
 
 use super::machine::CallState;
-use crate::media::session::MediaStats;
+use crate::media::link::MediaStats;
 
 /// What happened to a call. Every update names its call.
 #[derive(Debug, Clone, PartialEq)]

@@ -15,8 +15,9 @@ use crate::account::identity::IdentityStore;
 use crate::backend::rest::{RestClient, RestError};
 use crate::error::{Error, Result};
 use crate::media::audio_bridge::AudioBridge;
+use crate::media::link::{MediaEvent, Timings};
 use crate::media::peer::IcePolicy;
-use crate::media::session::{MediaEvent, MediaSession, Timings};
+use crate::media::session::MediaSession;
 pub use crate::media::signaling_link::TokenRenewer;
 
 /// What `initiateCall` gave the caller, and what can be read from its participant token.

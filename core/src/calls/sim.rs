@@ -17,7 +17,7 @@ use super::{CallHandle, PushOutcome};
 use crate::backend::event_channel::ServerEvent;
 use crate::backend::rest::RestError;
 use crate::error::{Error, Result};
-use crate::media::session::{MediaEnd, MediaEvent, Timings};
+use crate::media::link::{MediaEnd, MediaEvent, Timings};
 
 /// What the simulated world saw, in order.
 #[derive(Default)]

@@ -5,7 +5,7 @@
 use crate::backend::appsync::GraphqlError;
 use crate::backend::rest::RestError;
 use crate::error::Error;
-use crate::media::session::MediaError;
+use crate::media::link::MediaError;
 
 #[derive(Debug, thiserror::Error, uniffi::Error)]
 pub enum DialtoneError {

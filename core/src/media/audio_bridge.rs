@@ -8,7 +8,7 @@
 use std::sync::atomic::{AtomicBool, AtomicI16, AtomicU32, AtomicUsize, Ordering};
 use std::sync::Mutex;
 
-use crate::calls::events::lock;
+use crate::sync::lock;
 
 use crate::media::drift;
 use crate::media::tone::{relative_power, ToneGenerator};

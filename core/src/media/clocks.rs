@@ -19,8 +19,8 @@ use webrtc::peer_connection::{RTCStatsReportEntry, StatsSelector};
 use crate::media::audio_bridge::AudioBridge;
 use crate::media::codec::{Decoder, Encoder};
 use crate::media::jitter::{JitterBuffer, Playout};
+use crate::media::link::{mark, MediaEvent, MediaStats, Timings};
 use crate::media::peer::{Peer, OPUS_PAYLOAD_TYPE};
-use crate::media::session::{mark, MediaEvent, MediaStats, Timings};
 use crate::media::{FRAME_MS, FRAME_SAMPLES, FRAME_TIMESTAMP_STEP};
 
 const STATS_INTERVAL: Duration = Duration::from_secs(1);

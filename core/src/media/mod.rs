@@ -1,4 +1,5 @@
-//! Media for calls. Read `session` first: one joined session (the v3 signaling socket, kept
+//! Media for calls. Calls see it through `link` (the events, stats, timings and errors of a
+//! session). Read `session` next: one joined session (the v3 signaling socket, kept
 //! alive through outages by `signaling_link`, and its JSON-RPC, publish and subscribe
 //! negotiation), whose send, receive, playout and stats tasks are in `clocks`,
 //! built on `signaling` (the protocol's messages), `peer` (webrtc-rs connections as a call
@@ -13,6 +14,7 @@ pub mod codec;
 pub mod delay_estimator;
 pub mod drift;
 pub mod jitter;
+pub mod link;
 pub mod participant_token;
 pub mod peer;
 pub mod session;

@@ -1,0 +1,121 @@
+//! The face of media that calls see: what a joined session reports (`MediaEvent`, why it
+//! ended, `MediaStats`, the setup `Timings`) and how joining fails (`MediaError`). `calls/`,
+//! `error.rs` and the exported layer name media through these types; `session` and `clocks`
+//! produce them. A leaf: it imports nothing of the session's machinery.
+
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use crate::cause::Cause;
+use crate::media::signaling;
+
+#[derive(Debug, Clone, thiserror::Error, PartialEq)]
+pub enum MediaError {
+    /// The gateway refused the participant token (invalid, expired, wrong version, ended).
+    #[error("participant token refused (HTTP {status}): {message}")]
+    TokenRefused { status: u16, message: String },
+    /// The signaling socket could not be opened.
+    #[error("cannot reach the signaling gateway: {0}")]
+    Connect(#[source] crate::backend::websocket::ConnectError),
+    /// The gateway answered a request with a JSON-RPC error.
+    #[error("{method} failed: {} ({})", .error.message, .error.code)]
+    Rpc {
+        method: String,
+        error: signaling::RpcError,
+    },
+    /// A reply did not have the shape the protocol says.
+    #[error("{what}: {source}")]
+    Reply {
+        what: String,
+        #[source]
+        source: JsonCause,
+    },
+    /// The signaling socket closed, timed out, or said something impossible.
+    #[error("signaling: {0}")]
+    Signaling(String),
+    /// webrtc-rs failed; its error is the cause.
+    #[error("webrtc: {0}")]
+    WebRtc(#[source] WebRtcCause),
+    /// Negotiation could not proceed (no candidate gathered, no subscribing connection).
+    #[error("webrtc: {0}")]
+    Negotiation(String),
+}
+
+pub type WebRtcCause = Cause<webrtc::error::Error>;
+pub type JsonCause = Cause<serde_json::Error>;
+
+impl From<webrtc::error::Error> for MediaError {
+    fn from(e: webrtc::error::Error) -> Self {
+        MediaError::WebRtc(Cause(Arc::new(e)))
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MediaEnd {
+    /// We left (hangup).
+    Left,
+    /// The gateway closed the signaling socket (the session ended, or the gateway failed).
+    SignalingClosed,
+    /// ICE could not be restored.
+    ConnectionFailed,
+    /// The signaling socket was lost and did not come back within the recovery budget (or
+    /// the gateway refused to resume it); the text says which.
+    ConnectionLost(String),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum MediaEvent {
+    Connecting,
+    /// Remote audio is arriving and decoding.
+    Connected,
+    Reconnecting,
+    Ended(MediaEnd),
+    AudioLevel {
+        local: f32,
+        remote: f32,
+    },
+    Stats(MediaStats),
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct MediaStats {
+    pub rtt_ms: Option<f64>,
+    pub jitter_ms: f64,
+    pub packets_received: u64,
+    pub packets_lost: u64,
+    pub packet_loss: f32,
+    /// Samples (48 kHz) of lost frames Opus concealed, and of those rebuilt from FEC.
+    pub concealed_samples: u64,
+    pub fec_recovered_samples: u64,
+    /// The delay the jitter buffer aims for now (W3C `jitterBufferTargetDelay`, per packet).
+    pub jitter_buffer_target_ms: u32,
+    /// Samples played to grow the delay and left out to shrink it (W3C
+    /// `insertedSamplesForDeceleration`, `removedSamplesForAcceleration`).
+    pub inserted_samples_for_deceleration: u64,
+    pub removed_samples_for_acceleration: u64,
+    /// Payload bytes sent and received (W3C `bytesSent`, `bytesReceived`).
+    pub bytes_sent: u64,
+    pub bytes_received: u64,
+    /// The encoder's bitrate now, bit/s (W3C `targetBitrate`).
+    pub target_bitrate_bps: u32,
+}
+
+/// Milestones of one join, for the setup benchmark.
+#[derive(Debug, Clone, Default)]
+pub struct Timings {
+    #[cfg_attr(not(feature = "testing"), allow(dead_code))]
+    pub started: Option<Instant>,
+    pub socket_open: Option<Instant>,
+    pub published: Option<Instant>,
+    pub ice_connected: Option<Instant>,
+    pub dtls_connected: Option<Instant>,
+    pub first_audio: Option<Instant>,
+}
+
+pub(crate) fn mark(timings: &Mutex<Timings>, f: impl FnOnce(&mut Timings) -> &mut Option<Instant>) {
+    let mut t = crate::sync::lock(timings);
+    let slot = f(&mut t);
+    if slot.is_none() {
+        *slot = Some(Instant::now());
+    }
+}
