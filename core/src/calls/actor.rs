@@ -19,7 +19,7 @@ use super::platform::{
     BoundBackend, CallBackend, MediaConnector, MediaLink, OutgoingCall, Registration, TokenRenewer,
 };
 use crate::error::{Error, Result};
-use crate::media::link::{MediaEnd, MediaEvent, Timings};
+use crate::media::link::{MediaEnd, MediaEvent, MediaEvents, Timings};
 
 /// Who is on the other end, as far as this device knows.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -94,6 +94,8 @@ pub enum Msg {
     /// The release effects (leave, REST) finished; the first error, if any.
     Released(Option<Error>),
     NetworkChanged,
+    /// What the call's media session reports, in the order it happened.
+    Media(MediaEvent),
 }
 
 /// What the actor needs from its manager.
@@ -223,14 +225,12 @@ pub fn spawn(ports: Ports, s: Spawn) -> CallHandle {
         link: Mutex::new(None),
     });
     let (tx, rx) = mpsc::unbounded_channel();
-    let (media_tx, media_rx) = mpsc::unbounded_channel();
     let actor = Actor {
         backend: BoundBackend::new(ports.backend.clone(), s.registration),
         ports,
         shared: shared.clone(),
         machine: s.machine,
         inbox_tx: tx.clone(),
-        media_tx,
         callee: s.callee,
         pushed_token: s.pushed_token,
         ring_timeout: s.ring_timeout,
@@ -252,7 +252,7 @@ pub fn spawn(ports: Ports, s: Spawn) -> CallHandle {
     let (done_tx, done) = watch::channel(());
     let task = crate::task::spawn(async move {
         let _done = done_tx;
-        actor.run(rx, media_rx, first_effects, first_inputs).await
+        actor.run(rx, first_effects, first_inputs).await
     });
     CallHandle {
         shared,
@@ -269,7 +269,6 @@ struct Actor {
     shared: Arc<CallShared>,
     machine: Machine,
     inbox_tx: mpsc::UnboundedSender<Msg>,
-    media_tx: mpsc::UnboundedSender<MediaEvent>,
     callee: Option<String>,
     pushed_token: Option<String>,
     ring_timeout: Duration,
@@ -289,7 +288,6 @@ impl Actor {
     async fn run(
         mut self,
         mut inbox: mpsc::UnboundedReceiver<Msg>,
-        mut media: mpsc::UnboundedReceiver<MediaEvent>,
         first_effects: Vec<Effect>,
         first_inputs: Vec<(Input, Option<oneshot::Sender<Result<()>>>)>,
     ) {
@@ -317,7 +315,6 @@ impl Actor {
                     Some(m) => self.on_msg(m),
                     None => break,
                 },
-                Some(ev) = media.recv() => self.on_media(ev),
                 _ = sleep_until(deadline) => {
                     self.ring_deadline = None;
                     self.apply(Input::RingTimeout, None);
@@ -397,6 +394,7 @@ impl Actor {
                     let _ = w.send(Ok(()));
                 }
             }
+            Msg::Media(ev) => self.on_media(ev),
             Msg::NetworkChanged => {
                 if let Some(link) = lock(&self.shared.link).clone() {
                     crate::task::spawn_child(&mut self.children, async move {
@@ -550,8 +548,10 @@ impl Actor {
     fn join(&mut self, source: TokenSource) {
         let backend = self.backend.clone();
         let media = self.ports.media.clone();
-        let events = self.media_tx.clone();
         let tx = self.inbox_tx.clone();
+        // The session's events join the one inbox, behind whatever the call already holds.
+        let inbox = self.inbox_tx.clone();
+        let events = MediaEvents::new(move |ev| inbox.send(Msg::Media(ev)).is_ok());
         let call_id = self.shared.id.clone();
         // Extended: a refused resume asks the backend for a fresh token for this call.
         let renew = self

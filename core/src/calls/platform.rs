@@ -8,14 +8,13 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use tokio::sync::mpsc;
 
 use super::machine::Profile;
 use crate::account::identity::IdentityStore;
 use crate::backend::rest::{RestClient, RestError};
 use crate::error::{Error, Result};
 use crate::media::audio_bridge::AudioBridge;
-use crate::media::link::{MediaEvent, Timings};
+use crate::media::link::{MediaEvents, Timings};
 use crate::media::peer::IcePolicy;
 use crate::media::session::MediaSession;
 pub use crate::media::signaling_link::TokenRenewer;
@@ -147,7 +146,7 @@ pub trait MediaConnector: Send + Sync + 'static {
     async fn join(
         &self,
         token: &str,
-        events: mpsc::UnboundedSender<MediaEvent>,
+        events: MediaEvents,
         renew: Option<TokenRenewer>,
     ) -> Result<Arc<dyn MediaLink>>;
 }
@@ -291,7 +290,7 @@ impl MediaConnector for WebRtcMedia {
     async fn join(
         &self,
         token: &str,
-        events: mpsc::UnboundedSender<MediaEvent>,
+        events: MediaEvents,
         renew: Option<TokenRenewer>,
     ) -> Result<Arc<dyn MediaLink>> {
         let host = crate::backend::urls::parse(&self.gateway.url)

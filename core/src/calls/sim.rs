@@ -6,7 +6,6 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use tokio::sync::mpsc;
 
 use super::actor::Ports;
 use super::events::{lock, CallUpdate, Hub, UpdateKind};
@@ -17,7 +16,7 @@ use super::{CallHandle, PushOutcome};
 use crate::backend::event_channel::ServerEvent;
 use crate::backend::rest::RestError;
 use crate::error::{Error, Result};
-use crate::media::link::{MediaEnd, MediaEvent, Timings};
+use crate::media::link::{MediaEnd, MediaEvent, MediaEvents, Timings};
 
 /// What the simulated world saw, in order.
 #[derive(Default)]
@@ -123,15 +122,17 @@ impl CallBackend for SimBackend {
 struct SimMedia {
     log: Arc<Log>,
     /// The events sender of the last session joined, so a test can play the media's part.
-    last: Mutex<Option<mpsc::UnboundedSender<MediaEvent>>>,
+    last: Mutex<Option<MediaEvents>>,
     /// The token renewer the last session got (what its link calls on a refused resume).
     renew: Mutex<Option<super::platform::TokenRenewer>>,
     leave_delay: Duration,
+    /// The session reports remote audio before its join has returned (a fast gateway).
+    connected_during_join: bool,
 }
 
 struct SimLink {
     log: Arc<Log>,
-    events: mpsc::UnboundedSender<MediaEvent>,
+    events: MediaEvents,
     delay: Duration,
 }
 
@@ -140,13 +141,16 @@ impl MediaConnector for SimMedia {
     async fn join(
         &self,
         token: &str,
-        events: mpsc::UnboundedSender<MediaEvent>,
+        events: MediaEvents,
         renew: Option<super::platform::TokenRenewer>,
     ) -> Result<Arc<dyn MediaLink>> {
         tokio::time::sleep(Duration::from_millis(50)).await;
         self.log.push(format!("join {token}"));
         *lock(&self.renew) = renew;
         *lock(&self.last) = Some(events.clone());
+        if self.connected_during_join {
+            let _ = events.send(MediaEvent::Connected);
+        }
         Ok(Arc::new(SimLink {
             log: self.log.clone(),
             events,
@@ -321,6 +325,21 @@ async fn placed_call_answered_then_hung_up() {
         assert_eq!(seen, want, "{p:?}");
         settle().await;
         assert_eq!(w.m.running(), 0, "the call's task ended");
+    }
+}
+
+/// One inbox: what the session reported before its join returned is read before the join's
+/// result, so the answer that waits for the join finds the call already Connected (with a
+/// second channel under an unbiased select, either could come first).
+#[tokio::test(start_paused = true)]
+async fn media_events_and_the_join_are_read_in_the_order_they_happened() {
+    for p in profiles() {
+        for _ in 0..20 {
+            let w = world_with(p, |_, media| media.connected_during_join = true);
+            let call = w.invite(CALL_ID);
+            w.m.answer(&call.shared.id).await.unwrap();
+            assert_eq!(call.shared.state(), CallState::Connected, "{p:?}");
+        }
     }
 }
 

@@ -10,7 +10,6 @@ use std::time::{Duration, Instant};
 
 use bytes::BytesMut;
 use rtc::rtp;
-use tokio::sync::mpsc;
 use webrtc::media_stream::track_local::static_rtp::TrackLocalStaticRTP;
 use webrtc::media_stream::track_local::TrackLocal;
 use webrtc::media_stream::track_remote::{TrackRemote, TrackRemoteEvent};
@@ -19,7 +18,7 @@ use webrtc::peer_connection::{RTCStatsReportEntry, StatsSelector};
 use crate::media::audio_bridge::AudioBridge;
 use crate::media::codec::{Decoder, Encoder};
 use crate::media::jitter::{JitterBuffer, Playout};
-use crate::media::link::{mark, MediaEvent, MediaStats, Timings};
+use crate::media::link::{mark, MediaEvent, MediaEvents, MediaStats, Timings};
 use crate::media::peer::{Peer, OPUS_PAYLOAD_TYPE};
 use crate::media::{FRAME_MS, FRAME_SAMPLES, FRAME_TIMESTAMP_STEP};
 
@@ -221,7 +220,7 @@ pub(crate) async fn playout_clock(
     bridge: Arc<AudioBridge>,
     jitter: Arc<Mutex<JitterBuffer>>,
     wake: Arc<tokio::sync::Notify>,
-    events: mpsc::UnboundedSender<MediaEvent>,
+    events: MediaEvents,
     timings: Arc<Mutex<Timings>>,
 ) {
     let Ok(mut decoder) = Decoder::new() else {
@@ -289,7 +288,7 @@ pub(crate) async fn stats_clock(
     rx: Arc<Mutex<RxStats>>,
     jitter: Arc<Mutex<JitterBuffer>>,
     send_control: Arc<SendControl>,
-    events: mpsc::UnboundedSender<MediaEvent>,
+    events: MediaEvents,
 ) {
     let mut tick = tokio::time::interval(STATS_INTERVAL);
     tick.tick().await;

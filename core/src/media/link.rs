@@ -63,6 +63,37 @@ pub enum MediaEnd {
     ConnectionLost(String),
 }
 
+/// Where a session reports its `MediaEvent`s: the call gives a sink that puts each one in
+/// its one inbox, so they are read in order with everything else the call learns (the join's
+/// result included). Cloned by every task of the session.
+#[derive(Clone)]
+pub struct MediaEvents(Arc<dyn Fn(MediaEvent) -> bool + Send + Sync>);
+
+/// The call that received a session's events is gone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CallGone;
+
+impl MediaEvents {
+    /// `sink` takes an event and says whether the call is still there to read it.
+    pub fn new(sink: impl Fn(MediaEvent) -> bool + Send + Sync + 'static) -> Self {
+        MediaEvents(Arc::new(sink))
+    }
+
+    pub fn send(&self, event: MediaEvent) -> Result<(), CallGone> {
+        if (self.0)(event) {
+            Ok(())
+        } else {
+            Err(CallGone)
+        }
+    }
+}
+
+impl std::fmt::Debug for MediaEvents {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("MediaEvents")
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub enum MediaEvent {
     Connecting,

@@ -24,7 +24,7 @@ use webrtc::peer_connection::RTCPeerConnectionState;
 use crate::media::audio_bridge::AudioBridge;
 use crate::media::clocks::{playout_clock, receive, send_clock, stats_clock, RxStats, SendControl};
 use crate::media::jitter::JitterBuffer;
-use crate::media::link::{mark, MediaEnd, MediaError, MediaEvent, Timings};
+use crate::media::link::{mark, MediaEnd, MediaError, MediaEvent, MediaEvents, Timings};
 use crate::media::peer::{self, IcePolicy, Peer, PeerEvent};
 use crate::media::signaling::{self, PublishAnswer, RevisionGate, RpcError, SubscribeOffer};
 use crate::media::signaling_link::{self, LinkEvent};
@@ -110,7 +110,7 @@ pub struct MediaSession {
     stream_id: String,
     subscribe: Arc<tokio::sync::Mutex<Option<Peer>>>,
     tasks: Vec<AbortHandle>,
-    events: mpsc::UnboundedSender<MediaEvent>,
+    events: MediaEvents,
     pub timings: Arc<Mutex<Timings>>,
     /// An ICE restart asked for by the app (network change) did not get its answer: the
     /// publishing connection holds an offer the gateway never saw, so the driver re-publishes
@@ -178,7 +178,7 @@ impl MediaSession {
         token: &str,
         ice: IcePolicy,
         bridge: Arc<AudioBridge>,
-        events: mpsc::UnboundedSender<MediaEvent>,
+        events: MediaEvents,
         recovery_budget: Duration,
         renew: Option<signaling_link::TokenRenewer>,
     ) -> Result<MediaSession, MediaError> {
@@ -385,7 +385,7 @@ struct Driver {
     /// Told when a packet comes while playout is stopped (`playout_clock`).
     wake_playout: Arc<tokio::sync::Notify>,
     rx_stats: Arc<Mutex<RxStats>>,
-    events: mpsc::UnboundedSender<MediaEvent>,
+    events: MediaEvents,
     timings: Arc<Mutex<Timings>>,
     stream_id: String,
     children: Vec<AbortHandle>,
