@@ -492,11 +492,11 @@ impl Actor {
                         let _ = tx.send(Msg::Initiated(backend.initiate(&callee).await));
                     });
                 }
-                Effect::Join(source) => {
+                Effect::Join { source, renewable } => {
                     if let Some(r) = reply.take() {
                         self.join_waiters.push(r);
                     }
-                    self.join(source);
+                    self.join(source, renewable);
                 }
                 Effect::StartRingTimer => {
                     self.ring_deadline = Some(Instant::now() + self.ring_timeout);
@@ -513,7 +513,7 @@ impl Actor {
                         }
                     });
                 }
-                e @ (Effect::CancelCall | Effect::EndCall)
+                e @ (Effect::CancelCall | Effect::EndCall { .. })
                     if self.machine.direction == Direction::Outgoing
                         && self.shared.outgoing().is_none() =>
                 {
@@ -521,7 +521,7 @@ impl Actor {
                     self.awaiting_call.push(e);
                 }
                 e @ (Effect::Leave
-                | Effect::EndCall
+                | Effect::EndCall { .. }
                 | Effect::DeclineCall { .. }
                 | Effect::CancelCall) => release.push(e),
             }
@@ -545,7 +545,7 @@ impl Actor {
         }
     }
 
-    fn join(&mut self, source: TokenSource) {
+    fn join(&mut self, source: TokenSource, renewable: bool) {
         let backend = self.backend.clone();
         let media = self.ports.media.clone();
         let tx = self.inbox_tx.clone();
@@ -553,21 +553,16 @@ impl Actor {
         let inbox = self.inbox_tx.clone();
         let events = MediaEvents::new(move |ev| inbox.send(Msg::Media(ev)).is_ok());
         let call_id = self.shared.id.clone();
-        // Extended: a refused resume asks the backend for a fresh token for this call.
-        let renew = self
-            .shared
-            .backend_id()
-            .filter(|_| self.machine.profile == Profile::Extended)
-            .map(|id| {
-                let backend = backend.clone();
-                let renew: TokenRenewer = Arc::new(move || {
-                    let (backend, id) = (backend.clone(), id.clone());
-                    Box::pin(
-                        async move { backend.renew_token(&id).await.map_err(|e| e.to_string()) },
-                    )
-                });
-                renew
+        // Where the machine says so (extended): a refused resume asks the backend for a fresh
+        // token for this call.
+        let renew = self.shared.backend_id().filter(|_| renewable).map(|id| {
+            let backend = backend.clone();
+            let renew: TokenRenewer = Arc::new(move || {
+                let (backend, id) = (backend.clone(), id.clone());
+                Box::pin(async move { backend.renew_token(&id).await.map_err(|e| e.to_string()) })
             });
+            renew
+        });
         let token = match source {
             TokenSource::Initiated => self.shared.outgoing().map(|o| o.participant_token),
             TokenSource::Push => self.pushed_token.clone(),
@@ -595,10 +590,6 @@ impl Actor {
         let link = lock(&self.shared.link).take();
         let backend = self.backend.clone();
         let backend_id = self.shared.backend_id();
-        // The extended backend's endCall can name the call (the seed's names only a client).
-        let end_id = backend_id
-            .clone()
-            .filter(|_| self.machine.profile == Profile::Extended);
         let tx = self.inbox_tx.clone();
         self.releasing = true;
         if let Some(r) = reply {
@@ -614,7 +605,11 @@ impl Actor {
                         }
                         Ok(())
                     }
-                    (Effect::EndCall, _) => backend.end_call(end_id.as_deref()).await,
+                    // The machine says whether endCall names the call (the seed's names a
+                    // client only).
+                    (Effect::EndCall { names_call }, id) => {
+                        backend.end_call(id.filter(|_| names_call)).await
+                    }
                     (Effect::DeclineCall { busy }, Some(id)) => {
                         backend.decline_call(id, busy).await
                     }

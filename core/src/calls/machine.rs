@@ -103,11 +103,18 @@ pub enum Effect {
     /// REST `initiateCall`; its result comes back as `Dialed` or `DialFailed`.
     Initiate,
     /// Join the media session; the result comes back as `MediaFailed` or, once remote audio
-    /// arrives, `MediaConnected`.
-    Join(TokenSource),
+    /// arrives, `MediaConnected`. `renewable`: a refused resume of the signaling socket may
+    /// ask the backend for a fresh token (extended `renewToken`); otherwise it ends the call.
+    Join {
+        source: TokenSource,
+        renewable: bool,
+    },
     Leave,
-    /// REST `endCall` for this device's leg.
-    EndCall,
+    /// REST `endCall` for this device's leg; `names_call`: with the call's id (the extended
+    /// backend ends only that call; the seed's names a client).
+    EndCall {
+        names_call: bool,
+    },
     /// Extended `declineCall` (`reason=busy` when `busy`).
     DeclineCall {
         busy: bool,
@@ -192,21 +199,30 @@ pub fn step(
     use Effect::*;
     use Input as I;
     use Profile::*;
+    // What the backend offers this profile: renewing a token, endCall naming its call.
+    let extended = profile == Extended;
+    let end_call = || EndCall {
+        names_call: extended,
+    };
+    let join = |source| Join {
+        source,
+        renewable: extended,
+    };
     // How this profile tells the backend that this device gives up a call it placed, or
     // declines one it was offered (the seed has only `endCall`).
     let cancel = match profile {
-        Seed => EndCall,
+        Seed => end_call(),
         Extended => CancelCall,
     };
     let decline = match profile {
-        Seed => EndCall,
+        Seed => end_call(),
         Extended => DeclineCall { busy: false },
     };
     Some(match (dir, state, input) {
         (_, Ended(_), _) => return None,
 
         (Outgoing, Dialing, I::Dialed) => {
-            (Ringing, vec![StartRingTimer, Join(TokenSource::Initiated)])
+            (Ringing, vec![StartRingTimer, join(TokenSource::Initiated)])
         }
         (Outgoing, Dialing, I::DialFailed { busy: true, .. }) => (ended(EndReason::Busy), vec![]),
         (Outgoing, Dialing, I::DialFailed { detail, .. }) => {
@@ -220,11 +236,12 @@ pub fn step(
         (Outgoing, Ringing, I::MediaConnected) => (Connected, vec![StopRingTimer]),
         (Outgoing, Ringing, I::RemoteDeclined) => (
             ended(EndReason::Declined),
-            vec![StopRingTimer, Leave, EndCall],
+            vec![StopRingTimer, Leave, end_call()],
         ),
-        (Outgoing, Ringing, I::RemoteBusy) => {
-            (ended(EndReason::Busy), vec![StopRingTimer, Leave, EndCall])
-        }
+        (Outgoing, Ringing, I::RemoteBusy) => (
+            ended(EndReason::Busy),
+            vec![StopRingTimer, Leave, end_call()],
+        ),
         (Outgoing, Ringing, I::RingTimeout) => (ended(EndReason::Missed), vec![Leave, cancel]),
         (Outgoing, Ringing, I::Hangup) => (
             ended(EndReason::Cancelled),
@@ -234,15 +251,15 @@ pub fn step(
         // released it) is all the caller learns.
         (Outgoing, Ringing, I::RemoteHangup) => (
             ended(EndReason::RemoteHangup),
-            vec![StopRingTimer, Leave, EndCall],
+            vec![StopRingTimer, Leave, end_call()],
         ),
         (Outgoing, Ringing, I::MediaFailed(e)) => (
             ended(EndReason::Failed(e.clone())),
-            vec![StopRingTimer, Leave, EndCall],
+            vec![StopRingTimer, Leave, end_call()],
         ),
         (Outgoing, Ringing, I::ConnectionLost(e)) => (
             ended(EndReason::ConnectionLost(e.clone())),
-            vec![StopRingTimer, Leave, EndCall],
+            vec![StopRingTimer, Leave, end_call()],
         ),
         (Outgoing, Ringing, I::MediaReconnecting) => (Ringing, vec![]),
 
@@ -251,7 +268,7 @@ pub fn step(
                 Seed => TokenSource::Push,
                 Extended => TokenSource::AnswerCall,
             };
-            (Connecting, vec![StopRingTimer, Join(token)])
+            (Connecting, vec![StopRingTimer, join(token)])
         }
         (Incoming, Ringing, I::Decline) => {
             (ended(EndReason::Declined), vec![StopRingTimer, decline])
@@ -274,7 +291,7 @@ pub fn step(
         // Extended: the callee's timeout is not a decline; the caller's own timer ends it there
         // as missed. Seed: `endCall` releases the session so the caller hears the end.
         (Incoming, Ringing, I::RingTimeout) => match profile {
-            Seed => (ended(EndReason::Missed), vec![EndCall]),
+            Seed => (ended(EndReason::Missed), vec![end_call()]),
             Extended => (ended(EndReason::Missed), vec![]),
         },
         // Another device of this user declined, was busy, or answered.
@@ -290,17 +307,17 @@ pub fn step(
         (_, Connected, I::MediaReconnecting) => (Reconnecting, vec![]),
         (_, Connected | Reconnecting, I::MediaConnected) => (Connected, vec![]),
         (_, Connecting | Connected | Reconnecting, I::Hangup) => {
-            (ended(EndReason::LocalHangup), vec![Leave, EndCall])
+            (ended(EndReason::LocalHangup), vec![Leave, end_call()])
         }
         (_, Connecting | Connected | Reconnecting, I::RemoteHangup | I::RemoteCancelled) => {
-            (ended(EndReason::RemoteHangup), vec![Leave, EndCall])
+            (ended(EndReason::RemoteHangup), vec![Leave, end_call()])
         }
         (_, Connecting | Connected | Reconnecting, I::MediaFailed(e)) => {
-            (ended(EndReason::Failed(e.clone())), vec![Leave, EndCall])
+            (ended(EndReason::Failed(e.clone())), vec![Leave, end_call()])
         }
         (_, Connecting | Connected | Reconnecting, I::ConnectionLost(e)) => (
             ended(EndReason::ConnectionLost(e.clone())),
-            vec![Leave, EndCall],
+            vec![Leave, end_call()],
         ),
 
         _ => return None,
@@ -598,16 +615,28 @@ mod tests {
         // Answering: the seed's push carries the token; the extended callee asks answerCall.
         assert_eq!(
             effects(Seed, Incoming, Ringing, Input::Answer),
-            vec![StopRingTimer, Join(TokenSource::Push)]
+            vec![
+                StopRingTimer,
+                Join {
+                    source: TokenSource::Push,
+                    renewable: false
+                }
+            ]
         );
         assert_eq!(
             effects(Extended, Incoming, Ringing, Input::Answer),
-            vec![StopRingTimer, Join(TokenSource::AnswerCall)]
+            vec![
+                StopRingTimer,
+                Join {
+                    source: TokenSource::AnswerCall,
+                    renewable: true
+                }
+            ]
         );
         // Declining: endCall (seed) or declineCall (extended).
         assert_eq!(
             effects(Seed, Incoming, Ringing, Input::Decline),
-            vec![StopRingTimer, EndCall]
+            vec![StopRingTimer, EndCall { names_call: false }]
         );
         assert_eq!(
             effects(Extended, Incoming, Ringing, Input::Decline),
@@ -625,7 +654,7 @@ mod tests {
         // The callee's ring timeout: seed releases the session; extended leaves it to the caller.
         assert_eq!(
             effects(Seed, Incoming, Ringing, Input::RingTimeout),
-            vec![EndCall]
+            vec![EndCall { names_call: false }]
         );
         assert_eq!(
             effects(Extended, Incoming, Ringing, Input::RingTimeout),
@@ -634,7 +663,7 @@ mod tests {
         // Giving up a placed call: endCall (seed) or cancelCall (extended).
         assert_eq!(
             effects(Seed, Outgoing, Ringing, Input::Hangup),
-            vec![StopRingTimer, Leave, EndCall]
+            vec![StopRingTimer, Leave, EndCall { names_call: false }]
         );
         assert_eq!(
             effects(Extended, Outgoing, Ringing, Input::Hangup),
@@ -646,8 +675,31 @@ mod tests {
         );
         assert_eq!(
             effects(Seed, Outgoing, Dialing, Input::Hangup),
-            vec![EndCall]
+            vec![EndCall { names_call: false }]
         );
+        // The effects carry what the performer would otherwise read off the profile: whether
+        // endCall names the call, whether a refused resume may renew the token.
+        for (p, extended) in [(Seed, false), (Extended, true)] {
+            assert_eq!(
+                effects(p, Outgoing, Connected, Input::Hangup),
+                vec![
+                    Leave,
+                    EndCall {
+                        names_call: extended
+                    }
+                ]
+            );
+            assert_eq!(
+                effects(p, Outgoing, Dialing, Input::Dialed),
+                vec![
+                    StartRingTimer,
+                    Join {
+                        source: TokenSource::Initiated,
+                        renewable: extended
+                    }
+                ]
+            );
+        }
     }
 
     #[test]
@@ -677,7 +729,10 @@ mod tests {
             call.apply(Input::Dialed).unwrap(),
             vec![
                 Effect::StartRingTimer,
-                Effect::Join(TokenSource::Initiated),
+                Effect::Join {
+                    source: TokenSource::Initiated,
+                    renewable: false
+                },
                 Effect::Emit(Ringing)
             ]
         );
@@ -702,7 +757,7 @@ mod tests {
             call.apply(Input::Hangup).unwrap(),
             vec![
                 Effect::Leave,
-                Effect::EndCall,
+                Effect::EndCall { names_call: false },
                 Effect::Emit(Ended(EndReason::LocalHangup))
             ]
         );
