@@ -65,16 +65,16 @@ async fn one_call(
     let joined = bob.join_call(&token).await.expect("join_call");
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
-        let a = placed.shared.timings().and_then(|t| t.first_audio);
-        let b = joined.shared.timings().and_then(|t| t.first_audio);
+        let a = placed.timings().and_then(|t| t.first_audio);
+        let b = joined.timings().and_then(|t| t.first_audio);
         if let (Some(_), Some(_)) = (a, b) {
             break;
         }
         assert!(Instant::now() < deadline, "no two-way audio within 10 s");
         tokio::time::sleep(Duration::from_millis(1)).await;
     }
-    let at = placed.shared.timings().unwrap();
-    let bt = joined.shared.timings().unwrap();
+    let at = placed.timings().unwrap();
+    let bt = joined.timings().unwrap();
     let both = at.first_audio.unwrap().max(bt.first_audio.unwrap());
     let started = at.started.unwrap();
     let sample = Sample {

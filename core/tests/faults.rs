@@ -329,8 +329,8 @@ async fn call_under_loss(
     let joined = tokio::time::timeout(Duration::from_secs(10), bob.join_call(&token)).await;
     let result = match joined {
         Ok(Ok(joined)) => loop {
-            let a = placed.shared.timings().and_then(|t| t.first_audio);
-            let b = joined.shared.timings().and_then(|t| t.first_audio);
+            let a = placed.timings().and_then(|t| t.first_audio);
+            let b = joined.timings().and_then(|t| t.first_audio);
             if let (Some(a), Some(b)) = (a, b) {
                 break Some(a.max(b).saturating_duration_since(answered_at));
             }
@@ -353,8 +353,8 @@ async fn call_under_loss(
                 };
                 eprintln!(
                     "[faults]   no audio within 10 s (ms after each join): caller {}; callee {}",
-                    steps(placed.shared.timings()),
-                    steps(joined.shared.timings())
+                    steps(placed.timings()),
+                    steps(joined.timings())
                 );
                 break None;
             }

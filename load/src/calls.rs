@@ -92,8 +92,8 @@ pub async fn run(m: &MockServer, opts: &Options) -> Result<Report, String> {
         let n = handles
             .iter()
             .filter(|(a, b)| {
-                a.shared.timings().and_then(|t| t.first_audio).is_some()
-                    && b.shared.timings().and_then(|t| t.first_audio).is_some()
+                a.timings().and_then(|t| t.first_audio).is_some()
+                    && b.timings().and_then(|t| t.first_audio).is_some()
             })
             .count();
         if n == handles.len() || Instant::now() > deadline {

@@ -106,9 +106,12 @@ pub struct Ports {
     pub hub: Arc<Hub<CallUpdate>>,
 }
 
-/// The manager's handle on a running call.
+/// A call as the rest of the core holds it: what it is (`id`, `direction`, `remote`,
+/// `state`, `outgoing`) and what can be asked of it (`answer` goes through the manager,
+/// which checks the device is free; `decline`, `hangup`, `hang_up_soon`). Its machine's
+/// inputs and shared state are the call layer's own.
 pub struct CallHandle {
-    pub shared: Arc<CallShared>,
+    pub(super) shared: Arc<CallShared>,
     /// `None` once the call is over and its task done: an ended call kept for lookups holds
     /// no channel.
     inbox: Mutex<Option<mpsc::UnboundedSender<Msg>>>,
@@ -119,8 +122,49 @@ pub struct CallHandle {
 }
 
 impl CallHandle {
+    pub fn id(&self) -> &str {
+        &self.shared.id
+    }
+
+    pub fn direction(&self) -> Direction {
+        self.shared.direction
+    }
+
+    pub fn profile(&self) -> Profile {
+        self.shared.profile
+    }
+
+    pub fn remote(&self) -> &RemoteParty {
+        &self.shared.remote
+    }
+
+    pub fn state(&self) -> CallState {
+        self.shared.state()
+    }
+
+    /// A placed call's participant token, ids and expiry, once `initiateCall` returned.
+    pub fn outgoing(&self) -> Option<OutgoingCall> {
+        self.shared.outgoing()
+    }
+
+    /// Setup milestones of the call's media (the setup benchmark and fault tests read them).
+    #[cfg_attr(not(feature = "testing"), allow(dead_code))]
+    pub fn timings(&self) -> Option<Timings> {
+        self.shared.timings()
+    }
+
+    /// Declines a ringing incoming call; returns once the backend was told.
+    pub fn decline(&self) -> impl std::future::Future<Output = Result<()>> + Send {
+        self.act(Input::Decline)
+    }
+
+    /// Queues a hang-up without waiting for it (a cancelled placement, a closing client).
+    pub fn hang_up_soon(&self) {
+        self.send(Input::Hangup);
+    }
+
     /// Queues an input; illegal ones are logged and dropped by the actor.
-    pub fn send(&self, input: Input) {
+    pub(super) fn send(&self, input: Input) {
         self.post(Msg::Input(input));
     }
 
@@ -145,7 +189,7 @@ impl CallHandle {
 
     /// Queues an app action at once (so it completes even if the caller stops waiting) and
     /// returns the wait for its result.
-    pub fn act(&self, input: Input) -> impl std::future::Future<Output = Result<()>> + Send {
+    pub(super) fn act(&self, input: Input) -> impl std::future::Future<Output = Result<()>> + Send {
         let (tx, rx) = oneshot::channel();
         let sent = self.post(Msg::Action(input.clone(), tx));
         let state = self.shared.state();

@@ -11,7 +11,6 @@ use super::error::DialtoneError;
 use super::runtime::{guard, run_to_completion};
 use super::types::OutgoingCall;
 use crate::calls::events::deliver_on_thread;
-use crate::calls::machine::Input;
 use crate::calls::{self, CallHandle, CallUpdate, EndReason, UpdateKind};
 use crate::engine::Engine;
 use crate::media::audio_bridge::Source;
@@ -248,7 +247,7 @@ impl CancelSignal {
         let placed = self.placed.lock().unwrap_or_else(|p| p.into_inner()).take();
         if let Some(call) = placed {
             tracing::debug!(target: "dialtone::calls", "cancelled after the call was placed: hanging up");
-            call.send(crate::calls::machine::Input::Hangup);
+            call.hang_up_soon();
         }
     }
 
@@ -268,7 +267,7 @@ impl CancelSignal {
     fn adopt(&self, call: &Arc<crate::calls::CallHandle>) -> bool {
         let mut placed = self.placed.lock().unwrap_or_else(|p| p.into_inner());
         if self.is_cancelled() {
-            call.send(crate::calls::machine::Input::Hangup);
+            call.hang_up_soon();
             return false;
         }
         *placed = Some(call.clone());
@@ -310,10 +309,10 @@ pub struct Call {
 impl std::fmt::Debug for Call {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Call")
-            .field("id", &self.handle.shared.id)
-            .field("direction", &self.handle.shared.direction)
-            .field("profile", &self.handle.shared.profile)
-            .field("state", &self.handle.shared.state())
+            .field("id", &self.handle.id())
+            .field("direction", &self.handle.direction())
+            .field("profile", &self.handle.profile())
+            .field("state", &self.handle.state())
             .finish()
     }
 }
@@ -322,23 +321,17 @@ impl Call {
     pub(crate) fn new(handle: Arc<CallHandle>, engine: Arc<Engine>) -> Arc<Self> {
         Arc::new(Call { handle, engine })
     }
-
-    async fn act(&self, input: Input) -> Result<(), DialtoneError> {
-        // Queued before the first await: cancellation of the caller cannot undo it.
-        let done = self.handle.act(input);
-        run_to_completion(async move { Ok(done.await?) }).await
-    }
 }
 
 #[uniffi::export]
 impl Call {
     /// A UUID for the call: for an incoming call the same as its push's (CallKit's UUID).
     pub fn id(&self) -> String {
-        self.handle.shared.id.clone()
+        self.handle.id().to_string()
     }
 
     pub fn direction(&self) -> CallDirection {
-        match self.handle.shared.direction {
+        match self.handle.direction() {
             calls::Direction::Outgoing => CallDirection::Outgoing,
             calls::Direction::Incoming => CallDirection::Incoming,
         }
@@ -346,22 +339,22 @@ impl Call {
 
     /// The other party's clientId, when known (placed calls; extended-profile invites).
     pub fn remote_client_id(&self) -> Option<String> {
-        self.handle.shared.remote.client_id.clone()
+        self.handle.remote().client_id.clone()
     }
 
     /// The other party's name, when the push carried it.
     pub fn remote_name(&self) -> Option<String> {
-        self.handle.shared.remote.name.clone()
+        self.handle.remote().name.clone()
     }
 
     pub fn state(&self) -> CallState {
-        self.handle.shared.state().into()
+        self.handle.state().into()
     }
 
     /// Why an ended call failed, in words (for `Failed` and `ConnectionLost`); `None` while
     /// the call goes on or when it ended for any other reason.
     pub fn end_detail(&self) -> Option<String> {
-        match self.handle.shared.state() {
+        match self.handle.state() {
             calls::CallState::Ended(
                 calls::EndReason::Failed(d) | calls::EndReason::ConnectionLost(d),
             ) => Some(d),
@@ -371,7 +364,7 @@ impl Call {
 
     /// For a placed call: what the backend returned (participant token included).
     pub fn outgoing(&self) -> Option<OutgoingCall> {
-        self.handle.shared.outgoing().map(Into::into)
+        self.handle.outgoing().map(Into::into)
     }
 
     /// Answers an incoming call and joins its media; returns once joined.
@@ -388,7 +381,9 @@ impl Call {
 
     /// Declines a ringing incoming call.
     pub async fn decline(&self) -> Result<(), DialtoneError> {
-        self.act(Input::Decline).await
+        // Queued before the first await: cancellation of the caller cannot undo it.
+        let done = self.handle.decline();
+        run_to_completion(async move { Ok(done.await?) }).await
     }
 
     /// Ends the call: cancels it while it rings at the callee, hangs up once answered.
@@ -608,7 +603,7 @@ impl DialtoneClient {
     /// Declines the incoming call `call_id`; see `Call.decline`.
     pub async fn decline(&self, call_id: String) -> Result<(), DialtoneError> {
         let done = match self.engine.calls().require(&call_id) {
-            Ok(call) => call.act(Input::Decline),
+            Ok(call) => call.decline(),
             Err(e) => return Err(e.into()),
         };
         run_to_completion(async move { Ok(done.await?) }).await
