@@ -4,14 +4,19 @@
 //! and, if the app gave one, to its callback.
 //! Redaction happens once, here, before any sink sees a line: JWTs, AppSync keys and any
 //! `token=`/`secret:`/`authorization` value never reach a log, whoever wrote the message.
+//! A line written inside a span says so first: `call{id=…}: …` for everything a call's
+//! tasks log (the actor, its children, its media session, the dependencies' records among
+//! them), so two calls' lines (an old one still releasing) are told apart.
 
 use std::fmt::Write as _;
 use std::sync::{Arc, Once, RwLock};
 
 use tracing::field::{Field, Visit};
+use tracing::span::{Attributes, Id};
 use tracing::{Event, Level, Metadata, Subscriber};
 use tracing_subscriber::layer::{Context, Layer};
 use tracing_subscriber::prelude::*;
+use tracing_subscriber::registry::LookupSpan;
 
 pub type AppSink = Arc<dyn Fn(Level, &str, &str) + Send + Sync>;
 
@@ -78,7 +83,7 @@ impl log::Log for LogBridge {
             emit(
                 level_of(record.level()),
                 record.target(),
-                &record.args().to_string(),
+                &with_spans(current_spans(), record.args().to_string()),
             );
         }
     }
@@ -110,7 +115,54 @@ pub fn install_panic_hook() {
 
 struct SinkLayer;
 
-impl<S: Subscriber> Layer<S> for SinkLayer {
+/// A span's name and fields as a line shows them (`call{id=…}`), kept with the span.
+struct SpanLabel(String);
+
+/// `line` behind the labels of the spans it was written in, outermost first.
+fn with_spans(labels: String, line: String) -> String {
+    if labels.is_empty() {
+        line
+    } else {
+        format!("{labels}: {line}")
+    }
+}
+
+/// The labels of the spans a `log` record is written in (the current task's), outermost
+/// first: the registry under our layer is asked, as for a `tracing` event.
+fn current_spans() -> String {
+    tracing::dispatcher::get_default(|dispatch| {
+        let (Some(registry), Some(id)) = (
+            dispatch.downcast_ref::<tracing_subscriber::Registry>(),
+            dispatch.current_span().id().cloned(),
+        ) else {
+            return String::new();
+        };
+        registry
+            .span(&id)
+            .map(|span| labels(span.scope().from_root()))
+            .unwrap_or_default()
+    })
+}
+
+fn labels<'a, R: LookupSpan<'a> + 'a>(
+    scope: impl Iterator<Item = tracing_subscriber::registry::SpanRef<'a, R>>,
+) -> String {
+    scope
+        .filter_map(|s| s.extensions().get::<SpanLabel>().map(|l| l.0.clone()))
+        .collect::<Vec<_>>()
+        .join(":")
+}
+
+impl<S: Subscriber + for<'a> LookupSpan<'a>> Layer<S> for SinkLayer {
+    fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
+        let mut fields = LineVisitor::default();
+        attrs.record(&mut fields);
+        if let Some(span) = ctx.span(id) {
+            let label = format!("{}{{{}}}", attrs.metadata().name(), fields.0.trim());
+            span.extensions_mut().insert(SpanLabel(label));
+        }
+    }
+
     fn register_callsite(&self, _: &'static Metadata<'static>) -> tracing::subscriber::Interest {
         // The level can change at runtime, so no callsite may be cached as never-enabled.
         tracing::subscriber::Interest::sometimes()
@@ -120,11 +172,15 @@ impl<S: Subscriber> Layer<S> for SinkLayer {
         *metadata.level() <= max_level()
     }
 
-    fn on_event(&self, event: &Event<'_>, _: Context<'_, S>) {
+    fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
         let mut visitor = LineVisitor::default();
         event.record(&mut visitor);
         let meta = event.metadata();
-        emit(*meta.level(), meta.target(), &visitor.0);
+        let spans = ctx
+            .event_scope(event)
+            .map(|scope| labels(scope.from_root()))
+            .unwrap_or_default();
+        emit(*meta.level(), meta.target(), &with_spans(spans, visitor.0));
     }
 }
 
@@ -376,6 +432,44 @@ mod tests {
     }
 
     use super::*;
+
+    /// Lines written in a call's span, by `tracing` or by a dependency through `log`, and
+    /// by a task spawned there, name the call; a line outside names none.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_calls_lines_carry_its_id_wherever_they_come_from() {
+        let lines = Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+        let seen = lines.clone();
+        init(
+            Level::DEBUG,
+            Some(Arc::new(move |_, _, line: &str| {
+                if line.contains("span-test") {
+                    seen.lock().unwrap().push(line.to_string());
+                }
+            })),
+        );
+        let span = tracing::info_span!("call", id = "c-42");
+        tracing::Instrument::instrument(
+            async {
+                tracing::info!("span-test event");
+                log::warn!("span-test record");
+                crate::task::spawn(async { tracing::debug!("span-test child") })
+                    .await
+                    .unwrap();
+            },
+            span,
+        )
+        .await;
+        tracing::info!("span-test outside");
+        let got = lines.lock().unwrap().clone();
+        for want in [
+            "call{id=c-42}: span-test event",
+            "call{id=c-42}: span-test record",
+            "call{id=c-42}: span-test child",
+        ] {
+            assert!(got.iter().any(|l| l == want), "{want:?} in {got:?}");
+        }
+        assert!(got.iter().any(|l| l == "span-test outside"), "{got:?}");
+    }
 
     #[test]
     fn redacts_jwts_keys_and_assignments() {

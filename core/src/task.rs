@@ -6,6 +6,9 @@
 //!
 //! `clippy.toml` forbids `tokio::spawn`, `Handle::spawn`, `Runtime::spawn` and
 //! `JoinSet::spawn` in the core so a new task cannot bring its own copy back.
+//!
+//! A task runs in the span it was spawned in (`in_current_span`): what a call's actor
+//! starts (its children, its media session's tasks) logs under `call{id=…}` too.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -17,7 +20,7 @@ pub(crate) type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>
 
 /// Boxes `fut` into the one task type per output.
 pub(crate) fn boxed<T>(fut: impl Future<Output = T> + Send + 'static) -> BoxFuture<T> {
-    Box::pin(fut)
+    Box::pin(tracing::Instrument::in_current_span(fut))
 }
 
 /// `tokio::spawn`, on the runtime the caller runs on.

@@ -294,10 +294,15 @@ pub fn spawn(ports: Ports, s: Spawn) -> CallHandle {
     let first_effects = s.first_effects;
     let first_inputs = s.first_inputs;
     let (done_tx, done) = watch::channel(());
-    let task = crate::task::spawn(async move {
-        let _done = done_tx;
-        actor.run(rx, first_effects, first_inputs).await
-    });
+    // Everything the call does, and every task it starts, logs under `call{id=…}`.
+    let span = tracing::info_span!(target: "dialtone::calls", "call", id = %shared.id);
+    let task = crate::task::spawn(tracing::Instrument::instrument(
+        async move {
+            let _done = done_tx;
+            actor.run(rx, first_effects, first_inputs).await
+        },
+        span,
+    ));
     CallHandle {
         shared,
         inbox: Mutex::new(Some(tx)),
