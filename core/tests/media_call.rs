@@ -137,6 +137,40 @@ async fn alice_and_bob_hear_each_others_tones_and_mute_silences() {
     assert!(c.alice_events.saw(ended(CallEndReason::LocalHangup)));
 }
 
+/// The call owns its mute: muting call 1 silences it, and call 2 (same phones) starts
+/// unmuted and is heard, on both profiles.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_calls_mute_ends_with_it_and_the_next_call_is_heard() {
+    for profile in [Profile::Seed, Profile::Extended] {
+        let m = common::mock_on(profile).await;
+        let c = connected_call(&m).await;
+        common::hears(&c).await;
+        c.alice_call.set_muted(true);
+        assert!(c.alice_call.is_muted() && c.alice.is_muted());
+        eventually("Bob to stop hearing Alice", 5, || {
+            c.bob.detected_remote_tone(TONES.to_vec()).is_none()
+        })
+        .await;
+        c.alice_call.hangup().await.unwrap();
+        eventually("Bob's call to end", 15, || {
+            c.bob_events.saw(common::state_is_ended)
+        })
+        .await;
+        assert!(c.alice_call.is_muted(), "the ended call keeps its mute");
+        assert!(!c.alice.is_muted(), "no active call: nothing is muted");
+
+        let bob_id = c.alice_call.outgoing().unwrap().callee_client_id;
+        let second = c.alice.start_call(bob_id, None).await.unwrap();
+        assert!(!second.is_muted(), "{profile:?}: a new call starts unmuted");
+        common::answer_next_push(&m, &c.bob, "bob-fcm").await;
+        eventually("Bob to hear Alice on the second call", 15, || {
+            c.bob.detected_remote_tone(TONES.to_vec()) == Some(440.0)
+        })
+        .await;
+        second.hangup().await.unwrap();
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn invalid_expired_and_wrong_version_tokens_are_refused_clearly() {
     let m = mock().await;

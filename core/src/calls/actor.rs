@@ -19,7 +19,7 @@ use super::platform::{
     BoundBackend, CallBackend, MediaConnector, MediaLink, OutgoingCall, Registration, TokenRenewer,
 };
 use crate::error::{Error, Result};
-use crate::media::link::{MediaEnd, MediaEvent, MediaEvents, Timings};
+use crate::media::link::{MediaEnd, MediaEvent, MediaEvents, SessionOwner, Timings};
 
 /// Who is on the other end, as far as this device knows.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -35,6 +35,8 @@ pub struct CallShared {
     pub profile: Profile,
     pub remote: RemoteParty,
     state: Mutex<CallState>,
+    /// The call's own mute: its session's send clock reads it (`SessionOwner`).
+    muted: Arc<std::sync::atomic::AtomicBool>,
     outgoing: Mutex<Option<OutgoingCall>>,
     link: Mutex<Option<Arc<dyn MediaLink>>>,
 }
@@ -153,6 +155,17 @@ impl CallHandle {
         self.shared.timings()
     }
 
+    /// Mutes or unmutes this call only (a new call starts unmuted).
+    pub fn set_muted(&self, muted: bool) {
+        self.shared
+            .muted
+            .store(muted, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    pub fn is_muted(&self) -> bool {
+        self.shared.muted.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
     /// Declines a ringing incoming call; returns once the backend was told.
     pub fn decline(&self) -> impl std::future::Future<Output = Result<()>> + Send {
         self.act(Input::Decline)
@@ -265,6 +278,7 @@ pub fn spawn(ports: Ports, s: Spawn) -> CallHandle {
         profile: s.machine.profile,
         remote: s.remote,
         state: Mutex::new(s.machine.state.clone()),
+        muted: Arc::default(),
         outgoing: Mutex::new(None),
         link: Mutex::new(None),
     });
@@ -600,7 +614,10 @@ impl Actor {
         let tx = self.inbox_tx.clone();
         // The session's events join the one inbox, behind whatever the call already holds.
         let inbox = self.inbox_tx.clone();
-        let events = MediaEvents::new(move |ev| inbox.send(Msg::Media(ev)).is_ok());
+        let owner = SessionOwner {
+            events: MediaEvents::new(move |ev| inbox.send(Msg::Media(ev)).is_ok()),
+            muted: self.shared.muted.clone(),
+        };
         let call_id = self.shared.id.clone();
         // Where the machine says so (extended): a refused resume asks the backend for a fresh
         // token for this call.
@@ -627,7 +644,7 @@ impl Actor {
                 )),
             };
             let joined = match token {
-                Ok(t) => media.join(&t, events, renew).await,
+                Ok(t) => media.join(&t, owner, renew).await,
                 Err(e) => Err(e),
             };
             let _ = tx.send(Msg::Joined(joined));

@@ -14,7 +14,7 @@ use crate::account::identity::IdentityStore;
 use crate::backend::rest::{RestClient, RestError};
 use crate::error::{Error, Result};
 use crate::media::audio_bridge::AudioBridge;
-use crate::media::link::{MediaEvents, Timings};
+use crate::media::link::{SessionOwner, Timings};
 use crate::media::peer::IcePolicy;
 use crate::media::session::MediaSession;
 pub use crate::media::signaling_link::TokenRenewer;
@@ -146,7 +146,7 @@ pub trait MediaConnector: Send + Sync + 'static {
     async fn join(
         &self,
         token: &str,
-        events: MediaEvents,
+        owner: SessionOwner,
         renew: Option<TokenRenewer>,
     ) -> Result<Arc<dyn MediaLink>>;
 }
@@ -290,7 +290,7 @@ impl MediaConnector for WebRtcMedia {
     async fn join(
         &self,
         token: &str,
-        events: MediaEvents,
+        owner: SessionOwner,
         renew: Option<TokenRenewer>,
     ) -> Result<Arc<dyn MediaLink>> {
         let host = crate::backend::urls::parse(&self.gateway.url)
@@ -302,7 +302,7 @@ impl MediaConnector for WebRtcMedia {
             token,
             IcePolicy::for_signaling_host(&host),
             self.audio.clone(),
-            events,
+            owner,
             std::time::Duration::from_millis(
                 self.recovery_budget_ms
                     .load(std::sync::atomic::Ordering::Relaxed),

@@ -16,7 +16,7 @@ use super::{CallHandle, PushOutcome};
 use crate::backend::event_channel::ServerEvent;
 use crate::backend::rest::RestError;
 use crate::error::{Error, Result};
-use crate::media::link::{MediaEnd, MediaEvent, MediaEvents, Timings};
+use crate::media::link::{MediaEnd, MediaEvent, MediaEvents, SessionOwner, Timings};
 
 /// What the simulated world saw, in order.
 #[derive(Default)]
@@ -141,9 +141,10 @@ impl MediaConnector for SimMedia {
     async fn join(
         &self,
         token: &str,
-        events: MediaEvents,
+        owner: SessionOwner,
         renew: Option<super::platform::TokenRenewer>,
     ) -> Result<Arc<dyn MediaLink>> {
+        let events = owner.events;
         tokio::time::sleep(Duration::from_millis(50)).await;
         self.log.push(format!("join {token}"));
         *lock(&self.renew) = renew;

@@ -393,12 +393,14 @@ impl Call {
         run_to_completion(async move { Ok(done.await?) }).await
     }
 
+    /// Mutes or unmutes this call: it sends silence while muted. Only this call: another
+    /// call, and the next one, start unmuted.
     pub fn set_muted(&self, muted: bool) {
-        self.engine.audio().set_muted(muted);
+        self.handle.set_muted(muted);
     }
 
     pub fn is_muted(&self) -> bool {
-        self.engine.audio().is_muted()
+        self.handle.is_muted()
     }
 
     /// This call's events, starting with its current state; the subscription ends after
@@ -634,12 +636,18 @@ impl DialtoneClient {
         self.engine.event_channel_connected()
     }
 
+    /// Mutes or unmutes the active call (the one holding the device: placed, ringing out,
+    /// answered), as `Call.set_muted` does; with no active call it does nothing. A new call
+    /// starts unmuted (ADR 0005).
     pub fn set_muted(&self, muted: bool) {
-        self.engine.audio().set_muted(muted);
+        if let Some(call) = self.engine.calls().active() {
+            call.set_muted(muted);
+        }
     }
 
+    /// Whether the active call is muted; `false` with no active call.
     pub fn is_muted(&self) -> bool {
-        self.engine.audio().is_muted()
+        self.engine.calls().active().is_some_and(|c| c.is_muted())
     }
 
     pub fn set_audio_source(&self, source: AudioSource) {

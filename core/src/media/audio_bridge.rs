@@ -115,7 +115,6 @@ pub struct AudioBridge {
     capture: Ring,
     playback: Ring,
     source: Mutex<(Source, Option<ToneGenerator>)>,
-    muted: AtomicBool,
     /// The app allows DTX (`DialtoneClient::set_dtx_enabled`); sent only if the far end
     /// also asks for it.
     dtx_allowed: AtomicBool,
@@ -140,7 +139,6 @@ impl AudioBridge {
             capture: Ring::new(RING_SAMPLES),
             playback: Ring::new(RING_SAMPLES),
             source: Mutex::new((Source::App, None)),
-            muted: AtomicBool::new(false),
             dtx_allowed: AtomicBool::new(true),
             recent: Mutex::new((vec![[0; FRAME_SAMPLES]; RECENT_FRAMES], 0)),
             local_level: AtomicU32::new(0),
@@ -156,14 +154,6 @@ impl AudioBridge {
             Source::App => None,
         };
         *lock(&self.source) = (source, tone);
-    }
-
-    pub fn set_muted(&self, muted: bool) {
-        self.muted.store(muted, Ordering::Relaxed);
-    }
-
-    pub fn is_muted(&self) -> bool {
-        self.muted.load(Ordering::Relaxed)
     }
 
     pub fn set_dtx_allowed(&self, allowed: bool) {
@@ -188,8 +178,9 @@ impl AudioBridge {
         self.playback.take_into(out)
     }
 
-    /// The next frame to send (called by the send clock every 20 ms).
-    pub(crate) fn next_capture_frame(&self, out: &mut Frame) {
+    /// The next frame to send (called by the send clock every 20 ms); silence while the
+    /// call sending it is `muted` (the call owns its mute, not the bridge).
+    pub(crate) fn next_capture_frame(&self, out: &mut Frame, muted: bool) {
         {
             let mut source = lock(&self.source);
             match &mut source.1 {
@@ -209,7 +200,7 @@ impl AudioBridge {
                 }
             }
         }
-        if self.is_muted() {
+        if muted {
             out.fill(0);
         }
         self.local_level
@@ -295,18 +286,18 @@ mod tests {
     fn capture_ring_hands_out_exact_frames_and_drops_oldest_when_full() {
         let bridge = AudioBridge::new();
         let mut frame = [1i16; FRAME_SAMPLES];
-        bridge.next_capture_frame(&mut frame);
+        bridge.next_capture_frame(&mut frame, false);
         assert!(frame.iter().all(|&s| s == 0), "no capture yet: silence");
         bridge.push_capture(&vec![7; FRAME_SAMPLES / 2]);
         bridge.push_capture(&vec![8; FRAME_SAMPLES]);
-        bridge.next_capture_frame(&mut frame);
+        bridge.next_capture_frame(&mut frame, false);
         assert_eq!(frame[0], 7);
         assert_eq!(frame[FRAME_SAMPLES - 1], 8);
         // More than fits: what fits is kept, the rest dropped, and the send clock skips to
         // the newest audio instead of lagging half a second behind: back to its target.
         bridge.push_capture(&vec![3; RING_SAMPLES + 10]);
         assert_eq!(bridge.capture.len(), RING_SAMPLES);
-        bridge.next_capture_frame(&mut frame);
+        bridge.next_capture_frame(&mut frame, false);
         assert_eq!(frame[0], 3);
         assert_eq!(bridge.capture.len(), drift::TARGET_LEVEL);
     }
@@ -373,13 +364,12 @@ mod tests {
         let b = AudioBridge::new();
         let mut frame = [0i16; FRAME_SAMPLES];
         for _ in 0..RECENT_FRAMES {
-            a.next_capture_frame(&mut frame);
+            a.next_capture_frame(&mut frame, false);
             b.deliver_playback_frame(&frame);
         }
         assert!(a.local_level() > 0.1);
         assert_eq!(b.dominant_remote_frequency(&[440.0, 880.0]), Some(880.0));
-        a.set_muted(true);
-        a.next_capture_frame(&mut frame);
+        a.next_capture_frame(&mut frame, true);
         assert!(frame.iter().all(|&s| s == 0));
         assert_eq!(a.local_level(), 0.0);
         for _ in 0..RECENT_FRAMES {

@@ -80,16 +80,26 @@ impl RxStats {
 
 /// What the stats clock tells the send clock, from the loss the far end reports: the loss
 /// the encoder's FEC is sized for (percent) and its bitrate (`media::bitrate`); and whether
-/// the far end asked for DTX (its SDP answer).
+/// the far end asked for DTX (its SDP answer); and the call's own mute.
 pub(crate) struct SendControl {
     loss: std::sync::atomic::AtomicU8,
     bitrate: std::sync::atomic::AtomicU32,
     dtx: std::sync::atomic::AtomicBool,
     /// Payload bytes sent (for stats).
     bytes_sent: std::sync::atomic::AtomicU64,
+    /// The call's mute (`SessionOwner`): silence goes out while it is set.
+    muted: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl SendControl {
+    /// The control of a session sending for a call whose mute is `muted`.
+    pub(crate) fn for_call(muted: Arc<std::sync::atomic::AtomicBool>) -> Self {
+        Self {
+            muted,
+            ..Self::default()
+        }
+    }
+
     /// Whether the far end's answer asked for DTX.
     pub(crate) fn set_dtx(&self, dtx: bool) {
         self.dtx.store(dtx, std::sync::atomic::Ordering::Relaxed);
@@ -103,6 +113,7 @@ impl Default for SendControl {
             bitrate: std::sync::atomic::AtomicU32::new(crate::media::bitrate::START_BPS),
             dtx: std::sync::atomic::AtomicBool::new(false),
             bytes_sent: std::sync::atomic::AtomicU64::new(0),
+            muted: Arc::default(),
         }
     }
 }
@@ -131,7 +142,12 @@ pub(crate) async fn send_clock(
     let mut in_dtx = false;
     loop {
         tick.tick().await;
-        bridge.next_capture_frame(&mut frame);
+        bridge.next_capture_frame(
+            &mut frame,
+            send_control
+                .muted
+                .load(std::sync::atomic::Ordering::Relaxed),
+        );
         encoder.set_dtx(
             send_control.dtx.load(std::sync::atomic::Ordering::Relaxed) && bridge.dtx_allowed(),
         );

@@ -88,6 +88,15 @@ impl MediaEvents {
     }
 }
 
+/// What a call gives the session it joins: where the session reports, and the call's own
+/// mute, which the session's send clock reads every frame. A new call has a new one: one
+/// call's mute never reaches the next.
+#[derive(Clone, Debug)]
+pub struct SessionOwner {
+    pub events: MediaEvents,
+    pub muted: Arc<std::sync::atomic::AtomicBool>,
+}
+
 impl std::fmt::Debug for MediaEvents {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("MediaEvents")

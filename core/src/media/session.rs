@@ -24,7 +24,9 @@ use webrtc::peer_connection::RTCPeerConnectionState;
 use crate::media::audio_bridge::AudioBridge;
 use crate::media::clocks::{playout_clock, receive, send_clock, stats_clock, RxStats, SendControl};
 use crate::media::jitter::JitterBuffer;
-use crate::media::link::{mark, MediaEnd, MediaError, MediaEvent, MediaEvents, Timings};
+use crate::media::link::{
+    mark, MediaEnd, MediaError, MediaEvent, MediaEvents, SessionOwner, Timings,
+};
 use crate::media::peer::{self, IcePolicy, Peer, PeerEvent};
 use crate::media::signaling::{self, PublishAnswer, RevisionGate, RpcError, SubscribeOffer};
 use crate::media::signaling_link::{self, LinkEvent};
@@ -178,7 +180,7 @@ impl MediaSession {
         token: &str,
         ice: IcePolicy,
         bridge: Arc<AudioBridge>,
-        events: MediaEvents,
+        owner: SessionOwner,
         recovery_budget: Duration,
         renew: Option<signaling_link::TokenRenewer>,
     ) -> Result<MediaSession, MediaError> {
@@ -186,6 +188,7 @@ impl MediaSession {
             started: Some(Instant::now()),
             ..Default::default()
         }));
+        let SessionOwner { events, muted } = owner;
         let _ = events.send(MediaEvent::Connecting);
         let unique_id = uuid::Uuid::new_v4().to_string();
         let url = signaling::connect_url(&gateway.url, token, &unique_id)
@@ -258,7 +261,7 @@ impl MediaSession {
         };
         tasks.push(crate::task::spawn(heartbeat_responder(heartbeat)).abort_handle());
         // From the loss the SFU reports for what we publish: the encoder's FEC and bitrate.
-        let send_control = Arc::new(SendControl::default());
+        let send_control = Arc::new(SendControl::for_call(muted));
         send_control.set_dtx(dtx);
         tasks.push(
             crate::task::spawn(send_clock(
