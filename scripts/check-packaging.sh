@@ -24,7 +24,24 @@ grep -q 'header "DialtoneFFI.h"' "$out/slice/Headers/DialtoneFFI/module.modulema
 printf '#include "DialtoneFFI.h"\n' > "$out/check.c"
 cc -fsyntax-only -D_Nullable= -D_Nonnull= -I "$out/slice/Headers/DialtoneFFI" "$out/check.c" \
   || fail "DialtoneFFI.h does not compile as C"
-echo "[packaging] XCFramework headers: Headers/DialtoneFFI/{DialtoneFFI.h,module.modulemap}, links Security"
+grep -q 'header "dialtone_audio.h"' "$out/slice/Headers/DialtoneFFI/module.modulemap" || fail "the module map does not name the audio edge's header"
+# The audio edge's header, compiled and linked against the host library as C: the two
+# functions exist under those names and a gone client's handle is silence.
+cat > "$out/edge.c" <<'C'
+#include "dialtone_audio.h"
+int main(void) {
+    int16_t pcm[4] = {1, 2, 3, 4};
+    if (dialtone_audio_push(0, pcm, 4) != 0) return 1;
+    if (dialtone_audio_pull(0, pcm, 4) != 4) return 2;
+    return pcm[0] | pcm[1] | pcm[2] | pcm[3];
+}
+C
+lib_dir=target/debug
+[ -f "$lib_dir/libdialtone.so" ] || cargo build -q --locked -p dialtone --lib
+cc -o "$out/edge" -I "$out/slice/Headers/DialtoneFFI" "$out/edge.c" -L "$lib_dir" -ldialtone \
+  || fail "dialtone_audio.h does not compile and link against libdialtone as C"
+LD_LIBRARY_PATH="$lib_dir" "$out/edge" || fail "the audio edge did not answer a gone handle with silence ($?)"
+echo "[packaging] XCFramework headers: Headers/DialtoneFFI/{DialtoneFFI.h,dialtone_audio.h,module.modulemap}, links Security; the audio edge links and runs as C"
 
 manifest=android-sample/app/src/main/AndroidManifest.xml
 types=$(grep -o 'foregroundServiceType="[^"]*"' "$manifest" | sed 's/.*="\(.*\)"/\1/' | tr '|' '\n' | sort -u)

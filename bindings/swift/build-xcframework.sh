@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds DialtoneFFI.xcframework on macOS with Xcode: static libraries for iOS devices
 # (arm64), the iOS simulator (arm64 + x86_64, lipo'd) and macOS (arm64 + x86_64, lipo'd),
-# with the generated header and module map, then a zip and its SwiftPM checksum.
+# with the generated header, the audio edge's header (dialtone_audio.h) and the module map,
+# then a zip and its SwiftPM checksum.
 #   bindings/swift/build-xcframework.sh   → bindings/swift/DialtoneFFI.xcframework(.zip)
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -11,6 +12,7 @@ write_modulemap() {
   cat > "$1" <<'MAP'
 module DialtoneFFI {
     header "DialtoneFFI.h"
+    header "dialtone_audio.h"
     link framework "Security"
     export *
 }
@@ -21,7 +23,7 @@ MAP
 # needed), for the check in scripts/test.
 if [ "${1:-}" = --layout ]; then
   out="$2"; rm -rf "$out"; mkdir -p "$out/Headers/DialtoneFFI"
-  cp "$here/Sources/DialtoneFFI/include/DialtoneFFI.h" "$out/Headers/DialtoneFFI/"
+  cp "$here/Sources/DialtoneFFI/include/DialtoneFFI.h" "$here/Sources/DialtoneFFI/dialtone_audio.h" "$out/Headers/DialtoneFFI/"
   write_modulemap "$out/Headers/DialtoneFFI/module.modulemap"
   exit 0
 fi
@@ -54,7 +56,7 @@ cp "$gen/Dialtone.swift" "$here/Sources/Dialtone/Generated/Dialtone.swift"
 # boltffi/boltffi#77). The core uses the Keychain, so the module links Security itself.
 headers="$(mktemp -d)"
 mkdir -p "$headers/DialtoneFFI"
-cp "$gen/DialtoneFFI.h" "$headers/DialtoneFFI/"
+cp "$gen/DialtoneFFI.h" "$here/Sources/DialtoneFFI/dialtone_audio.h" "$headers/DialtoneFFI/"
 write_modulemap "$headers/DialtoneFFI/module.modulemap"
 
 out="$(mktemp -d)"

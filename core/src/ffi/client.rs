@@ -167,6 +167,9 @@ impl Drop for TaskHandle {
 #[derive(uniffi::Object)]
 pub struct DialtoneClient {
     pub(super) engine: Arc<Engine>,
+    /// The client's slot of the real-time audio edge, once `audio_handle` asked for one;
+    /// freed with the client, which ends the handle.
+    edge: std::sync::OnceLock<Option<super::audio_edge::EdgeSlot>>,
 }
 
 #[uniffi::export]
@@ -188,7 +191,10 @@ impl DialtoneClient {
             // A device registered with the extended backend listens for call events at once.
             let _rt = runtime()?.enter();
             engine.ensure_channel();
-            Ok(Arc::new(Self { engine }))
+            Ok(Arc::new(Self {
+                engine,
+                edge: std::sync::OnceLock::new(),
+            }))
         })
     }
 
@@ -291,6 +297,26 @@ impl DialtoneClient {
     ) -> Result<Vec<String>, DialtoneError> {
         let engine = self.engine.clone();
         run(async move { Ok(engine.delete_client_ids(&client_ids).await?) }).await
+    }
+}
+
+#[uniffi::export]
+impl DialtoneClient {
+    /// The handle the app's audio thread passes to `dialtone_audio_push` and
+    /// `dialtone_audio_pull` (C; `DialtoneAudio` in Kotlin, `AudioEdge` in Swift): captured
+    /// and played PCM cross there without allocation, lock or system call. The same handle
+    /// every time; once this client is gone it yields silence. `Internal` if more than 64
+    /// clients hold one at once.
+    pub fn audio_handle(&self) -> Result<u64, DialtoneError> {
+        guard(|| {
+            self.edge
+                .get_or_init(|| super::audio_edge::EdgeSlot::take(self.engine.audio()))
+                .as_ref()
+                .map(super::audio_edge::EdgeSlot::handle)
+                .ok_or_else(|| DialtoneError::Internal {
+                    detail: "every audio edge slot is taken (64 clients at once)".into(),
+                })
+        })
     }
 }
 

@@ -2,6 +2,7 @@
 //! engine's async methods on the one runtime, and turns every failure (panics included)
 //! into `DialtoneError`. No logic lives here.
 
+mod audio_edge;
 mod call;
 mod client;
 mod error;

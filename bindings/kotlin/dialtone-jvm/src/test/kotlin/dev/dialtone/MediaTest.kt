@@ -73,6 +73,65 @@ class MediaTest {
         }
     }
 
+    /** Audio through the real-time edge (direct buffers, no allocation in the core): Bob
+     * plays what arrives by pulling, Alice's microphone is what she pushes, and a closed
+     * client's edge is silence. */
+    @Test
+    fun theAudioEdgeCarriesPcmBothWays() = runBlocking<Unit> {
+        val aliceClient = client()
+        val aliceEdge = aliceClient.audioEdge()
+        aliceClient.use { alice ->
+            client().use { bob ->
+                alice.register(PushToken(PushKind.FCM, "kt-edge-alice"))
+                val bobId = bob.register(PushToken(PushKind.FCM, "kt-edge-bob"))
+                alice.setAudioSource(AudioSource.Microphone)
+                bob.setAudioSource(AudioSource.Tone(880.0f))
+                alice.startCall(bobId)
+                bob.joinCall(tokenFromPush("kt-edge-bob"))
+                assertEquals(aliceEdge.handle, alice.audioEdge().handle, "one handle per client")
+
+                // Alice's "microphone": a 660 Hz sine, 20 ms at a time, from one direct buffer.
+                val frames = 960
+                val mic = java.nio.ByteBuffer.allocateDirect(frames * 2)
+                    .order(java.nio.ByteOrder.nativeOrder()).asShortBuffer()
+                var phase = 0.0
+                val pusher = Thread {
+                    while (!Thread.currentThread().isInterrupted) {
+                        for (i in 0 until frames) {
+                            mic.put(i, (8000 * Math.sin(phase)).toInt().toShort())
+                            phase += 2 * Math.PI * 660.0 / 48_000
+                        }
+                        aliceEdge.push(mic)
+                        try { Thread.sleep(20) } catch (e: InterruptedException) { break }
+                    }
+                }
+                pusher.start()
+                try {
+                    eventually("Bob to hear what Alice pushed") { bob.detectedRemoteTone(listOf(660.0f, 880.0f)) == 660.0f }
+                } finally {
+                    pusher.interrupt()
+                    pusher.join()
+                }
+                // Bob's speaker: what arrived from Alice, pulled through his edge.
+                val bobEdge = bob.audioEdge()
+                val speaker = java.nio.ByteBuffer.allocateDirect(frames * 2)
+                    .order(java.nio.ByteOrder.nativeOrder()).asShortBuffer()
+                eventually("Bob's edge to play audio", 5) {
+                    assertEquals(frames, bobEdge.pull(speaker))
+                    (0 until frames).any { speaker.get(it).toInt() != 0 }
+                }
+                alice.endCall()
+                bob.endCall()
+            }
+        }
+        // Alice's client is closed: her handle is silence now, never a dangling pointer.
+        val after = java.nio.ByteBuffer.allocateDirect(960 * 2).order(java.nio.ByteOrder.nativeOrder()).asShortBuffer()
+        for (i in 0 until 960) after.put(i, 5)
+        assertEquals(960, aliceEdge.pull(after))
+        assertTrue((0 until 960).all { after.get(it).toInt() == 0 })
+        assertEquals(0, aliceEdge.push(after))
+    }
+
     /** The data map exactly as FirebaseMessagingService.onMessageReceived hands it over. */
     private fun fcmDataMap(deviceToken: String): Map<String, String> {
         val req = HttpRequest.newBuilder(URI.create("$baseUrl/mock/pushes?deviceToken=$deviceToken&waitMs=3000")).build()
