@@ -45,6 +45,57 @@ final class MediaTests: XCTestCase, @unchecked Sendable {
         XCTFail("timed out waiting for \(what)")
     }
 
+    /// Audio through the real-time edge: Alice's microphone is what she pushes, Bob's speaker
+    /// what he pulls, and a gone client's edge is silence.
+    func testTheAudioEdgeCarriesPcmBothWays() async throws {
+        var alice: DialtoneClient? = try newClient()
+        let bob = try newClient()
+        let aliceEdge = try alice!.audioEdge()
+        XCTAssertEqual(aliceEdge, try alice!.audioEdge(), "one handle per client")
+        _ = try await alice!.register(push: PushToken(kind: .fcm, token: "sw-edge-alice"))
+        let bobId = try await bob.register(push: PushToken(kind: .fcm, token: "sw-edge-bob"))
+        alice!.setAudioSource(source: .microphone)
+        bob.setAudioSource(source: .tone(frequencyHz: 880))
+        _ = try await alice!.startCall(calleeClientId: bobId)
+        _ = try await bob.joinCall(participantToken: try await tokenFromPush("sw-edge-bob"))
+
+        // Alice's "microphone": a 660 Hz sine, 20 ms at a time, from one buffer.
+        let frames = 960
+        let mic = UnsafeMutableBufferPointer<Int16>.allocate(capacity: frames)
+        defer { mic.deallocate() }
+        var phase = 0.0
+        let deadline = Date().addingTimeInterval(15)
+        var heard = false
+        while Date() < deadline && !heard {
+            for i in 0..<frames {
+                mic[i] = Int16(8000 * sin(phase))
+                phase += 2 * Double.pi * 660 / 48_000
+            }
+            XCTAssertEqual(aliceEdge.push(UnsafeBufferPointer(mic)), frames)
+            try await Task.sleep(nanoseconds: 20_000_000)
+            heard = bob.detectedRemoteTone(candidatesHz: [660, 880]) == 660
+        }
+        XCTAssertTrue(heard, "Bob hears what Alice pushed")
+
+        // Bob's speaker: what arrived, pulled through his edge.
+        let bobEdge = try bob.audioEdge()
+        let speaker = UnsafeMutableBufferPointer<Int16>.allocate(capacity: frames)
+        defer { speaker.deallocate() }
+        try await eventually("Bob's edge to play audio", seconds: 5) {
+            bobEdge.pull(into: speaker) == frames && speaker.contains { $0 != 0 }
+        }
+        try await alice!.endCall()
+        try await bob.endCall()
+
+        // Alice's client is gone: her handle is silence now, never a dangling pointer.
+        alice = nil
+        try await eventually("Alice's edge to fall silent", seconds: 5) {
+            speaker.update(repeating: 5)
+            return aliceEdge.pull(into: speaker) == frames && speaker.allSatisfy { $0 == 0 }
+        }
+        XCTAssertEqual(aliceEdge.push(UnsafeBufferPointer(speaker)), 0)
+    }
+
     func testTonesCrossTheCallBothWaysAndMuteSilences() async throws {
         let alice = try newClient()
         let bob = try newClient()
