@@ -27,9 +27,6 @@ pub use spki::certificate_public_key;
 use std::convert::TryFrom;
 use std::sync::Arc;
 
-use der_parser::oid;
-use der_parser::oid::Oid;
-
 use rustls::client::danger::ServerCertVerifier;
 use rustls::pki_types::{CertificateDer, ServerName};
 use rustls::server::danger::ClientCertVerifier;
@@ -274,11 +271,11 @@ pub(crate) fn generate_key_signature(
         .map_err(crypto_error)
 }
 
-// add OID_ED25519 which is not defined in der_parser
-/// The X.509 algorithm OID for Ed25519.
-pub const OID_ED25519: Oid<'static> = oid!(1.3.101.112);
-/// The X.509 algorithm OID for ECDSA with a named curve.
-pub const OID_ECDSA: Oid<'static> = oid!(1.2.840.10045.2.1);
+/// The X.509 algorithm OID for Ed25519 (1.3.101.112), as the DER content bytes of its
+/// OBJECT IDENTIFIER (patch 5, PATCHES.md: no der-parser for two constants).
+pub const OID_ED25519: &[u8] = &[0x2B, 0x65, 0x70];
+/// The X.509 algorithm OID for ECDSA with a named curve (1.2.840.10045.2.1), likewise.
+pub const OID_ECDSA: &[u8] = &[0x2A, 0x86, 0x48, 0xCE, 0x3D, 0x02, 0x01];
 
 fn verify_signature(
     crypto: &dyn crypto::RTCCrypto,
