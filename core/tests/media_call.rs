@@ -156,6 +156,16 @@ async fn a_calls_mute_ends_with_it_and_the_next_call_is_heard() {
             c.bob_events.saw(common::state_is_ended)
         })
         .await;
+        // Both legs released at the backend (Bob's endCall may still be on its way; the
+        // seed's Lambda leaves an empty session id).
+        eventually("the backend to free both phones", 15, || {
+            m.with_state(|s| {
+                s.devices
+                    .values()
+                    .all(|d| d.session_id.as_deref().is_none_or(str::is_empty))
+            })
+        })
+        .await;
         assert!(c.alice_call.is_muted(), "the ended call keeps its mute");
         assert!(!c.alice.is_muted(), "no active call: nothing is muted");
 

@@ -89,6 +89,9 @@ pub(crate) struct SendControl {
     bytes_sent: std::sync::atomic::AtomicU64,
     /// The call's mute (`SessionOwner`): silence goes out while it is set.
     muted: Arc<std::sync::atomic::AtomicBool>,
+    /// Whether the publishing connection is up (ICE and DTLS): until it is, and while it is
+    /// down, nothing is written (an RTP packet before the SRTP keys exist is only an error).
+    path_up: std::sync::atomic::AtomicBool,
 }
 
 impl SendControl {
@@ -98,6 +101,11 @@ impl SendControl {
             muted,
             ..Self::default()
         }
+    }
+
+    /// The publishing connection came up (`true`) or went down.
+    pub(crate) fn set_path_up(&self, up: bool) {
+        self.path_up.store(up, std::sync::atomic::Ordering::Relaxed);
     }
 
     /// Whether the far end's answer asked for DTX.
@@ -114,6 +122,7 @@ impl Default for SendControl {
             dtx: std::sync::atomic::AtomicBool::new(false),
             bytes_sent: std::sync::atomic::AtomicU64::new(0),
             muted: Arc::default(),
+            path_up: std::sync::atomic::AtomicBool::new(false),
         }
     }
 }
@@ -148,6 +157,13 @@ pub(crate) async fn send_clock(
                 .muted
                 .load(std::sync::atomic::Ordering::Relaxed),
         );
+        // The capture ring is still read (and the local level kept) while nothing can go out.
+        if !send_control
+            .path_up
+            .load(std::sync::atomic::Ordering::Relaxed)
+        {
+            continue;
+        }
         encoder.set_dtx(
             send_control.dtx.load(std::sync::atomic::Ordering::Relaxed) && bridge.dtx_allowed(),
         );

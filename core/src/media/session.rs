@@ -305,6 +305,7 @@ impl MediaSession {
             children: Vec::new(),
             recovery_budget,
             republish: republish.clone(),
+            send: send_control.clone(),
         };
         tasks.push(crate::task::spawn(driver.run(link_rx, pub_events)).abort_handle());
         tasks.push(
@@ -396,6 +397,8 @@ struct Driver {
     recovery_budget: Duration,
     /// Set by `MediaSession::restart_ice` when its offer went unanswered.
     republish: Arc<std::sync::atomic::AtomicBool>,
+    /// The send clock's controls: it writes only while the publishing connection is up.
+    send: Arc<SendControl>,
 }
 
 impl Driver {
@@ -476,6 +479,7 @@ impl Driver {
                         tracing::debug!(target: "dialtone::media", "publishing connection: {state}");
                         match state {
                             RTCPeerConnectionState::Connected => {
+                                self.send.set_path_up(true);
                                 mark(&self.timings, |t| &mut t.ice_connected);
                                 mark(&self.timings, |t| &mut t.dtls_connected);
                                 failed_since = None;
@@ -489,12 +493,14 @@ impl Driver {
                                 }
                             }
                             RTCPeerConnectionState::Disconnected => {
+                                self.send.set_path_up(false);
                                 if !media_down && !signaling_down {
                                     let _ = self.events.send(MediaEvent::Reconnecting);
                                 }
                                 media_down = true;
                             }
                             RTCPeerConnectionState::Failed => {
+                                self.send.set_path_up(false);
                                 if !media_down && !signaling_down {
                                     let _ = self.events.send(MediaEvent::Reconnecting);
                                 }
