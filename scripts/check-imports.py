@@ -1,5 +1,7 @@
 #!/usr/bin/env python3
-"""Fails if the files of a Rust crate import each other in a cycle.
+"""Fails if the files of a Rust crate import each other in a cycle, or if a layer reaches
+past the face another offers it (`LAYERS`: the call layer sees media only through
+`media/link.rs`).
 
 Every path a file names through `crate::`, `super::` or `self::` (in `use` lines and in
 code, outside `#[cfg(test)]` modules) is resolved to the module file it lands in; a file
@@ -12,6 +14,9 @@ through what it names, so `mod.rs` declaring `mod x;` is not an edge. Prints eve
 import os
 import re
 import sys
+
+# (files under this folder, may import files under this one, only these of them)
+LAYERS = [("calls/", "media/", {"media/link.rs"})]
 
 PATH = re.compile(r"\b(crate|super|self)((?:::[A-Za-z_][A-Za-z0-9_]*)+|::\{)")
 GROUP = re.compile(r"\b(crate|super|self)((?:::[A-Za-z_][A-Za-z0-9_]*)*)::\{([^{}]*(?:\{[^{}]*\}[^{}]*)*)\}", re.S)
@@ -98,12 +103,21 @@ def main(root):
             if target and target != rel and not is_ancestor(files, target, rel):
                 edges[rel].add(target)
 
+    broken = [
+        (src, dst)
+        for src, dsts in sorted(edges.items())
+        for dst in sorted(dsts)
+        for (layer, below, through) in LAYERS
+        if src.startswith(layer) and dst.startswith(below) and dst not in through
+    ]
+    for src, dst in broken:
+        print(f"layering: {src} imports {dst}; calls reach media only through media/link.rs")
     cycles = find_cycles(edges)
     for c in cycles:
         print("import cycle: " + " -> ".join(shortest_cycle(edges, c)))
         print(f"  ({len(c)} files import each other: {', '.join(c)})")
-    print(f"{len(edges)} files, {sum(len(v) for v in edges.values())} imports, {len(cycles)} cycles")
-    return 1 if cycles else 0
+    print(f"{len(edges)} files, {sum(len(v) for v in edges.values())} imports, {len(cycles)} cycles, {len(broken)} layering breaks")
+    return 1 if cycles or broken else 0
 
 
 def is_ancestor(files, target, rel):

@@ -15,11 +15,12 @@ use tokio::time::Instant;
 
 use super::events::{lock, CallUpdate, Hub, UpdateKind};
 use super::machine::{CallState, Direction, Effect, Input, Machine, Profile, TokenSource};
-use super::platform::{
-    BoundBackend, CallBackend, MediaConnector, MediaLink, OutgoingCall, Registration, TokenRenewer,
-};
+use super::platform::{BoundBackend, CallBackend, OutgoingCall, Registration};
 use crate::error::{Error, Result};
-use crate::media::link::{MediaEnd, MediaEvent, MediaEvents, SessionOwner, Timings};
+use crate::media::link::{
+    MediaConnector, MediaEnd, MediaEvent, MediaEvents, MediaLink, SessionOwner, Timings,
+    TokenRenewer,
+};
 
 /// Who is on the other end, as far as this device knows.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -644,7 +645,7 @@ impl Actor {
                 )),
             };
             let joined = match token {
-                Ok(t) => media.join(&t, owner, renew).await,
+                Ok(t) => media.join(&t, owner, renew).await.map_err(Error::from),
                 Err(e) => Err(e),
             };
             let _ = tx.send(Msg::Joined(joined));

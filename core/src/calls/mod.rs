@@ -5,7 +5,8 @@
 //!   event-channel events;
 //! - `actor` is one call: its inbox, its machine, its ring timer, its media and its child tasks;
 //! - `machine` is the pure transition table the actor obeys, per profile and direction;
-//! - `platform` is the two ports the actor uses (REST actions, media) and their real adapters;
+//! - `platform` is the call's backend port (REST actions) and its real adapter; media is
+//!   reached only through `media::link` (its ports, events and errors);
 //! - `events` delivers state changes to every subscriber, losing none.
 
 pub mod actor;

@@ -13,11 +13,6 @@ use super::machine::Profile;
 use crate::account::identity::IdentityStore;
 use crate::backend::rest::{RestClient, RestError};
 use crate::error::{Error, Result};
-use crate::media::audio_bridge::AudioBridge;
-use crate::media::link::{SessionOwner, Timings};
-use crate::media::peer::IcePolicy;
-use crate::media::session::MediaSession;
-pub use crate::media::signaling_link::TokenRenewer;
 
 /// What `initiateCall` gave the caller, and what can be read from its participant token.
 #[derive(Clone, PartialEq)]
@@ -138,31 +133,6 @@ impl BoundBackend {
     }
 }
 
-/// Joins media sessions; `events` receives the session's events until it ends.
-#[async_trait]
-pub trait MediaConnector: Send + Sync + 'static {
-    /// `renew`: where a fresh token comes from when the gateway refuses to resume the
-    /// signaling socket with this one (extended profile); `None` ends the call then.
-    async fn join(
-        &self,
-        token: &str,
-        owner: SessionOwner,
-        renew: Option<TokenRenewer>,
-    ) -> Result<Arc<dyn MediaLink>>;
-}
-
-/// One joined media session, owned by its call.
-#[async_trait]
-pub trait MediaLink: Send + Sync {
-    /// Leaves politely and stops every task of the session. Idempotent.
-    async fn leave(&self);
-    /// Restarts ICE now (the network changed).
-    async fn restart_ice(&self) -> Result<()>;
-    /// Setup milestones (benchmarks).
-    #[cfg_attr(not(feature = "testing"), allow(dead_code))]
-    fn timings(&self) -> Option<Timings>;
-}
-
 // ---- The real adapters ----
 
 /// `CallBackend` over the REST Lambda, with the identity in secure storage.
@@ -226,7 +196,7 @@ impl CallBackend for RestCallBackend {
             .initiate_call(&me.client_id, callee, me.secret.as_deref())
             .await;
         let initiated = self.noted(me, initiated)?;
-        let claims = crate::media::participant_token::decode_claims(&initiated.token);
+        let claims = crate::media::link::decode_claims(&initiated.token);
         Ok(OutgoingCall {
             callee_client_id: callee.to_string(),
             call_id: initiated.call_id,
@@ -273,74 +243,5 @@ impl CallBackend for RestCallBackend {
             .end_call(&me.client_id, call_id, me.secret.as_deref())
             .await;
         ignore_gone(self.noted(me, r))
-    }
-}
-
-/// `MediaConnector` over webrtc-rs and the v3 signaling gateway.
-pub struct WebRtcMedia {
-    pub gateway: crate::media::session::SignalingGateway,
-    pub audio: Arc<AudioBridge>,
-    /// How long a lost signaling socket may take to come back, in milliseconds (the app
-    /// can change it at any time; a session takes the value when it joins).
-    pub recovery_budget_ms: Arc<std::sync::atomic::AtomicU64>,
-}
-
-#[async_trait]
-impl MediaConnector for WebRtcMedia {
-    async fn join(
-        &self,
-        token: &str,
-        owner: SessionOwner,
-        renew: Option<TokenRenewer>,
-    ) -> Result<Arc<dyn MediaLink>> {
-        let host = crate::backend::urls::parse(&self.gateway.url)
-            .ok()
-            .and_then(|u| u.host_str().map(str::to_string))
-            .unwrap_or_default();
-        let session = MediaSession::join(
-            &self.gateway,
-            token,
-            IcePolicy::for_signaling_host(&host),
-            self.audio.clone(),
-            owner,
-            std::time::Duration::from_millis(
-                self.recovery_budget_ms
-                    .load(std::sync::atomic::Ordering::Relaxed),
-            ),
-            renew,
-        )
-        .await?;
-        let timings = session.timings.clone();
-        Ok(Arc::new(WebRtcLink {
-            session: tokio::sync::Mutex::new(Some(session)),
-            timings,
-        }))
-    }
-}
-
-struct WebRtcLink {
-    session: tokio::sync::Mutex<Option<MediaSession>>,
-    #[cfg_attr(not(feature = "testing"), allow(dead_code))]
-    timings: Arc<std::sync::Mutex<Timings>>,
-}
-
-#[async_trait]
-impl MediaLink for WebRtcLink {
-    async fn leave(&self) {
-        let session = self.session.lock().await.take();
-        if let Some(s) = session {
-            s.leave().await;
-        }
-    }
-
-    async fn restart_ice(&self) -> Result<()> {
-        if let Some(s) = self.session.lock().await.as_ref() {
-            s.restart_ice().await?;
-        }
-        Ok(())
-    }
-
-    fn timings(&self) -> Option<Timings> {
-        Some(super::events::lock(&self.timings).clone())
     }
 }

@@ -175,7 +175,7 @@ pub fn is_stale(push: &CallPush, now_ms: i64) -> bool {
     }
     push.token
         .as_deref()
-        .and_then(crate::media::participant_token::decode_claims)
+        .and_then(crate::media::link::decode_claims)
         .and_then(|c| c.exp)
         .is_some_and(|exp| exp.saturating_mul(1000) <= now_ms)
 }

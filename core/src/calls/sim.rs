@@ -11,12 +11,14 @@ use super::actor::Ports;
 use super::events::{lock, CallUpdate, Hub, UpdateKind};
 use super::machine::{CallState, EndReason, Profile};
 use super::manager::CallManager;
-use super::platform::{CallBackend, MediaConnector, MediaLink, OutgoingCall, Registration};
+use super::platform::{CallBackend, OutgoingCall, Registration};
 use super::{CallHandle, PushOutcome};
 use crate::backend::event_channel::ServerEvent;
 use crate::backend::rest::RestError;
 use crate::error::{Error, Result};
-use crate::media::link::{MediaEnd, MediaEvent, MediaEvents, SessionOwner, Timings};
+use crate::media::link::{
+    MediaConnector, MediaEnd, MediaError, MediaEvent, MediaEvents, MediaLink, SessionOwner, Timings,
+};
 
 /// What the simulated world saw, in order.
 #[derive(Default)]
@@ -124,7 +126,7 @@ struct SimMedia {
     /// The events sender of the last session joined, so a test can play the media's part.
     last: Mutex<Option<MediaEvents>>,
     /// The token renewer the last session got (what its link calls on a refused resume).
-    renew: Mutex<Option<super::platform::TokenRenewer>>,
+    renew: Mutex<Option<crate::media::link::TokenRenewer>>,
     leave_delay: Duration,
     /// The session reports remote audio before its join has returned (a fast gateway).
     connected_during_join: bool,
@@ -142,8 +144,8 @@ impl MediaConnector for SimMedia {
         &self,
         token: &str,
         owner: SessionOwner,
-        renew: Option<super::platform::TokenRenewer>,
-    ) -> Result<Arc<dyn MediaLink>> {
+        renew: Option<crate::media::link::TokenRenewer>,
+    ) -> std::result::Result<Arc<dyn MediaLink>, MediaError> {
         let events = owner.events;
         tokio::time::sleep(Duration::from_millis(50)).await;
         self.log.push(format!("join {token}"));
@@ -167,7 +169,7 @@ impl MediaLink for SimLink {
         self.log.push("leave");
         let _ = self.events.send(MediaEvent::Ended(MediaEnd::Left));
     }
-    async fn restart_ice(&self) -> Result<()> {
+    async fn restart_ice(&self) -> std::result::Result<(), MediaError> {
         self.log.push("restartIce");
         Ok(())
     }

@@ -1,13 +1,52 @@
-//! The face of media that calls see: what a joined session reports (`MediaEvent`, why it
-//! ended, `MediaStats`, the setup `Timings`) and how joining fails (`MediaError`). `calls/`,
-//! `error.rs` and the exported layer name media through these types; `session` and `clocks`
-//! produce them. A leaf: it imports nothing of the session's machinery.
+//! The face of media that calls see: the ports a call joins and drives a session through
+//! (`MediaConnector`, `MediaLink`), what a joined session reports (`MediaEvent`, why it
+//! ended, `MediaStats`, the setup `Timings`) and how joining fails (`MediaError`). `calls/`
+//! depends on media only through this module; `session`, `clocks` and `adapter` produce and
+//! implement it. A leaf: it imports nothing of the session's machinery.
 
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
+use async_trait::async_trait;
+
 use crate::cause::Cause;
 use crate::media::signaling;
+
+/// What a participant token says about its session (calls read its ids and expiry).
+pub use crate::media::participant_token::decode_claims;
+
+/// Fetches a fresh participant token for the same participant (the extended backend's
+/// `renewToken`), for when the gateway refuses to resume with the current one.
+pub type TokenRenewer = std::sync::Arc<
+    dyn Fn() -> futures_util::future::BoxFuture<'static, Result<String, String>> + Send + Sync,
+>;
+
+/// The port calls join media through: a session for a participant token, reporting to its
+/// owner (`SessionOwner`) until it ends. `media::adapter` is the real one (webrtc-rs and the
+/// v3 gateway); the call layer's simulated platform has its own.
+#[async_trait]
+pub trait MediaConnector: Send + Sync + 'static {
+    /// `renew`: where a fresh token comes from when the gateway refuses to resume the
+    /// signaling socket with this one (extended profile); `None` ends the call then.
+    async fn join(
+        &self,
+        token: &str,
+        owner: SessionOwner,
+        renew: Option<TokenRenewer>,
+    ) -> Result<Arc<dyn MediaLink>, MediaError>;
+}
+
+/// One joined media session, owned by its call.
+#[async_trait]
+pub trait MediaLink: Send + Sync {
+    /// Leaves politely and stops every task of the session. Idempotent.
+    async fn leave(&self);
+    /// Restarts ICE now (the network changed).
+    async fn restart_ice(&self) -> Result<(), MediaError>;
+    /// Setup milestones (benchmarks).
+    #[cfg_attr(not(feature = "testing"), allow(dead_code))]
+    fn timings(&self) -> Option<Timings>;
+}
 
 #[derive(Debug, Clone, thiserror::Error, PartialEq)]
 pub enum MediaError {

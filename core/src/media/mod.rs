@@ -7,6 +7,7 @@
 //! format below, the Opus `codec`, the receive-side `jitter` buffer, the app's PCM in and
 //! out (`audio_bridge`), and test `tone`s with a detector.
 
+pub mod adapter;
 pub mod audio_bridge;
 pub mod bitrate;
 pub mod clocks;

@@ -40,11 +40,7 @@ const MAX_BACKOFF: Duration = Duration::from_secs(2);
 const ATTEMPT_EVERY: Duration = Duration::from_millis(300);
 const MAX_IN_FLIGHT: usize = 6;
 
-/// Fetches a fresh participant token for the same participant (the extended backend's
-/// `renewToken`), for when the gateway refuses to resume with the current one.
-pub type TokenRenewer = std::sync::Arc<
-    dyn Fn() -> futures_util::future::BoxFuture<'static, Result<String, String>> + Send + Sync,
->;
+pub use crate::media::link::TokenRenewer;
 
 /// Fresh tokens tried per outage before the link gives up.
 const MAX_RENEWALS: u32 = 2;
