@@ -441,9 +441,14 @@ impl Actor {
                 }
             }
             Msg::Joined(Err(e)) => {
+                // The call ends first, then its waiters hear the typed error: whoever awaited
+                // the join finds the device free (a join right after a refused one is not
+                // "already in a call").
                 let detail = e.to_string();
-                self.answer_join_waiters(Err(e));
+                let waiters = std::mem::take(&mut self.join_waiters);
                 self.apply(Input::MediaFailed(detail), None);
+                self.join_waiters = waiters;
+                self.answer_join_waiters(Err(e));
             }
             Msg::Released(error) => {
                 self.releasing = false;

@@ -18,6 +18,7 @@ pub mod jitter;
 pub mod link;
 pub mod participant_token;
 pub mod peer;
+pub mod recovery;
 pub mod session;
 pub mod signaling;
 pub mod signaling_link;

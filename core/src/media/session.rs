@@ -28,6 +28,7 @@ use crate::media::link::{
     mark, MediaEnd, MediaError, MediaEvent, MediaEvents, SessionOwner, Timings,
 };
 use crate::media::peer::{self, IcePolicy, Peer, PeerEvent};
+use crate::media::recovery::{Action as RecoveryAction, Input as RecoveryInput, Recovery};
 use crate::media::signaling::{self, PublishAnswer, RevisionGate, RpcError, SubscribeOffer};
 use crate::media::signaling_link::{self, LinkEvent};
 
@@ -152,6 +153,12 @@ async fn heartbeat_responder(channel: Arc<dyn DataChannel>) {
             }
         }
     }
+}
+
+/// A factor in [0.5, 1] that spreads restarts (the recovery machine takes it as input, so it
+/// stays pure).
+fn jitter_factor() -> f64 {
+    0.5 + (uuid::Uuid::new_v4().as_u128() % 1000) as f64 / 2000.0
 }
 
 /// No trickle: after set_local_description, wait until the SDP carries our candidates.
@@ -410,57 +417,21 @@ impl Driver {
         let (sub_tx, mut sub_events) = mpsc::unbounded_channel::<PeerEvent>();
         let mut ping = tokio::time::interval(Duration::from_secs(signaling::PING_INTERVAL_SECS));
         ping.reset();
-        // The media path (the publishing connection) and the signaling socket recover
-        // independently; the call is Reconnecting while either is down.
-        let mut media_down = false;
-        let mut signaling_down = false;
-        // A failed media path: ICE restarts with backoff until the budget runs out.
-        let mut failed_since: Option<tokio::time::Instant> = None;
-        let mut next_restart: Option<tokio::time::Instant> = None;
-        let mut restart_backoff = crate::backend::backoff::Backoff::capped(Duration::from_secs(2));
-        let end = loop {
-            let restart_at = next_restart;
-            tokio::select! {
-                _ = tokio::time::sleep_until(restart_at.unwrap_or_else(tokio::time::Instant::now)), if restart_at.is_some() && !signaling_down => {
-                    let since = failed_since.unwrap_or_else(tokio::time::Instant::now);
-                    if since.elapsed() > self.recovery_budget {
-                        break MediaEnd::ConnectionLost(format!(
-                            "the media connection did not come back within {:?}", self.recovery_budget
-                        ));
-                    }
-                    if let Err(e) = restart_ice(&self.publish, &self.rpc, &self.stream_id).await {
-                        tracing::info!(target: "dialtone::media", "ICE restart failed ({e}); trying again");
-                    }
-                    // Connected clears this; another failure or no progress tries again.
-                    next_restart = Some(tokio::time::Instant::now() + crate::backend::backoff::jitter(restart_backoff.peek()).max(Duration::from_millis(500)));
-                    restart_backoff.wait_none();
+        // The media path and the signaling socket recover as `media::recovery` decides;
+        // this loop feeds it what happens and performs what it says.
+        let mut recovery = Recovery::new(self.recovery_budget);
+        let end = 'run: loop {
+            let restart_at = recovery.restart_at().map(tokio::time::Instant::from_std);
+            let input = tokio::select! {
+                _ = tokio::time::sleep_until(restart_at.unwrap_or_else(tokio::time::Instant::now)), if restart_at.is_some() => {
+                    Some(RecoveryInput::RestartDue { jitter: jitter_factor() })
                 }
                 n = link.recv() => match n {
-                    Some(LinkEvent::Lost) => {
-                        if !media_down && !signaling_down {
-                            let _ = self.events.send(MediaEvent::Reconnecting);
-                        }
-                        signaling_down = true;
-                    }
-                    Some(LinkEvent::Restored) => {
-                        signaling_down = false;
-                        let unanswered = self.republish.swap(false, std::sync::atomic::Ordering::SeqCst);
-                        if media_down || unanswered {
-                            // The media path went too (or holds an offer the gateway never
-                            // saw): publish again with an ICE restart; the SFU's next
-                            // sdpOffer renews the subscribing side.
-                            let prefs = self.rpc.call("setMediaPreferences", json!({"protocol": "WEBRTC"})).await;
-                            if let Err(e) = prefs.and(restart_ice(&self.publish, &self.rpc, &self.stream_id).await) {
-                                tracing::warn!(target: "dialtone::media", "re-publishing after the outage failed: {e}");
-                            }
-                        }
-                        if !media_down {
-                            // The media path is not known to be down: the call is back. (A
-                            // down one reports Connected when its connection does.)
-                            let _ = self.events.send(MediaEvent::Connected);
-                        }
-                    }
-                    Some(LinkEvent::GaveUp(why)) => break MediaEnd::ConnectionLost(why),
+                    Some(LinkEvent::Lost) => Some(RecoveryInput::SignalingLost),
+                    Some(LinkEvent::Restored) => Some(RecoveryInput::SignalingRestored {
+                        unanswered_offer: self.republish.swap(false, std::sync::atomic::Ordering::SeqCst),
+                    }),
+                    Some(LinkEvent::GaveUp(why)) => Some(RecoveryInput::SignalingGaveUp(why)),
                     Some(LinkEvent::Notification(method, params)) if method == "sdpOffer" => {
                         match serde_json::from_value::<SubscribeOffer>(params) {
                             Ok(offer) => {
@@ -470,8 +441,12 @@ impl Driver {
                             }
                             Err(e) => tracing::warn!(target: "dialtone::media", "malformed sdpOffer: {e}"),
                         }
+                        None
                     }
-                    Some(LinkEvent::Notification(method, _)) => tracing::debug!(target: "dialtone::media", "ignoring notification {method}"),
+                    Some(LinkEvent::Notification(method, _)) => {
+                        tracing::debug!(target: "dialtone::media", "ignoring notification {method}");
+                        None
+                    }
                     None => break MediaEnd::SignalingClosed,
                 },
                 ev = pub_events.recv() => match ev {
@@ -479,41 +454,16 @@ impl Driver {
                         tracing::debug!(target: "dialtone::media", "publishing connection: {state}");
                         match state {
                             RTCPeerConnectionState::Connected => {
-                                self.send.set_path_up(true);
                                 mark(&self.timings, |t| &mut t.ice_connected);
                                 mark(&self.timings, |t| &mut t.dtls_connected);
-                                failed_since = None;
-                                next_restart = None;
-                                restart_backoff.reset();
-                                if media_down {
-                                    media_down = false;
-                                    if !signaling_down {
-                                        let _ = self.events.send(MediaEvent::Connected);
-                                    }
-                                }
+                                Some(RecoveryInput::PathConnected)
                             }
-                            RTCPeerConnectionState::Disconnected => {
-                                self.send.set_path_up(false);
-                                if !media_down && !signaling_down {
-                                    let _ = self.events.send(MediaEvent::Reconnecting);
-                                }
-                                media_down = true;
-                            }
-                            RTCPeerConnectionState::Failed => {
-                                self.send.set_path_up(false);
-                                if !media_down && !signaling_down {
-                                    let _ = self.events.send(MediaEvent::Reconnecting);
-                                }
-                                media_down = true;
-                                failed_since.get_or_insert_with(tokio::time::Instant::now);
-                                // Restart now, then with backoff while it keeps failing (the
-                                // restart waits for the signaling socket if that is down too).
-                                next_restart.get_or_insert_with(tokio::time::Instant::now);
-                            }
-                            _ => {}
+                            RTCPeerConnectionState::Disconnected => Some(RecoveryInput::PathDisconnected),
+                            RTCPeerConnectionState::Failed => Some(RecoveryInput::PathFailed),
+                            _ => None,
                         }
                     }
-                    Some(_) => {}
+                    Some(_) => None,
                     None => break MediaEnd::ConnectionFailed,
                 },
                 ev = sub_events.recv() => {
@@ -526,8 +476,44 @@ impl Driver {
                         ));
                         self.children.push(handle.abort_handle());
                     }
+                    None
                 },
-                _ = ping.tick() => self.rpc.notify_ping(),
+                _ = ping.tick() => {
+                    self.rpc.notify_ping();
+                    None
+                }
+            };
+            let Some(input) = input else { continue };
+            let now = tokio::time::Instant::now().into_std();
+            for action in recovery.step(input, now) {
+                match action {
+                    RecoveryAction::ReportReconnecting => {
+                        let _ = self.events.send(MediaEvent::Reconnecting);
+                    }
+                    RecoveryAction::ReportConnected => {
+                        let _ = self.events.send(MediaEvent::Connected);
+                    }
+                    RecoveryAction::PathUp(up) => self.send.set_path_up(up),
+                    RecoveryAction::RestartIce => {
+                        if let Err(e) = restart_ice(&self.publish, &self.rpc, &self.stream_id).await
+                        {
+                            tracing::info!(target: "dialtone::media", "ICE restart failed ({e}); trying again");
+                        }
+                    }
+                    RecoveryAction::Republish => {
+                        // The SFU's next sdpOffer renews the subscribing side.
+                        let prefs = self
+                            .rpc
+                            .call("setMediaPreferences", json!({"protocol": "WEBRTC"}))
+                            .await;
+                        if let Err(e) =
+                            prefs.and(restart_ice(&self.publish, &self.rpc, &self.stream_id).await)
+                        {
+                            tracing::warn!(target: "dialtone::media", "re-publishing after the outage failed: {e}");
+                        }
+                    }
+                    RecoveryAction::GiveUp(why) => break 'run MediaEnd::ConnectionLost(why),
+                }
             }
         };
         for c in self.children.drain(..) {

@@ -22,28 +22,18 @@ use crate::backend::backoff::Backoff;
 use crate::backend::websocket::{ConnectError, Connector, Socket};
 use crate::media::signaling::{self, Inbound, RpcError};
 
-/// WebSocket pings while connected; any frame from the gateway counts as life.
-pub const KEEPALIVE: Duration = Duration::from_secs(2);
-/// Silence after which the socket is declared lost.
-pub const SILENCE: Duration = Duration::from_secs(6);
 /// A ping with this payload, queued by the session when the device's network changed, asks
-/// for an answer within `PROBE_TIMEOUT`: a socket on a network that is gone is declared lost
-/// then, not after `SILENCE`.
+/// for an answer within `recovery::PROBE_TIMEOUT`.
 pub const PROBE: &[u8] = b"dialtone-probe";
-pub const PROBE_TIMEOUT: Duration = Duration::from_millis(1500);
-/// How long a lost socket may take to come back before the call ends, unless the app says
-/// otherwise (`DialtoneClient.setConnectionRecoveryBudget`).
-pub const DEFAULT_BUDGET: Duration = Duration::from_secs(30);
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
-const MAX_BACKOFF: Duration = Duration::from_secs(2);
-/// While attempts hang (a blackout drops the SYNs), another starts this often.
-const ATTEMPT_EVERY: Duration = Duration::from_millis(300);
-const MAX_IN_FLIGHT: usize = 6;
+// Every other constant of recovery is `media::recovery`'s.
+pub use crate::media::recovery::{DEFAULT_BUDGET, KEEPALIVE, PROBE_TIMEOUT, SILENCE};
+use crate::media::recovery::{
+    RESUME_ATTEMPT_EVERY as ATTEMPT_EVERY, RESUME_CONNECT_TIMEOUT as CONNECT_TIMEOUT,
+    RESUME_IN_FLIGHT as MAX_IN_FLIGHT, RESUME_MAX_BACKOFF as MAX_BACKOFF,
+    RESUME_MAX_RENEWALS as MAX_RENEWALS,
+};
 
 pub use crate::media::link::TokenRenewer;
-
-/// Fresh tokens tried per outage before the link gives up.
-const MAX_RENEWALS: u32 = 2;
 
 /// What the link tells the session.
 #[derive(Debug)]
