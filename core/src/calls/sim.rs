@@ -878,7 +878,7 @@ async fn a_hangup_racing_a_remote_end_returns_when_the_release_is_done() {
 /// the real recovery machine (`media::recovery`), and whose actions become the media events
 /// the call sees, on tokio's paused clock (as RingRTC's `inject_ice_failed`).
 struct SimSession {
-    recovery: crate::media::recovery::Recovery,
+    recovery: crate::media::link::recovery::Recovery,
     events: MediaEvents,
     log: Arc<Log>,
 }
@@ -886,14 +886,16 @@ struct SimSession {
 impl SimSession {
     fn of(w: &World) -> SimSession {
         SimSession {
-            recovery: crate::media::recovery::Recovery::new(crate::media::recovery::DEFAULT_BUDGET),
+            recovery: crate::media::link::recovery::Recovery::new(
+                crate::media::link::recovery::DEFAULT_BUDGET,
+            ),
             events: lock(&w.media.last).clone().expect("a joined session"),
             log: w.log.clone(),
         }
     }
 
-    fn feed(&mut self, input: crate::media::recovery::Input) {
-        use crate::media::recovery::Action;
+    fn feed(&mut self, input: crate::media::link::recovery::Input) {
+        use crate::media::link::recovery::Action;
         let now = tokio::time::Instant::now().into_std();
         for action in self.recovery.step(input, now) {
             let _ = match action {
@@ -919,14 +921,14 @@ impl SimSession {
     async fn run_restarts(&mut self) {
         while let Some(at) = self.recovery.restart_at() {
             tokio::time::sleep_until(tokio::time::Instant::from_std(at)).await;
-            self.feed(crate::media::recovery::Input::RestartDue { jitter: 1.0 });
+            self.feed(crate::media::link::recovery::Input::RestartDue { jitter: 1.0 });
         }
     }
 }
 
 #[tokio::test(start_paused = true)]
 async fn through_the_recovery_machine_a_lost_path_or_socket_reconnects() {
-    use crate::media::recovery::Input as R;
+    use crate::media::link::recovery::Input as R;
     for p in profiles() {
         let w = world(p);
         let call = w.m.start_call("bob").await.unwrap();
@@ -962,7 +964,7 @@ async fn through_the_recovery_machine_a_lost_path_or_socket_reconnects() {
 
 #[tokio::test(start_paused = true)]
 async fn through_the_recovery_machine_a_path_that_stays_failed_ends_at_the_budget() {
-    use crate::media::recovery::Input as R;
+    use crate::media::link::recovery::Input as R;
     let w = world(Profile::Seed);
     let call = w.m.start_call("bob").await.unwrap();
     let mut s = SimSession::of(&w);
@@ -975,13 +977,13 @@ async fn through_the_recovery_machine_a_path_that_stays_failed_ends_at_the_budge
     s.run_restarts().await;
     let lasted = failed_at.elapsed();
     assert!(
-        lasted > crate::media::recovery::DEFAULT_BUDGET
-            && lasted < crate::media::recovery::DEFAULT_BUDGET + Duration::from_secs(3),
+        lasted > crate::media::link::recovery::DEFAULT_BUDGET
+            && lasted < crate::media::link::recovery::DEFAULT_BUDGET + Duration::from_secs(3),
         "{lasted:?}"
     );
     let want = format!(
         "the media connection did not come back within {:?}",
-        crate::media::recovery::DEFAULT_BUDGET
+        crate::media::link::recovery::DEFAULT_BUDGET
     );
     reach(&call, CallState::Ended(EndReason::ConnectionLost(want))).await;
     // About one restart every 2 s once backed off.
@@ -1000,7 +1002,7 @@ async fn through_the_recovery_machine_a_path_that_stays_failed_ends_at_the_budge
 /// the call gave its session) and comes back; the seed has none, and the call ends.
 #[tokio::test(start_paused = true)]
 async fn through_the_recovery_machine_a_refused_resume_is_renewed_on_extended_and_fatal_on_seed() {
-    use crate::media::recovery::Input as R;
+    use crate::media::link::recovery::Input as R;
     for p in profiles() {
         let w = world(p);
         let call = w.m.start_call("bob").await.unwrap();

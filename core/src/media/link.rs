@@ -14,6 +14,10 @@ use crate::media::signaling;
 
 /// What a participant token says about its session (calls read its ids and expiry).
 pub use crate::media::participant_token::decode_claims;
+/// The recovery machine, for the call layer's simulated session (`calls/sim.rs`), which
+/// drives the real one.
+#[cfg(test)]
+pub use crate::media::recovery;
 
 /// Fetches a fresh participant token for the same participant (the extended backend's
 /// `renewToken`), for when the gateway refuses to resume with the current one.
