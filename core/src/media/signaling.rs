@@ -155,8 +155,16 @@ pub fn offer_params(sdp_offer: &str, stream_ids: &[&str]) -> Value {
 pub fn rewrite_setup(sdp: &str, role: &str) -> String {
     let eol = if sdp.contains("\r\n") { "\r\n" } else { "\n" };
     let mut out = String::with_capacity(sdp.len());
-    for line in sdp.split(eol) {
-        if line.is_empty() {
+    // Lines as the SDP parser reads them: split at '\n', a '\r' before it dropped.
+    for raw in sdp.split('\n') {
+        let line = raw.strip_suffix('\r').unwrap_or(raw);
+        // The session URI (informational, RFC 8866 §5.5; JSEP ignores it) and a non-ASCII
+        // extension URI go no further: webrtc's parser hands them to the URL parser, whose
+        // ASCII-only IDNA step is not for them (fuzzing, `sdp_offer`).
+        if line.is_empty()
+            || line.starts_with("u=")
+            || (line.starts_with("a=extmap") && !line.is_ascii())
+        {
             continue;
         }
         if line.starts_with("a=setup:") {
@@ -209,6 +217,35 @@ impl RevisionGate {
 
 #[cfg(test)]
 mod tests {
+
+    /// A gateway's offer with a URI the parser would pass to the URL parser's IDNA step
+    /// (non-ASCII host, uppercase ASCII): fuzzing found it tripping idna_adapter's debug
+    /// assertion inside webrtc's SDP parser. The rewrite drops the informational `u=` line
+    /// and any non-ASCII `a=extmap`, so the parser never sees them.
+    #[test]
+    fn uris_the_parser_cannot_take_never_reach_it() {
+        let offer = "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nu=https://A\u{fc}.x/\r\nt=0 0\r\n\
+                     m=audio 9 UDP/TLS/RTP/SAVPF 111\r\nc=IN IP4 0.0.0.0\r\n\
+                     a=extmap:1 https://B\u{fc}.y/\r\na=setup:actpass\r\n";
+        let rewritten = rewrite_setup(offer, "active");
+        assert!(!rewritten.contains("u="), "{rewritten}");
+        assert!(!rewritten.contains("extmap"), "{rewritten}");
+        assert!(rewritten.contains("a=setup:active"));
+        let parsed = rtc::peer_connection::sdp::RTCSessionDescription::offer(rewritten)
+            .unwrap()
+            .unmarshal();
+        assert!(parsed.is_ok(), "{parsed:?}");
+        // A URI line behind a bare '\n' in a CRLF offer is a line to the parser too.
+        let hidden = rewrite_setup("v=0\r\ns=-\nu=https://A\u{fc}.x/\r\n", "active");
+        assert!(!hidden.contains("u="), "{hidden}");
+        // An ASCII extmap stays.
+        let kept = rewrite_setup(
+            "a=extmap:1 urn:ietf:params:rtp-hdrext:ssrc-audio-level\r\n",
+            "active",
+        );
+        assert!(kept.contains("extmap"));
+    }
+
     use super::*;
 
     #[test]
