@@ -14,6 +14,8 @@ mod account;
 mod backend;
 mod calls;
 mod cause;
+#[cfg(test)]
+mod diagrams;
 mod engine;
 mod error;
 mod ffi;

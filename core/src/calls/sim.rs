@@ -926,16 +926,22 @@ impl SimSession {
     }
 }
 
+/// A placed call of `p` Connected through a `SimSession` whose path is up.
+async fn connected_through_the_machine(p: Profile) -> (World, Arc<CallHandle>, SimSession) {
+    let w = world(p);
+    let call = w.m.start_call("bob").await.unwrap();
+    let mut s = SimSession::of(&w);
+    s.feed(crate::media::link::recovery::Input::PathConnected);
+    w.media_event(MediaEvent::Connected);
+    reach(&call, CallState::Connected).await;
+    (w, call, s)
+}
+
 #[tokio::test(start_paused = true)]
 async fn through_the_recovery_machine_a_lost_path_or_socket_reconnects() {
     use crate::media::link::recovery::Input as R;
     for p in profiles() {
-        let w = world(p);
-        let call = w.m.start_call("bob").await.unwrap();
-        let mut s = SimSession::of(&w);
-        s.feed(R::PathConnected);
-        w.media_event(MediaEvent::Connected);
-        reach(&call, CallState::Connected).await;
+        let (w, call, mut s) = connected_through_the_machine(p).await;
         // The media path drops and comes back by itself.
         s.feed(R::PathDisconnected);
         reach(&call, CallState::Reconnecting).await;
@@ -965,12 +971,7 @@ async fn through_the_recovery_machine_a_lost_path_or_socket_reconnects() {
 #[tokio::test(start_paused = true)]
 async fn through_the_recovery_machine_a_path_that_stays_failed_ends_at_the_budget() {
     use crate::media::link::recovery::Input as R;
-    let w = world(Profile::Seed);
-    let call = w.m.start_call("bob").await.unwrap();
-    let mut s = SimSession::of(&w);
-    s.feed(R::PathConnected);
-    w.media_event(MediaEvent::Connected);
-    reach(&call, CallState::Connected).await;
+    let (w, call, mut s) = connected_through_the_machine(Profile::Seed).await;
     let failed_at = tokio::time::Instant::now();
     s.feed(R::PathFailed);
     reach(&call, CallState::Reconnecting).await;
@@ -1004,12 +1005,7 @@ async fn through_the_recovery_machine_a_path_that_stays_failed_ends_at_the_budge
 async fn through_the_recovery_machine_a_refused_resume_is_renewed_on_extended_and_fatal_on_seed() {
     use crate::media::link::recovery::Input as R;
     for p in profiles() {
-        let w = world(p);
-        let call = w.m.start_call("bob").await.unwrap();
-        let mut s = SimSession::of(&w);
-        s.feed(R::PathConnected);
-        w.media_event(MediaEvent::Connected);
-        reach(&call, CallState::Connected).await;
+        let (w, call, mut s) = connected_through_the_machine(p).await;
         s.feed(R::SignalingLost);
         reach(&call, CallState::Reconnecting).await;
         // The gateway refuses the old token (401): what the signaling link does then.

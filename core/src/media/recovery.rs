@@ -471,19 +471,7 @@ mod tests {
     /// restart timer's two outcomes.
     #[test]
     fn the_recovery_diagram_in_architecture_md_is_the_table() {
-        let doc = include_str!("../../../ARCHITECTURE.md");
-        let block = doc
-            .split("```mermaid")
-            .find(|b| b.contains("%% media recovery"))
-            .and_then(|b| b.split("```").next())
-            .expect("ARCHITECTURE.md has the media recovery diagram");
-        let mut drawn: Vec<String> = block
-            .lines()
-            .map(str::trim)
-            .filter(|l| l.contains("-->") && !l.contains("[*]"))
-            .map(str::to_string)
-            .collect();
-        drawn.sort();
+        let drawn = crate::diagrams::drawn_transitions("%% media recovery");
         let name = |i: &Input| match i {
             Input::SignalingRestored { .. } => "SignalingRestored".to_string(),
             Input::SignalingGaveUp(_) => "SignalingGaveUp".to_string(),
