@@ -181,6 +181,106 @@ async fn a_calls_mute_ends_with_it_and_the_next_call_is_heard() {
     }
 }
 
+/// One call receives two remote streams at once: Carol joins Alice and Bob's session with a
+/// participant token of her own (the mock adds her, as an app server would with Bandwidth's
+/// `addParticipantToSession`) and sends 660 Hz. Bob's call plays each stream through its own
+/// pipeline and hears both tones, distinctly, in the mix, with figures per stream. When Carol
+/// leaves, the SFU's next offer no longer sends her stream: Bob's call ends her voice and
+/// keeps hearing Alice, alone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_call_hears_two_remote_streams_apart_and_keeps_the_first_when_the_second_goes() {
+    const THREE: [f32; 3] = [440.0, 660.0, 880.0];
+    let m = mock().await;
+    let c = connected_call(&m).await;
+    eventually("Bob to hear Alice alone", 15, || {
+        c.bob.heard_remote_tones(THREE.to_vec()) == [440.0]
+    })
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let carol = phone(&m, &dir);
+    let carol_id = carol
+        .register(dialtone::PushToken {
+            kind: dialtone::PushKind::Fcm,
+            token: "carol-fcm".into(),
+        })
+        .await
+        .unwrap();
+    carol.set_audio_source(AudioSource::Tone {
+        frequency_hz: 660.0,
+    });
+    let token = m
+        .add_participant(&c.session_id, &carol_id)
+        .expect("the session is live");
+    let carol_call = carol.join_call(token).await.unwrap();
+    eventually("Bob to hear Alice and Carol, both", 20, || {
+        c.bob.heard_remote_tones(THREE.to_vec()) == [440.0, 660.0]
+    })
+    .await;
+    let streams = |events: &Events| {
+        events
+            .last(|e| match e {
+                CallEvent::Stats { streams, .. } => Some(streams.clone()),
+                _ => None,
+            })
+            .unwrap_or_default()
+    };
+    eventually("Bob's stats to show two streams, each heard", 5, || {
+        let s = streams(&c.bob_events);
+        s.len() == 2
+            && s.iter()
+                .all(|s| s.packets_received > 25 && s.audio_level > 0.05)
+    })
+    .await;
+    let both = streams(&c.bob_events);
+    assert_ne!(both[0].stream_id, both[1].stream_id);
+    // Alice hears Bob and Carol too.
+    eventually("Alice to hear Bob and Carol", 15, || {
+        c.alice.heard_remote_tones(THREE.to_vec()) == [660.0, 880.0]
+    })
+    .await;
+
+    carol_call.hangup().await.unwrap();
+    eventually("Bob to hear Alice alone again", 15, || {
+        c.bob.heard_remote_tones(THREE.to_vec()) == [440.0]
+    })
+    .await;
+    eventually("Bob's stats to show one stream", 5, || {
+        streams(&c.bob_events).len() == 1
+    })
+    .await;
+    // Still Alice's, and still playing; the call's totals keep Carol's packets.
+    let mut left = streams(&c.bob_events);
+    let alice_stream = left.pop().unwrap();
+    assert!(both.iter().any(|s| s.stream_id == alice_stream.stream_id));
+    let received_before = alice_stream.packets_received;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let now = streams(&c.bob_events);
+    assert!(now[0].packets_received > received_before + 25, "{now:?}");
+    let total = c
+        .bob_events
+        .last(|e| match e {
+            CallEvent::Stats {
+                packets_received, ..
+            } => Some(*packets_received),
+            _ => None,
+        })
+        .unwrap();
+    assert!(
+        total > now[0].packets_received + 25,
+        "Carol's packets still count"
+    );
+    assert!(
+        c.bob_events.states().last() == Some(&CallState::Connected),
+        "a stream leaving is not a change of the call's state"
+    );
+    c.alice.end_call().await.unwrap();
+    c.bob.end_call().await.unwrap();
+    eventually("the SFU to forget the session", 5, || {
+        m.media_counts() == (0, 0)
+    })
+    .await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn invalid_expired_and_wrong_version_tokens_are_refused_clearly() {
     let m = mock().await;

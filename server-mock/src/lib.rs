@@ -289,6 +289,30 @@ impl MockServer {
         self.shared.tokens.issue(claims)
     }
 
+    /// Adds a participant to a live session (as Bandwidth's `addParticipantToSession` would
+    /// for an app server) and returns its participant token, or `None` when the session is
+    /// over. A test's third phone joins with it and publishes a second stream into the call;
+    /// the `clientId` it is listed under is `label`.
+    pub fn add_participant(&self, session_id: &str, label: &str) -> Option<String> {
+        let participant_id = uuid::Uuid::new_v4().to_string();
+        {
+            let mut st = self.shared.state.lock().expect("state lock");
+            st.sessions
+                .get_mut(session_id)?
+                .participants
+                .push((label.to_string(), participant_id.clone()));
+        }
+        Some(self.shared.tokens.issue(&tokens::Claims {
+            a: self.shared.account_id.clone(),
+            p: participant_id,
+            v: "v3".into(),
+            exp: time::now_ms() / 1000
+                + self.shared.config.participant_token_lifetime.as_secs() as i64,
+            tid: session_id.to_string(),
+            iss: "mock:00".into(),
+        }))
+    }
+
     /// Drops the media side of a session (its signaling sockets and peer connections), as a
     /// gateway failure would, without touching the REST state.
     pub async fn drop_media_session(&self, session_id: &str) {

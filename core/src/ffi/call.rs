@@ -128,7 +128,29 @@ pub enum CallEvent {
         /// The bitrate the encoder aims for now, bit/s (W3C `targetBitrate`): it falls with
         /// loss and with a queue building on the path.
         target_bitrate_bps: u32,
+        /// Each remote stream the call plays, with its own figures (a 1:1 call has one; a
+        /// room has one per member who publishes). The figures above are over all of them.
+        streams: Vec<RemoteStreamStats>,
     },
+}
+
+/// One remote stream of a call: what its own receive pipeline saw and played.
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct RemoteStreamStats {
+    /// The stream's id (the msid the gateway's offer gives it).
+    pub stream_id: String,
+    pub packets_received: u64,
+    pub packets_lost: u64,
+    pub packet_loss: f32,
+    pub jitter_ms: f64,
+    pub bytes_received: u64,
+    pub concealed_samples: u64,
+    pub fec_recovered_samples: u64,
+    pub jitter_buffer_target_ms: u32,
+    pub inserted_samples_for_deceleration: u64,
+    pub removed_samples_for_acceleration: u64,
+    /// The level of its latest frame, 0.0 (silence) to 1.0 (full scale).
+    pub audio_level: f32,
 }
 
 impl From<CallUpdate> for CallEvent {
@@ -159,6 +181,24 @@ impl From<CallUpdate> for CallEvent {
                 bytes_sent: s.bytes_sent,
                 bytes_received: s.bytes_received,
                 target_bitrate_bps: s.target_bitrate_bps,
+                streams: s
+                    .streams
+                    .into_iter()
+                    .map(|r| RemoteStreamStats {
+                        stream_id: r.stream_id,
+                        packets_received: r.packets_received,
+                        packets_lost: r.packets_lost,
+                        packet_loss: r.packet_loss,
+                        jitter_ms: r.jitter_ms,
+                        bytes_received: r.bytes_received,
+                        concealed_samples: r.concealed_samples,
+                        fec_recovered_samples: r.fec_recovered_samples,
+                        jitter_buffer_target_ms: r.jitter_buffer_target_ms,
+                        inserted_samples_for_deceleration: r.inserted_samples_for_deceleration,
+                        removed_samples_for_acceleration: r.removed_samples_for_acceleration,
+                        audio_level: r.audio_level,
+                    })
+                    .collect(),
             },
         }
     }
@@ -705,5 +745,11 @@ impl DialtoneClient {
         self.engine
             .audio()
             .dominant_remote_frequency(&candidates_hz)
+    }
+
+    /// Every one of `candidates_hz` clearly present in the last half second of received
+    /// audio (a call mixing several remote voices hears several), in the order given.
+    pub fn heard_remote_tones(&self, candidates_hz: Vec<f32>) -> Vec<f32> {
+        self.engine.audio().remote_frequencies(&candidates_hz)
     }
 }

@@ -258,6 +258,34 @@ impl AudioBridge {
         (*v * 2 >= frames).then(|| candidates[i])
     }
 
+    /// Every one of `candidates` present in at least half of the last half second's voiced
+    /// frames (a mix of several tones has each at a share of the power: over 0.1 each for
+    /// up to four equal tones, where a pure one is near 0.5).
+    pub fn remote_frequencies(&self, candidates: &[f32]) -> Vec<f32> {
+        let recent = lock(&self.recent);
+        let frames = recent.1.min(RECENT_FRAMES);
+        let voiced: Vec<&Frame> = recent
+            .0
+            .iter()
+            .take(frames)
+            .filter(|f| crate::media::level(&f[..]) >= 0.01)
+            .collect();
+        if voiced.len() * 2 < frames.max(1) {
+            return Vec::new();
+        }
+        candidates
+            .iter()
+            .copied()
+            .filter(|&f| {
+                let hits = voiced
+                    .iter()
+                    .filter(|fr| relative_power(&fr[..], f) > 0.1)
+                    .count();
+                hits * 2 >= voiced.len()
+            })
+            .collect()
+    }
+
     /// Poisons the received-audio lock, as a panic on the playout clock would (tests).
     #[cfg(test)]
     pub(crate) fn poison_for_test(&self) {
@@ -369,6 +397,22 @@ mod tests {
         }
         assert!(a.local_level() > 0.1);
         assert_eq!(b.dominant_remote_frequency(&[440.0, 880.0]), Some(880.0));
+        assert_eq!(b.remote_frequencies(&[440.0, 660.0, 880.0]), [880.0]);
+        // A mix of two tones: both are heard, the third candidate is not.
+        let (mut t440, mut t660) = (
+            ToneGenerator::new(440.0, 0.3),
+            ToneGenerator::new(660.0, 0.3),
+        );
+        let (mut x, mut y) = ([0i16; FRAME_SAMPLES], [0i16; FRAME_SAMPLES]);
+        for _ in 0..RECENT_FRAMES {
+            t440.fill(&mut x);
+            t660.fill(&mut y);
+            for (x, y) in x.iter_mut().zip(y.iter()) {
+                *x += *y;
+            }
+            b.deliver_playback_frame(&x);
+        }
+        assert_eq!(b.remote_frequencies(&[440.0, 660.0, 880.0]), [440.0, 660.0]);
         a.next_capture_frame(&mut frame, true);
         assert!(frame.iter().all(|&s| s == 0));
         assert_eq!(a.local_level(), 0.0);

@@ -1,7 +1,7 @@
 //! The clocks of a joined media session, each a task of its own: the send clock (every
-//! 20 ms a frame from the app, Opus-encoded, as one RTP packet; DTX), the receive task (RTP
-//! into the jitter buffer and the receive statistics), the playout clock (every 20 ms the
-//! next frame decoded, concealed or spliced for the app) and the stats clock (once a second:
+//! 20 ms a frame from the app, Opus-encoded, as one RTP packet; DTX), a receive task per
+//! remote track (its RTP into its own voice, `media::voice`), the playout clock (every 20 ms
+//! each voice's next frame, mixed for the app by `media::mixer`) and the stats clock (once a second:
 //! the encoder's expected loss and bitrate from what the far end reports and what we see,
 //! and the `Stats` event). `session` starts them and holds their handles.
 
@@ -16,67 +16,14 @@ use webrtc::media_stream::track_remote::{TrackRemote, TrackRemoteEvent};
 use webrtc::peer_connection::{RTCStatsReportEntry, StatsSelector};
 
 use crate::media::audio_bridge::AudioBridge;
-use crate::media::codec::{Decoder, Encoder};
-use crate::media::jitter::{JitterBuffer, Playout};
+use crate::media::codec::Encoder;
 use crate::media::link::{mark, MediaEvent, MediaEvents, MediaStats, Timings};
+use crate::media::mixer::Mixer;
 use crate::media::peer::{Peer, OPUS_PAYLOAD_TYPE};
+use crate::media::voice::{Voice, Voices};
 use crate::media::{FRAME_MS, FRAME_SAMPLES, FRAME_TIMESTAMP_STEP};
 
 const STATS_INTERVAL: Duration = Duration::from_secs(1);
-
-/// What the receive path has seen: loss by sequence number, RFC 3550 jitter, payload bytes,
-/// and the queue on the path (for the bitrate).
-#[derive(Default)]
-pub(crate) struct RxStats {
-    received: u64,
-    base_seq: Option<u16>,
-    highest: u64,
-    cycles: u64,
-    last_seq: u16,
-    bytes: u64,
-    jitter: f64,
-    last_transit: Option<f64>,
-    /// The standing queue on the path from the far end (the bitrate's delay signal).
-    queue: crate::media::bitrate::QueueDelay,
-}
-
-impl RxStats {
-    /// RFC 3550 §6.4.1 interarrival jitter and sequence-based loss accounting.
-    fn on_packet(&mut self, seq: u16, rtp_ts: u32, bytes: usize, arrival: Instant, epoch: Instant) {
-        self.received += 1;
-        self.bytes += bytes as u64;
-        match self.base_seq {
-            None => {
-                self.base_seq = Some(seq);
-                self.last_seq = seq;
-            }
-            Some(_) => {
-                if seq < self.last_seq && self.last_seq.wrapping_sub(seq) > 0x8000 {
-                    self.cycles += 1 << 16;
-                }
-                if (seq.wrapping_sub(self.last_seq) as i16) > 0 {
-                    self.last_seq = seq;
-                }
-            }
-        }
-        let extended = self.cycles + self.last_seq as u64;
-        self.highest = self.highest.max(extended);
-        let arrival_ts = arrival.duration_since(epoch).as_secs_f64() * 48_000.0;
-        let transit = arrival_ts - rtp_ts as f64;
-        if let Some(last) = self.last_transit {
-            let d = (transit - last).abs();
-            self.jitter += (d - self.jitter) / 16.0;
-        }
-        self.last_transit = Some(transit);
-        self.queue.on_transit(transit / 48.0);
-    }
-
-    fn expected(&self) -> u64 {
-        self.base_seq
-            .map(|b| self.highest.saturating_sub(b as u64) + 1)
-            .unwrap_or(0)
-    }
-}
 
 /// What the stats clock tells the send clock, from the loss the far end reports: the loss
 /// the encoder's FEC is sized for (percent) and its bitrate (`media::bitrate`); and whether
@@ -210,32 +157,20 @@ pub(crate) async fn send_clock(
     }
 }
 
+/// One remote track's packets into its own voice (`media::voice`), until the track ends or
+/// the session stops this task (an offer removed the stream).
 pub(crate) async fn receive(
     track: Arc<dyn TrackRemote>,
-    jitter: Arc<Mutex<JitterBuffer>>,
+    voice: Arc<Mutex<Voice>>,
     wake_playout: Arc<tokio::sync::Notify>,
-    stats: Arc<Mutex<RxStats>>,
 ) {
-    let epoch = Instant::now();
     while let Some(ev) = track.poll().await {
         if let TrackRemoteEvent::OnRtpPacket(p) = ev {
-            crate::sync::lock(&stats).on_packet(
+            let stopped = crate::sync::lock(&voice).on_packet(
                 p.header.sequence_number,
                 p.header.timestamp,
-                p.payload.len(),
-                Instant::now(),
-                epoch,
+                &p.payload,
             );
-            let stopped = {
-                let mut jb = crate::sync::lock(&jitter);
-                jb.push_timed(
-                    p.header.sequence_number,
-                    p.header.timestamp,
-                    epoch.elapsed().as_secs_f64() * 1e3,
-                    &p.payload,
-                );
-                !jb.is_playing()
-            };
             if stopped {
                 wake_playout.notify_one();
             }
@@ -243,23 +178,21 @@ pub(crate) async fn receive(
     }
 }
 
-/// Every 20 ms: the next packet from the jitter buffer, decoded (or concealed) for the app.
-/// While playout is stopped (before the first packet, after a stall) a packet that comes
-/// wakes the clock at once and its 20 ms ticks start over from there: the first audio is not
-/// held until the next tick, and the ticks fall just after the packets' arrival instead of
-/// up to a frame later.
+/// Every 20 ms: each voice's next frame (decoded, concealed or spliced), mixed (`media::mixer`)
+/// for the app. While no voice plays (before the first packet, after a stall) a packet that
+/// comes wakes the clock at once and its 20 ms ticks start over from there: the first audio is
+/// not held until the next tick, and the ticks fall just after the packets' arrival instead
+/// of up to a frame later. A voice that starts while another plays keeps the clock's ticks.
 pub(crate) async fn playout_clock(
     bridge: Arc<AudioBridge>,
-    jitter: Arc<Mutex<JitterBuffer>>,
+    voices: Arc<Voices>,
     wake: Arc<tokio::sync::Notify>,
     events: MediaEvents,
     timings: Arc<Mutex<Timings>>,
 ) {
-    let Ok(mut decoder) = Decoder::new() else {
-        return;
-    };
+    let mut mixer = Mixer::default();
     let mut frame = [0i16; FRAME_SAMPLES];
-    let mut scratch = [0i16; FRAME_SAMPLES];
+    let mut mixed = [0i16; FRAME_SAMPLES];
     let mut tick = tokio::time::interval(Duration::from_millis(FRAME_MS as u64));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
     let mut connected = false;
@@ -267,45 +200,24 @@ pub(crate) async fn playout_clock(
         tokio::select! {
             _ = tick.tick() => {}
             _ = wake.notified() => {
-                if crate::sync::lock(&jitter).is_playing() {
-                    continue; // a wake that came while the clock was busy: stale
+                if voices.any_playing() {
+                    continue; // a wake that came while the clock was busy, or a voice
+                              // joining others: the next tick takes it
                 }
                 tick.reset();
             }
         }
-        let decoded = {
-            let mut jb = crate::sync::lock(&jitter);
-            let decoded = match jb.pop() {
-                Playout::Buffering => false,
-                Playout::Packet(p) => decoder.decode(Some(p), &mut frame).is_ok(),
-                // The target delay grew: one more frame of concealment, nothing consumed.
-                // In a DTX pause: comfort noise (Opus makes it after a DTX frame).
-                Playout::Stretch | Playout::Comfort => decoder.decode(None, &mut frame).is_ok(),
-                Playout::Skip { skipped, packet } => decoder
-                    .decode_skipping(skipped, packet, &mut scratch, &mut frame)
-                    .is_ok(),
-                Playout::Lost { next } => match decoder.recover(next, &mut frame) {
-                    Ok(how) => {
-                        jb.note_recovery(how);
-                        true
-                    }
-                    Err(_) => false,
-                },
-            };
-            if decoded {
-                jb.note_output(crate::media::codec::is_quiet(&frame));
-            }
-            decoded
-        };
-        if !decoded {
-            // A stall mid-call (the network, or the sender paused): the app hears silence,
-            // and the level and tone history say so instead of repeating the last audio.
+        voices.mix_into(&mut mixer, &mut frame);
+        if !mixer.finish(&mut mixed) {
+            // A stall mid-call (the network, or every sender paused): the app hears
+            // silence, and the level and tone history say so instead of repeating the last
+            // audio.
             if connected {
-                bridge.deliver_playback_frame(&[0; FRAME_SAMPLES]);
+                bridge.deliver_playback_frame(&mixed);
             }
             continue;
         }
-        bridge.deliver_playback_frame(&frame);
+        bridge.deliver_playback_frame(&mixed);
         if !connected {
             connected = true;
             mark(&timings, |t| &mut t.first_audio);
@@ -317,14 +229,12 @@ pub(crate) async fn playout_clock(
 pub(crate) async fn stats_clock(
     bridge: Arc<AudioBridge>,
     publish: Peer,
-    rx: Arc<Mutex<RxStats>>,
-    jitter: Arc<Mutex<JitterBuffer>>,
+    voices: Arc<Voices>,
     send_control: Arc<SendControl>,
     events: MediaEvents,
 ) {
     let mut tick = tokio::time::interval(STATS_INTERVAL);
     tick.tick().await;
-    let mut last_counts = (0u64, 0u64);
     let mut rate = crate::media::bitrate::RateController::default();
     loop {
         tick.tick().await;
@@ -342,17 +252,7 @@ pub(crate) async fn stats_clock(
             RTCStatsReportEntry::RemoteInboundRtp(r) => Some(r.fraction_lost),
             _ => None,
         });
-        let (seen, queue_ms) = {
-            let mut s = crate::sync::lock(&rx);
-            let (expected, received) = (s.expected(), s.received);
-            let (e0, r0) = std::mem::replace(&mut last_counts, (expected, received));
-            let interval_expected = expected.saturating_sub(e0);
-            let seen = (interval_expected > 0).then(|| {
-                interval_expected.saturating_sub(received.saturating_sub(r0)) as f64
-                    / interval_expected as f64
-            });
-            (seen, s.queue.end_interval())
-        };
+        let (seen, queue_ms) = voices.end_interval();
         // The path back is taken to be like the path out (as for loss): a queue building on
         // what we receive says the sender should back off, and so should we.
         if let Some(lost) = reported.into_iter().chain(seen).reduce(f64::max) {
@@ -367,36 +267,15 @@ pub(crate) async fn stats_clock(
             send_control.loss.store(next, Relaxed);
             send_control.bitrate.store(next_rate, Relaxed);
         }
-        let (played, target) = {
-            let jb = crate::sync::lock(&jitter);
-            (jb.stats(), jb.target())
+        let mut stats = MediaStats {
+            rtt_ms,
+            bytes_sent: send_control
+                .bytes_sent
+                .load(std::sync::atomic::Ordering::Relaxed),
+            target_bitrate_bps: rate.rate(),
+            ..MediaStats::default()
         };
-        let stats = {
-            let s = crate::sync::lock(&rx);
-            let expected = s.expected();
-            let lost = expected.saturating_sub(s.received);
-            MediaStats {
-                rtt_ms,
-                jitter_ms: s.jitter / 48.0,
-                packets_received: s.received,
-                packets_lost: lost,
-                packet_loss: if expected > 0 {
-                    lost as f32 / expected as f32
-                } else {
-                    0.0
-                },
-                concealed_samples: played.concealed * FRAME_SAMPLES as u64,
-                fec_recovered_samples: played.fec_recovered * FRAME_SAMPLES as u64,
-                jitter_buffer_target_ms: (target * FRAME_MS as usize) as u32,
-                inserted_samples_for_deceleration: played.stretched * FRAME_SAMPLES as u64,
-                removed_samples_for_acceleration: played.skipped * FRAME_SAMPLES as u64,
-                bytes_sent: send_control
-                    .bytes_sent
-                    .load(std::sync::atomic::Ordering::Relaxed),
-                bytes_received: s.bytes,
-                target_bitrate_bps: rate.rate(),
-            }
-        };
+        voices.receive_stats(&mut stats);
         let _ = events.send(MediaEvent::AudioLevel {
             local: bridge.local_level(),
             remote: bridge.remote_level(),
@@ -404,22 +283,5 @@ pub(crate) async fn stats_clock(
         if events.send(MediaEvent::Stats(stats)).is_err() {
             return;
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn rx_stats_count_loss_and_wraps() {
-        let mut s = RxStats::default();
-        let epoch = Instant::now();
-        for seq in [65533u16, 65534, 0, 1, 3] {
-            s.on_packet(seq, seq as u32 * 960, 3, epoch, epoch);
-        }
-        // 65533..=3 is 7 packets (65535 and 2 lost).
-        assert_eq!(s.expected(), 7);
-        assert_eq!(s.received, 5);
     }
 }

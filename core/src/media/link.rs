@@ -181,6 +181,28 @@ pub struct MediaStats {
     pub bytes_received: u64,
     /// The encoder's bitrate now, bit/s (W3C `targetBitrate`).
     pub target_bitrate_bps: u32,
+    /// Each remote stream the call plays (a 1:1 call has one; the figures above are their
+    /// sums, worst jitter and target, with streams that ended still counted).
+    pub streams: Vec<StreamStats>,
+}
+
+/// One remote stream's figures (W3C `RTCInboundRtpStreamStats`, in part).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct StreamStats {
+    /// The stream's id (its msid: Bandwidth's `streamMetadata` key).
+    pub stream_id: String,
+    pub packets_received: u64,
+    pub packets_lost: u64,
+    pub packet_loss: f32,
+    pub jitter_ms: f64,
+    pub bytes_received: u64,
+    pub concealed_samples: u64,
+    pub fec_recovered_samples: u64,
+    pub jitter_buffer_target_ms: u32,
+    pub inserted_samples_for_deceleration: u64,
+    pub removed_samples_for_acceleration: u64,
+    /// The level of its last frame, 0.0 to 1.0 (RMS).
+    pub audio_level: f32,
 }
 
 /// Milestones of one join, for the setup benchmark.

@@ -16,6 +16,7 @@ pub mod delay_estimator;
 pub mod drift;
 pub mod jitter;
 pub mod link;
+pub mod mixer;
 pub mod participant_token;
 pub mod peer;
 pub mod recovery;
@@ -23,6 +24,7 @@ pub mod session;
 pub mod signaling;
 pub mod signaling_link;
 pub mod tone;
+pub mod voice;
 
 /// Opus at 48 kHz, mono, 20 ms frames: what Bandwidth's gateway and browsers negotiate.
 pub const SAMPLE_RATE: u32 = 48_000;

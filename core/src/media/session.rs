@@ -3,7 +3,8 @@
 //! `__heartbeat__`/`__diagnostics__`, `offerSdp`, ICE-restart re-offers), the subscribing
 //! connection (answers `sdpOffer`, ignores stale revisions, `answerSdp`), heartbeat PONGs,
 //! the periodic `ping`, and the tasks it starts: the send, receive, playout and stats clocks
-//! (`media::clocks`). `leave` tears it all down. Call state (who, why it ended) is the
+//! (`media::clocks`), and a voice per remote stream (`media::voice`), ended when an offer
+//! stops sending its stream. `leave` tears it all down. Call state (who, why it ended) is the
 //! caller's.
 
 use std::collections::HashMap;
@@ -22,8 +23,7 @@ use webrtc::data_channel::{DataChannel, DataChannelEvent};
 use webrtc::peer_connection::RTCPeerConnectionState;
 
 use crate::media::audio_bridge::AudioBridge;
-use crate::media::clocks::{playout_clock, receive, send_clock, stats_clock, RxStats, SendControl};
-use crate::media::jitter::JitterBuffer;
+use crate::media::clocks::{playout_clock, receive, send_clock, stats_clock, SendControl};
 use crate::media::link::{
     mark, MediaEnd, MediaError, MediaEvent, MediaEvents, SessionOwner, Timings,
 };
@@ -31,6 +31,7 @@ use crate::media::peer::{self, IcePolicy, Peer, PeerEvent};
 use crate::media::recovery::{Action as RecoveryAction, Input as RecoveryInput, Recovery};
 use crate::media::signaling::{self, PublishAnswer, RevisionGate, RpcError, SubscribeOffer};
 use crate::media::signaling_link::{self, LinkEvent};
+use crate::media::voice::Voices;
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 const RPC_TIMEOUT: Duration = Duration::from_secs(10);
@@ -280,14 +281,13 @@ impl MediaSession {
             .abort_handle(),
         );
 
-        let jitter = Arc::new(Mutex::new(JitterBuffer::adaptive()));
-        let rx_stats = Arc::new(Mutex::new(RxStats::default()));
+        let voices = Arc::new(Voices::default());
         let wake_playout = Arc::new(tokio::sync::Notify::new());
         bridge.reset_remote();
         tasks.push(
             crate::task::spawn(playout_clock(
                 bridge.clone(),
-                jitter.clone(),
+                voices.clone(),
                 wake_playout.clone(),
                 events.clone(),
                 timings.clone(),
@@ -303,9 +303,9 @@ impl MediaSession {
             publish: publish.clone(),
             subscribe: subscribe.clone(),
             gate: RevisionGate::default(),
-            jitter: jitter.clone(),
+            voices: voices.clone(),
+            receivers: HashMap::new(),
             wake_playout,
-            rx_stats: rx_stats.clone(),
             events: events.clone(),
             timings: timings.clone(),
             stream_id: stream_id.clone(),
@@ -319,8 +319,7 @@ impl MediaSession {
             crate::task::spawn(stats_clock(
                 bridge,
                 publish.clone(),
-                rx_stats,
-                jitter.clone(),
+                voices,
                 send_control,
                 events.clone(),
             ))
@@ -392,10 +391,12 @@ struct Driver {
     publish: Peer,
     subscribe: Arc<tokio::sync::Mutex<Option<Peer>>>,
     gate: RevisionGate,
-    jitter: Arc<Mutex<JitterBuffer>>,
+    /// The remote voices the playout clock mixes, one per remote stream.
+    voices: Arc<Voices>,
+    /// Each voice's receive task, by stream id.
+    receivers: HashMap<String, AbortHandle>,
     /// Told when a packet comes while playout is stopped (`playout_clock`).
     wake_playout: Arc<tokio::sync::Notify>,
-    rx_stats: Arc<Mutex<RxStats>>,
     events: MediaEvents,
     timings: Arc<Mutex<Timings>>,
     stream_id: String,
@@ -468,13 +469,7 @@ impl Driver {
                 },
                 ev = sub_events.recv() => {
                     if let Some(PeerEvent::Track(track)) = ev {
-                        let handle = crate::task::spawn(receive(
-                            track,
-                            self.jitter.clone(),
-                            self.wake_playout.clone(),
-                            self.rx_stats.clone(),
-                        ));
-                        self.children.push(handle.abort_handle());
+                        self.on_track(track).await;
                     }
                     None
                 },
@@ -519,7 +514,41 @@ impl Driver {
         for c in self.children.drain(..) {
             c.abort();
         }
+        for (_, r) in self.receivers.drain() {
+            r.abort();
+        }
         let _ = self.events.send(MediaEvent::Ended(end));
+    }
+
+    /// A remote track's first packet: a voice of its own, fed by a receive task of its own.
+    async fn on_track(&mut self, track: Arc<dyn webrtc::media_stream::track_remote::TrackRemote>) {
+        let stream_id = track.stream_id().await;
+        let voice = match self.voices.add(&stream_id) {
+            Ok(v) => v,
+            Err(e) => {
+                tracing::warn!(target: "dialtone::media", "no decoder for stream {stream_id}: {e}");
+                return;
+            }
+        };
+        tracing::debug!(target: "dialtone::media", "receiving stream {stream_id}");
+        let handle = crate::task::spawn(receive(track, voice, self.wake_playout.clone()));
+        if let Some(old) = self.receivers.insert(stream_id, handle.abort_handle()) {
+            old.abort();
+        }
+    }
+
+    /// After an offer is applied: the voices of streams it no longer sends end (a fade, in
+    /// the mixer), with their receive tasks.
+    fn keep_streams(&mut self, offer_sdp: &str) {
+        let Some(live) = signaling::sending_streams(offer_sdp) else {
+            return;
+        };
+        for gone in self.voices.keep_only(&live) {
+            tracing::debug!(target: "dialtone::media", "stream {gone} removed by the offer");
+            if let Some(r) = self.receivers.remove(&gone) {
+                r.abort();
+            }
+        }
     }
 
     async fn on_subscribe_offer(
@@ -557,7 +586,7 @@ impl Driver {
         };
         drop(slot);
         let remote = signaling::rewrite_setup(&offer.sdp_offer, "actpass");
-        pc.set_remote_description(RTCSessionDescription::offer(remote)?)
+        pc.set_remote_description(RTCSessionDescription::offer(remote.clone())?)
             .await?;
         let answer = pc.create_answer(None).await?;
         pc.set_local_description(answer).await?;
@@ -566,6 +595,7 @@ impl Driver {
             .call("answerSdp", json!({"sdpAnswer": sdp}))
             .await?;
         self.gate.applied(offer.sdp_revision);
+        self.keep_streams(&remote);
         Ok(())
     }
 }

@@ -215,6 +215,40 @@ impl RevisionGate {
     }
 }
 
+/// The streams a subscribe offer sends us: the msid stream id of each audio section that is
+/// not rejected (port 0) and whose direction sends (`sendrecv`, the default, or `sendonly`).
+/// A stream the SFU stopped sending (its publisher left) is gone from the list: the SFU
+/// removed its track, so its section is `recvonly` or `inactive`. `None` when the offer does
+/// not parse or a sending section names no stream: then nothing can be told apart.
+pub fn sending_streams(sdp: &str) -> Option<Vec<String>> {
+    let parsed =
+        rtc::sdp::SessionDescription::unmarshal(&mut std::io::Cursor::new(sdp.as_bytes())).ok()?;
+    let mut streams = Vec::new();
+    for m in &parsed.media_descriptions {
+        if m.media_name.media != "audio" || m.media_name.port.value == 0 {
+            continue;
+        }
+        let sends = !(m.has_attribute("recvonly") || m.has_attribute("inactive"));
+        if !sends {
+            continue;
+        }
+        let msid = m.attribute("msid").flatten().or_else(|| {
+            // The older form: `a=ssrc:<ssrc> msid:<stream> <track>`.
+            m.attributes
+                .iter()
+                .filter(|a| a.key == "ssrc")
+                .filter_map(|a| a.value.as_deref())
+                .find_map(|v| v.split_once(" msid:").map(|(_, rest)| rest))
+        })?;
+        let stream = msid.split_whitespace().next()?;
+        if stream == "-" {
+            return None;
+        }
+        streams.push(stream.to_string());
+    }
+    Some(streams)
+}
+
 #[cfg(test)]
 mod tests {
 
@@ -247,6 +281,51 @@ mod tests {
     }
 
     use super::*;
+
+    #[test]
+    fn the_streams_an_offer_sends_are_its_sending_audio_sections() {
+        let section = |msid: &str, direction: &str, port: u16| {
+            format!(
+                "m=audio {port} UDP/TLS/RTP/SAVPF 111\r\nc=IN IP4 0.0.0.0\r\n\
+                 a=rtpmap:111 opus/48000/2\r\n{direction}{msid}"
+            )
+        };
+        let offer = |sections: &[String]| {
+            format!(
+                "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n{}\
+                 m=application 9 UDP/DTLS/SCTP webrtc-datachannel\r\nc=IN IP4 0.0.0.0\r\n",
+                sections.concat()
+            )
+        };
+        let two = offer(&[
+            section("a=msid:alice alice-audio\r\n", "a=sendrecv\r\n", 9),
+            section("a=msid:carol carol-audio\r\n", "a=sendonly\r\n", 9),
+        ]);
+        assert_eq!(sending_streams(&two).unwrap(), ["alice", "carol"]);
+        // Carol left: her section no longer sends (the SFU removed her track), or is
+        // rejected.
+        for gone in [
+            section("", "a=recvonly\r\n", 9),
+            section("a=msid:carol carol-audio\r\n", "a=inactive\r\n", 9),
+            section("a=msid:carol carol-audio\r\n", "a=sendonly\r\n", 0),
+        ] {
+            let sdp = offer(&[
+                section("a=msid:alice alice-audio\r\n", "a=sendrecv\r\n", 9),
+                gone,
+            ]);
+            assert_eq!(sending_streams(&sdp).unwrap(), ["alice"], "{sdp}");
+        }
+        // The older ssrc form, and no direction (sendrecv).
+        let legacy = offer(&[section("a=ssrc:1 msid:bob bob-audio\r\n", "", 9)]);
+        assert_eq!(sending_streams(&legacy).unwrap(), ["bob"]);
+        // A sending section without a stream id: nothing can be told apart.
+        assert_eq!(sending_streams(&offer(&[section("", "", 9)])), None);
+        assert_eq!(
+            sending_streams(&offer(&[section("a=msid:- x\r\n", "", 9)])),
+            None
+        );
+        assert_eq!(sending_streams("not sdp"), None);
+    }
 
     #[test]
     fn dtx_is_used_only_when_the_opus_fmtp_asks_for_it() {

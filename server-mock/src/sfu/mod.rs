@@ -30,6 +30,7 @@ use webrtc::data_channel::{DataChannel, DataChannelEvent};
 use webrtc::media_stream::track_local::static_rtp::TrackLocalStaticRTP;
 use webrtc::media_stream::track_remote::TrackRemote;
 use webrtc::peer_connection::{RTCPeerConnectionState, RTCStatsReportEntry, StatsSelector};
+use webrtc::rtp_transceiver::RtpSender;
 
 use forward::{forward, rand_ssrc, Sink};
 use peer::{negotiated_channels, new_peer, opus, wait_local_candidates, PcEvent, Peer};
@@ -61,8 +62,27 @@ struct Subscribe {
     /// once: `ready` (the newcomer's catch-up) and `published` (the publisher's fan-out) can
     /// both ask for the same one when a publication lands between a participant's attach
     /// and its `setMediaPreferences`, and a second track with the same msid makes browsers
-    /// refuse the whole offer ("Duplicate a=msid lines").
-    offered: std::collections::HashSet<String>,
+    /// refuse the whole offer ("Duplicate a=msid lines"). Each with its sender (removed when
+    /// its publisher leaves) and its `streamMetadata` entry: every offer lists every stream
+    /// on the connection, as the wire contract says.
+    offered: HashMap<String, Offered>,
+}
+
+struct Offered {
+    sender: Arc<dyn RtpSender>,
+    metadata: Value,
+}
+
+impl Subscribe {
+    /// `streamMetadata` for an offer on this connection: every stream it carries.
+    fn metadata(&self) -> Value {
+        Value::Object(
+            self.offered
+                .iter()
+                .map(|(id, o)| (id.clone(), o.metadata.clone()))
+                .collect(),
+        )
+    }
 }
 
 pub struct Participant {
@@ -574,7 +594,7 @@ impl Sfu {
             });
         }
         let side = sub.as_mut().expect("set above");
-        if side.offered.contains(&stream_id) {
+        if side.offered.contains_key(&stream_id) {
             return;
         }
         let ssrc = rand_ssrc();
@@ -592,10 +612,18 @@ impl Sfu {
                 ..Default::default()
             }],
         )));
-        if side.pc.add_track(track.clone()).await.is_err() {
+        let Ok(sender) = side.pc.add_track(track.clone()).await else {
             return;
-        }
-        side.offered.insert(stream_id.clone());
+        };
+        side.offered.insert(
+            stream_id.clone(),
+            Offered {
+                sender,
+                metadata: json!({
+                    "endpointId": source_endpoint, "mediaTypes": ["AUDIO"], "participantId": source,
+                }),
+            },
+        );
         sinks.lock().expect("sinks lock").push(Sink {
             to: to.id.clone(),
             track,
@@ -603,10 +631,27 @@ impl Sfu {
             link: to.downlink.clone(),
             delayed: Arc::default(),
         });
-        let metadata = json!({stream_id: {
-            "endpointId": source_endpoint, "mediaTypes": ["AUDIO"], "participantId": source,
-        }});
-        Self::renegotiate(to, sub, metadata, false).await;
+        Self::renegotiate(to, sub, false).await;
+    }
+
+    /// `stream_id`'s publisher left: its track comes off `to`'s subscribing connection, and a
+    /// new revision (without it) tells `to` so (Bandwidth's SDKs learn that a stream went away
+    /// only from such an offer).
+    async fn unoffer_stream(to: &Arc<Participant>, stream_id: &str) {
+        let _round = to.negotiation.lock().await;
+        let mut sub = to.subscribe.lock().await;
+        let Some(side) = sub.as_mut() else {
+            return;
+        };
+        let Some(offered) = side.offered.remove(stream_id) else {
+            return;
+        };
+        if let Err(e) = side.pc.remove_track(&offered.sender).await {
+            tracing::warn!("removing stream {stream_id} from {}: {e}", to.id);
+            return;
+        }
+        tracing::info!(target: "dialtone_mock::sfu", "stream {stream_id} removed from {}", to.id);
+        Self::renegotiate(to, sub, false).await;
     }
 
     /// One offer → answer round on `to`'s subscribing connection (a new `sdpRevision`); with
@@ -614,12 +659,12 @@ impl Sfu {
     async fn renegotiate(
         to: &Arc<Participant>,
         mut sub: tokio::sync::MutexGuard<'_, Option<Subscribe>>,
-        metadata: Value,
         ice_restart: bool,
     ) {
         let Some(side) = sub.as_mut() else {
             return;
         };
+        let metadata = side.metadata();
         side.revision += 1;
         let options = ice_restart.then_some(RTCOfferOptions { ice_restart: true });
         let Ok(offer) = side.pc.create_offer(options).await else {
@@ -664,11 +709,13 @@ impl Sfu {
         let _round = to.negotiation.lock().await;
         let sub = to.subscribe.lock().await;
         tracing::info!(target: "dialtone_mock::sfu", "subscribing connection of {} failed: ICE restart", to.id);
-        Self::renegotiate(to, sub, json!({}), true).await;
+        Self::renegotiate(to, sub, true).await;
     }
 
-    /// `leave`, or the socket closed: this participant is gone.
+    /// `leave`, or the socket closed: this participant is gone, and so is its stream from
+    /// everyone else's subscribing connection (a new offer each).
     pub async fn leave(&self, p: &Arc<Participant>) {
+        let mut unoffer: Vec<(Arc<Participant>, String)> = Vec::new();
         let removed = {
             let mut s = self.sessions.lock().expect("sfu lock");
             let mut removed = false;
@@ -678,7 +725,11 @@ impl Sfu {
                     .is_some_and(|cur| Arc::ptr_eq(cur, p))
                 {
                     m.participants.remove(&p.id);
-                    m.publications.remove(&p.id);
+                    if let Some(publication) = m.publications.remove(&p.id) {
+                        for other in m.participants.values() {
+                            unoffer.push((other.clone(), publication.stream_id.clone()));
+                        }
+                    }
                     for publication in m.publications.values() {
                         publication
                             .sinks
@@ -696,6 +747,11 @@ impl Sfu {
         };
         if removed {
             self.changes.touch();
+            for (to, stream_id) in unoffer {
+                to.clone().track(tokio::spawn(async move {
+                    Self::unoffer_stream(&to, &stream_id).await
+                }));
+            }
             close_participant(p.clone()).await;
         }
     }
