@@ -19,6 +19,8 @@ pub(super) struct Sink {
     pub(super) link: crate::link::LinkSlot,
     pub(super) delayed:
         Arc<std::sync::OnceLock<mpsc::UnboundedSender<(std::time::Instant, rtc::rtp::Packet)>>>,
+    /// The subscriber's connection has come up: nothing is written to it before.
+    pub(super) up: Arc<std::sync::atomic::AtomicBool>,
 }
 
 /// Copies each packet of a publisher's track to every subscriber. Where the link conditioner
@@ -56,6 +58,7 @@ pub(super) async fn forward(
             .lock()
             .expect("sinks lock")
             .iter()
+            .filter(|s| s.up.load(std::sync::atomic::Ordering::SeqCst))
             .map(|s| (s.track.clone(), s.ssrc, s.link.clone(), s.delayed.clone()))
             .collect();
         // When each copy goes out, per target (the conditioner may drop or double it).

@@ -96,6 +96,10 @@ pub struct Participant {
     attachment: std::sync::atomic::AtomicU64,
     /// The subscribing connection failed and is being restarted (`watch_subscriber`).
     subscriber_failing: std::sync::atomic::AtomicBool,
+    /// Its subscribing connection has come up (ICE and DTLS): until it has, nothing is
+    /// forwarded to it (an RTP packet before the SRTP keys exist is only an error on the
+    /// SFU's side). Shared with its sinks.
+    subscriber_up: Arc<std::sync::atomic::AtomicBool>,
     /// It sent `setMediaPreferences`: from then on it is offered what others publish.
     /// Before, no `sdpOffer` is sent to it (a client registers for offers once it has
     /// chosen its protocol; an offer ahead of that reply was dropped by the console phone).
@@ -383,6 +387,7 @@ impl Sfu {
             out: Mutex::new(out),
             attachment: Default::default(),
             subscriber_failing: Default::default(),
+            subscriber_up: Default::default(),
             ready: Default::default(),
             publish: tokio::sync::Mutex::new(None),
             subscribe: tokio::sync::Mutex::new(None),
@@ -630,6 +635,7 @@ impl Sfu {
             ssrc,
             link: to.downlink.clone(),
             delayed: Arc::default(),
+            up: to.subscriber_up.clone(),
         });
         Self::renegotiate(to, sub, false).await;
     }
@@ -826,6 +832,7 @@ async fn watch_subscriber(
                             failing = false;
                             if let Some(p) = to.upgrade() {
                                 p.subscriber_failing.store(false, std::sync::atomic::Ordering::SeqCst);
+                                p.subscriber_up.store(true, std::sync::atomic::Ordering::SeqCst);
                             }
                         }
                         _ => {}
@@ -860,7 +867,14 @@ async fn run_heartbeat(p: Arc<Participant>, channel: Arc<dyn DataChannel>, every
     loop {
         tokio::select! {
             ev = channel.poll() => match ev {
-                Some(DataChannelEvent::OnOpen) => open = true,
+                // The first PING one interval after the channel opens: the participant opens
+                // its side of the negotiated channel when its SCTP association is up, which
+                // can be just after ours; a PING before that makes its stream, and its own
+                // open then finds the stream taken ("already exists").
+                Some(DataChannelEvent::OnOpen) => {
+                    open = true;
+                    tick.reset();
+                }
                 Some(DataChannelEvent::OnMessage(m)) if &m.data[..] == b"PONG" => {
                     p.pongs.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 }
