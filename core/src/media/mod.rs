@@ -14,16 +14,19 @@ pub mod clocks;
 pub mod codec;
 pub mod delay_estimator;
 pub mod drift;
+pub mod driver;
 pub mod jitter;
 pub mod link;
 pub mod mixer;
 pub mod participant_token;
 pub mod peer;
 pub mod recovery;
+pub mod rpc;
 pub mod session;
 pub mod signaling;
 pub mod signaling_link;
 pub mod tone;
+pub mod transport;
 pub mod voice;
 
 /// Opus at 48 kHz, mono, 20 ms frames: what Bandwidth's gateway and browsers negotiate.
