@@ -23,12 +23,6 @@ impl Default for Backoff {
 }
 
 impl Backoff {
-    /// Waits no longer than `max` between attempts (a call's media signaling, which must
-    /// come back within seconds, not minutes).
-    pub fn capped(max: Duration) -> Self {
-        Self { next: FIRST, max }
-    }
-
     /// A connection worked: the next failure waits briefly again.
     pub fn reset(&mut self) {
         self.next = FIRST;
@@ -37,11 +31,6 @@ impl Backoff {
     /// The un-jittered wait before the next attempt (for logs).
     pub fn peek(&self) -> Duration {
         self.next
-    }
-
-    /// Doubles the next wait without waiting (for callers that schedule the wait themselves).
-    pub fn wait_none(&mut self) {
-        self.next = (self.next * 2).min(self.max);
     }
 
     /// Waits before the next attempt and doubles the wait after it.

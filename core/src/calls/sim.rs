@@ -999,36 +999,60 @@ async fn through_the_recovery_machine_a_path_that_stays_failed_ends_at_the_budge
     assert!(w.log.has("endCall"), "the leg is released");
 }
 
-/// A resume the gateway refuses: the extended call renews its token (through the renewer
-/// the call gave its session) and comes back; the seed has none, and the call ends.
+/// A resume the gateway refuses, through both real machines (the socket's resume and the
+/// session's recovery): the extended call renews its token (through the renewer the call
+/// gave its session) and comes back; the seed has none, and the call ends saying why.
 #[tokio::test(start_paused = true)]
 async fn through_the_recovery_machine_a_refused_resume_is_renewed_on_extended_and_fatal_on_seed() {
+    use crate::media::link::recovery::resume::{Action as A, Failure, Input as I, Resume};
     use crate::media::link::recovery::Input as R;
     for p in profiles() {
         let (w, call, mut s) = connected_through_the_machine(p).await;
         s.feed(R::SignalingLost);
         reach(&call, CallState::Reconnecting).await;
-        // The gateway refuses the old token (401): what the signaling link does then.
         let renew = lock(&w.media.renew).clone();
-        match renew {
-            Some(renew) => {
+        let now = || tokio::time::Instant::now().into_std();
+        let mut resume = Resume::start(
+            now(),
+            crate::media::link::recovery::DEFAULT_BUDGET,
+            renew.is_some(),
+        );
+        assert!(matches!(
+            resume.step(I::Due, now())[..],
+            [A::Attempt { .. }]
+        ));
+        // The gateway refuses the old token (401).
+        let refused = I::Failed {
+            failure: Failure::Refused(401),
+            jitter: 1.0,
+        };
+        match resume.step(refused, now())[..] {
+            [A::DropAttempts, A::RenewToken] => {
                 assert_eq!(p, Profile::Extended);
+                let renew = renew.expect("a renewer");
                 assert_eq!(renew().await.unwrap(), "renewed-token");
+                assert!(resume.step(I::Renewed, now()).is_empty());
+                assert!(matches!(
+                    resume.step(I::Due, now())[..],
+                    [A::Attempt { .. }]
+                ));
+                // That attempt connects.
                 s.feed(R::SignalingRestored {
                     unanswered_offer: false,
                 });
                 reach(&call, CallState::Connected).await;
             }
-            None => {
+            [A::GiveUp(ref why)] => {
                 assert_eq!(p, Profile::Seed);
-                let why = "the gateway refused to resume the session (HTTP 401)";
-                s.feed(R::SignalingGaveUp(why.into()));
+                assert_eq!(why, "the gateway refused to resume the session (HTTP 401)");
+                s.feed(R::SignalingGaveUp(why.clone()));
                 reach(
                     &call,
-                    CallState::Ended(EndReason::ConnectionLost(why.into())),
+                    CallState::Ended(EndReason::ConnectionLost(why.clone())),
                 )
                 .await;
             }
+            ref other => panic!("{p:?}: {other:?}"),
         }
     }
 }

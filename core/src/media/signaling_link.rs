@@ -3,8 +3,9 @@
 //! and notifications to the session, pings at the WebSocket level every `KEEPALIVE` and
 //! declares the socket lost when nothing has arrived for `SILENCE` (a blackout stalls TCP
 //! rather than closing it). A lost socket is reconnected with the same participant token and
-//! `uniqueId`, with capped backoff, until the recovery budget runs out; meanwhile the peer
-//! connections carry on, so audio keeps flowing where the media path still works.
+//! `uniqueId` as `media::recovery::resume` decides (overlapping attempts, capped backoff,
+//! token renewal, the budget); meanwhile the peer connections carry on, so audio keeps
+//! flowing where the media path still works.
 //!
 //! A Close frame from the gateway is the session ending (the other side hung up, the call
 //! was ended): that is not an outage, and the link stops. A refused reconnect (401/403: the
@@ -18,7 +19,6 @@ use futures_util::StreamExt;
 use serde_json::Value;
 use tokio::sync::mpsc;
 
-use crate::backend::backoff::Backoff;
 use crate::backend::websocket::{ConnectError, Connector, Socket};
 use crate::media::signaling::{self, Inbound, RpcError};
 
@@ -26,12 +26,10 @@ use crate::media::signaling::{self, Inbound, RpcError};
 /// for an answer within `recovery::PROBE_TIMEOUT`.
 pub const PROBE: &[u8] = b"dialtone-probe";
 // Every other constant of recovery is `media::recovery`'s.
-pub use crate::media::recovery::{DEFAULT_BUDGET, KEEPALIVE, PROBE_TIMEOUT, SILENCE};
-use crate::media::recovery::{
-    RESUME_ATTEMPT_EVERY as ATTEMPT_EVERY, RESUME_CONNECT_TIMEOUT as CONNECT_TIMEOUT,
-    RESUME_IN_FLIGHT as MAX_IN_FLIGHT, RESUME_MAX_BACKOFF as MAX_BACKOFF,
-    RESUME_MAX_RENEWALS as MAX_RENEWALS,
+use crate::media::recovery::resume::{
+    Action as ResumeAction, Failure, Input as ResumeInput, Resume,
 };
+pub use crate::media::recovery::{DEFAULT_BUDGET, KEEPALIVE, PROBE_TIMEOUT, SILENCE};
 
 pub use crate::media::link::TokenRenewer;
 
@@ -165,13 +163,9 @@ async fn pump<R: Responses>(
     }
 }
 
-/// Reconnects with the same URL (token and `uniqueId`) until `budget` has passed. Attempts
-/// overlap: a new one starts every `ATTEMPT_EVERY` while fewer than `MAX_IN_FLIGHT` are
-/// pending, each with its own `CONNECT_TIMEOUT`, and the first socket wins. During a
-/// blackout a TCP handshake waits for the kernel's SYN retransmissions (1 s, 3 s, 7 s…), so a
-/// single attempt at a time would notice the network's return seconds late. A refused token
-/// (401/403) is renewed through `renew` where there is one (the URL keeps the new token
-/// for later outages); without one, or when renewing fails, the link gives up.
+/// Reconnects with the same URL (token and `uniqueId`) as the `resume` machine says: it
+/// starts each attempt, drops the ones a refused token makes useless, asks for a fresh token
+/// (`renew`, kept in the URL for later outages) and gives up; this performs and reports.
 async fn reconnect(
     connector: &Connector,
     url: &mut url::Url,
@@ -179,54 +173,69 @@ async fn reconnect(
     renew: Option<&TokenRenewer>,
 ) -> Result<Socket, String> {
     use futures_util::stream::FuturesUnordered;
-    let deadline = tokio::time::Instant::now() + budget;
+    let mut machine = Resume::start(Instant::now(), budget, renew.is_some());
     let mut attempts = FuturesUnordered::new();
-    let mut next_attempt = tokio::time::Instant::now();
-    let mut backoff = Backoff::capped(MAX_BACKOFF);
-    let mut renewals = 0;
+    let mut inputs = vec![ResumeInput::Due];
     loop {
+        for input in std::mem::take(&mut inputs) {
+            for action in machine.step(input, tokio::time::Instant::now().into_std()) {
+                match action {
+                    ResumeAction::Attempt { timeout } => {
+                        let target = url.clone();
+                        attempts.push(async move {
+                            connector.connect(&target, &[], timeout, true).await
+                        });
+                    }
+                    ResumeAction::DropAttempts => attempts = FuturesUnordered::new(),
+                    ResumeAction::RenewToken => {
+                        let Some(renew) = renew else {
+                            inputs.push(ResumeInput::RenewFailed("no renewer".into()));
+                            continue;
+                        };
+                        match renew().await {
+                            Ok(token) => {
+                                tracing::info!(target: "dialtone::media", "the gateway refused to resume; resuming with a renewed token");
+                                set_token(url, &token);
+                                inputs.push(ResumeInput::Renewed);
+                            }
+                            Err(e) => inputs.push(ResumeInput::RenewFailed(e)),
+                        }
+                    }
+                    ResumeAction::GiveUp(why) => return Err(why),
+                }
+            }
+        }
+        if !inputs.is_empty() {
+            continue;
+        }
+        let wake = tokio::time::Instant::from_std(machine.wake_at());
         tokio::select! {
-            _ = tokio::time::sleep_until(deadline) => {
-                return Err(format!("the signaling connection did not come back within {budget:?}"));
+            _ = tokio::time::sleep_until(wake) => inputs.push(ResumeInput::Due),
+            Some(result) = attempts.next(), if !attempts.is_empty() => {
+                let failure = match result {
+                    Ok(socket) => return Ok(socket),
+                    Err(ConnectError::Refused { status, .. }) => Failure::Refused(status),
+                    Err(ConnectError::Timeout(_)) => {
+                        tracing::debug!(target: "dialtone::media", "a signaling reconnect attempt timed out");
+                        Failure::TimedOut
+                    }
+                    Err(e) => {
+                        tracing::debug!(target: "dialtone::media", "signaling reconnect failed: {e}");
+                        Failure::Other
+                    }
+                };
+                inputs.push(ResumeInput::Failed { failure, jitter: jitter_factor() });
+                // Time may have come for another attempt too.
+                inputs.push(ResumeInput::Due);
             }
-            _ = tokio::time::sleep_until(next_attempt), if attempts.len() < MAX_IN_FLIGHT => {
-                let left = deadline.saturating_duration_since(tokio::time::Instant::now());
-                let target = url.clone();
-                attempts.push(async move {
-                    connector.connect(&target, &[], CONNECT_TIMEOUT.min(left), true).await
-                });
-                next_attempt = tokio::time::Instant::now() + ATTEMPT_EVERY;
-            }
-            Some(result) = attempts.next(), if !attempts.is_empty() => match result {
-                Ok(socket) => return Ok(socket),
-                Err(ConnectError::Refused { status, .. }) if status == 401 || status == 403 => {
-                    let refused = format!("the gateway refused to resume the session (HTTP {status})");
-                    let Some(renew) = renew.filter(|_| renewals < MAX_RENEWALS) else {
-                        return Err(refused);
-                    };
-                    renewals += 1;
-                    let token = renew()
-                        .await
-                        .map_err(|e| format!("{refused}, and no fresh token could be had: {e}"))?;
-                    tracing::info!(target: "dialtone::media", "{refused}; resuming with a renewed token");
-                    set_token(url, &token);
-                    // Attempts still in flight carry the old token.
-                    attempts = FuturesUnordered::new();
-                    next_attempt = tokio::time::Instant::now();
-                }
-                // A blackout: the attempt's time is already spent; the others overlap it.
-                Err(ConnectError::Timeout(_)) => {
-                    tracing::debug!(target: "dialtone::media", "a signaling reconnect attempt timed out");
-                }
-                Err(e) => {
-                    // A quick refusal (the gateway restarting, 503): back off before the next.
-                    tracing::debug!(target: "dialtone::media", "signaling reconnect failed: {e}");
-                    next_attempt = next_attempt.max(tokio::time::Instant::now() + crate::backend::backoff::jitter(backoff.peek()));
-                    backoff.wait_none();
-                }
-            },
         }
     }
+}
+
+/// A factor in [0.5, 1] that spreads backoffs (the machine takes it as input, so it stays
+/// pure).
+fn jitter_factor() -> f64 {
+    0.5 + (uuid::Uuid::new_v4().as_u128() % 1000) as f64 / 2000.0
 }
 
 /// `url` with its `token` query parameter replaced, every other parameter kept in order.

@@ -8,9 +8,12 @@
 //! Connected again once both are up. A failed media path is restarted (an ICE restart, a new
 //! offer) at once and then with backoff, while the signaling socket is up, until the
 //! recovery budget is spent; a signaling socket that comes back re-publishes when the media
-//! went too or an offer went unanswered. The signaling socket's own reconnects (resume with
-//! the same token and `uniqueId`, token renewal) run in `signaling_link` with the constants
-//! below, and report `SignalingLost`, `SignalingRestored` or `SignalingGaveUp`.
+//! went too or an offer went unanswered. The signaling socket's own return (resume with the
+//! same token and `uniqueId`, token renewal, backoff, the budget) is the `resume` machine's,
+//! which `signaling_link` performs; it reports `SignalingLost`, `SignalingRestored` or
+//! `SignalingGaveUp` here.
+
+pub mod resume;
 
 use std::time::{Duration, Instant};
 
@@ -33,7 +36,9 @@ pub const SILENCE: Duration = Duration::from_secs(6);
 pub const PROBE_TIMEOUT: Duration = Duration::from_millis(1500);
 /// One resume attempt's time to connect.
 pub const RESUME_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
-/// The backoff after a quick refusal (the gateway restarting, 503).
+/// The backoff after a quick refusal (the gateway restarting, 503): from the first, doubling
+/// up to the max, each wait jittered to between half and all of it.
+pub const RESUME_FIRST_BACKOFF: Duration = Duration::from_millis(250);
 pub const RESUME_MAX_BACKOFF: Duration = Duration::from_secs(2);
 /// While attempts hang (a blackout drops the SYNs), another starts this often, up to this
 /// many at once.
