@@ -78,6 +78,8 @@ pub mod testing {
         pub use crate::media::signaling::{parse_inbound as signaling_message, rewrite_setup};
     }
     pub use crate::media::audio_bridge::Source;
+    pub use crate::media::mixer::Mixer;
+    pub use crate::media::voice::Voices;
     pub use crate::media::{codec, peer, tone, FRAME_SAMPLES, FRAME_TIMESTAMP_STEP};
 }
 
