@@ -705,3 +705,112 @@ async fn an_international_link_still_carries_both_tones_with_bounded_concealment
     c.alice.end_call().await.unwrap();
     c.bob.end_call().await.unwrap();
 }
+
+/// An N-party session an app's own server made (the mock's test hook, as Bandwidth's
+/// `createSession` + `addParticipantToSession`), joined on the seed path with
+/// `join_call(token)`: each of three phones hears the other two tones in its mix, never its
+/// own, and has a stream per other participant; one leaving takes its stream off the others.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_phones_in_one_session_each_hear_the_other_two() {
+    const TONES3: [f32; 3] = [440.0, 660.0, 880.0];
+    let m = mock().await;
+    let body: serde_json::Value = common::control(&m)
+        .post(format!("{}/mock/sessions", m.base_url()))
+        .json(&serde_json::json!({"participants": 3}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let tokens: Vec<String> = body["tokens"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t.as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(tokens.len(), 3, "{body}");
+    for bad in [
+        serde_json::json!({"participants": 0}),
+        serde_json::json!({"participants": 21}),
+        serde_json::json!({}),
+    ] {
+        let status = common::control(&m)
+            .post(format!("{}/mock/sessions", m.base_url()))
+            .json(&bad)
+            .send()
+            .await
+            .unwrap()
+            .status();
+        assert_eq!(status, 400, "{bad}");
+    }
+    let dirs: Vec<_> = (0..3).map(|_| tempfile::tempdir().unwrap()).collect();
+    let mut phones = Vec::new();
+    let mut calls = Vec::new();
+    let mut events = Vec::new();
+    let mut handles = Vec::new();
+    for (i, token) in tokens.into_iter().enumerate() {
+        let p = phone(&m, &dirs[i]);
+        // Hanging up a joined call still ends this device's leg at the backend (`endCall`,
+        // which needs a registration; it ends nothing here, as the device made no call).
+        p.register(dialtone::PushToken {
+            kind: dialtone::PushKind::Fcm,
+            token: format!("phone-{i}"),
+        })
+        .await
+        .unwrap();
+        p.set_audio_source(AudioSource::Tone {
+            frequency_hz: TONES3[i],
+        });
+        let e = std::sync::Arc::new(Events::default());
+        handles.push(p.observe_call(e.clone()).unwrap());
+        calls.push(p.join_call(token).await.unwrap());
+        phones.push(p);
+        events.push(e);
+    }
+    for (i, p) in phones.iter().enumerate() {
+        let others: Vec<f32> = TONES3
+            .iter()
+            .copied()
+            .enumerate()
+            .filter(|(j, _)| *j != i)
+            .map(|(_, f)| f)
+            .collect();
+        eventually(&format!("phone {i} to hear {others:?}"), 20, || {
+            p.heard_remote_tones(TONES3.to_vec()) == others
+        })
+        .await;
+    }
+    let streams = |e: &Events| {
+        e.last(|e| match e {
+            CallEvent::Stats { streams, .. } => Some(streams.len()),
+            _ => None,
+        })
+        .unwrap_or(0)
+    };
+    for (i, e) in events.iter().enumerate() {
+        eventually(&format!("phone {i} to count two streams"), 5, || {
+            streams(e) == 2
+        })
+        .await;
+    }
+    calls[2].hangup().await.unwrap();
+    for i in 0..2 {
+        let other = TONES3[1 - i];
+        eventually(&format!("phone {i} to hear only {other}"), 15, || {
+            phones[i].heard_remote_tones(TONES3.to_vec()) == [other]
+        })
+        .await;
+        eventually(&format!("phone {i} to count one stream"), 5, || {
+            streams(&events[i]) == 1
+        })
+        .await;
+    }
+    for c in &calls[..2] {
+        c.hangup().await.unwrap();
+    }
+    eventually("the SFU to forget the session", 10, || {
+        m.media_counts() == (0, 0)
+    })
+    .await;
+}

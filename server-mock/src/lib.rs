@@ -294,23 +294,14 @@ impl MockServer {
     /// over. A test's third phone joins with it and publishes a second stream into the call;
     /// the `clientId` it is listed under is `label`.
     pub fn add_participant(&self, session_id: &str, label: &str) -> Option<String> {
-        let participant_id = uuid::Uuid::new_v4().to_string();
-        {
-            let mut st = self.shared.state.lock().expect("state lock");
-            st.sessions
-                .get_mut(session_id)?
-                .participants
-                .push((label.to_string(), participant_id.clone()));
-        }
-        Some(self.shared.tokens.issue(&tokens::Claims {
-            a: self.shared.account_id.clone(),
-            p: participant_id,
-            v: "v3".into(),
-            exp: time::now_ms() / 1000
-                + self.shared.config.participant_token_lifetime.as_secs() as i64,
-            tid: session_id.to_string(),
-            iss: "mock:00".into(),
-        }))
+        add_participant(&self.shared, session_id, label)
+    }
+
+    /// A new session with `participants` participants (as an app server would make with
+    /// Bandwidth's `createSession` and `createParticipant`), for seed-path tests of N-party
+    /// sessions: its id and one token per participant (listed as `p1`, `p2`, …).
+    pub fn create_session(&self, participants: usize) -> (String, Vec<String>) {
+        create_session(&self.shared, participants)
     }
 
     /// Drops the media side of a session (its signaling sockets and peer connections), as a
@@ -480,6 +471,68 @@ async fn link_post(
     }
 }
 
+fn add_participant(shared: &Shared, session_id: &str, label: &str) -> Option<String> {
+    let participant_id = uuid::Uuid::new_v4().to_string();
+    {
+        let mut st = shared.state.lock().expect("state lock");
+        st.sessions
+            .get_mut(session_id)?
+            .participants
+            .push((label.to_string(), participant_id.clone()));
+    }
+    Some(shared.tokens.issue(&tokens::Claims {
+        a: shared.account_id.clone(),
+        p: participant_id,
+        v: "v3".into(),
+        exp: time::now_ms() / 1000 + shared.config.participant_token_lifetime.as_secs() as i64,
+        tid: session_id.to_string(),
+        iss: "mock:00".into(),
+    }))
+}
+
+/// The most participants a v3 session holds (Bandwidth's limit).
+const MAX_SESSION_PARTICIPANTS: usize = 20;
+
+fn create_session(shared: &Shared, participants: usize) -> (String, Vec<String>) {
+    let session_id = uuid::Uuid::new_v4().to_string();
+    shared.state.lock().expect("state lock").sessions.insert(
+        session_id.clone(),
+        state::Session {
+            id: session_id.clone(),
+            participants: Vec::new(),
+        },
+    );
+    let tokens = (1..=participants.min(MAX_SESSION_PARTICIPANTS))
+        .filter_map(|i| add_participant(shared, &session_id, &format!("p{i}")))
+        .collect();
+    (session_id, tokens)
+}
+
+/// `POST /mock/sessions {"participants": N}` → `{"sessionId", "tokens": [...]}`: an N-party
+/// session for tests (1 to 20 participants).
+async fn sessions_post(
+    axum::extract::State(s): axum::extract::State<Shared>,
+    body: axum::body::Bytes,
+) -> (axum::http::StatusCode, Json<Value>) {
+    let n = serde_json::from_slice::<Value>(&body)
+        .ok()
+        .and_then(|v| v.get("participants").and_then(Value::as_u64));
+    match n {
+        Some(n @ 1..=20) => {
+            let (session_id, tokens) = create_session(&s, n as usize);
+            tracing::info!(target: "dialtone_mock::rest", "session {session_id} made with {n} participants (test hook)");
+            (
+                axum::http::StatusCode::OK,
+                Json(json!({"sessionId": session_id, "tokens": tokens})),
+            )
+        }
+        _ => (
+            axum::http::StatusCode::BAD_REQUEST,
+            Json(json!({"error": "expected {\"participants\": N}, N from 1 to 20"})),
+        ),
+    }
+}
+
 fn router(shared: Shared) -> Router {
     let extended = shared.config.profile == Profile::Extended;
     let app = Router::new()
@@ -490,6 +543,7 @@ fn router(shared: Shared) -> Router {
         .route("/v3", get(gateway::upgrade))
         .route("/mock/pushes", get(outbox::take))
         .route("/mock/link", get(link_get).post(link_post))
+        .route("/mock/sessions", post(sessions_post))
         .route(
             "/mock/realtime/drop",
             post(
