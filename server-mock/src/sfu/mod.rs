@@ -434,7 +434,7 @@ impl Sfu {
     /// After `setMediaPreferences`: offer the participant every stream already published.
     /// The flag is set before the publications are read, under the same lock `published`
     /// reads the flags under: a publication landing meanwhile is offered by one or the
-    /// other (or both; `offer_stream` offers a stream once).
+    /// other (or both; `offer_streams` offers a stream once).
     pub fn ready(self: &Arc<Self>, p: &Arc<Participant>) {
         p.ready.store(true, std::sync::atomic::Ordering::SeqCst);
         let sources: Vec<String> = {
@@ -449,12 +449,10 @@ impl Sfu {
                 })
                 .unwrap_or_default()
         };
-        for source in sources {
-            let (sfu, p) = (self.clone(), p.clone());
-            p.clone().track(tokio::spawn(
-                async move { sfu.offer_stream(&p, &source).await },
-            ));
-        }
+        let (sfu, to) = (self.clone(), p.clone());
+        p.track(tokio::spawn(async move {
+            sfu.offer_streams(&to, &sources).await
+        }));
     }
 
     /// `offerSdp` from a participant: answer it on its publishing connection.
@@ -556,28 +554,40 @@ impl Sfu {
         for other in others {
             let (sfu, other, source) = (self.clone(), other.clone(), p.id.clone());
             other.clone().track(tokio::spawn(async move {
-                sfu.offer_stream(&other, &source).await
+                sfu.offer_streams(&other, &[source]).await
             }));
         }
     }
 
-    /// Adds `source`'s stream to `to`'s subscribing connection and offers it with a new revision.
-    async fn offer_stream(self: &Arc<Self>, to: &Arc<Participant>, source: &str) {
+    /// Adds `sources`' streams to `to`'s subscribing connection and offers them in one new
+    /// revision (a newcomer's catch-up gets every stream already published in one offer, as
+    /// Bandwidth's gateway does, not one revision per stream). Streams already offered, or
+    /// whose publisher is gone, are skipped; with none left, no offer is made.
+    async fn offer_streams(self: &Arc<Self>, to: &Arc<Participant>, sources: &[String]) {
         let _round = to.negotiation.lock().await;
-        let (stream_id, source_endpoint, sinks) = {
+        // (publisher, stream id, its endpoint, its sinks)
+        type Source = (String, String, String, Arc<Mutex<Vec<Sink>>>);
+        let publications: Vec<Source> = {
             let s = self.sessions.lock().expect("sfu lock");
-            let Some(publication) = s
-                .get(&to.session_id)
-                .and_then(|m| m.publications.get(source))
-            else {
+            let Some(m) = s.get(&to.session_id) else {
                 return;
             };
-            (
-                publication.stream_id.clone(),
-                publication.endpoint_id.clone(),
-                publication.sinks.clone(),
-            )
+            sources
+                .iter()
+                .filter_map(|source| {
+                    let p = m.publications.get(source)?;
+                    Some((
+                        source.clone(),
+                        p.stream_id.clone(),
+                        p.endpoint_id.clone(),
+                        p.sinks.clone(),
+                    ))
+                })
+                .collect()
         };
+        if publications.is_empty() {
+            return;
+        }
         let mut sub = to.subscribe.lock().await;
         if sub.is_none() {
             let Ok((pc, rx)) = new_peer(self.ice_ip).await else {
@@ -599,45 +609,51 @@ impl Sfu {
             });
         }
         let side = sub.as_mut().expect("set above");
-        if side.offered.contains_key(&stream_id) {
-            return;
-        }
-        let ssrc = rand_ssrc();
-        let track = Arc::new(TrackLocalStaticRTP::new(MediaStreamTrack::new(
-            stream_id.clone(),
-            format!("{stream_id}-audio"),
-            "audio".to_string(),
-            RtpCodecKind::Audio,
-            vec![RTCRtpEncodingParameters {
-                rtp_coding_parameters: RTCRtpCodingParameters {
-                    ssrc: Some(ssrc),
+        let mut added = false;
+        for (source, stream_id, source_endpoint, sinks) in publications {
+            if side.offered.contains_key(&stream_id) {
+                continue;
+            }
+            let ssrc = rand_ssrc();
+            let track = Arc::new(TrackLocalStaticRTP::new(MediaStreamTrack::new(
+                stream_id.clone(),
+                format!("{stream_id}-audio"),
+                "audio".to_string(),
+                RtpCodecKind::Audio,
+                vec![RTCRtpEncodingParameters {
+                    rtp_coding_parameters: RTCRtpCodingParameters {
+                        ssrc: Some(ssrc),
+                        ..Default::default()
+                    },
+                    codec: opus(),
                     ..Default::default()
+                }],
+            )));
+            let Ok(sender) = side.pc.add_track(track.clone()).await else {
+                continue;
+            };
+            side.offered.insert(
+                stream_id.clone(),
+                Offered {
+                    sender,
+                    metadata: json!({
+                        "endpointId": source_endpoint, "mediaTypes": ["AUDIO"], "participantId": source,
+                    }),
                 },
-                codec: opus(),
-                ..Default::default()
-            }],
-        )));
-        let Ok(sender) = side.pc.add_track(track.clone()).await else {
-            return;
-        };
-        side.offered.insert(
-            stream_id.clone(),
-            Offered {
-                sender,
-                metadata: json!({
-                    "endpointId": source_endpoint, "mediaTypes": ["AUDIO"], "participantId": source,
-                }),
-            },
-        );
-        sinks.lock().expect("sinks lock").push(Sink {
-            to: to.id.clone(),
-            track,
-            ssrc,
-            link: to.downlink.clone(),
-            delayed: Arc::default(),
-            up: to.subscriber_up.clone(),
-        });
-        Self::renegotiate(to, sub, false).await;
+            );
+            sinks.lock().expect("sinks lock").push(Sink {
+                to: to.id.clone(),
+                track,
+                ssrc,
+                link: to.downlink.clone(),
+                delayed: Arc::default(),
+                up: to.subscriber_up.clone(),
+            });
+            added = true;
+        }
+        if added {
+            Self::renegotiate(to, sub, false).await;
+        }
     }
 
     /// `stream_id`'s publisher left: its track comes off `to`'s subscribing connection, and a
@@ -932,6 +948,79 @@ mod tests {
         }
     }
 
+    /// A newcomer's catch-up: every stream already published comes in one offer (one
+    /// revision, one m-line each, `streamMetadata` naming them all), not one revision per
+    /// stream.
+    #[tokio::test]
+    async fn a_newcomer_is_offered_every_existing_stream_in_one_revision() {
+        let sfu = loopback_sfu();
+        let (to_out, mut to_rx) = mpsc::unbounded_channel();
+        for src in ["a", "b"] {
+            let (out, _rx) = mpsc::unbounded_channel();
+            sfu.attach("s", src, &format!("u-{src}"), out);
+            sfu.sessions
+                .lock()
+                .unwrap()
+                .get_mut("s")
+                .unwrap()
+                .publications
+                .insert(
+                    src.into(),
+                    Publication {
+                        stream_id: format!("stream-{src}"),
+                        endpoint_id: format!("endpoint-{src}"),
+                        sinks: Arc::default(),
+                    },
+                );
+        }
+        let (to, _) = sfu.attach("s", "to", "u-to", to_out);
+        sfu.ready(&to);
+        let offer = tokio::time::timeout(Duration::from_secs(5), async {
+            loop {
+                if let Some(Outbound::Text(text)) = to_rx.recv().await {
+                    let v: Value = serde_json::from_str(&text).unwrap();
+                    if v["method"] == "sdpOffer" {
+                        return v["params"].clone();
+                    }
+                }
+            }
+        })
+        .await
+        .expect("an offer");
+        let _ = sfu.answer_sdp(&to, "not an answer");
+        assert_eq!(offer["sdpRevision"], 1);
+        let sdp = offer["sdpOffer"].as_str().unwrap();
+        let mut msids: Vec<&str> = sdp.lines().filter(|l| l.starts_with("a=msid:")).collect();
+        msids.sort();
+        assert_eq!(
+            msids,
+            [
+                "a=msid:stream-a stream-a-audio",
+                "a=msid:stream-b stream-b-audio"
+            ],
+            "{sdp}"
+        );
+        let mut listed: Vec<&String> = offer["streamMetadata"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .collect();
+        listed.sort();
+        assert_eq!(listed, ["stream-a", "stream-b"]);
+        assert_eq!(offer["streamMetadata"]["stream-a"]["participantId"], "a");
+        // Nothing else follows: no second revision for the second stream.
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        while let Ok(m) = to_rx.try_recv() {
+            if let Outbound::Text(text) = m {
+                assert!(!text.contains("sdpOffer"), "a second offer: {text}");
+            }
+        }
+        for p in ["a", "b", "to"] {
+            let p = sfu.participant("s", p).unwrap();
+            sfu.leave(&p).await;
+        }
+    }
+
     /// The race CI hit with Chromium: a publication lands while a participant sends its
     /// `setMediaPreferences`, so `ready` (catch-up) and `published` (fan-out) both ask to
     /// offer the same stream. It is offered once, with one msid.
@@ -975,7 +1064,8 @@ mod tests {
         };
         // Both rounds are over when these return (an offer is sent before its answer is
         // awaited), so every offer there will be has been seen.
-        tokio::join!(sfu.offer_stream(&to, "src"), sfu.offer_stream(&to, "src"));
+        let src = ["src".to_string()];
+        tokio::join!(sfu.offer_streams(&to, &src), sfu.offer_streams(&to, &src));
         answering.abort();
         sfu.leave(&to).await;
         let offers = offers.lock().unwrap().clone();
