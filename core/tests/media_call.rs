@@ -211,6 +211,9 @@ async fn a_call_hears_two_remote_streams_apart_and_keeps_the_first_when_the_seco
     let token = m
         .add_participant(&c.session_id, &carol_id)
         .expect("the session is live");
+    let carol_participant = dialtone::testing::parsers::participant_token(&token)
+        .and_then(|c| c.p)
+        .expect("a participant id in the token");
     let carol_call = carol.join_call(token).await.unwrap();
     eventually("Bob to hear Alice and Carol, both", 20, || {
         c.bob.heard_remote_tones(THREE.to_vec()) == [440.0, 660.0]
@@ -233,6 +236,14 @@ async fn a_call_hears_two_remote_streams_apart_and_keeps_the_first_when_the_seco
     .await;
     let both = streams(&c.bob_events);
     assert_ne!(both[0].stream_id, both[1].stream_id);
+    // Each stream is named by the offer's streamMetadata: one is Carol's participant.
+    assert!(both.iter().all(|s| s.participant_id.is_some()), "{both:?}");
+    assert_ne!(both[0].participant_id, both[1].participant_id);
+    assert!(
+        both.iter()
+            .any(|s| s.participant_id.as_deref() == Some(carol_participant.as_str())),
+        "{both:?}"
+    );
     // Alice hears Bob and Carol too.
     eventually("Alice to hear Bob and Carol", 15, || {
         c.alice.heard_remote_tones(THREE.to_vec()) == [660.0, 880.0]
@@ -252,6 +263,11 @@ async fn a_call_hears_two_remote_streams_apart_and_keeps_the_first_when_the_seco
     let mut left = streams(&c.bob_events);
     let alice_stream = left.pop().unwrap();
     assert!(both.iter().any(|s| s.stream_id == alice_stream.stream_id));
+    assert_ne!(
+        alice_stream.participant_id.as_deref(),
+        Some(carol_participant.as_str()),
+        "the stream left is not Carol's"
+    );
     let received_before = alice_stream.packets_received;
     tokio::time::sleep(Duration::from_millis(1500)).await;
     let now = streams(&c.bob_events);

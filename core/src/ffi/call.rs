@@ -139,6 +139,10 @@ pub enum CallEvent {
 pub struct RemoteStreamStats {
     /// The stream's id (the msid the gateway's offer gives it).
     pub stream_id: String,
+    /// Who publishes it: the Bandwidth participant id the gateway's `streamMetadata` names,
+    /// and the alias the publisher gave its stream (null until an offer named them).
+    pub participant_id: Option<String>,
+    pub alias: Option<String>,
     pub packets_received: u64,
     pub packets_lost: u64,
     pub packet_loss: f32,
@@ -186,6 +190,8 @@ impl From<CallUpdate> for CallEvent {
                     .into_iter()
                     .map(|r| RemoteStreamStats {
                         stream_id: r.stream_id,
+                        participant_id: r.participant_id,
+                        alias: r.alias,
                         packets_received: r.packets_received,
                         packets_lost: r.packets_lost,
                         packet_loss: r.packet_loss,

@@ -38,6 +38,9 @@ pub(crate) struct Driver {
     pub(crate) gate: RevisionGate,
     /// The remote voices the playout clock mixes, one per remote stream.
     pub(crate) voices: Arc<Voices>,
+    /// Who publishes each stream, from the latest applied offer's `streamMetadata`
+    /// (stream id, participant id, alias).
+    pub(crate) publishers: Vec<(String, String, Option<String>)>,
     /// Each voice's receive task, by stream id.
     pub(crate) receivers: HashMap<String, AbortHandle>,
     /// Told when a packet comes while playout is stopped (`playout_clock`).
@@ -181,6 +184,8 @@ impl Driver {
             }
         };
         tracing::debug!(target: "dialtone::media", "receiving stream {stream_id}");
+        // Its offer came first: name its publisher now.
+        self.voices.name_publishers(&self.publishers);
         let handle = crate::task::spawn(receive(track, voice, self.wake_playout.clone()));
         if let Some(old) = self.receivers.insert(stream_id, handle.abort_handle()) {
             old.abort();
@@ -188,8 +193,17 @@ impl Driver {
     }
 
     /// After an offer is applied: the voices of streams it no longer sends end (a fade, in
-    /// the mixer), with their receive tasks.
-    fn keep_streams(&mut self, offer_sdp: &str) {
+    /// the mixer), with their receive tasks; the others learn who publishes them.
+    fn keep_streams(
+        &mut self,
+        offer_sdp: &str,
+        metadata: &HashMap<String, signaling::StreamMetadata>,
+    ) {
+        self.publishers = metadata
+            .iter()
+            .map(|(stream, m)| (stream.clone(), m.participant_id.clone(), m.alias.clone()))
+            .collect();
+        self.voices.name_publishers(&self.publishers);
         let Some(live) = signaling::sending_streams(offer_sdp) else {
             return;
         };
@@ -236,7 +250,7 @@ impl Driver {
             .call("answerSdp", json!({"sdpAnswer": sdp}))
             .await?;
         self.gate.applied(offer.sdp_revision);
-        self.keep_streams(&remote);
+        self.keep_streams(&remote, &offer.stream_metadata);
         Ok(())
     }
 }

@@ -191,6 +191,10 @@ pub struct MediaStats {
 pub struct StreamStats {
     /// The stream's id (its msid: Bandwidth's `streamMetadata` key).
     pub stream_id: String,
+    /// Who publishes it, as the gateway's `streamMetadata` says (its `participantId`, and the
+    /// `alias` the publisher gave, if any); `None` until an offer has named it.
+    pub participant_id: Option<String>,
+    pub alias: Option<String>,
     pub packets_received: u64,
     pub packets_lost: u64,
     pub packet_loss: f32,

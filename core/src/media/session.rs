@@ -170,6 +170,7 @@ impl MediaSession {
             gate: RevisionGate::default(),
             voices: voices.clone(),
             receivers: HashMap::new(),
+            publishers: Vec::new(),
             wake_playout,
             events: events.clone(),
             timings: timings.clone(),

@@ -80,6 +80,8 @@ pub enum Output {
 
 pub struct Voice {
     stream_id: String,
+    /// Who publishes it (the offer's `streamMetadata`): participant id, alias.
+    publisher: (Option<String>, Option<String>),
     jitter: JitterBuffer,
     decoder: Decoder,
     rx: RxStats,
@@ -97,6 +99,7 @@ impl Voice {
     pub fn new(stream_id: impl Into<String>) -> Result<Self, codec::CodecError> {
         Ok(Self {
             stream_id: stream_id.into(),
+            publisher: (None, None),
             jitter: JitterBuffer::adaptive(),
             decoder: Decoder::new()?,
             rx: RxStats::default(),
@@ -196,6 +199,8 @@ impl Voice {
         let lost = expected.saturating_sub(self.rx.received);
         StreamStats {
             stream_id: self.stream_id.clone(),
+            participant_id: self.publisher.0.clone(),
+            alias: self.publisher.1.clone(),
             packets_received: self.rx.received,
             packets_lost: lost,
             packet_loss: if expected > 0 {
@@ -264,6 +269,20 @@ impl Voices {
             }
         }
         ended
+    }
+
+    /// Names each voice's publisher from an offer's `streamMetadata` (stream id →
+    /// participant id, alias); voices it does not list keep what they had.
+    pub fn name_publishers(&self, publishers: &[(String, String, Option<String>)]) {
+        for v in crate::sync::lock(&self.list).iter() {
+            let mut v = crate::sync::lock(v);
+            if let Some((_, participant, alias)) = publishers
+                .iter()
+                .find(|(stream, ..)| *stream == v.stream_id)
+            {
+                v.publisher = (Some(participant.clone()), alias.clone());
+            }
+        }
     }
 
     /// The streams being played (ending ones excluded).
