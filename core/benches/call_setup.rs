@@ -99,8 +99,12 @@ const WARM_CYCLES: usize = 20;
 
 async fn floor_once() -> f64 {
     let t0 = Instant::now();
-    let (a, mut a_rx) = peer::build(&IcePolicy::loopback()).await.unwrap();
-    let (b, mut b_rx) = peer::build(&IcePolicy::loopback()).await.unwrap();
+    let (a, mut a_rx) = peer::build_with(&IcePolicy::loopback(), false)
+        .await
+        .unwrap();
+    let (b, mut b_rx) = peer::build_with(&IcePolicy::loopback(), false)
+        .await
+        .unwrap();
     let track = peer::audio_track("floor", 42);
     a.add_track(track.clone()).await.unwrap();
     let offer = a.create_offer(None).await.unwrap();

@@ -1,11 +1,12 @@
 //! A good call logs no warning. Two phones (and the mock, in this process) make a whole call
 //! on a perfect loopback link: every WARN or ERROR line the SDK's log sees (ours, webrtc-rs's,
-//! the mock's) is collected, and none may appear but one that webrtc-rs 0.21 may write
-//! whatever its peer does (see `WEBRTC_RS_INTERNAL`). Causes removed, each of which this test
+//! the mock's) is collected, and there must be none. Causes removed, each of which this test
 //! would catch coming back: RTP written before the SRTP keys exist (the client's send clock
-//! and the mock's forwarding wait for the connection), a negotiated data channel opened twice
-//! (the mock's first heartbeat PING waits an interval), ICE checks refused for arriving before
-//! the answer and check rounds with no local candidate (`third_party/rtc-ice`, PATCHES.md).
+//! and the mock's forwarding wait for the connection; the mock answers DTLS passive, so a
+//! publisher finishes its handshake after the SFU has its keys), a negotiated data channel
+//! opened twice (the mock's first heartbeat PING waits an interval), ICE checks refused for
+//! arriving before the answer and check rounds with no local candidate (`third_party/rtc-ice`,
+//! PATCHES.md).
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -14,14 +15,6 @@ use dialtone::{LogLevel, LogSink};
 use dialtone_mock::{MockConfig, Profile};
 mod common;
 use common::{connected_call, eventually};
-
-/// The one line webrtc-rs 0.21 may write whatever its peer does: the DTLS side that finishes
-/// its handshake first may send SRTP before the other has derived its keys, and the receiver
-/// drops those packets (`rtc` `handler/srtp.rs`). Neither the client nor the mock sends before
-/// its own connection is up; how many appear depends on scheduling (a loaded machine sees
-/// some, an idle one none), so it is not counted.
-const WEBRTC_RS_INTERNAL: [&str; 1] =
-    ["SrtpHandler.handle_read got error: remote_srtp_context is not set yet"];
 
 #[derive(Default)]
 struct Collect(Mutex<Vec<String>>);
@@ -61,12 +54,5 @@ async fn a_good_call_logs_no_warning_of_its_own() {
     })
     .await;
     let lines = sink.0.lock().unwrap().clone();
-    let unexplained: Vec<&String> = lines
-        .iter()
-        .filter(|l| !WEBRTC_RS_INTERNAL.iter().any(|known| l.contains(known)))
-        .collect();
-    assert!(
-        unexplained.is_empty(),
-        "a good call logged warnings:\n{unexplained:#?}"
-    );
+    assert!(lines.is_empty(), "a good call logged warnings:\n{lines:#?}");
 }

@@ -106,12 +106,6 @@ impl IcePolicy {
 
 pub type Peer = Arc<dyn PeerConnection>;
 
-pub async fn build(
-    policy: &IcePolicy,
-) -> webrtc::error::Result<(Peer, mpsc::UnboundedReceiver<PeerEvent>)> {
-    build_with(policy, false).await
-}
-
 /// `answer_passive`: answer with `a=setup:passive` (the far end opens DTLS), as Bandwidth's
 /// SDKs do on the subscribing connection.
 pub async fn build_with(

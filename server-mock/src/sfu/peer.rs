@@ -90,6 +90,12 @@ pub(super) async fn new_peer(
         // gateway answers at once; at 20 ms the mock's own pacing was most of a call's ICE
         // and DTLS time (18.5 ms against 3.5).
         .with_ice_connection_attempts(Some(Duration::from_millis(5)), Some(200))
+        // Where it answers (the publishing connection), the SFU takes DTLS's server side
+        // (`a=setup:passive`): the participant, as DTLS client, finishes its handshake last,
+        // so its first RTP comes after the SFU has its SRTP keys. As DTLS client itself, the
+        // SFU finished first and the participant's first packets could beat its keys
+        // (`remote_srtp_context is not set yet`, under load).
+        .with_answering_dtls_role(rtc::peer_connection::transport::RTCDtlsRole::Server)
         .build();
     let config = RTCConfigurationBuilder::new()
         .with_bundle_policy(RTCBundlePolicy::MaxBundle)
