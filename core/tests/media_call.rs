@@ -68,10 +68,24 @@ async fn alice_and_bob_hear_each_others_tones_and_mute_silences() {
     })
     .await;
 
+    let bob_hears_alice_speaking = || {
+        c.bob_events.last(|e| match e {
+            CallEvent::Stats { streams, .. } => streams.first().map(|s| s.speaking),
+            _ => None,
+        })
+    };
+    eventually("Bob's stats to say Alice speaks", 5, || {
+        bob_hears_alice_speaking() == Some(true)
+    })
+    .await;
     c.alice.set_muted(true);
     assert!(c.alice.is_muted());
     eventually("Bob to stop hearing Alice", 5, || {
         c.bob.detected_remote_tone(TONES.to_vec()).is_none()
+    })
+    .await;
+    eventually("Bob's stats to say Alice is silent", 5, || {
+        bob_hears_alice_speaking() == Some(false)
     })
     .await;
     // Bob still hears nothing new from a muted Alice, but Alice still hears Bob.
@@ -227,12 +241,16 @@ async fn a_call_hears_two_remote_streams_apart_and_keeps_the_first_when_the_seco
             })
             .unwrap_or_default()
     };
-    eventually("Bob's stats to show two streams, each heard", 5, || {
-        let s = streams(&c.bob_events);
-        s.len() == 2
-            && s.iter()
-                .all(|s| s.packets_received > 25 && s.audio_level > 0.05)
-    })
+    eventually(
+        "Bob's stats to show two streams, each heard and speaking",
+        5,
+        || {
+            let s = streams(&c.bob_events);
+            s.len() == 2
+                && s.iter()
+                    .all(|s| s.packets_received > 25 && s.audio_level > 0.05 && s.speaking)
+        },
+    )
     .await;
     let both = streams(&c.bob_events);
     assert_ne!(both[0].stream_id, both[1].stream_id);

@@ -155,6 +155,9 @@ pub struct RemoteStreamStats {
     pub removed_samples_for_acceleration: u64,
     /// The level of its latest frame, 0.0 (silence) to 1.0 (full scale).
     pub audio_level: f32,
+    /// Whether this stream's publisher is speaking now: over −45 dBFS in 2 of the last 3
+    /// 200 ms windows of what it sent.
+    pub speaking: bool,
 }
 
 impl From<CallUpdate> for CallEvent {
@@ -203,6 +206,7 @@ impl From<CallUpdate> for CallEvent {
                         inserted_samples_for_deceleration: r.inserted_samples_for_deceleration,
                         removed_samples_for_acceleration: r.removed_samples_for_acceleration,
                         audio_level: r.audio_level,
+                        speaking: r.speaking,
                     })
                     .collect(),
             },

@@ -207,6 +207,9 @@ pub struct StreamStats {
     pub removed_samples_for_acceleration: u64,
     /// The level of its last frame, 0.0 to 1.0 (RMS).
     pub audio_level: f32,
+    /// Whether it is speaking: over −45 dBFS in 2 of its last 3 200 ms windows
+    /// (`media::speech`).
+    pub speaking: bool,
 }
 
 /// Milestones of one join, for the setup benchmark.

@@ -25,6 +25,7 @@ pub mod rpc;
 pub mod session;
 pub mod signaling;
 pub mod signaling_link;
+pub mod speech;
 pub mod tone;
 pub mod transport;
 pub mod voice;

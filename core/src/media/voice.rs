@@ -87,6 +87,8 @@ pub struct Voice {
     rx: RxStats,
     scratch: Frame,
     level: f32,
+    /// Whether it is speaking, from its levels (`media::speech`).
+    speech: crate::media::speech::Speech,
     /// Its stream is gone from the latest offer: one faded frame, then it is dropped.
     ending: bool,
     /// Loss figures at the stats clock's last look (for the interval's loss).
@@ -105,6 +107,7 @@ impl Voice {
             rx: RxStats::default(),
             scratch: [0; FRAME_SAMPLES],
             level: 0.0,
+            speech: Default::default(),
             ending: false,
             last_counts: (0, 0),
             epoch: Instant::now(),
@@ -169,10 +172,12 @@ impl Voice {
         };
         if !decoded {
             self.level = 0.0;
+            self.speech.push(0.0);
             return Output::Nothing;
         }
         self.jitter.note_output(codec::is_quiet(out));
         self.level = crate::media::level(out);
+        self.speech.push(self.level);
         Output::Audio
     }
 
@@ -216,6 +221,7 @@ impl Voice {
             inserted_samples_for_deceleration: played.stretched * FRAME_SAMPLES as u64,
             removed_samples_for_acceleration: played.skipped * FRAME_SAMPLES as u64,
             audio_level: self.level,
+            speaking: self.speech.is_speaking(),
         }
     }
 }
