@@ -64,10 +64,11 @@ release_std_flags() {
 # be local through the GOT, and in a cdylib that is almost all of them: 30 000 `call *GOT`
 # sites and 9 000 GOT slots, 121 KiB of the x86_64 library (Android's x86_64 ABI) and an
 # indirect jump per call. aarch64 already uses the PLT; the flag changes nothing there.
-# -Z location-detail=file: a panic's location keeps its source file but not its line and
-# column, so the ~2 000 locations of the library's panics and `#[track_caller]` checks share
-# one string per file: −99 KB on arm64 (Android stand-in, issue 22). A panic still becomes
-# a typed error with its message and file; `none` (−180 KB) would drop the file too.
+# -Z location-detail=none: a panic's location is not recorded, so the ~2 000 locations of
+# the library's panics and `#[track_caller]` checks cost nothing: −180 KB on arm64 against
+# full locations (Android stand-in). `file` (−99 KB, issue 22) kept the source file; issue 21
+# needed the other 81 KB to stay within the budget (ADR 0011, amended). A panic still
+# becomes a typed error with its message.
 release_unstable_rustflags() {
-  echo "-Z plt=yes -Z location-detail=file"
+  echo "-Z plt=yes -Z location-detail=none"
 }
