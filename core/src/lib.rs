@@ -75,7 +75,9 @@ pub mod testing {
         pub use crate::backend::rest::interpret as rest_response;
         pub use crate::calls::push::parse as push_payload;
         pub use crate::media::participant_token::decode_claims as participant_token;
-        pub use crate::media::signaling::{parse_inbound as signaling_message, rewrite_setup};
+        pub use crate::media::signaling::{
+            parse_inbound as signaling_message, rewrite_setup, sending_streams,
+        };
     }
     pub use crate::media::audio_bridge::Source;
     pub use crate::media::mixer::Mixer;

@@ -155,9 +155,11 @@ pub fn offer_params(sdp_offer: &str, stream_ids: &[&str]) -> Value {
 pub fn rewrite_setup(sdp: &str, role: &str) -> String {
     let eol = if sdp.contains("\r\n") { "\r\n" } else { "\n" };
     let mut out = String::with_capacity(sdp.len());
-    // Lines as the SDP parser reads them: split at '\n', a '\r' before it dropped.
+    // Lines as the SDP parser reads them: split at '\n', the '\r's it skips before a line's
+    // type (any number) and the one before the '\n' dropped.
     for raw in sdp.split('\n') {
-        let line = raw.strip_suffix('\r').unwrap_or(raw);
+        let line = raw.trim_start_matches('\r');
+        let line = line.strip_suffix('\r').unwrap_or(line);
         // The session URI (informational, RFC 8866 §5.5; JSEP ignores it) and a non-ASCII
         // extension URI go no further: webrtc's parser hands them to the URL parser, whose
         // ASCII-only IDNA step is not for them (fuzzing, `sdp_offer`).
@@ -272,6 +274,14 @@ mod tests {
         // A URI line behind a bare '\n' in a CRLF offer is a line to the parser too.
         let hidden = rewrite_setup("v=0\r\ns=-\nu=https://A\u{fc}.x/\r\n", "active");
         assert!(!hidden.contains("u="), "{hidden}");
+        // And behind '\r's, which the parser skips before a line's type (fuzzing found it).
+        for hidden in [
+            "v=0\r\ns=-\n\ru=WS:A\u{e6}AA.x/\r\n",
+            "v=0\r\ns=-\r\n\r\r\ru=https://A\u{fc}.x/\r\n",
+        ] {
+            let rewritten = rewrite_setup(hidden, "active");
+            assert!(!rewritten.contains("u="), "{rewritten:?}");
+        }
         // An ASCII extmap stays.
         let kept = rewrite_setup(
             "a=extmap:1 urn:ietf:params:rtp-hdrext:ssrc-audio-level\r\n",
