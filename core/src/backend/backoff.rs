@@ -41,9 +41,14 @@ impl Backoff {
 }
 
 pub fn jitter(d: Duration) -> Duration {
+    d.mul_f64(jitter_factor())
+}
+
+/// A factor in [0.5, 1] to spread a wait by (the media recovery machines take it as an input,
+/// so they stay pure).
+pub fn jitter_factor() -> f64 {
     // uuid's RNG saves a dependency.
-    let r = (uuid::Uuid::new_v4().as_u128() % 1000) as u32;
-    d / 2 + d * r / 2000
+    0.5 + (uuid::Uuid::new_v4().as_u128() % 1000) as f64 / 2000.0
 }
 
 #[cfg(test)]

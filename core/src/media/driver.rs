@@ -24,12 +24,6 @@ use crate::media::signaling_link::LinkEvent;
 use crate::media::transport::{PeerTransport, Role};
 use crate::media::voice::Voices;
 
-/// A factor in [0.5, 1] that spreads restarts (the recovery machine takes it as input, so it
-/// stays pure).
-fn jitter_factor() -> f64 {
-    0.5 + (uuid::Uuid::new_v4().as_u128() % 1000) as f64 / 2000.0
-}
-
 pub(crate) struct Driver {
     pub(crate) rpc: Arc<Rpc>,
     pub(crate) ice: IcePolicy,
@@ -73,7 +67,7 @@ impl Driver {
             let restart_at = recovery.restart_at().map(tokio::time::Instant::from_std);
             let input = tokio::select! {
                 _ = tokio::time::sleep_until(restart_at.unwrap_or_else(tokio::time::Instant::now)), if restart_at.is_some() => {
-                    Some(RecoveryInput::RestartDue { jitter: jitter_factor() })
+                    Some(RecoveryInput::RestartDue { jitter: crate::backend::backoff::jitter_factor() })
                 }
                 n = link.recv() => match n {
                     Some(LinkEvent::Lost) => Some(RecoveryInput::SignalingLost),

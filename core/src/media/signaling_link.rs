@@ -224,18 +224,12 @@ async fn reconnect(
                         Failure::Other
                     }
                 };
-                inputs.push(ResumeInput::Failed { failure, jitter: jitter_factor() });
+                inputs.push(ResumeInput::Failed { failure, jitter: crate::backend::backoff::jitter_factor() });
                 // Time may have come for another attempt too.
                 inputs.push(ResumeInput::Due);
             }
         }
     }
-}
-
-/// A factor in [0.5, 1] that spreads backoffs (the machine takes it as input, so it stays
-/// pure).
-fn jitter_factor() -> f64 {
-    0.5 + (uuid::Uuid::new_v4().as_u128() % 1000) as f64 / 2000.0
 }
 
 /// `url` with its `token` query parameter replaced, every other parameter kept in order.
