@@ -237,10 +237,12 @@ async fn serve(shared: Shared, mut socket: WebSocket, preauth: Option<String>) {
         let mut calls: Vec<_> = st.calls.values().collect();
         calls.sort_by_key(|c| c.created_ms);
         greeting.extend(calls.iter().filter_map(|c| c.replay_for(&client_id, now)));
+        greeting.extend(crate::rooms::snapshots_for(&st, &client_id));
     }
     let mut alive = true;
     // How the client ended it, for the log: its Close frame's code, or none (dropped).
     let mut how = "dropped without a Close frame".to_string();
+    let mut closed_by_client = false;
     for g in greeting {
         alive &= socket
             .send(Message::Text(g.to_string().into()))
@@ -254,6 +256,7 @@ async fn serve(shared: Shared, mut socket: WebSocket, preauth: Option<String>) {
                 let text = match msg {
                     Err(_) => {
                         shared.events.remove(&client_id, conn);
+                        crate::rooms::ws_closed(&shared, conn, true);
                         return close(socket, CLOSE_IDLE, "idle").await;
                     }
                     Ok(Some(Ok(Message::Text(t)))) => t,
@@ -264,6 +267,7 @@ async fn serve(shared: Shared, mut socket: WebSocket, preauth: Option<String>) {
                     }
                     Ok(Some(Ok(Message::Close(frame)))) => {
                         shared.socket_ended("events", Some(frame.as_ref().map_or(1005, |f| f.code)));
+                        closed_by_client = true;
                         how = match frame {
                             Some(f) => format!("closed by the client: {}", f.code),
                             None => "closed by the client".to_string(),
@@ -275,7 +279,10 @@ async fn serve(shared: Shared, mut socket: WebSocket, preauth: Option<String>) {
                         break;
                     }
                 };
-                let reply = answer(text.as_str());
+                let reply = serde_json::from_str::<Value>(text.as_str())
+                    .ok()
+                    .and_then(|v| crate::rooms::ws_action(&shared, &client_id, conn, &v))
+                    .map_or_else(|| answer(text.as_str()), |v| v.to_string());
                 alive = socket.send(Message::Text(reply.into())).await.is_ok();
             }
             out = rx.recv() => match out {
@@ -285,6 +292,7 @@ async fn serve(shared: Shared, mut socket: WebSocket, preauth: Option<String>) {
         }
     }
     shared.events.remove(&client_id, conn);
+    crate::rooms::ws_closed(&shared, conn, !closed_by_client);
     tracing::info!(target: "dialtone_mock::ws", "event channel closed: clientId {client_id}, connection {conn}, {how}");
     shared.touch();
     let _ = socket.send(Message::Close(None)).await;

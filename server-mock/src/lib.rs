@@ -22,6 +22,7 @@ pub mod outbox;
 pub mod realtime;
 pub mod redact;
 pub mod rest;
+pub mod rooms;
 pub mod sfu;
 pub mod state;
 pub mod time;
@@ -91,6 +92,11 @@ pub struct MockConfig {
     pub participant_token_lifetime: Duration,
     /// A link profile every participant gets both ways (`link::profiles`); `None`: perfect.
     pub link: Option<String>,
+    /// Extended profile: the most members a room holds (`--room-cap`, at most 16), how long
+    /// an unentered room lives, and how long a member may take to open its signaling socket.
+    pub room_cap: usize,
+    pub room_ttl: Duration,
+    pub room_media_deadline: Duration,
     /// Serve HTTPS and WSS instead of HTTP and WS (`--tls`, [`tls`]).
     pub tls: Option<tls::Tls>,
 }
@@ -110,6 +116,9 @@ impl Default for MockConfig {
             participant_token_lifetime: Duration::from_secs(3_600),
             link: None,
             tls: None,
+            room_cap: rooms::DEFAULT_ROOM_CAP,
+            room_ttl: rooms::DEFAULT_ROOM_TTL,
+            room_media_deadline: rooms::DEFAULT_MEDIA_DEADLINE,
         }
     }
 }
@@ -193,6 +202,16 @@ impl MockServer {
         let addr = listener.local_addr()?;
         let link = config.link.clone();
         let shared = new_shared(config);
+        // Rooms' presence follows the media participants.
+        let (departures, mut departed) = tokio::sync::mpsc::unbounded_channel();
+        shared.sfu.on_departure(departures);
+        let weak = Arc::downgrade(&shared);
+        tokio::spawn(async move {
+            while let Some(d) = departed.recv().await {
+                let Some(shared) = weak.upgrade() else { break };
+                rooms::media_departed(&shared, &d);
+            }
+        });
         if let Some(name) = link {
             let setting = link::Setting::profile(&name, 1)
                 .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;

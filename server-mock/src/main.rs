@@ -5,6 +5,7 @@
 //! `--ice-ip` makes WebRTC bind and advertise that address instead of 127.0.0.1 (a phone on the LAN).
 //! `--link PROFILE` impairs every participant's link both ways (`perfect`, `moderate`,
 //! `international`, `spiky`, `bursty-20`, `limited-50`); `POST /mock/link` changes it live.
+//! `--room-cap N` sets the most members a room holds (2 to 16, default 8).
 //! `--tls` serves HTTPS and WSS with a development certificate it makes (for localhost,
 //! 127.0.0.1, the listen address and `--ice-ip`) and writes to a PEM file it names on stdout;
 //! `--tls-cert FILE --tls-key FILE` uses yours.
@@ -19,7 +20,7 @@ use std::process::ExitCode;
 
 use dialtone_mock::{MockConfig, MockServer, DEFAULT_API_KEY};
 
-const USAGE: &str = "usage: dialtone-mock [--listen 127.0.0.1:PORT] [--api-key KEY] [--profile seed|extended] [--ice-ip IP] [--link PROFILE] [--tls | --tls-cert FILE --tls-key FILE] [--exit-on-stdin-eof]";
+const USAGE: &str = "usage: dialtone-mock [--listen 127.0.0.1:PORT] [--api-key KEY] [--profile seed|extended] [--ice-ip IP] [--link PROFILE] [--room-cap N] [--tls | --tls-cert FILE --tls-key FILE] [--exit-on-stdin-eof]";
 
 fn parse_args() -> Result<(SocketAddr, MockConfig, bool), String> {
     let mut listen: SocketAddr = "127.0.0.1:0".parse().expect("literal address");
@@ -55,6 +56,19 @@ fn parse_args() -> Result<(SocketAddr, MockConfig, bool), String> {
                 let v = args.next().ok_or("--link needs a profile")?;
                 dialtone_mock::link::profiles::named(&v)?;
                 config.link = Some(v);
+            }
+            "--room-cap" => {
+                let v = args.next().ok_or("--room-cap needs a number")?;
+                config.room_cap = v
+                    .parse::<usize>()
+                    .ok()
+                    .filter(|n| (2..=dialtone_mock::rooms::MAX_ROOM_CAP).contains(n))
+                    .ok_or_else(|| {
+                        format!(
+                            "--room-cap: {v:?} is not a number from 2 to {}",
+                            dialtone_mock::rooms::MAX_ROOM_CAP
+                        )
+                    })?;
             }
             "--tls" => tls = true,
             "--tls-cert" => tls_cert = Some(args.next().ok_or("--tls-cert needs a PEM file")?),

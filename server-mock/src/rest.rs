@@ -23,28 +23,28 @@ use crate::{Profile, Shared};
 
 pub const MAX_DELETE_IDS: usize = 100;
 
-type Reply = (StatusCode, Json<Value>);
+pub(crate) type Reply = (StatusCode, Json<Value>);
 
 fn ok(v: Value) -> Reply {
     (StatusCode::OK, Json(v))
 }
 
 /// A thrown error in the Lambda: `{"message": …, "error": {}}` (an Error serialises as `{}`).
-fn thrown(message: impl Into<String>) -> Reply {
+pub(crate) fn thrown(message: impl Into<String>) -> Reply {
     (
         StatusCode::INTERNAL_SERVER_ERROR,
         Json(json!({"message": message.into(), "error": {}})),
     )
 }
 
-fn busy(who: &str) -> Reply {
+pub(crate) fn busy(who: &str) -> Reply {
     (
         StatusCode::INTERNAL_SERVER_ERROR,
         Json(json!({"message": format!("ERROR :: {who} already in a session!"), "error": "BUSY"})),
     )
 }
 
-fn coded(status: StatusCode, code: &str, message: impl Into<String>) -> Reply {
+pub(crate) fn coded(status: StatusCode, code: &str, message: impl Into<String>) -> Reply {
     (
         status,
         Json(json!({"message": message.into(), "error": code})),
@@ -153,7 +153,15 @@ pub async fn handle(
             ("answerCall", true) => answer_call(&shared, &mut st, h, &req),
             ("declineCall", true) => finish_ringing(&shared, &mut st, h, &req, Finish::Decline),
             ("cancelCall", true) => finish_ringing(&shared, &mut st, h, &req, Finish::Cancel),
+            ("renewToken", true) if req.get("roomID").is_some() => {
+                room_action(&shared, &mut st, h, &req, RoomAction::RenewToken)
+            }
             ("renewToken", true) => renew_token(&shared, &mut st, h, &req),
+            ("createRoom", true) => room_action(&shared, &mut st, h, &req, RoomAction::Create),
+            ("enterRoom", true) => room_action(&shared, &mut st, h, &req, RoomAction::Enter),
+            ("leaveRoom", true) => room_action(&shared, &mut st, h, &req, RoomAction::Leave),
+            ("getRoom", true) => room_action(&shared, &mut st, h, &req, RoomAction::Get),
+            ("setMuted", true) => room_action(&shared, &mut st, h, &req, RoomAction::SetMuted),
             _ => (
                 StatusCode::INTERNAL_SERVER_ERROR,
                 Json(json!({"error": "ERROR :: Unknown action!"})),
@@ -218,6 +226,7 @@ fn register(shared: &Shared, st: &mut State, headers: &HeaderMap, req: &Value) -
             owner,
             registered_ms: now_ms(),
             registered_seq,
+            room_id: None,
         },
     );
     let mut row = json!({
@@ -229,6 +238,7 @@ fn register(shared: &Shared, st: &mut State, headers: &HeaderMap, req: &Value) -
     });
     if let Some(secret) = secret {
         row["clientSecret"] = json!(secret);
+        row["features"] = json!(["rooms"]);
     }
     ok(row)
 }
@@ -267,10 +277,10 @@ fn initiate_call(shared: &Shared, st: &mut State, headers: &HeaderMap, req: &Val
             "ERROR :: No device registered for calleeId {callee_id}"
         ));
     };
-    if caller.in_session() {
+    if caller.in_session() || caller.room_id.is_some() {
         return busy("Caller");
     }
-    if callee.in_session() {
+    if callee.in_session() || callee.room_id.is_some() {
         return busy("Callee");
     }
     if st.sessions.len() >= MAX_SESSIONS || !room_for_call {
@@ -555,6 +565,12 @@ fn end_call(shared: &Shared, st: &mut State, headers: &HeaderMap, req: &Value) -
         if let Err(r) = authorize(st, headers, &client_id) {
             return r;
         }
+        // A room member's endCall leaves its room; the room goes on for the others.
+        if let Some((room_id, conn)) = crate::rooms::membership(st, &client_id) {
+            crate::rooms::leave(shared, st, &room_id, &conn, crate::rooms::LeaveReason::Left);
+            let result = st.devices.get(&client_id).map(|d| d.to_json());
+            return ok(json!({"message": "success", "result": result}));
+        }
         // The extended profile ends the call for both sides (the seed blanks one row only).
         let live = st
             .devices
@@ -652,6 +668,15 @@ fn delete_client_ids(shared: &Shared, st: &mut State, headers: &HeaderMap, req: 
             );
         }
         for id in &ids {
+            if let Some((room_id, conn)) = crate::rooms::membership(st, id) {
+                crate::rooms::leave(
+                    shared,
+                    st,
+                    &room_id,
+                    &conn,
+                    crate::rooms::LeaveReason::Removed,
+                );
+            }
             let call = st
                 .devices
                 .get(*id)
@@ -674,4 +699,51 @@ fn delete_client_ids(shared: &Shared, st: &mut State, headers: &HeaderMap, req: 
         }
     }
     ok(json!({"deletedIds": deleted}))
+}
+
+#[derive(Clone, Copy)]
+enum RoomAction {
+    Create,
+    Enter,
+    Leave,
+    Get,
+    SetMuted,
+    RenewToken,
+}
+
+/// The room actions (`rooms`): the bearer acts for `clientId`; every one but `createRoom`
+/// names a `roomID`.
+fn room_action(
+    shared: &Shared,
+    st: &mut State,
+    headers: &HeaderMap,
+    req: &Value,
+    action: RoomAction,
+) -> Reply {
+    let client_id = match str_field(req, "clientId") {
+        Ok(c) => c.to_string(),
+        Err(r) => return r,
+    };
+    if let Err(r) = authorize(st, headers, &client_id) {
+        return r;
+    }
+    let room_id = match action {
+        RoomAction::Create => String::new(),
+        _ => match str_field(req, "roomID") {
+            Ok(r) => r.to_string(),
+            Err(r) => return r,
+        },
+    };
+    let result = match action {
+        RoomAction::Create => crate::rooms::create(shared, st, &client_id),
+        RoomAction::Enter => crate::rooms::enter(shared, st, &client_id, &room_id, None),
+        RoomAction::Leave => crate::rooms::leave_rest(shared, st, &client_id, &room_id),
+        RoomAction::Get => crate::rooms::get(st, &client_id, &room_id),
+        RoomAction::RenewToken => crate::rooms::renew_token(shared, st, &client_id, &room_id),
+        RoomAction::SetMuted => match req.get("muted") {
+            Some(Value::Bool(m)) => crate::rooms::set_muted(shared, st, &client_id, &room_id, *m),
+            _ => Err(thrown("muted must be true or false")),
+        },
+    };
+    result.map(ok).unwrap_or_else(|r| r)
 }

@@ -57,6 +57,8 @@ pub struct Device {
     /// Registration order (`State::next_seq`): two registrations in the same millisecond
     /// still list oldest first.
     pub registered_seq: u64,
+    /// Extended profile: the room it is a member of (a member is busy for calls).
+    pub room_id: Option<String>,
 }
 
 impl Device {
@@ -207,6 +209,8 @@ pub struct State {
     pub sessions: HashMap<String, Session>,
     pub outbox: HashMap<String, VecDeque<Push>>,
     pub calls: HashMap<String, CallRecord>,
+    /// Extended profile: rooms by id (`rooms`).
+    pub rooms: HashMap<String, crate::rooms::Room>,
     /// The console's view of recent calls, oldest first (bounded by `MAX_CALL_LOGS`).
     pub call_logs: VecDeque<CallLog>,
     /// Every push recorded, oldest first (bounded by `MAX_PUSH_LOG`); unlike the outbox it is

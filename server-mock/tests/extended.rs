@@ -477,7 +477,7 @@ async fn the_event_channel_authenticates_answers_pings_and_closes_idle_sockets()
         .await
         .unwrap();
     assert_eq!(next(&mut ws).await, json!({"type": "pong"}));
-    ws.send(Message::text(r#"{"action":"createroom"}"#))
+    ws.send(Message::text(r#"{"action":"sendmessage"}"#))
         .await
         .unwrap();
     let e = next(&mut ws).await;

@@ -155,6 +155,17 @@ pub struct Sfu {
     links: Mutex<crate::link::Links>,
     /// Told when participants come and go, for the console.
     changes: crate::console::Changes,
+    /// Told of every participant that leaves for good (rooms' presence follows it).
+    departures: Mutex<Option<mpsc::UnboundedSender<Departure>>>,
+}
+
+/// A participant gone for good: its session, its id, and whether it was lost (its socket
+/// dropped and did not come back within the grace) rather than left or closed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Departure {
+    pub session_id: String,
+    pub participant_id: String,
+    pub lost: bool,
 }
 
 impl Sfu {
@@ -170,7 +181,13 @@ impl Sfu {
             forwarding: Arc::default(),
             links: Mutex::default(),
             changes,
+            departures: Mutex::new(None),
         })
+    }
+
+    /// Where departures are told from now on.
+    pub fn on_departure(&self, tx: mpsc::UnboundedSender<Departure>) {
+        *self.departures.lock().expect("departures lock") = Some(tx);
     }
 
     /// Applies a link setting: to the participant named (or, with none, as the default for
@@ -417,7 +434,7 @@ impl Sfu {
             tokio::time::sleep(grace).await;
             if p.attachment.load(std::sync::atomic::Ordering::SeqCst) == attachment {
                 tracing::info!(target: "dialtone_mock::ws", "participant {} did not come back within {grace:?}", p.id);
-                sfu.leave(&p).await;
+                sfu.depart(&p, true).await;
             }
         });
     }
@@ -737,6 +754,11 @@ impl Sfu {
     /// `leave`, or the socket closed: this participant is gone, and so is its stream from
     /// everyone else's subscribing connection (a new offer each).
     pub async fn leave(&self, p: &Arc<Participant>) {
+        self.depart(p, false).await
+    }
+
+    /// `leave`, or its socket lost past the grace (`lost`).
+    async fn depart(&self, p: &Arc<Participant>, lost: bool) {
         let mut unoffer: Vec<(Arc<Participant>, String)> = Vec::new();
         let removed = {
             let mut s = self.sessions.lock().expect("sfu lock");
@@ -769,12 +791,28 @@ impl Sfu {
         };
         if removed {
             self.changes.touch();
+            if let Some(tx) = self.departures.lock().expect("departures lock").as_ref() {
+                let _ = tx.send(Departure {
+                    session_id: p.session_id.clone(),
+                    participant_id: p.id.clone(),
+                    lost,
+                });
+            }
             for (to, stream_id) in unoffer {
                 to.clone().track(tokio::spawn(async move {
                     Self::unoffer_stream(&to, &stream_id).await
                 }));
             }
             close_participant(p.clone()).await;
+        }
+    }
+
+    /// One participant is removed (it left its room over REST, or was deleted): its socket
+    /// gets a Close frame and its stream goes from everyone else's connection.
+    pub async fn remove(&self, session_id: &str, participant_id: &str) {
+        if let Some(p) = self.participant(session_id, participant_id) {
+            p.send(Outbound::Close);
+            self.leave(&p).await;
         }
     }
 
