@@ -29,6 +29,7 @@ use crate::media::adapter::WebRtcMedia;
 use crate::media::audio_bridge::AudioBridge;
 use crate::persons::store::PersonStore;
 use crate::persons::sync::PersonSync;
+use crate::rooms::{RoomHandle, RoomPorts, Rooms};
 
 pub const MAX_NAME_LEN: usize = 256;
 pub const MAX_PUSH_TOKEN_LEN: usize = 4_096;
@@ -48,6 +49,9 @@ pub struct Engine {
     channel: Mutex<(Option<String>, Vec<AbortHandle>)>,
     channel_up: tokio::sync::watch::Sender<bool>,
     calls: Arc<CallManager>,
+    rooms: Arc<Rooms>,
+    /// Media for rooms (calls hold their own port to the same connector).
+    media: Arc<dyn crate::media::link::MediaConnector>,
     audio: Arc<AudioBridge>,
     /// How long a call's lost signaling socket may take to come back (ms).
     recovery_budget_ms: Arc<std::sync::atomic::AtomicU64>,
@@ -88,23 +92,24 @@ impl Engine {
         let recovery_budget_ms = Arc::new(std::sync::atomic::AtomicU64::new(
             crate::media::signaling_link::DEFAULT_BUDGET.as_millis() as u64,
         ));
+        let media: Arc<dyn crate::media::link::MediaConnector> = Arc::new(WebRtcMedia {
+            gateway: crate::media::session::SignalingGateway {
+                url: endpoints.signaling_url.clone(),
+                connector: connector.clone(),
+            },
+            audio: audio.clone(),
+            recovery_budget_ms: recovery_budget_ms.clone(),
+        });
         let calls = Arc::new(CallManager::new(
             Ports {
                 backend: Arc::new(RestCallBackend {
                     rest: rest.clone(),
                     identity: identity.clone(),
                 }),
-                media: Arc::new(WebRtcMedia {
-                    gateway: crate::media::session::SignalingGateway {
-                        url: endpoints.signaling_url.clone(),
-                        connector: connector.clone(),
-                    },
-                    audio: audio.clone(),
-                    recovery_budget_ms: recovery_budget_ms.clone(),
-                }),
+                media: media.clone(),
                 hub: Arc::new(Hub::default()),
             },
-            rt,
+            rt.clone(),
         ));
         let persons_sync = Arc::new(PersonSync::new(
             appsync.clone(),
@@ -128,6 +133,8 @@ impl Engine {
             channel: Mutex::new((None, Vec::new())),
             channel_up: tokio::sync::watch::channel(false).0,
             calls,
+            rooms: Arc::new(Rooms::new(rt.clone())),
+            media,
             audio,
             recovery_budget_ms,
             connector,
@@ -405,6 +412,9 @@ impl Engine {
     }
 
     fn on_server_event(&self, ev: ServerEvent) {
+        if let ServerEvent::Room(ev) = ev {
+            return self.rooms.on_event(ev);
+        }
         let Ok(Some(me)) = self.identity.load() else {
             return;
         };
@@ -422,6 +432,9 @@ impl Engine {
     /// up first, so the call's `answered`/`declined` events are not missed.
     pub async fn start_call(&self, callee_client_id: &str) -> Result<Arc<CallHandle>> {
         let identity = self.require_identity()?;
+        if let Some(room) = self.rooms.active() {
+            return Err(RestError::Busy(format!("this device is in room {}", room.id())).into());
+        }
         if callee_client_id.trim() == identity.client_id {
             return Err(Error::InvalidInput("a device cannot call itself".into()));
         }
@@ -430,6 +443,62 @@ impl Engine {
             self.wait_channel(std::time::Duration::from_secs(2)).await;
         }
         self.calls.start_call(callee_client_id).await
+    }
+
+    // ---- Rooms (owned by `rooms::Rooms`) ----
+
+    /// The ports a room needs: the extended backend's REST client for this device, and media.
+    fn room_ports(&self) -> Result<RoomPorts> {
+        let identity = self.require_identity()?;
+        let Some(secret) = identity.client_secret else {
+            return Err(RestError::RoomsUnavailable.into());
+        };
+        Ok(RoomPorts {
+            rest: self.rest.clone(),
+            media: self.media.clone(),
+            client_id: identity.client_id,
+            secret,
+        })
+    }
+
+    /// Makes a room and enters it.
+    pub async fn create_room(&self) -> Result<Arc<RoomHandle>> {
+        let ports = self.room_ports()?;
+        self.check_free_for_room()?;
+        let room_id = ports
+            .rest
+            .create_room(&ports.client_id, &ports.secret)
+            .await?;
+        self.enter_room(&room_id).await
+    }
+
+    /// Enters a room by id. The event channel is given a moment to be up first, so the
+    /// room's presence events are not missed.
+    pub async fn enter_room(&self, room_id: &str) -> Result<Arc<RoomHandle>> {
+        let room_id = room_id.trim();
+        if room_id.is_empty() || room_id.len() > 256 {
+            return Err(Error::InvalidInput(
+                "a room id is 1 to 256 characters".into(),
+            ));
+        }
+        let ports = self.room_ports()?;
+        self.check_free_for_room()?;
+        self.ensure_channel();
+        self.wait_channel(std::time::Duration::from_secs(2)).await;
+        self.rooms.enter(ports, room_id).await
+    }
+
+    /// One call or one room at a time.
+    fn check_free_for_room(&self) -> Result<()> {
+        if self.calls.active().is_some() {
+            return Err(RestError::Busy("this device is in a call".into()).into());
+        }
+        Ok(())
+    }
+
+    /// The room this device is in, if any.
+    pub fn active_room(&self) -> Option<Arc<RoomHandle>> {
+        self.rooms.active()
     }
 
     /// Joins the media session a participant token admits to, outside the call flow (the
@@ -516,6 +585,7 @@ impl Engine {
         self.stop_live();
         self.stop_channel();
         self.calls.shutdown();
+        self.rooms.shutdown();
     }
 }
 

@@ -22,6 +22,7 @@ mod ffi;
 mod logging;
 mod media;
 mod persons;
+mod rooms;
 mod sync;
 mod task;
 

@@ -69,6 +69,8 @@ pub enum ServerEvent {
     Error {
         message: String,
     },
+    /// A room's snapshot or change (`backend::rooms`).
+    Room(super::rooms::RoomEvent),
     /// A type this client does not know: newer servers may add some.
     Other(String),
 }
@@ -83,6 +85,8 @@ pub enum ParseError {
     NoType,
     #[error("the {0:?} event has no callId")]
     NoCallId(String),
+    #[error("{0}")]
+    Room(String),
 }
 
 fn text(v: &Value, key: &str) -> Option<String> {
@@ -110,6 +114,9 @@ pub fn parse(raw: &str) -> Result<ServerEvent, ParseError> {
         return Err(ParseError::Malformed("not an object".into()));
     }
     let kind = text(&v, "type").ok_or(ParseError::NoType)?;
+    if let Some(room) = super::rooms::parse_event(&kind, &v) {
+        return room.map(ServerEvent::Room).map_err(ParseError::Room);
+    }
     let call_id = || text(&v, "callId").ok_or_else(|| ParseError::NoCallId(kind.clone()));
     Ok(match kind.as_str() {
         "connected" => ServerEvent::Connected,

@@ -1,6 +1,6 @@
 //! The backend's protocols, client side, in plain Rust: the REST Lambda (`rest`), AppSync
 //! GraphQL over HTTP (`appsync`) and its real-time WebSocket (`realtime`), the extended
-//! profile's `/ws` call events (`event_channel`), where they live (`endpoints`), and what
+//! profile's `/ws` call events (`event_channel`) and rooms (`rooms`: their REST actions and events), where they live (`endpoints`), and what
 //! they share: one TLS configuration (`tls`), the HTTP client and its network error
 //! (`http`, reqwest), the WebSocket connector (`websocket`, tokio-tungstenite) and reconnect
 //! pacing (`backoff`). Nothing here knows UniFFI, identity or calls:
@@ -15,6 +15,7 @@ pub mod event_channel;
 pub mod http;
 pub mod realtime;
 pub mod rest;
+pub mod rooms;
 pub mod tls;
 pub(crate) mod urls;
 pub mod websocket;

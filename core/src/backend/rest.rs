@@ -26,6 +26,15 @@ pub enum RestError {
     /// Extended profile: the call is over, unknown, or already answered (`code` says which).
     #[error("{message}")]
     CallGone { code: String, message: String },
+    /// Rooms: the room is over or unknown (`ROOM_NOT_FOUND`).
+    #[error("{0}")]
+    RoomGone(String),
+    /// Rooms: the room has as many members as it may (`ROOM_FULL`).
+    #[error("{0}")]
+    RoomFull(String),
+    /// The backend has no rooms (the seed answers "Unknown action!").
+    #[error("this backend has no rooms")]
+    RoomsUnavailable,
     #[error("backend error (HTTP {status}): {message}")]
     Backend { status: u16, message: String },
     /// The request did not get an answer (the URL is stripped: it can carry ids).
@@ -85,7 +94,7 @@ impl RestClient {
         }
     }
 
-    async fn call(&self, body: Value, secret: Option<&str>) -> Result<Value, RestError> {
+    pub(super) async fn call(&self, body: Value, secret: Option<&str>) -> Result<Value, RestError> {
         let bearer = secret.map(|s| format!("Bearer {s}"));
         let headers: Vec<(&str, &str)> = bearer
             .as_deref()
@@ -314,6 +323,16 @@ pub fn interpret(status: u16, raw: &[u8]) -> Result<Value, RestError> {
                     code: code.to_string(),
                     message: message(&v).unwrap_or_else(|| code.to_string()),
                 });
+            }
+            if code == "ROOM_NOT_FOUND" {
+                return Err(RestError::RoomGone(
+                    message(&v).unwrap_or_else(|| code.to_string()),
+                ));
+            }
+            if code == "ROOM_FULL" {
+                return Err(RestError::RoomFull(
+                    message(&v).unwrap_or_else(|| code.to_string()),
+                ));
             }
             let message = message(&v).unwrap_or_else(|| "unknown error".into());
             // The mock's words for a device it does not have (the real Lambda's are not

@@ -160,6 +160,28 @@ pub struct RemoteStreamStats {
     pub speaking: bool,
 }
 
+impl From<crate::media::link::StreamStats> for RemoteStreamStats {
+    fn from(r: crate::media::link::StreamStats) -> Self {
+        RemoteStreamStats {
+            stream_id: r.stream_id,
+            participant_id: r.participant_id,
+            alias: r.alias,
+            packets_received: r.packets_received,
+            packets_lost: r.packets_lost,
+            packet_loss: r.packet_loss,
+            jitter_ms: r.jitter_ms,
+            bytes_received: r.bytes_received,
+            concealed_samples: r.concealed_samples,
+            fec_recovered_samples: r.fec_recovered_samples,
+            jitter_buffer_target_ms: r.jitter_buffer_target_ms,
+            inserted_samples_for_deceleration: r.inserted_samples_for_deceleration,
+            removed_samples_for_acceleration: r.removed_samples_for_acceleration,
+            audio_level: r.audio_level,
+            speaking: r.speaking,
+        }
+    }
+}
+
 impl From<CallUpdate> for CallEvent {
     fn from(u: CallUpdate) -> Self {
         let call_id = u.call_id;
@@ -188,27 +210,7 @@ impl From<CallUpdate> for CallEvent {
                 bytes_sent: s.bytes_sent,
                 bytes_received: s.bytes_received,
                 target_bitrate_bps: s.target_bitrate_bps,
-                streams: s
-                    .streams
-                    .into_iter()
-                    .map(|r| RemoteStreamStats {
-                        stream_id: r.stream_id,
-                        participant_id: r.participant_id,
-                        alias: r.alias,
-                        packets_received: r.packets_received,
-                        packets_lost: r.packets_lost,
-                        packet_loss: r.packet_loss,
-                        jitter_ms: r.jitter_ms,
-                        bytes_received: r.bytes_received,
-                        concealed_samples: r.concealed_samples,
-                        fec_recovered_samples: r.fec_recovered_samples,
-                        jitter_buffer_target_ms: r.jitter_buffer_target_ms,
-                        inserted_samples_for_deceleration: r.inserted_samples_for_deceleration,
-                        removed_samples_for_acceleration: r.removed_samples_for_acceleration,
-                        audio_level: r.audio_level,
-                        speaking: r.speaking,
-                    })
-                    .collect(),
+                streams: s.streams.into_iter().map(Into::into).collect(),
             },
         }
     }

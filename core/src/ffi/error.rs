@@ -34,6 +34,15 @@ pub enum DialtoneError {
     /// The call is over, unknown to the backend, or was answered on another device.
     #[error("call unavailable: {detail}")]
     CallUnavailable { detail: String },
+    /// The room is over or unknown to the backend.
+    #[error("room unavailable: {detail}")]
+    RoomUnavailable { detail: String },
+    /// The room has as many members as it may.
+    #[error("room full: {detail}")]
+    RoomFull { detail: String },
+    /// The backend has no rooms (the seed backend): 1:1 calls and `joinSession` only.
+    #[error("rooms unavailable: {detail}")]
+    RoomsUnavailable { detail: String },
     /// The arguments are wrong: fix the call.
     #[error("invalid input: {detail}")]
     InvalidInput { detail: String },
@@ -69,6 +78,11 @@ impl From<Error> for DialtoneError {
             }
             Error::Rest(RestError::CallGone { .. }) => {
                 DialtoneError::CallUnavailable { detail: message }
+            }
+            Error::Rest(RestError::RoomGone(m)) => DialtoneError::RoomUnavailable { detail: m },
+            Error::Rest(RestError::RoomFull(m)) => DialtoneError::RoomFull { detail: m },
+            Error::Rest(RestError::RoomsUnavailable) => {
+                DialtoneError::RoomsUnavailable { detail: message }
             }
             Error::Rest(RestError::Network(_)) | Error::Graphql(GraphqlError::Network(_)) => {
                 DialtoneError::Network { detail: message }

@@ -7,6 +7,7 @@ mod call;
 mod client;
 mod error;
 mod logging;
+mod room;
 mod runtime;
 mod types;
 
@@ -17,6 +18,10 @@ pub use call::{
 pub use client::{BackendConfig, DialtoneClient, PersonsListener, TaskHandle};
 pub use error::DialtoneError;
 pub use logging::{init_logging, LogLevel, LogSink};
+pub use room::{
+    MemberLeftReason, MemberLevel, Room, RoomEvent, RoomLeftReason, RoomListener, RoomMember,
+    RoomState,
+};
 pub use types::{OutgoingCall, Person, PushKind, PushToken};
 
 /// The SDK's version (the Cargo workspace's; the AAR and the Swift package carry the same).

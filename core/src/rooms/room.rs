@@ -1,0 +1,580 @@
+//! One room this device is in: an actor with one inbox (the room's `/ws` events, its media
+//! session's events, snapshot replies, and the app's requests), its state, its member list
+//! (`roster`), who is speaking (`speakers`) and its media session, joined with the
+//! participant token `enterRoom` gave. It reports to every subscriber through a hub, first a
+//! snapshot and then each change in order. Leaving is idempotent and cancellation-safe: the
+//! actor does it, whoever stops waiting.
+//!
+//! State: `Joining` (entered, media being joined) → `Joined` (published: a lone member hears
+//! nobody yet) ⇄ `Reconnecting` → `Left(reason)`: `Local` (this device left), `ConnectionLost`
+//! (the media session could not be kept, or the server says this member was lost),
+//! `Removed` (its clientId was deleted), `Failed` (the media session could not be joined).
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use tokio::sync::{mpsc, oneshot};
+
+use super::roster::{Change, Roster};
+use super::speakers::{ActiveSpeakers, Reading};
+use crate::backend::rest::{RestClient, RestError};
+use crate::backend::rooms::{Entry, LeaveReason, MemberRow, RoomEvent, Snapshot};
+use crate::calls::events::{lock, Coalesce, Hub, Queue};
+use crate::media::link::{
+    MediaConnector, MediaEnd, MediaEvent, MediaEvents, MediaLink, MediaStats, SessionOwner,
+    TokenRenewer,
+};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RoomState {
+    Joining,
+    Joined,
+    Reconnecting,
+    Left(LeftReason),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LeftReason {
+    Local,
+    ConnectionLost,
+    Removed,
+    Failed(String),
+}
+
+/// Why another member left.
+pub use crate::backend::rooms::LeaveReason as MemberLeftReason;
+
+/// One member as the app sees it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RoomMember {
+    pub participant_id: String,
+    pub client_id: Option<String>,
+    pub name: Option<String>,
+    pub is_local: bool,
+    /// `None`: not known.
+    pub muted: Option<bool>,
+    pub speaking: bool,
+    /// 0.0 to 1.0 (RMS of its last frame).
+    pub audio_level: f32,
+    pub joined_at_ms: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum RoomUpdate {
+    /// The first item of every subscription: where the room stands.
+    Snapshot {
+        state: RoomState,
+        members: Vec<RoomMember>,
+        active_speakers: Vec<String>,
+    },
+    State(RoomState),
+    /// A member that entered after this device (or after the last snapshot).
+    MemberJoined(RoomMember),
+    MemberLeft(RoomMember, MemberLeftReason),
+    /// Its muted state or name changed.
+    MemberChanged(RoomMember),
+    /// Participant ids of those speaking, loudest first, this device included.
+    ActiveSpeakers(Vec<String>),
+    /// Every member's level (participant id, 0.0 to 1.0), this device included.
+    Levels(Vec<(String, f32)>),
+    Stats(MediaStats),
+}
+
+impl Coalesce for RoomUpdate {
+    fn replaces(&self, older: &Self) -> bool {
+        matches!(
+            (self, older),
+            (RoomUpdate::Levels(_), RoomUpdate::Levels(_))
+                | (RoomUpdate::Stats(_), RoomUpdate::Stats(_))
+        )
+    }
+}
+
+/// What a room needs from the rest of the core.
+#[derive(Clone)]
+pub struct RoomPorts {
+    pub rest: RestClient,
+    pub media: Arc<dyn MediaConnector>,
+    pub client_id: String,
+    pub secret: String,
+}
+
+enum Msg {
+    Channel(RoomEvent),
+    Media(MediaEvent),
+    Joined(Result<Arc<dyn MediaLink>, String>),
+    Snapshot(Snapshot),
+    Leave(oneshot::Sender<()>),
+    SetMuted(bool, oneshot::Sender<Result<(), RestError>>),
+}
+
+/// What the handle and the actor share: read by `members`/`state` at any time.
+struct Shared {
+    id: String,
+    state: Mutex<RoomState>,
+    view: Mutex<View>,
+    hub: Hub<RoomUpdate>,
+    muted: Arc<AtomicBool>,
+}
+
+/// The member list with each member's levels, and this device's connection id.
+#[derive(Default)]
+struct View {
+    local: String,
+    roster: Roster,
+    /// Levels and speaking by participant id (from the media session's stats).
+    levels: std::collections::HashMap<String, (f32, bool)>,
+    speakers: ActiveSpeakers,
+}
+
+impl View {
+    fn member(&self, row: &MemberRow) -> RoomMember {
+        let (audio_level, speaking) = self
+            .levels
+            .get(&row.connection_id)
+            .copied()
+            .unwrap_or((0.0, false));
+        RoomMember {
+            participant_id: row.connection_id.clone(),
+            client_id: row.client_id.clone(),
+            name: row.name.clone(),
+            is_local: row.connection_id == self.local,
+            muted: row.muted,
+            speaking,
+            audio_level,
+            joined_at_ms: row.joined_at_ms,
+        }
+    }
+
+    /// This device first, then by the order they entered.
+    fn members(&self) -> Vec<RoomMember> {
+        let mut list: Vec<RoomMember> = self
+            .roster
+            .members()
+            .iter()
+            .map(|m| self.member(m))
+            .collect();
+        list.sort_by_key(|m| !m.is_local);
+        list
+    }
+}
+
+pub struct RoomHandle {
+    shared: Arc<Shared>,
+    inbox: mpsc::UnboundedSender<Msg>,
+    task: tokio::task::AbortHandle,
+}
+
+impl RoomHandle {
+    pub fn id(&self) -> &str {
+        &self.shared.id
+    }
+
+    pub fn state(&self) -> RoomState {
+        lock(&self.shared.state).clone()
+    }
+
+    pub fn members(&self) -> Vec<RoomMember> {
+        lock(&self.shared.view).members()
+    }
+
+    pub fn is_muted(&self) -> bool {
+        self.shared.muted.load(Ordering::SeqCst)
+    }
+
+    /// Updates from now on, starting with a snapshot.
+    pub fn subscribe(&self) -> Arc<Queue<RoomUpdate>> {
+        let shared = &self.shared;
+        shared.hub.subscribe_with(|| {
+            let view = lock(&shared.view);
+            vec![RoomUpdate::Snapshot {
+                state: lock(&shared.state).clone(),
+                members: view.members(),
+                active_speakers: view.speakers.current().to_vec(),
+            }]
+        })
+    }
+
+    /// A room event from the channel.
+    pub(super) fn deliver(&self, ev: RoomEvent) {
+        let _ = self.inbox.send(Msg::Channel(ev));
+    }
+
+    /// Mutes or unmutes this device's microphone in the room (at once), and tells the
+    /// others (`setMuted`).
+    pub async fn set_muted(&self, muted: bool) -> crate::error::Result<()> {
+        self.shared.muted.store(muted, Ordering::SeqCst);
+        let (tx, rx) = oneshot::channel();
+        if self.inbox.send(Msg::SetMuted(muted, tx)).is_err() {
+            return Ok(());
+        }
+        match rx.await {
+            Ok(r) => r.map_err(Into::into),
+            Err(_) => Ok(()),
+        }
+    }
+
+    /// Leaves the room: media first, then `leaveRoom`. Idempotent; if the caller stops
+    /// waiting, the room still leaves.
+    pub async fn leave(&self) {
+        let (tx, rx) = oneshot::channel();
+        if self.inbox.send(Msg::Leave(tx)).is_ok() {
+            let _ = rx.await;
+        }
+    }
+
+    /// Stops the room's task without leaving (the client is going away; the server's
+    /// presence notices the media leaving).
+    pub(super) fn abort(&self) {
+        self.task.abort();
+    }
+}
+
+/// Enters `room_id` (its `enterRoom`) and starts the room; `on_end` runs when it is over.
+/// `registered` is called with the handle before `enterRoom` is sent, so channel events
+/// that race the reply are held, not lost.
+pub async fn enter(
+    ports: RoomPorts,
+    room_id: &str,
+    register: impl FnOnce(Arc<RoomHandle>),
+    on_end: impl FnOnce(&str) + Send + 'static,
+) -> Result<Arc<RoomHandle>, (RestError, Arc<RoomHandle>)> {
+    let (tx, rx) = mpsc::unbounded_channel();
+    let shared = Arc::new(Shared {
+        id: room_id.to_string(),
+        state: Mutex::new(RoomState::Joining),
+        view: Mutex::new(View::default()),
+        hub: Hub::default(),
+        muted: Arc::new(AtomicBool::new(false)),
+    });
+    let (entry_tx, entry_rx) = oneshot::channel::<Entry>();
+    let actor = Actor {
+        shared: shared.clone(),
+        inbox: tx.clone(),
+        ports: ports.clone(),
+        link: None,
+        fetching: false,
+    };
+    let task = crate::task::spawn(async move {
+        let Ok(entry) = entry_rx.await else { return };
+        actor.run(rx, entry).await;
+    });
+    let handle = Arc::new(RoomHandle {
+        shared,
+        inbox: tx,
+        task: task.abort_handle(),
+    });
+    register(handle.clone());
+    let entry = match ports
+        .rest
+        .enter_room(&ports.client_id, &ports.secret, room_id)
+        .await
+    {
+        Ok(e) => e,
+        Err(e) => {
+            task.abort();
+            return Err((e, handle));
+        }
+    };
+    let _ = entry_tx.send(entry);
+    let id = room_id.to_string();
+    crate::task::spawn(async move {
+        let _ = task.await;
+        on_end(&id);
+    });
+    Ok(handle)
+}
+
+struct Actor {
+    shared: Arc<Shared>,
+    inbox: mpsc::UnboundedSender<Msg>,
+    ports: RoomPorts,
+    link: Option<Arc<dyn MediaLink>>,
+    /// A `getRoom` is on its way.
+    fetching: bool,
+}
+
+impl Actor {
+    async fn run(mut self, mut rx: mpsc::UnboundedReceiver<Msg>, entry: Entry) {
+        let span = tracing::info_span!("room", room_id = %self.shared.id);
+        let _enter = span.enter();
+        {
+            let mut view = lock(&self.shared.view);
+            view.local = entry.connection_id.clone();
+            let step = view.roster.snapshot(entry.snapshot.clone());
+            drop(view);
+            // What the channel held for this room before the reply (the entrant's own
+            // `enter` among them) is already in the snapshot or follows it.
+            self.publish_changes(step.changes);
+        }
+        tracing::info!(target: "dialtone::rooms", "entered; joining its media");
+        self.join(&entry.token);
+        let mut leave_replies: Vec<oneshot::Sender<()>> = Vec::new();
+        while let Some(msg) = rx.recv().await {
+            match msg {
+                Msg::Joined(Ok(link)) => {
+                    if self.is_left() {
+                        link.leave().await;
+                        continue;
+                    }
+                    self.link = Some(link);
+                    self.set_state(RoomState::Joined);
+                }
+                Msg::Joined(Err(why)) => {
+                    if !self.is_left() {
+                        tracing::warn!(target: "dialtone::rooms", "the room's media could not be joined: {why}");
+                        self.end(LeftReason::Failed(why), true).await;
+                    }
+                }
+                Msg::Media(ev) => self.on_media(ev).await,
+                Msg::Channel(ev) => {
+                    let step = lock(&self.shared.view).roster.event(ev);
+                    self.after_step(step).await;
+                }
+                Msg::Snapshot(snap) => {
+                    self.fetching = false;
+                    let step = lock(&self.shared.view).roster.snapshot(snap);
+                    self.after_step(step).await;
+                }
+                Msg::SetMuted(muted, reply) => {
+                    let r = if self.is_left() {
+                        Ok(())
+                    } else {
+                        self.ports
+                            .rest
+                            .set_room_muted(
+                                &self.ports.client_id,
+                                &self.ports.secret,
+                                &self.shared.id,
+                                muted,
+                            )
+                            .await
+                    };
+                    let _ = reply.send(r);
+                }
+                Msg::Leave(reply) => {
+                    if !self.is_left() {
+                        self.end(LeftReason::Local, true).await;
+                    }
+                    leave_replies.push(reply);
+                }
+            }
+            if self.is_left() {
+                for r in leave_replies.drain(..) {
+                    let _ = r.send(());
+                }
+                // Later requests find the inbox closed: leave is done, mute changes nothing.
+                rx.close();
+                while let Some(msg) = rx.recv().await {
+                    match msg {
+                        Msg::Leave(r) => drop(r.send(())),
+                        Msg::SetMuted(_, r) => drop(r.send(Ok(()))),
+                        Msg::Joined(Ok(link)) => link.leave().await,
+                        _ => {}
+                    }
+                }
+                return;
+            }
+        }
+    }
+
+    fn is_left(&self) -> bool {
+        matches!(*lock(&self.shared.state), RoomState::Left(_))
+    }
+
+    fn set_state(&self, state: RoomState) {
+        let shared = &self.shared;
+        shared.hub.publish_with(|| {
+            *lock(&shared.state) = state.clone();
+            RoomUpdate::State(state)
+        });
+    }
+
+    fn join(&self, token: &str) {
+        let inbox = self.inbox.clone();
+        let events = MediaEvents::new(move |ev| inbox.send(Msg::Media(ev)).is_ok());
+        let owner = SessionOwner {
+            events,
+            muted: self.shared.muted.clone(),
+        };
+        let (rest, client_id, secret, room_id) = (
+            self.ports.rest.clone(),
+            self.ports.client_id.clone(),
+            self.ports.secret.clone(),
+            self.shared.id.clone(),
+        );
+        let renew: TokenRenewer = Arc::new(move || {
+            let (rest, client_id, secret, room_id) = (
+                rest.clone(),
+                client_id.clone(),
+                secret.clone(),
+                room_id.clone(),
+            );
+            Box::pin(async move {
+                rest.renew_room_token(&client_id, &secret, &room_id)
+                    .await
+                    .map_err(|e| e.to_string())
+            })
+        });
+        let (media, token, inbox) = (
+            self.ports.media.clone(),
+            token.to_string(),
+            self.inbox.clone(),
+        );
+        crate::task::spawn(async move {
+            let r = media
+                .join(&token, owner, Some(renew))
+                .await
+                .map_err(|e| e.to_string());
+            let _ = inbox.send(Msg::Joined(r));
+        });
+    }
+
+    async fn on_media(&mut self, ev: MediaEvent) {
+        if self.is_left() {
+            return;
+        }
+        match ev {
+            MediaEvent::Reconnecting => self.set_state(RoomState::Reconnecting),
+            MediaEvent::Connected => {
+                if *lock(&self.shared.state) == RoomState::Reconnecting {
+                    self.set_state(RoomState::Joined);
+                }
+            }
+            MediaEvent::Ended(MediaEnd::Left) | MediaEvent::Connecting => {}
+            MediaEvent::Ended(end) => {
+                tracing::info!(target: "dialtone::rooms", "the room's media ended: {end:?}");
+                self.end(LeftReason::ConnectionLost, true).await;
+            }
+            MediaEvent::AudioLevel { local, .. } => {
+                let muted = self.shared.muted.load(Ordering::SeqCst);
+                let mut view = lock(&self.shared.view);
+                let id = view.local.clone();
+                let level = if muted { 0.0 } else { local };
+                view.levels
+                    .insert(id, (level, level > crate::media::link::SPEAKING_LEVEL));
+            }
+            MediaEvent::Stats(stats) => self.on_stats(stats),
+        }
+    }
+
+    /// Each stream's level and speaking, by its publisher; the active speakers and levels.
+    fn on_stats(&mut self, stats: MediaStats) {
+        let shared = &self.shared;
+        let mut view = lock(&shared.view);
+        let local = view.local.clone();
+        let mine = view.levels.get(&local).copied();
+        view.levels.clear();
+        if let Some(l) = mine {
+            view.levels.insert(local, l);
+        }
+        for s in &stats.streams {
+            if let Some(p) = &s.participant_id {
+                view.levels.insert(p.clone(), (s.audio_level, s.speaking));
+            }
+        }
+        let readings: Vec<(String, f32, bool)> = view
+            .roster
+            .members()
+            .iter()
+            .map(|m| {
+                let (level, speaking) = view
+                    .levels
+                    .get(&m.connection_id)
+                    .copied()
+                    .unwrap_or((0.0, false));
+                (m.connection_id.clone(), level, speaking)
+            })
+            .collect();
+        let list: Vec<Reading<'_>> = readings
+            .iter()
+            .map(|(id, level, speaking)| Reading {
+                id,
+                level: *level,
+                speaking: *speaking,
+            })
+            .collect();
+        let speakers = view.speakers.update(&list, Instant::now());
+        drop(view);
+        if let Some(list) = speakers {
+            shared.hub.publish(RoomUpdate::ActiveSpeakers(list));
+        }
+        shared.hub.publish(RoomUpdate::Levels(
+            readings.into_iter().map(|(id, l, _)| (id, l)).collect(),
+        ));
+        shared.hub.publish(RoomUpdate::Stats(stats));
+    }
+
+    async fn after_step(&mut self, step: super::roster::Step) {
+        let local = lock(&self.shared.view).local.clone();
+        let me_gone = step.changes.iter().find_map(|c| match c {
+            Change::Left(m, reason) if m.connection_id == local => Some(*reason),
+            _ => None,
+        });
+        self.publish_changes(step.changes);
+        if step.need_snapshot && !self.fetching {
+            self.fetching = true;
+            let (rest, client_id, secret, room_id, inbox) = (
+                self.ports.rest.clone(),
+                self.ports.client_id.clone(),
+                self.ports.secret.clone(),
+                self.shared.id.clone(),
+                self.inbox.clone(),
+            );
+            crate::task::spawn(async move {
+                match rest.get_room(&client_id, &secret, &room_id).await {
+                    Ok(s) => drop(inbox.send(Msg::Snapshot(s))),
+                    Err(e) => {
+                        tracing::info!(target: "dialtone::rooms", "getRoom after a gap failed: {e}")
+                    }
+                }
+            });
+        }
+        if let Some(reason) = me_gone {
+            if !self.is_left() {
+                tracing::info!(target: "dialtone::rooms", "the server says this device left the room ({reason:?})");
+                let reason = match reason {
+                    LeaveReason::Removed => LeftReason::Removed,
+                    LeaveReason::Lost => LeftReason::ConnectionLost,
+                    LeaveReason::Left => LeftReason::Local,
+                };
+                // The server has already taken this member out.
+                self.end(reason, false).await;
+            }
+        }
+    }
+
+    fn publish_changes(&self, changes: Vec<Change>) {
+        let view = lock(&self.shared.view);
+        for c in changes {
+            let update = match c {
+                Change::Joined(m) => RoomUpdate::MemberJoined(view.member(&m)),
+                Change::Left(m, reason) => RoomUpdate::MemberLeft(view.member(&m), reason),
+                Change::Changed(m) => RoomUpdate::MemberChanged(view.member(&m)),
+            };
+            self.shared.hub.publish(update);
+        }
+    }
+
+    /// The room is over for this device: state first, then media, then (`tell_server`) the
+    /// server, best effort: a member whose media is gone is taken out by the server anyway.
+    async fn end(&mut self, reason: LeftReason, tell_server: bool) {
+        self.set_state(RoomState::Left(reason));
+        if let Some(link) = self.link.take() {
+            link.leave().await;
+        }
+        if tell_server {
+            match self
+                .ports
+                .rest
+                .leave_room(&self.ports.client_id, &self.ports.secret, &self.shared.id)
+                .await
+            {
+                Ok(()) | Err(RestError::RoomGone(_) | RestError::Unauthorized { .. }) => {}
+                Err(e) => tracing::info!(target: "dialtone::rooms", "leaveRoom failed: {e}"),
+            }
+        }
+        self.shared.hub.close_all();
+    }
+}
