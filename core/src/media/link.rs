@@ -12,15 +12,15 @@ use async_trait::async_trait;
 use crate::cause::Cause;
 use crate::media::signaling;
 
-/// The level over which a frame counts as voiced (−45 dBFS RMS, `media::speech`): a room
-/// uses it for this device's own speaking.
-pub use crate::media::speech::THRESHOLD as SPEAKING_LEVEL;
 /// What a participant token says about its session (calls read its ids and expiry).
 pub use crate::media::participant_token::decode_claims;
 /// The recovery machine, for the call layer's simulated session (`calls/sim.rs`), which
 /// drives the real one.
 #[cfg(test)]
 pub use crate::media::recovery;
+/// The level over which a frame counts as voiced (−45 dBFS RMS, `media::speech`): a room
+/// uses it for this device's own speaking.
+pub use crate::media::speech::THRESHOLD as SPEAKING_LEVEL;
 
 /// Fetches a fresh participant token for the same participant (the extended backend's
 /// `renewToken`), for when the gateway refuses to resume with the current one.

@@ -57,7 +57,8 @@ impl Rooms {
             .cloned()
     }
 
-    /// Enters `room_id`. Fails when this device is already in a room.
+    /// Enters `room_id` and returns once its media is joined. Fails when this device is
+    /// already in a room.
     pub async fn enter(
         self: &Arc<Self>,
         ports: RoomPorts,
@@ -91,7 +92,14 @@ impl Rooms {
                 if rooms.get(room_id).is_some_and(|r| Arc::ptr_eq(r, &handle)) {
                     rooms.remove(room_id);
                 }
-                Err(e.into())
+                Err(match e {
+                    room::EnterError::Rest(e) => e.into(),
+                    room::EnterError::Media(why) => {
+                        Error::Media(crate::media::link::MediaError::Negotiation(format!(
+                            "the room's media could not be joined: {why}"
+                        )))
+                    }
+                })
             }
         }
     }

@@ -231,15 +231,22 @@ impl RoomHandle {
     }
 }
 
-/// Enters `room_id` (its `enterRoom`) and starts the room; `on_end` runs when it is over.
-/// `registered` is called with the handle before `enterRoom` is sent, so channel events
-/// that race the reply are held, not lost.
+/// Why entering failed.
+pub enum EnterError {
+    Rest(RestError),
+    /// Entered, but its media could not be joined (the room was left again).
+    Media(String),
+}
+
+/// Enters `room_id` (its `enterRoom`), starts the room and returns once its media is joined
+/// (`Joined`); `on_end` runs when it is over. `register` is called with the handle before
+/// `enterRoom` is sent, so channel events that race the reply are held, not lost.
 pub async fn enter(
     ports: RoomPorts,
     room_id: &str,
     register: impl FnOnce(Arc<RoomHandle>),
     on_end: impl FnOnce(&str) + Send + 'static,
-) -> Result<Arc<RoomHandle>, (RestError, Arc<RoomHandle>)> {
+) -> Result<Arc<RoomHandle>, (EnterError, Arc<RoomHandle>)> {
     let (tx, rx) = mpsc::unbounded_channel();
     let shared = Arc::new(Shared {
         id: room_id.to_string(),
@@ -249,12 +256,14 @@ pub async fn enter(
         muted: Arc::new(AtomicBool::new(false)),
     });
     let (entry_tx, entry_rx) = oneshot::channel::<Entry>();
+    let (joined_tx, joined_rx) = oneshot::channel::<Result<(), String>>();
     let actor = Actor {
         shared: shared.clone(),
         inbox: tx.clone(),
         ports: ports.clone(),
         link: None,
         fetching: false,
+        joined: Some(joined_tx),
     };
     let task = crate::task::spawn(async move {
         let Ok(entry) = entry_rx.await else { return };
@@ -274,16 +283,26 @@ pub async fn enter(
         Ok(e) => e,
         Err(e) => {
             task.abort();
-            return Err((e, handle));
+            return Err((EnterError::Rest(e), handle));
         }
     };
+    // The list is there before this returns: `members()` lists this device at once.
+    {
+        let mut view = lock(&handle.shared.view);
+        view.local = entry.connection_id.clone();
+        view.roster.snapshot(entry.snapshot.clone());
+    }
     let _ = entry_tx.send(entry);
     let id = room_id.to_string();
     crate::task::spawn(async move {
         let _ = task.await;
         on_end(&id);
     });
-    Ok(handle)
+    match joined_rx.await {
+        Ok(Ok(())) => Ok(handle),
+        Ok(Err(why)) => Err((EnterError::Media(why), handle)),
+        Err(_) => Err((EnterError::Media("the room was stopped".into()), handle)),
+    }
 }
 
 struct Actor {
@@ -293,21 +312,17 @@ struct Actor {
     link: Option<Arc<dyn MediaLink>>,
     /// A `getRoom` is on its way.
     fetching: bool,
+    /// Told once the media is joined, or could not be.
+    joined: Option<oneshot::Sender<Result<(), String>>>,
 }
 
 impl Actor {
     async fn run(mut self, mut rx: mpsc::UnboundedReceiver<Msg>, entry: Entry) {
         let span = tracing::info_span!("room", room_id = %self.shared.id);
         let _enter = span.enter();
-        {
-            let mut view = lock(&self.shared.view);
-            view.local = entry.connection_id.clone();
-            let step = view.roster.snapshot(entry.snapshot.clone());
-            drop(view);
-            // What the channel held for this room before the reply (the entrant's own
-            // `enter` among them) is already in the snapshot or follows it.
-            self.publish_changes(step.changes);
-        }
+        // `enter` has taken the reply's snapshot; what the channel held for this room before
+        // it (the entrant's own `enter` among them) is in the inbox, already in the snapshot
+        // or following it.
         tracing::info!(target: "dialtone::rooms", "entered; joining its media");
         self.join(&entry.token);
         let mut leave_replies: Vec<oneshot::Sender<()>> = Vec::new();
@@ -320,11 +335,17 @@ impl Actor {
                     }
                     self.link = Some(link);
                     self.set_state(RoomState::Joined);
+                    if let Some(j) = self.joined.take() {
+                        let _ = j.send(Ok(()));
+                    }
                 }
                 Msg::Joined(Err(why)) => {
                     if !self.is_left() {
                         tracing::warn!(target: "dialtone::rooms", "the room's media could not be joined: {why}");
-                        self.end(LeftReason::Failed(why), true).await;
+                        self.end(LeftReason::Failed(why.clone()), true).await;
+                    }
+                    if let Some(j) = self.joined.take() {
+                        let _ = j.send(Err(why));
                     }
                 }
                 Msg::Media(ev) => self.on_media(ev).await,
@@ -560,6 +581,9 @@ impl Actor {
     /// The room is over for this device: state first, then media, then (`tell_server`) the
     /// server, best effort: a member whose media is gone is taken out by the server anyway.
     async fn end(&mut self, reason: LeftReason, tell_server: bool) {
+        if let Some(j) = self.joined.take() {
+            let _ = j.send(Err(format!("the room ended while joining: {reason:?}")));
+        }
         self.set_state(RoomState::Left(reason));
         if let Some(link) = self.link.take() {
             link.leave().await;

@@ -33,6 +33,15 @@ private final class IncomingForwarder: IncomingCallListener, @unchecked Sendable
     func onIncomingCall(call: Call) { continuation.yield(call) }
 }
 
+private final class RoomForwarder: RoomListener, @unchecked Sendable {
+    let continuation: AsyncStream<RoomEvent>.Continuation
+    init(_ continuation: AsyncStream<RoomEvent>.Continuation) { self.continuation = continuation }
+    func onRoomEvent(event: RoomEvent) {
+        continuation.yield(event)
+        if case .stateChanged(.left) = event { continuation.finish() }
+    }
+}
+
 /// Keeps the core's subscription alive while its stream is.
 private final class Subscription: @unchecked Sendable {
     let handle: TaskHandle?
@@ -59,6 +68,37 @@ extension Call {
             let task = Task {
                 for await event in events {
                     if case .stateChanged(_, let state) = event { continuation.yield(state) }
+                }
+                continuation.finish()
+            }
+            continuation.onTermination = { _ in task.cancel() }
+        }
+    }
+}
+
+extension Room {
+    /// This room's events: a `snapshot` first, then every change, speakers, levels and
+    /// stats; finishes after the room is `left`. Membership events are never dropped.
+    public var events: AsyncStream<RoomEvent> {
+        AsyncStream(bufferingPolicy: .unbounded) { continuation in
+            let subscription = Subscription(try? self.observe(listener: RoomForwarder(continuation)))
+            if subscription.handle == nil { continuation.finish() }
+            continuation.onTermination = { _ in subscription.cancel() }
+        }
+    }
+
+    /// The member list: the current one first (this device first, then by entry), then the
+    /// list after every join, leave or change (only the newest is kept).
+    public var memberLists: AsyncStream<[RoomMember]> {
+        let events = self.events
+        return AsyncStream(bufferingPolicy: .bufferingNewest(1)) { continuation in
+            let task = Task {
+                for await event in events {
+                    switch event {
+                    case .snapshot, .memberJoined, .memberLeft, .memberChanged:
+                        continuation.yield(self.members())
+                    default: break
+                    }
                 }
                 continuation.finish()
             }

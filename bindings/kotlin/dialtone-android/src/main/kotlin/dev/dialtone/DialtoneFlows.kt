@@ -15,6 +15,7 @@ import kotlinx.coroutines.channels.awaitClose
 import kotlinx.coroutines.flow.Flow
 import kotlinx.coroutines.flow.buffer
 import kotlinx.coroutines.flow.callbackFlow
+import kotlinx.coroutines.flow.filter
 import kotlinx.coroutines.flow.filterIsInstance
 import kotlinx.coroutines.flow.map
 
@@ -103,3 +104,31 @@ fun DialtoneClient.incomingCalls(): Flow<Call> = callbackFlow {
 
 /** `RemoteMessage.data`, as is (the core turns the map into its JSON form). */
 fun DialtoneClient.handlePush(data: Map<String, String>): PushOutcome = handleFcmPush(data)
+
+/**
+ * This room's events: a `Snapshot` first, then every change, speakers, levels and stats; the
+ * Flow completes after the room is `Left`. Membership events are never dropped (the buffer is
+ * unbounded; the SDK coalesces levels and stats).
+ */
+fun Room.events(): Flow<RoomEvent> = callbackFlow {
+    val handle = observe(object : RoomListener {
+        override fun onRoomEvent(event: RoomEvent) {
+            trySend(event)
+            if (event is RoomEvent.StateChanged && event.state is RoomState.Left) channel.close()
+        }
+    })
+    awaitClose {
+        handle.cancel()
+        handle.close()
+    }
+}.buffer(Channel.UNLIMITED)
+
+/**
+ * The member list: the current one first (this device first, then by entry), then the list
+ * after every join, leave or change. Only the latest matters.
+ */
+fun Room.membersFlow(): Flow<List<RoomMember>> =
+    events().filter {
+        it is RoomEvent.Snapshot || it is RoomEvent.MemberJoined ||
+            it is RoomEvent.MemberLeft || it is RoomEvent.MemberChanged
+    }.map { members() }.buffer(1, BufferOverflow.DROP_OLDEST)
