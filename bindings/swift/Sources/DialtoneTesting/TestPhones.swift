@@ -85,6 +85,49 @@ extension DialtoneMock {
     }
 }
 
+/// A room of test phones, each sending its own tone.
+public struct ToneRoom: Sendable {
+    public let phones: [TestPhone]
+    public let rooms: [Room]
+    public let tones: [Float]
+
+    /// Every phone leaves (each returns once its leave is done).
+    public func leave() async throws {
+        for room in rooms { try await room.leave() }
+    }
+}
+
+/// Four tones 300–1900 Hz, 60 Hz or more apart, off each other's 2nd and 3rd harmonics.
+public let roomTones: [Float] = [350, 530, 770, 1130]
+
+extension DialtoneMock {
+    /// The first phone creates a room (extended profile) and the others enter it, each
+    /// sending its tone; returns once every phone hears every other tone and never its own.
+    public func room(_ phones: TestPhone..., tones: [Float] = roomTones, timeout: TimeInterval = 20) async throws -> ToneRoom {
+        guard !phones.isEmpty, phones.count <= tones.count else {
+            throw TestPhoneError(description: "give 1 to \(tones.count) phones")
+        }
+        var rooms: [Room] = []
+        do {
+            for (i, p) in phones.enumerated() {
+                p.client.setAudioSource(source: .tone(frequencyHz: tones[i]))
+                rooms.append(i == 0 ? try await p.client.createRoom() : try await p.client.enterRoom(roomId: rooms[0].id()))
+            }
+            let used = Array(tones.prefix(phones.count))
+            for (i, p) in phones.enumerated() {
+                let others = used.enumerated().filter { $0.offset != i }.map { $0.element }
+                try await awaitTrue("phone \(i) to hear \(others)", timeout: timeout) {
+                    p.client.heardRemoteTones(candidatesHz: used) == others
+                }
+            }
+            return ToneRoom(phones: phones, rooms: rooms, tones: used)
+        } catch {
+            for room in rooms { try? await room.leave() }
+            throw error
+        }
+    }
+}
+
 /// Polls `check` every 20 ms until it holds; throws naming `what` after `timeout` seconds.
 public func awaitTrue(_ what: String, timeout: TimeInterval = 15, _ check: () -> Bool) async throws {
     let deadline = Date().addingTimeInterval(timeout)

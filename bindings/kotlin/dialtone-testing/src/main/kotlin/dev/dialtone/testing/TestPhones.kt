@@ -1,4 +1,5 @@
-// Phones for an app's tests: a registered client of the mock, and a real call between two of
+// Phones for an app's tests: a registered client of the mock, a room of them each sending a
+// tone (`mock.room(ada, bob, cy)`), and a real call between two of
 // them whose sides send tones and hear each other (Opus, the mock's v3 gateway and SFU, the
 // core's tone detector), placed the way a phone does it: startCall on one side, the push
 // handed to handlePush on the other, then answer.
@@ -10,6 +11,7 @@ import dev.dialtone.DialtoneClient
 import dev.dialtone.PushKind
 import dev.dialtone.PushOutcome
 import dev.dialtone.PushToken
+import dev.dialtone.Room
 import kotlinx.coroutines.delay
 import kotlinx.coroutines.withTimeout
 import java.util.UUID
@@ -88,6 +90,50 @@ suspend fun TestPhone.callWithTones(
         return ToneCall(placed, incoming, callerHz, calleeHz)
     } catch (e: Throwable) {
         placed.hangup()
+        throw e
+    }
+}
+
+/** A room of test phones, each sending its own tone. */
+class ToneRoom internal constructor(
+    val phones: List<TestPhone>,
+    val rooms: List<Room>,
+    val tones: List<Float>,
+) {
+    /** Every phone leaves (each returns once its leave is done). */
+    suspend fun leave() {
+        rooms.forEach { it.leave() }
+    }
+}
+
+/** Four tones 300–1900 Hz, 60 Hz or more apart, off each other's 2nd and 3rd harmonics. */
+val ROOM_TONES = listOf(350.0f, 530.0f, 770.0f, 1130.0f)
+
+/**
+ * The first phone creates a room (extended profile) and the others enter it, each sending
+ * its tone from [tones]; returns once every phone hears every other tone and never its own.
+ * Fails with [AssertionError] naming what did not happen within [timeout].
+ */
+suspend fun DialtoneMock.room(
+    vararg phones: TestPhone,
+    tones: List<Float> = ROOM_TONES,
+    timeout: Duration = 20.seconds,
+): ToneRoom {
+    require(phones.isNotEmpty() && phones.size <= tones.size) { "give 1 to ${tones.size} phones" }
+    val rooms = mutableListOf<Room>()
+    try {
+        phones.forEachIndexed { i, p ->
+            p.client.setAudioSource(AudioSource.Tone(tones[i]))
+            rooms += if (i == 0) p.client.createRoom() else p.client.enterRoom(rooms[0].id())
+        }
+        val used = tones.take(phones.size)
+        phones.forEachIndexed { i, p ->
+            val others = used.filterIndexed { j, _ -> j != i }
+            awaitTrue("phone $i to hear $others", timeout) { p.client.heardRemoteTones(used) == others }
+        }
+        return ToneRoom(phones.toList(), rooms, used)
+    } catch (e: Throwable) {
+        rooms.forEach { it.leave() }
         throw e
     }
 }
