@@ -79,6 +79,21 @@ pub mod testing {
         pub use crate::media::signaling::{
             parse_inbound as signaling_message, rewrite_setup, sending_streams,
         };
+
+        /// Feeds each event-channel message that parses as a room event to one member list,
+        /// as a room does (the fuzz target's second half): it must never panic, and the
+        /// list stays bounded.
+        pub fn room_events(messages: &[&str]) -> usize {
+            let mut roster = crate::rooms::roster::Roster::default();
+            for m in messages {
+                if let Ok(crate::backend::event_channel::ServerEvent::Room(ev)) =
+                    crate::backend::event_channel::parse(m)
+                {
+                    let _ = roster.event(ev);
+                }
+            }
+            roster.members().len()
+        }
     }
     pub use crate::media::audio_bridge::Source;
     pub use crate::media::mixer::Mixer;

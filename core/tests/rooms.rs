@@ -94,7 +94,7 @@ async fn registered(
     .await
     .unwrap();
     p.set_audio_source(AudioSource::Tone {
-        frequency_hz: TONES[i],
+        frequency_hz: TONES[i % TONES.len()],
     });
     (p, dir)
 }
@@ -277,4 +277,288 @@ async fn one_call_or_one_room_and_clear_errors() {
     assert!(matches!(e, DialtoneError::RoomsUnavailable { .. }), "{e:?}");
     seed.shutdown().await;
     let _ = Duration::ZERO;
+}
+
+/// The child half of `a_killed_member_is_lost_within_seconds_and_the_others_play_on`: with
+/// `DIALTONE_ROOM_CHILD=<mock url> <room id> <data dir>` set, a phone enters that room with
+/// the last tone, says so on stdout and stays until it is killed. Without it, nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "run by its parent test as a child process"]
+async fn room_child_member() {
+    let Ok(spec) = std::env::var("DIALTONE_ROOM_CHILD") else {
+        return;
+    };
+    let mut parts = spec.split(' ');
+    let (url, room_id, dir) = (
+        parts.next().unwrap().to_string(),
+        parts.next().unwrap().to_string(),
+        parts.next().unwrap().to_string(),
+    );
+    let config = dialtone::BackendConfig::mock(url, None).unwrap();
+    let p = DialtoneClient::new(config, dir).unwrap();
+    p.register(PushToken {
+        kind: PushKind::Fcm,
+        token: "room-child".into(),
+    })
+    .await
+    .unwrap();
+    p.set_audio_source(AudioSource::Tone {
+        frequency_hz: TONES[3],
+    });
+    let room = p.enter_room(room_id).await.unwrap();
+    println!(
+        "ENTERED {}",
+        room.members()
+            .into_iter()
+            .find(|m| m.is_local)
+            .unwrap()
+            .participant_id
+    );
+    tokio::time::sleep(Duration::from_secs(120)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_member_is_lost_within_seconds_and_the_others_play_on() {
+    use std::io::BufRead;
+    let m = common::start_mock(MockConfig {
+        profile: Profile::Extended,
+        signaling_grace: Duration::from_secs(2),
+        ..MockConfig::default()
+    })
+    .await;
+    let mut members: Vec<Member> = Vec::new();
+    for i in 0..3 {
+        let (p, dir) = registered(&m, i).await;
+        let room = match members.first() {
+            None => p.create_room().await.unwrap(),
+            Some(first) => p.enter_room(first.room.id()).await.unwrap(),
+        };
+        members.push(member(p, dir, room).await);
+    }
+    let child_dir = tempfile::tempdir().unwrap();
+    let mut child = std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", "room_child_member", "--ignored", "--nocapture"])
+        .env(
+            "DIALTONE_ROOM_CHILD",
+            format!(
+                "{} {} {}",
+                m.base_url(),
+                members[0].room.id(),
+                child_dir.path().display()
+            ),
+        )
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let child_id = tokio::task::spawn_blocking(move || {
+        std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+            .find_map(|l| l.strip_prefix("ENTERED ").map(str::to_string))
+    })
+    .await
+    .unwrap()
+    .expect("the child entered the room");
+    for (i, mb) in members.iter().enumerate() {
+        eventually(&format!("phone {i} to hear all three others"), 20, || {
+            mb.phone.heard_remote_tones(TONES.to_vec()).len() == 3
+        })
+        .await;
+    }
+    // SIGKILL: no leave, no Close; the kernel drops its sockets.
+    child.kill().unwrap();
+    let killed = std::time::Instant::now();
+    child.wait().unwrap();
+    // Every other member sees it lost within 3 s (the gateway's grace is 2 s); meanwhile the
+    // living members' tones never stop.
+    for (i, mb) in members.iter().enumerate() {
+        let living: Vec<f32> = (0..3).filter(|j| *j != i).map(|j| TONES[j]).collect();
+        loop {
+            let heard = mb.phone.heard_remote_tones(TONES.to_vec());
+            assert!(
+                living.iter().all(|t| heard.contains(t)),
+                "phone {i} stopped hearing a living member: {heard:?}"
+            );
+            let lost = mb.events.saw(|e| matches!(e, RoomEvent::MemberLeft { member, reason: MemberLeftReason::Lost } if member.participant_id == child_id));
+            if lost {
+                break;
+            }
+            assert!(
+                killed.elapsed() < Duration::from_secs(3),
+                "phone {i} did not see the child lost within 3 s"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+    // Its stream goes by a revision: the others stop hearing it and list two streams.
+    for (i, mb) in members.iter().enumerate() {
+        eventually(&format!("phone {i} to stop hearing the child"), 10, || {
+            !mb.phone
+                .heard_remote_tones(TONES.to_vec())
+                .contains(&TONES[3])
+        })
+        .await;
+        eventually(&format!("phone {i} to play two streams"), 5, || {
+            mb.events.streams().len() == 2
+        })
+        .await;
+        assert_eq!(mb.room.members().len(), 3);
+    }
+    for mb in &members {
+        mb.room.leave().await.unwrap();
+    }
+    eventually("the SFU to forget the room", 10, || {
+        m.media_counts() == (0, 0)
+    })
+    .await;
+    m.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn twenty_enter_and_leave_cycles_beside_three_members_leak_nothing() {
+    let m = common::mock_on(Profile::Extended).await;
+    let mut members: Vec<Member> = Vec::new();
+    for i in 0..3 {
+        let (p, dir) = registered(&m, i).await;
+        let room = match members.first() {
+            None => p.create_room().await.unwrap(),
+            Some(first) => p.enter_room(first.room.id()).await.unwrap(),
+        };
+        members.push(member(p, dir, room).await);
+    }
+    let room_id = members[0].room.id();
+    let session = m.room_session(&room_id).unwrap();
+    let (churner, _dir) = registered(&m, 3).await;
+    let ids: Vec<String> = members
+        .iter()
+        .map(|mb| {
+            mb.room
+                .members()
+                .into_iter()
+                .find(|x| x.is_local)
+                .unwrap()
+                .participant_id
+        })
+        .collect();
+    async fn m_lines(m: &dialtone_mock::MockServer, session: &str, ids: &[String]) -> Vec<usize> {
+        let mut out = Vec::new();
+        for id in ids {
+            out.push(m.subscriber_m_lines(session, id).await.unwrap_or(0));
+        }
+        out
+    }
+    eventually("each member to hear the two others", 20, || {
+        members
+            .iter()
+            .all(|mb| mb.phone.heard_remote_tones(TONES.to_vec()).len() == 2)
+    })
+    .await;
+    let lines_before = m_lines(&m, &session, &ids).await;
+    let tasks_before = dialtone::runtime_alive_tasks();
+    for cycle in 0..20 {
+        let room = churner.enter_room(room_id.clone()).await.unwrap();
+        if cycle % 5 == 0 {
+            eventually(
+                &format!("cycle {cycle}: the members to hear the churner"),
+                10,
+                || {
+                    members.iter().all(|mb| {
+                        mb.phone
+                            .heard_remote_tones(TONES.to_vec())
+                            .contains(&TONES[3])
+                    })
+                },
+            )
+            .await;
+        }
+        room.leave().await.unwrap();
+    }
+    for (i, mb) in members.iter().enumerate() {
+        eventually(&format!("phone {i} to play two streams again"), 10, || {
+            mb.events.streams().len() == 2
+        })
+        .await;
+        eventually(
+            &format!("phone {i} to hear exactly the two others"),
+            10,
+            || mb.phone.heard_remote_tones(TONES.to_vec()).len() == 2,
+        )
+        .await;
+        assert_eq!(mb.room.members().len(), 3);
+    }
+    let lines_after = m_lines(&m, &session, &ids).await;
+    eprintln!(
+        "subscribing m-lines per member: {lines_before:?} before, {lines_after:?} after 20 cycles"
+    );
+    for (before, after) in lines_before.iter().zip(&lines_after) {
+        assert!(
+            *after <= before + 1,
+            "m-lines pile up: {lines_before:?} before, {lines_after:?} after 20 cycles"
+        );
+    }
+    eventually("the churner's tasks to be gone", 10, || {
+        dialtone::runtime_alive_tasks() <= tasks_before
+    })
+    .await;
+    assert_eq!(m.media_counts(), (1, 3), "one session, three participants");
+    for mb in &members {
+        mb.room.leave().await.unwrap();
+    }
+    eventually("the SFU to forget the room", 10, || {
+        m.media_counts() == (0, 0)
+    })
+    .await;
+    m.shutdown().await;
+}
+
+/// Eight tones 300–1900 Hz, at least 60 Hz apart and off each other's 2nd and 3rd harmonics.
+const TONES8: [f32; 8] = [490.0, 590.0, 880.0, 1260.0, 1390.0, 1610.0, 1700.0, 1900.0];
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn eight_phones_in_a_room_each_hear_the_seven_others() {
+    let m = common::mock_on(Profile::Extended).await;
+    let mut members: Vec<Member> = Vec::new();
+    for (i, hz) in TONES8.iter().enumerate() {
+        let (p, dir) = registered(&m, i).await;
+        p.set_audio_source(AudioSource::Tone { frequency_hz: *hz });
+        let room = match members.first() {
+            None => p.create_room().await.unwrap(),
+            Some(first) => p.enter_room(first.room.id()).await.unwrap(),
+        };
+        members.push(member(p, dir, room).await);
+    }
+    let last_enter = std::time::Instant::now();
+    for (i, mb) in members.iter().enumerate() {
+        let others: Vec<f32> = TONES8
+            .iter()
+            .enumerate()
+            .filter(|(j, _)| *j != i)
+            .map(|(_, f)| *f)
+            .collect();
+        eventually(&format!("phone {i} to hear {others:?}"), 30, || {
+            mb.phone.heard_remote_tones(TONES8.to_vec()) == others
+        })
+        .await;
+    }
+    eprintln!(
+        "eight phones: every one heard the seven others {} ms after the last enter",
+        last_enter.elapsed().as_millis()
+    );
+    for (i, mb) in members.iter().enumerate() {
+        assert_eq!(mb.room.members().len(), 8, "phone {i}");
+        eventually(&format!("phone {i} to play seven streams"), 10, || {
+            mb.events.streams().len() == 7
+        })
+        .await;
+    }
+    for mb in &members {
+        mb.room.leave().await.unwrap();
+    }
+    eventually("the SFU to forget the room", 15, || {
+        m.media_counts() == (0, 0)
+    })
+    .await;
+    m.shutdown().await;
 }

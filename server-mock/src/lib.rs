@@ -323,6 +323,23 @@ impl MockServer {
         create_session(&self.shared, participants)
     }
 
+    /// The m-lines of a participant's subscribing connection (its latest offer), if it has one.
+    pub async fn subscriber_m_lines(
+        &self,
+        session_id: &str,
+        participant_id: &str,
+    ) -> Option<usize> {
+        self.shared
+            .sfu
+            .subscriber_m_lines(session_id, participant_id)
+            .await
+    }
+
+    /// The media session of a room (tests).
+    pub fn room_session(&self, room_id: &str) -> Option<String> {
+        self.with_state(|st| st.rooms.get(room_id).map(|r| r.session_id.clone()))
+    }
+
     /// Drops the media side of a session (its signaling sockets and peer connections), as a
     /// gateway failure would, without touching the REST state.
     pub async fn drop_media_session(&self, session_id: &str) {
@@ -613,6 +630,25 @@ pub mod fuzzing {
                 ..MockConfig::default()
             });
             let router = router(shared.clone());
+            // One client whose secret the fuzz inputs may present, so the extended actions
+            // (rooms among them) are reached past their authorization.
+            let seq = shared.state.lock().expect("state lock").next_seq();
+            shared.state.lock().expect("state lock").devices.insert(
+                FUZZ_CLIENT.to_string(),
+                crate::state::Device {
+                    id: FUZZ_CLIENT.to_string(),
+                    notify_type: "GCM".into(),
+                    device_token: "fuzz-token".into(),
+                    session_id: None,
+                    participant_id: None,
+                    participant_token: None,
+                    secret: Some(FUZZ_SECRET.into()),
+                    owner: FUZZ_CLIENT.into(),
+                    registered_ms: 0,
+                    registered_seq: seq,
+                    room_id: None,
+                },
+            );
             Harness { shared, router }
         }
 
@@ -669,9 +705,23 @@ pub mod fuzzing {
         })
     }
 
-    /// The event channel's reply to one message.
+    /// The clientId and secret of the harness's one registered client.
+    pub const FUZZ_CLIENT: &str = "fuzz-client";
+    pub const FUZZ_SECRET: &str = "fuzz-secret";
+
+    /// The event channel's reply to one message from the harness's client (seed 002's room
+    /// actions included, against the extended profile's state).
     pub fn event_channel(text: &str) -> String {
-        crate::events::answer(text)
+        let (rt, h) = harness(Profile::Extended);
+        rt.block_on(async {
+            let reply = serde_json::from_str::<serde_json::Value>(text)
+                .ok()
+                .and_then(|v| crate::rooms::ws_action(&h.shared, FUZZ_CLIENT, 1, &v))
+                .map_or_else(|| crate::events::answer(text), |v| v.to_string());
+            // What the action spawned (media teardown) runs now, not later.
+            tokio::task::yield_now().await;
+            reply
+        })
     }
 
     /// The v3 gateway's reading of one JSON-RPC message.

@@ -259,8 +259,9 @@ impl AudioBridge {
     }
 
     /// Every one of `candidates` present in at least half of the last half second's voiced
-    /// frames (a mix of several tones has each at a share of the power: over 0.1 each for
-    /// up to four equal tones, where a pure one is near 0.5).
+    /// frames (a mix of several tones has each at a share of the power: a pure one is near
+    /// 0.5, each of k equal tones near 0.5/k; a candidate counts over half its share were
+    /// they all sounding, and never needs more than 0.1).
     pub fn remote_frequencies(&self, candidates: &[f32]) -> Vec<f32> {
         let recent = lock(&self.recent);
         let frames = recent.1.min(RECENT_FRAMES);
@@ -273,13 +274,16 @@ impl AudioBridge {
         if voiced.len() * 2 < frames.max(1) {
             return Vec::new();
         }
+        // A lone sine measures 0.5 (`relative_power`); k equal tones 0.5/k each. A tone counts
+        // at half its share if every candidate sounded (0.1 up to 2 candidates, as before).
+        let threshold = (0.25 / candidates.len().max(1) as f32).min(0.1);
         candidates
             .iter()
             .copied()
             .filter(|&f| {
                 let hits = voiced
                     .iter()
-                    .filter(|fr| relative_power(&fr[..], f) > 0.1)
+                    .filter(|fr| relative_power(&fr[..], f) > threshold)
                     .count();
                 hits * 2 >= voiced.len()
             })

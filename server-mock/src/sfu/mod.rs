@@ -807,6 +807,19 @@ impl Sfu {
         }
     }
 
+    /// How many m-lines the participant's subscribing connection's current offer has (rooms:
+    /// streams that come and go must not pile them up).
+    pub async fn subscriber_m_lines(
+        &self,
+        session_id: &str,
+        participant_id: &str,
+    ) -> Option<usize> {
+        let p = self.participant(session_id, participant_id)?;
+        let sub = p.subscribe.lock().await;
+        let local = sub.as_ref()?.pc.local_description().await?;
+        Some(local.sdp.lines().filter(|l| l.starts_with("m=")).count())
+    }
+
     /// One participant is removed (it left its room over REST, or was deleted): its socket
     /// gets a Close frame and its stream goes from everyone else's connection.
     pub async fn remove(&self, session_id: &str, participant_id: &str) {
