@@ -162,7 +162,7 @@ fn error(message: impl Into<String>) -> String {
 
 /// The `ringing` event for a call, as sent live and replayed on connect.
 pub fn ringing_event(c: &crate::state::CallRecord) -> Value {
-    event(
+    let mut ev = event(
         "ringing",
         json!({
             "callId": c.id,
@@ -171,7 +171,11 @@ pub fn ringing_event(c: &crate::state::CallRecord) -> Value {
             "callerName": c.caller_name,
             "sentAt": c.created_ms,
         }),
-    )
+    );
+    if let Some(room) = &c.room_id {
+        ev["roomID"] = json!(room);
+    }
+    ev
 }
 
 async fn close(mut socket: WebSocket, code: u16, reason: &'static str) {

@@ -97,6 +97,8 @@ pub struct MockConfig {
     pub room_cap: usize,
     pub room_ttl: Duration,
     pub room_media_deadline: Duration,
+    /// How long a room invite rings before it is `missed`.
+    pub invite_ttl: Duration,
     /// Serve HTTPS and WSS instead of HTTP and WS (`--tls`, [`tls`]).
     pub tls: Option<tls::Tls>,
 }
@@ -119,6 +121,7 @@ impl Default for MockConfig {
             room_cap: rooms::DEFAULT_ROOM_CAP,
             room_ttl: rooms::DEFAULT_ROOM_TTL,
             room_media_deadline: rooms::DEFAULT_MEDIA_DEADLINE,
+            invite_ttl: rooms::DEFAULT_INVITE_TTL,
         }
     }
 }

@@ -35,22 +35,28 @@ pub fn incoming_call_push(notify_type: &str, first: &str, last: &str, callee_tok
 
 /// The extended profile's push: the seed's title and body, plus `callId`, `callerId`,
 /// `callerName` and `sentAt` (epoch ms), and no bearer token: the callee fetches its own
-/// participant token with `answerCall`.
+/// participant token with `answerCall`. A room invite adds `roomID` and `memberCount`.
 pub fn extended_call_push(
     notify_type: &str,
     first: &str,
     last: &str,
     call: &crate::state::CallRecord,
+    room: Option<(&str, usize)>,
 ) -> Value {
     let title = "Incoming Call";
     let body = format!("{first} {last} is calling you");
     let deeplink = format!("https://my.app.com/incomingCall?callId={}", call.id);
-    let fields = json!({
+    let mut fields = json!({
         "callId": call.id,
         "callerId": call.caller,
         "callerName": format!("{first} {last}"),
         "sentAt": call.created_ms.to_string(),
     });
+    if let Some((room_id, members)) = room {
+        // FCM data values are strings.
+        fields["roomID"] = json!(room_id);
+        fields["memberCount"] = json!(members.to_string());
+    }
     if notify_type == "APNS" {
         let mut data = json!({"pinpoint": {"deeplink": deeplink}});
         data.as_object_mut()

@@ -162,6 +162,7 @@ pub async fn handle(
             ("leaveRoom", true) => room_action(&shared, &mut st, h, &req, RoomAction::Leave),
             ("getRoom", true) => room_action(&shared, &mut st, h, &req, RoomAction::Get),
             ("setMuted", true) => room_action(&shared, &mut st, h, &req, RoomAction::SetMuted),
+            ("ringRoom", true) => room_action(&shared, &mut st, h, &req, RoomAction::Ring),
             _ => (
                 StatusCode::INTERNAL_SERVER_ERROR,
                 Json(json!({"error": "ERROR :: Unknown action!"})),
@@ -340,10 +341,11 @@ fn initiate_call(shared: &Shared, st: &mut State, headers: &HeaderMap, req: &Val
         phase: CallPhase::Ringing,
         created_ms: now_ms(),
         last_event: None,
+        room_id: None,
     };
     st.open_call_log(&call.session_id, &caller_id, &callee_id, Some(&call.id));
     st.note_call(&call.session_id, format!("initiateCall by {caller_id}"));
-    let push = extended_call_push(&callee_notify, &first, &last, &call);
+    let push = extended_call_push(&callee_notify, &first, &last, &call, None);
     st.enqueue_push(&callee_token_dev, &callee_notify, "high", push);
     st.note_call(
         &call.session_id,
@@ -385,12 +387,22 @@ fn notify_parties(shared: &Shared, call: &CallRecord, event: &Value) {
 }
 
 /// Ends a call everywhere: media session, both device rows, and an event to both parties.
-fn release_call(shared: &Shared, st: &mut State, call_id: &str, kind: &str, by: &str) {
+/// A room invite ends alone: the room's session and rows stay, and the room's members hear
+/// of it too.
+pub(crate) fn release_call(shared: &Shared, st: &mut State, call_id: &str, kind: &str, by: &str) {
     let Some(call) = st.calls.get_mut(call_id) else {
         return;
     };
     call.phase = CallPhase::Ended;
-    let ev = json!({"type": kind, "callId": call.id, "by": by});
+    let mut ev = json!({"type": kind, "callId": call.id, "by": by});
+    if let Some(room_id) = &call.room_id {
+        ev["roomID"] = json!(room_id);
+        ev["calleeId"] = json!(call.callee);
+        call.last_event = Some((ev.clone(), now_ms()));
+        let call = call.clone();
+        crate::rooms::notify_invite(shared, st, &call, &ev);
+        return;
+    }
     call.last_event = Some((ev.clone(), now_ms()));
     let call = call.clone();
     st.note_call(
@@ -436,6 +448,9 @@ fn answer_call(shared: &Shared, st: &mut State, headers: &HeaderMap, req: &Value
     }
     if call.phase != CallPhase::Ringing {
         return not_ringing(&call);
+    }
+    if call.room_id.is_some() {
+        return thrown("ERROR :: A room invite is answered with enterRoom {roomID, callId}");
     }
     let Some(token) = st
         .devices
@@ -709,6 +724,7 @@ enum RoomAction {
     Get,
     SetMuted,
     RenewToken,
+    Ring,
 }
 
 /// The room actions (`rooms`): the bearer acts for `clientId`; every one but `createRoom`
@@ -736,7 +752,29 @@ fn room_action(
     };
     let result = match action {
         RoomAction::Create => crate::rooms::create(shared, st, &client_id),
-        RoomAction::Enter => crate::rooms::enter(shared, st, &client_id, &room_id, None),
+        RoomAction::Enter => match req.get("callId") {
+            None | Some(Value::Null) => {
+                crate::rooms::enter(shared, st, &client_id, &room_id, None, None)
+            }
+            Some(Value::String(c)) if !c.is_empty() && c.len() <= 64 => {
+                crate::rooms::enter(shared, st, &client_id, &room_id, None, Some(c.as_str()))
+            }
+            Some(_) => Err(thrown("callId must be a string")),
+        },
+        RoomAction::Ring => match req.get("calleeIds") {
+            Some(Value::Array(ids))
+                if !ids.is_empty() && ids.len() <= crate::rooms::MAX_ROOM_CAP =>
+            {
+                match ids.iter().map(Value::as_str).collect::<Option<Vec<_>>>() {
+                    Some(ids) => crate::rooms::ring(shared, st, &client_id, &room_id, &ids),
+                    None => Err(thrown("calleeIds must be strings")),
+                }
+            }
+            _ => Err(thrown(format!(
+                "calleeIds must be an array of 1 to {} clientIds",
+                crate::rooms::MAX_ROOM_CAP
+            ))),
+        },
         RoomAction::Leave => crate::rooms::leave_rest(shared, st, &client_id, &room_id),
         RoomAction::Get => crate::rooms::get(st, &client_id, &room_id),
         RoomAction::RenewToken => crate::rooms::renew_token(shared, st, &client_id, &room_id),

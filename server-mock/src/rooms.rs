@@ -17,7 +17,7 @@ use axum::http::StatusCode;
 use serde_json::{json, Value};
 
 use crate::rest::{coded, Reply};
-use crate::state::{Session, State, MAX_SESSIONS};
+use crate::state::{CallPhase, CallRecord, Session, State, MAX_SESSIONS};
 use crate::time::now_ms;
 use crate::tokens::Claims;
 use crate::Shared;
@@ -190,6 +190,7 @@ pub fn enter(
     client_id: &str,
     room_id: &str,
     ws_conn: Option<u64>,
+    call_id: Option<&str>,
 ) -> Result<Value, Reply> {
     let Some(device) = st.devices.get(client_id) else {
         return Err(crate::rest::thrown(format!(
@@ -199,6 +200,29 @@ pub fn enter(
     if !st.rooms.contains_key(room_id) {
         return Err(not_found(room_id));
     }
+    // Answering an invite: it must be this client's, to this room, and still ringing.
+    let answering = match call_id {
+        None => None,
+        Some(call_id) => match st.calls.get(call_id) {
+            Some(c) if c.room_id.as_deref() == Some(room_id) && c.callee == client_id => {
+                if c.phase != CallPhase::Ringing {
+                    return Err(coded(
+                        StatusCode::INTERNAL_SERVER_ERROR,
+                        "CALL_ENDED",
+                        "ERROR :: The invite is over",
+                    ));
+                }
+                Some(call_id.to_string())
+            }
+            _ => {
+                return Err(coded(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "CALL_NOT_FOUND",
+                    format!("ERROR :: No invite {call_id} to this room for this client"),
+                ))
+            }
+        },
+    };
     if device.in_session() || device.room_id.as_deref().is_some_and(|r| r != room_id) {
         return Err(crate::rest::busy("Client"));
     }
@@ -210,7 +234,11 @@ pub fn enter(
     {
         remove_member(shared, st, room_id, &old, LeaveReason::Left, true);
     }
-    if st.rooms[room_id].members.len() >= shared.config.room_cap {
+    // Ringing invites hold their places, the one being answered excepted.
+    let held = ringing_invites(st, room_id)
+        .filter(|c| Some(&c.id) != answering.as_ref())
+        .count();
+    if st.rooms[room_id].members.len() + held >= shared.config.room_cap {
         return Err(coded(
             StatusCode::INTERNAL_SERVER_ERROR,
             "ROOM_FULL",
@@ -265,7 +293,125 @@ pub fn enter(
     if ws_conn.is_none() {
         watch_media_deadline(shared, room_id, &session_id, &connection_id);
     }
+    if let Some(call_id) = answering {
+        crate::rest::release_call(shared, st, &call_id, "answered", client_id);
+    }
     Ok(reply)
+}
+
+fn ringing_invites<'a>(st: &'a State, room_id: &'a str) -> impl Iterator<Item = &'a CallRecord> {
+    st.calls
+        .values()
+        .filter(move |c| c.room_id.as_deref() == Some(room_id) && c.phase == CallPhase::Ringing)
+}
+
+/// An invite's event, to its callee (every connection) and to every member of its room.
+pub fn notify_invite(shared: &Shared, st: &State, call: &CallRecord, ev: &Value) {
+    shared.events.notify(&call.callee, ev);
+    if let Some(room) = call.room_id.as_ref().and_then(|r| st.rooms.get(r)) {
+        for m in &room.members {
+            if m.client_id != call.callee {
+                shared.events.notify(&m.client_id, ev);
+            }
+        }
+    }
+}
+
+/// `ringRoom {clientId, roomID, calleeIds}` → `{roomID, invites: [{calleeId, callId}]}`: a
+/// member rings others into its room. Each invite is a call record (same `callId` dedupe,
+/// push with `roomID` and `memberCount`, `ringing` on `/ws` to the callee and the members);
+/// `declineCall` and `cancelCall` work on it, and it is `missed` after the invite time. A
+/// callee in a call or a room is `busy` at once; one already in this room or already rung
+/// is skipped. Ringing invites hold places: more than the cap leaves is `ROOM_FULL`.
+pub fn ring(
+    shared: &Shared,
+    st: &mut State,
+    client_id: &str,
+    room_id: &str,
+    callee_ids: &[&str],
+) -> Result<Value, Reply> {
+    let room = member_room(st, client_id, room_id)?;
+    for callee in callee_ids {
+        if !st.devices.contains_key(*callee) {
+            return Err(crate::rest::thrown(format!(
+                "ERROR :: No device registered for calleeId {callee}"
+            )));
+        }
+    }
+    let rung: Vec<&str> = ringing_invites(st, room_id)
+        .map(|c| c.callee.as_str())
+        .collect();
+    let mut fresh: Vec<&str> = callee_ids
+        .iter()
+        .copied()
+        .filter(|c| *c != client_id && !room.is_member(c) && !rung.contains(c))
+        .collect();
+    fresh.dedup();
+    let places = shared
+        .config
+        .room_cap
+        .saturating_sub(room.members.len() + rung.len());
+    if fresh.len() > places {
+        return Err(coded(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "ROOM_FULL",
+            format!("ERROR :: The room has {places} places left for invites"),
+        ));
+    }
+    let member_count = room.members.len();
+    let (first, last) = st
+        .person_name_for_client(client_id)
+        .unwrap_or_else(|| ("Unknown".to_string(), "caller".to_string()));
+    let mut invites = Vec::new();
+    for callee in fresh {
+        let call = CallRecord {
+            id: uuid::Uuid::new_v4().to_string(),
+            caller: client_id.to_string(),
+            callee: callee.to_string(),
+            caller_name: format!("{first} {last}"),
+            session_id: st.rooms[room_id].session_id.clone(),
+            phase: CallPhase::Ringing,
+            created_ms: now_ms(),
+            last_event: None,
+            room_id: Some(room_id.to_string()),
+        };
+        invites.push(json!({"calleeId": callee, "callId": call.id}));
+        let device = &st.devices[callee];
+        let busy = device.in_session() || device.room_id.is_some();
+        let (token, notify) = (device.device_token.clone(), device.notify_type.clone());
+        let call_id = call.id.clone();
+        st.calls.insert(call_id.clone(), call.clone());
+        if busy {
+            crate::rest::release_call(shared, st, &call_id, "busy", callee);
+            continue;
+        }
+        let push = crate::outbox::extended_call_push(
+            &notify,
+            &first,
+            &last,
+            &call,
+            Some((room_id, member_count)),
+        );
+        st.enqueue_push(&token, &notify, "high", push);
+        let mut ev = crate::events::ringing_event(&call);
+        ev["memberCount"] = json!(member_count);
+        notify_invite(shared, st, &call, &ev);
+        let (sh, ttl) = (shared.clone(), shared.config.invite_ttl);
+        tokio::spawn(async move {
+            tokio::time::sleep(ttl).await;
+            let mut st = sh.state.lock().expect("state lock");
+            if st
+                .calls
+                .get(&call_id)
+                .is_some_and(|c| c.phase == CallPhase::Ringing)
+            {
+                crate::rest::release_call(&sh, &mut st, &call_id, "missed", "server");
+            }
+        });
+    }
+    shared.outbox_changed.notify_waiters();
+    tracing::info!(target: "dialtone_mock::rooms", "{client_id} rang {} into room {room_id}", invites.len());
+    Ok(json!({"roomID": room_id, "invites": invites}))
 }
 
 /// A member that never opens its signaling socket is lost after the media deadline.
@@ -353,8 +499,14 @@ fn remove_member(
     true
 }
 
-/// The room and its media session go.
+/// The room and its media session go; invites still ringing are cancelled.
 fn delete(shared: &Shared, st: &mut State, room_id: &str) {
+    let ringing: Vec<(String, String)> = ringing_invites(st, room_id)
+        .map(|c| (c.id.clone(), c.caller.clone()))
+        .collect();
+    for (call_id, by) in ringing {
+        crate::rest::release_call(shared, st, &call_id, "cancelled", &by);
+    }
     if let Some(room) = st.rooms.remove(room_id) {
         st.sessions.remove(&room.session_id);
         for m in &room.members {
@@ -393,11 +545,19 @@ pub fn leave_rest(
     Ok(json!({"roomID": room_id}))
 }
 
-/// `getRoom {clientId, roomID}` → `{roomID, members, invites, seq}`.
+/// `getRoom {clientId, roomID}` → `{roomID, members, invites, seq}`: for members, and for
+/// a client the room is ringing (it may look before it answers). `invites` lists the ringing
+/// ones: `{callId, calleeId, callerId}`.
 pub fn get(st: &State, client_id: &str, room_id: &str) -> Result<Value, Reply> {
-    let room = member_room(st, client_id, room_id)?;
+    let room = st.rooms.get(room_id).ok_or_else(|| not_found(room_id))?;
+    let invited = ringing_invites(st, room_id).any(|c| c.callee == client_id);
+    if !room.is_member(client_id) && !invited {
+        return Err(not_member());
+    }
     let mut v = room.snapshot();
-    v["invites"] = json!([]);
+    v["invites"] = ringing_invites(st, room_id)
+        .map(|c| json!({"callId": c.id, "calleeId": c.callee, "callerId": c.caller}))
+        .collect();
     Ok(v)
 }
 
@@ -539,7 +699,7 @@ pub fn ws_action(shared: &Shared, client_id: &str, conn: u64, msg: &Value) -> Op
             .map(|v| json!({"type": "room-created", "body": v["roomID"]})),
         "enterroom" => match msg.get("roomID").and_then(Value::as_str) {
             Some(room_id) if !room_id.is_empty() && room_id.len() <= 64 => {
-                enter(shared, &mut st, client_id, room_id, Some(conn)).map(|mut v| {
+                enter(shared, &mut st, client_id, room_id, Some(conn), None).map(|mut v| {
                     v["type"] = json!("entered");
                     v
                 })
@@ -561,6 +721,8 @@ pub fn ws_action(shared: &Shared, client_id: &str, conn: u64, msg: &Value) -> Op
     }))
 }
 
-/// How long an unentered room lives, and how long a member may take to open its socket.
+/// How long an unentered room lives, how long a member may take to open its socket, and
+/// how long an invite rings.
 pub const DEFAULT_ROOM_TTL: Duration = Duration::from_secs(60);
 pub const DEFAULT_MEDIA_DEADLINE: Duration = Duration::from_secs(30);
+pub const DEFAULT_INVITE_TTL: Duration = Duration::from_secs(45);

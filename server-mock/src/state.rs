@@ -140,6 +140,9 @@ pub struct CallRecord {
     /// and when: replayed to a party whose event channel reconnects, so what it missed
     /// during an outage still reaches it.
     pub last_event: Option<(serde_json::Value, i64)>,
+    /// A room invite (`ringRoom`): the room it invites to. Its session is the room's, which
+    /// the invite's end never touches.
+    pub room_id: Option<String>,
 }
 
 /// How long after a call ends its final event is still replayed on connect.
@@ -386,6 +389,7 @@ mod replay_tests {
                     at,
                 )
             }),
+            room_id: None,
         }
     }
 

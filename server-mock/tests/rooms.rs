@@ -470,3 +470,178 @@ async fn seed_002s_own_websocket_session_message_for_message() {
         .contains("not implemented"));
     m.shutdown().await;
 }
+
+async fn pushes(m: &MockServer, token: &str) -> Vec<Value> {
+    let v: Value = reqwest::get(format!(
+        "{}/mock/pushes?deviceToken={token}&waitMs=2000",
+        m.base_url()
+    ))
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    v["pushes"].as_array().unwrap().clone()
+}
+
+/// A client registered with a known device token (for its pushes).
+async fn register_with(m: &MockServer, token: &str) -> Client {
+    let (s, v) = api(
+        m,
+        None,
+        json!({"action": "register", "notifyType": "GCM", "deviceToken": token}),
+    )
+    .await;
+    assert_eq!(s, 200, "{v}");
+    Client {
+        id: v["id"].as_str().unwrap().to_string(),
+        secret: v["clientSecret"].as_str().unwrap().to_string(),
+    }
+}
+
+#[tokio::test]
+async fn group_ringing_answer_decline_cancel_missed_busy_and_full() {
+    let m = start_with(|c| {
+        c.invite_ttl = Duration::from_millis(600);
+        c.room_cap = 4;
+    })
+    .await;
+    let a = register(&m).await;
+    let b = register_with(&m, "tok-b").await;
+    let c = register_with(&m, "tok-c").await;
+    let d = register_with(&m, "tok-d").await;
+    let e = register_with(&m, "tok-e").await;
+    let room = create(&m, &a).await;
+    enter(&m, &a, &room).await;
+    let mut wa = connect(&m, &a).await;
+    assert_eq!(next(&mut wa).await["type"], "room");
+    let mut wb = connect(&m, &b).await;
+
+    // A rings B, C and D: each gets a push naming the room, and /ws ringing (A too).
+    let (s, v) = act(
+        &m,
+        &a,
+        "ringRoom",
+        json!({"roomID": room, "calleeIds": [b.id, c.id, d.id, a.id]}),
+    )
+    .await;
+    assert_eq!(s, 200, "{v}");
+    let invites = v["invites"].as_array().unwrap().clone();
+    assert_eq!(invites.len(), 3, "the ringer itself is skipped: {v}");
+    let invite_of = |who: &Client| {
+        invites
+            .iter()
+            .find(|i| i["calleeId"] == who.id.as_str())
+            .unwrap()["callId"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let (ib, ic, id) = (invite_of(&b), invite_of(&c), invite_of(&d));
+    let push = &pushes(&m, "tok-b").await[0];
+    let data = &push["data"];
+    assert_eq!(data["roomID"], room.as_str(), "{push}");
+    assert_eq!(data["memberCount"], "1");
+    assert_eq!(data["callId"], ib.as_str());
+    let ev = next_of(&mut wb, "ringing").await;
+    assert_eq!(
+        (ev["roomID"].as_str(), ev["callId"].as_str()),
+        (Some(room.as_str()), Some(ib.as_str()))
+    );
+    for _ in 0..3 {
+        assert_eq!(next_of(&mut wa, "ringing").await["roomID"], room.as_str());
+    }
+    // Ringing again does not ring twice; one more than the cap leaves is refused.
+    let (s, v) = act(
+        &m,
+        &a,
+        "ringRoom",
+        json!({"roomID": room, "calleeIds": [b.id]}),
+    )
+    .await;
+    assert_eq!(
+        (s, v["invites"].as_array().map(Vec::len)),
+        (200, Some(0)),
+        "{v}"
+    );
+    let (s, v) = act(
+        &m,
+        &a,
+        "ringRoom",
+        json!({"roomID": room, "calleeIds": [e.id]}),
+    )
+    .await;
+    assert_eq!((s, v["error"].as_str()), (500, Some("ROOM_FULL")), "{v}");
+    // An invitee may look before answering; a stranger may not.
+    let (s, v) = act(&m, &b, "getRoom", json!({"roomID": room})).await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["invites"].as_array().unwrap().len(), 3);
+    let (s, _) = act(&m, &e, "getRoom", json!({"roomID": room})).await;
+    assert_eq!(s, 403);
+    // A room invite is not answered with answerCall.
+    let (s, _) = act(&m, &b, "answerCall", json!({"callId": ib})).await;
+    assert_eq!(s, 500);
+
+    // B answers by entering with the invite's callId: `answered` to the members.
+    let (s, v) = act(&m, &b, "enterRoom", json!({"roomID": room, "callId": ib})).await;
+    assert_eq!(s, 200, "{v}");
+    let ev = next_of(&mut wa, "answered").await;
+    assert_eq!(
+        (ev["callId"].as_str(), ev["by"].as_str()),
+        (Some(ib.as_str()), Some(b.id.as_str()))
+    );
+    // C declines: the room goes on.
+    let (s, _) = act(&m, &c, "declineCall", json!({"callId": ic})).await;
+    assert_eq!(s, 200);
+    let ev = next_of(&mut wa, "declined").await;
+    assert_eq!(
+        (ev["roomID"].as_str(), ev["calleeId"].as_str()),
+        (Some(room.as_str()), Some(c.id.as_str()))
+    );
+    // Nobody answers D: missed.
+    let ev = next_of(&mut wa, "missed").await;
+    assert_eq!(ev["callId"], id.as_str());
+    let (s, v) = act(&m, &d, "enterRoom", json!({"roomID": room, "callId": id})).await;
+    assert_eq!((s, v["error"].as_str()), (500, Some("CALL_ENDED")), "{v}");
+    // A callee in a call is busy at once; a cancelled invite tells its callee.
+    let (s, _) = api(
+        &m,
+        Some(&e.secret),
+        json!({"action": "initiateCall", "callerId": e.id, "calleeId": d.id}),
+    )
+    .await;
+    assert_eq!(s, 200);
+    let (s, v) = act(
+        &m,
+        &a,
+        "ringRoom",
+        json!({"roomID": room, "calleeIds": [d.id, c.id]}),
+    )
+    .await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(next_of(&mut wa, "busy").await["calleeId"], d.id.as_str());
+    let ic2 = v["invites"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["calleeId"] == c.id.as_str())
+        .unwrap()["callId"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let mut wc = connect(&m, &c).await;
+    assert_eq!(
+        next_of(&mut wc, "ringing").await["callId"],
+        ic2.as_str(),
+        "replayed on connect"
+    );
+    let (s, _) = act(&m, &b, "cancelCall", json!({"callId": ic2})).await;
+    assert_eq!(s, 403, "only the ringer cancels");
+    let (s, _) = act(&m, &a, "cancelCall", json!({"callId": ic2})).await;
+    assert_eq!(s, 200);
+    assert_eq!(next_of(&mut wc, "cancelled").await["roomID"], room.as_str());
+    let (s, v) = act(&m, &a, "getRoom", json!({"roomID": room})).await;
+    assert_eq!((s, v["members"].as_array().unwrap().len()), (200, 2), "{v}");
+    assert_eq!(v["invites"], json!([]));
+    m.shutdown().await;
+}
