@@ -111,6 +111,10 @@ impl Engine {
             },
             rt.clone(),
         ));
+        let rooms = Arc::new(Rooms::new(rt.clone()));
+        let weak_rooms = Arc::downgrade(&rooms);
+        calls
+            .set_busy_elsewhere(move || weak_rooms.upgrade().is_some_and(|r| r.active().is_some()));
         let persons_sync = Arc::new(PersonSync::new(
             appsync.clone(),
             persons.clone(),
@@ -133,7 +137,7 @@ impl Engine {
             channel: Mutex::new((None, Vec::new())),
             channel_up: tokio::sync::watch::channel(false).0,
             calls,
-            rooms: Arc::new(Rooms::new(rt.clone())),
+            rooms,
             media,
             audio,
             recovery_budget_ms,
@@ -418,6 +422,7 @@ impl Engine {
         let Ok(Some(me)) = self.identity.load() else {
             return;
         };
+        self.invite_news(&ev, &me.client_id);
         self.calls
             .on_server_event(ev, &me.client_id, Self::now_ms());
     }
@@ -443,6 +448,41 @@ impl Engine {
             self.wait_channel(std::time::Duration::from_secs(2)).await;
         }
         self.calls.start_call(callee_client_id).await
+    }
+
+    /// A room invite's news (rung, answered, declined…) to the room it rings into, when
+    /// this device is in that room; the invited device's own call hears it through the
+    /// `CallManager`.
+    fn invite_news(&self, ev: &ServerEvent, me: &str) {
+        use crate::rooms::InviteState;
+        let (end, state) = match ev {
+            ServerEvent::Ringing {
+                call_id,
+                callee_id: Some(callee),
+                room: Some((room_id, _)),
+                ..
+            } => {
+                if callee != me {
+                    self.rooms.on_invite(
+                        room_id,
+                        callee.clone(),
+                        call_id.clone(),
+                        InviteState::Ringing,
+                    );
+                }
+                return;
+            }
+            ServerEvent::Answered(e) => (e, InviteState::Joined),
+            ServerEvent::Declined(e) => (e, InviteState::Declined),
+            ServerEvent::Busy(e) => (e, InviteState::Busy),
+            ServerEvent::Missed(e) => (e, InviteState::Missed),
+            ServerEvent::Cancelled(e) => (e, InviteState::Cancelled),
+            _ => return,
+        };
+        if let (Some(room_id), Some(callee)) = (&end.room_id, &end.callee_id) {
+            self.rooms
+                .on_invite(room_id, callee.clone(), end.call_id.clone(), state);
+        }
     }
 
     // ---- Rooms (owned by `rooms::Rooms`) ----
@@ -485,7 +525,24 @@ impl Engine {
         self.check_free_for_room()?;
         self.ensure_channel();
         self.wait_channel(std::time::Duration::from_secs(2)).await;
-        self.rooms.enter(ports, room_id).await
+        self.rooms.enter(ports, room_id, None).await
+    }
+
+    /// Answers a room invite (an incoming call whose invite names a room): enters that room
+    /// with the invite's call id, so the ringer's room hears it was answered. The invite's
+    /// `Call` then ends (the server's `answered` for it: answered here, into the room).
+    pub async fn answer_room(&self, call_id: &str) -> Result<Arc<RoomHandle>> {
+        let call = self.calls.require(call_id)?;
+        let Some(room_id) = call.remote().room_id.clone() else {
+            return Err(Error::InvalidInput(
+                "this call is not a room invite: answer it as a call".into(),
+            ));
+        };
+        let ports = self.room_ports()?;
+        self.check_free_for_room()?;
+        self.ensure_channel();
+        self.wait_channel(std::time::Duration::from_secs(2)).await;
+        self.rooms.enter(ports, &room_id, Some(call.id())).await
     }
 
     /// One call or one room at a time.

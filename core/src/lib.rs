@@ -34,7 +34,7 @@ pub use ffi::*;
 pub mod testing {
     pub use crate::account::identity::PushKind;
     pub use crate::backend::appsync::{AppSyncClient, GraphqlError};
-    pub use crate::backend::event_channel::{self, ServerEvent};
+    pub use crate::backend::event_channel::{self, CallEnd, ServerEvent};
     pub use crate::calls::admission::{Admission, Admissions};
     pub use crate::calls::{CallUpdate, UpdateKind};
     pub use crate::engine::{Endpoints, Engine};

@@ -3,7 +3,7 @@
 //! channel's parser. None may panic, and every outcome is an invite, a reasoned `Ignored`,
 //! a parsed event, or a clear error.
 
-use dialtone::testing::{event_channel, ServerEvent};
+use dialtone::testing::{event_channel, CallEnd, ServerEvent};
 use dialtone::testing::{Admission, Admissions};
 
 struct XorShift(u64);
@@ -154,11 +154,12 @@ fn a_million_generated_event_channel_messages_never_panic() {
         match event_channel::parse(&raw) {
             Ok(
                 ServerEvent::Ringing { call_id, .. }
-                | ServerEvent::Answered { call_id, .. }
-                | ServerEvent::Declined { call_id }
-                | ServerEvent::Busy { call_id }
-                | ServerEvent::Cancelled { call_id }
-                | ServerEvent::Ended { call_id },
+                | ServerEvent::Answered(CallEnd { call_id, .. })
+                | ServerEvent::Declined(CallEnd { call_id, .. })
+                | ServerEvent::Busy(CallEnd { call_id, .. })
+                | ServerEvent::Cancelled(CallEnd { call_id, .. })
+                | ServerEvent::Ended(CallEnd { call_id, .. })
+                | ServerEvent::Missed(CallEnd { call_id, .. }),
             ) => {
                 assert!(!call_id.is_empty());
                 calls += 1;

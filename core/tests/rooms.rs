@@ -562,3 +562,117 @@ async fn eight_phones_in_a_room_each_hear_the_seven_others() {
     .await;
     m.shutdown().await;
 }
+
+#[derive(Default)]
+struct Incoming(Mutex<Vec<Arc<dialtone::Call>>>);
+
+impl dialtone::IncomingCallListener for Incoming {
+    fn on_incoming_call(&self, call: Arc<dialtone::Call>) {
+        self.0.lock().unwrap().push(call);
+    }
+}
+
+impl Incoming {
+    fn get(&self) -> Option<Arc<dialtone::Call>> {
+        self.0.lock().unwrap().last().cloned()
+    }
+}
+
+fn invite_is(e: &RoomEvent, who: &str, want: dialtone::InviteState) -> bool {
+    matches!(e, RoomEvent::InviteChanged { client_id, state, .. } if client_id == who && *state == want)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_member_rings_others_into_the_room_who_answer_decline_or_are_cancelled() {
+    use dialtone::InviteState;
+    let m = common::mock_on(Profile::Extended).await;
+    let (a, da) = registered(&m, 0).await;
+    let room = a.create_room().await.unwrap();
+    let ada = member(a, da, room).await;
+    let mut phones = Vec::new();
+    for i in 1..4 {
+        let (p, dir) = registered(&m, i).await;
+        let incoming = Arc::new(Incoming::default());
+        let handle = p.observe_incoming_calls(incoming.clone()).unwrap();
+        // The event channel must be up to hear the invite live.
+        eventually(&format!("phone {i}'s event channel"), 5, || {
+            p.is_event_channel_connected()
+        })
+        .await;
+        phones.push((p, dir, incoming, handle));
+    }
+    let ids: Vec<String> = phones
+        .iter()
+        .map(|(p, ..)| p.client_id().unwrap().unwrap())
+        .collect();
+    let made = ada.room.ring(ids.clone()).await.unwrap();
+    assert_eq!(made.len(), 3);
+    for id in &ids {
+        eventually(&format!("Ada to see {id} ringing"), 5, || {
+            ada.events.saw(|e| invite_is(e, id, InviteState::Ringing))
+        })
+        .await;
+    }
+    // Each phone rings with an invite that names the room.
+    let mut calls = Vec::new();
+    for (i, (_, _, incoming, _)) in phones.iter().enumerate() {
+        eventually(&format!("phone {} to ring", i + 1), 5, || {
+            incoming.get().is_some()
+        })
+        .await;
+        let call = incoming.get().unwrap();
+        assert_eq!(call.room_id(), Some(ada.room.id()));
+        assert_eq!(call.state(), dialtone::CallState::Ringing);
+        calls.push(call);
+    }
+    // Phone 1 answers (Call.answer enters the room), phone 2 declines, Ada cancels phone 3.
+    calls[0].answer().await.unwrap();
+    let bob_room = phones[0]
+        .0
+        .active_room()
+        .expect("answering entered the room");
+    assert_eq!(bob_room.id(), ada.room.id());
+    assert_eq!(bob_room.state(), RoomState::Joined);
+    calls[1].decline().await.unwrap();
+    let third = made.iter().find(|i| i.client_id == ids[2]).unwrap();
+    ada.room.cancel_ring(third.call_id.clone()).await.unwrap();
+    for (id, want) in [
+        (&ids[0], InviteState::Joined),
+        (&ids[1], InviteState::Declined),
+        (&ids[2], InviteState::Cancelled),
+    ] {
+        eventually(&format!("Ada to see {id} {want:?}"), 5, || {
+            ada.events.saw(|e| invite_is(e, id, want))
+        })
+        .await;
+    }
+    eventually("Ada to see phone 1 join", 5, || {
+        ada.events.saw(|e| matches!(e, RoomEvent::MemberJoined { member } if member.client_id.as_deref() == Some(ids[0].as_str())))
+    })
+    .await;
+    eventually("phone 3 to stop ringing", 5, || {
+        matches!(
+            calls[2].state(),
+            dialtone::CallState::Ended {
+                reason: dialtone::CallEndReason::Cancelled
+            }
+        )
+    })
+    .await;
+    eventually("Ada and phone 1 to hear each other", 15, || {
+        ada.phone.heard_remote_tones(TONES.to_vec()) == [TONES[1]]
+            && phones[0].0.heard_remote_tones(TONES.to_vec()) == [TONES[0]]
+    })
+    .await;
+    // While in the room, phone 1 is busy for a call.
+    let (x, _dx) = registered(&m, 3).await;
+    let e = x.start_call(ids[0].clone(), None).await;
+    assert!(matches!(e, Err(DialtoneError::Busy { .. })), "{e:?}");
+    bob_room.leave().await.unwrap();
+    ada.room.leave().await.unwrap();
+    eventually("the SFU to forget the room", 10, || {
+        m.media_counts() == (0, 0)
+    })
+    .await;
+    m.shutdown().await;
+}

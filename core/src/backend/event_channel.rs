@@ -49,23 +49,18 @@ pub enum ServerEvent {
         callee_id: Option<String>,
         caller_name: Option<String>,
         sent_at_ms: Option<i64>,
+        /// A room invite: its room, and how many were in it.
+        room: Option<(String, Option<u32>)>,
     },
-    Answered {
-        call_id: String,
-        by: Option<String>,
-    },
-    Declined {
-        call_id: String,
-    },
-    Busy {
-        call_id: String,
-    },
-    Cancelled {
-        call_id: String,
-    },
-    Ended {
-        call_id: String,
-    },
+    /// A call's end (or, for `Answered`, its answer): the call, who did it, and for a room
+    /// invite its room and callee.
+    Answered(CallEnd),
+    Declined(CallEnd),
+    Busy(CallEnd),
+    Cancelled(CallEnd),
+    Ended(CallEnd),
+    /// A room invite nobody answered in time.
+    Missed(CallEnd),
     Error {
         message: String,
     },
@@ -73,6 +68,16 @@ pub enum ServerEvent {
     Room(super::rooms::RoomEvent),
     /// A type this client does not know: newer servers may add some.
     Other(String),
+}
+
+/// What a call event names besides its kind.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct CallEnd {
+    pub call_id: String,
+    pub by: Option<String>,
+    /// Room invites: the room and the invited client.
+    pub room_id: Option<String>,
+    pub callee_id: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -118,6 +123,14 @@ pub fn parse(raw: &str) -> Result<ServerEvent, ParseError> {
         return room.map(ServerEvent::Room).map_err(ParseError::Room);
     }
     let call_id = || text(&v, "callId").ok_or_else(|| ParseError::NoCallId(kind.clone()));
+    let end = || {
+        Ok::<_, ParseError>(CallEnd {
+            call_id: call_id()?,
+            by: text(&v, "by"),
+            room_id: text(&v, "roomID"),
+            callee_id: text(&v, "calleeId"),
+        })
+    };
     Ok(match kind.as_str() {
         "connected" => ServerEvent::Connected,
         "pong" => ServerEvent::Pong,
@@ -127,23 +140,17 @@ pub fn parse(raw: &str) -> Result<ServerEvent, ParseError> {
             callee_id: text(&v, "calleeId"),
             caller_name: text(&v, "callerName"),
             sent_at_ms: millis(&v, "sentAt"),
+            room: text(&v, "roomID").map(|r| {
+                let n = millis(&v, "memberCount").and_then(|n| u32::try_from(n).ok());
+                (r, n)
+            }),
         },
-        "answered" => ServerEvent::Answered {
-            call_id: call_id()?,
-            by: text(&v, "by"),
-        },
-        "declined" => ServerEvent::Declined {
-            call_id: call_id()?,
-        },
-        "busy" => ServerEvent::Busy {
-            call_id: call_id()?,
-        },
-        "cancelled" => ServerEvent::Cancelled {
-            call_id: call_id()?,
-        },
-        "ended" => ServerEvent::Ended {
-            call_id: call_id()?,
-        },
+        "answered" => ServerEvent::Answered(end()?),
+        "declined" => ServerEvent::Declined(end()?),
+        "busy" => ServerEvent::Busy(end()?),
+        "cancelled" => ServerEvent::Cancelled(end()?),
+        "ended" => ServerEvent::Ended(end()?),
+        "missed" => ServerEvent::Missed(end()?),
         "error" => ServerEvent::Error {
             message: text(&v, "message").unwrap_or_else(|| "unspecified".into()),
         },
@@ -291,46 +298,47 @@ mod tests {
                 callee_id: Some("b".into()),
                 caller_name: Some("Ann Lee".into()),
                 sent_at_ms: Some(1_700_000_000_000),
+                room: None,
             })
         );
         assert_eq!(
             parse(r#"{"type":"answered","callId":"c1","by":"b"}"#),
-            Ok(ServerEvent::Answered {
+            Ok(ServerEvent::Answered(CallEnd {
                 call_id: "c1".into(),
-                by: Some("b".into())
-            })
+                by: Some("b".into()),
+                ..CallEnd::default()
+            }))
         );
+        let c = || CallEnd {
+            call_id: "c".into(),
+            ..CallEnd::default()
+        };
         for (t, want) in [
-            (
-                "declined",
-                ServerEvent::Declined {
-                    call_id: "c".into(),
-                },
-            ),
-            (
-                "busy",
-                ServerEvent::Busy {
-                    call_id: "c".into(),
-                },
-            ),
-            (
-                "cancelled",
-                ServerEvent::Cancelled {
-                    call_id: "c".into(),
-                },
-            ),
-            (
-                "ended",
-                ServerEvent::Ended {
-                    call_id: "c".into(),
-                },
-            ),
+            ("declined", ServerEvent::Declined(c())),
+            ("busy", ServerEvent::Busy(c())),
+            ("cancelled", ServerEvent::Cancelled(c())),
+            ("ended", ServerEvent::Ended(c())),
+            ("missed", ServerEvent::Missed(c())),
         ] {
             assert_eq!(
                 parse(&format!(r#"{{"type":"{t}","callId":"c"}}"#)),
                 Ok(want)
             );
         }
+        // A room invite's ringing and end name the room (and the end its callee).
+        assert!(matches!(
+            parse(r#"{"type":"ringing","callId":"c","calleeId":"b","roomID":"r","memberCount":3}"#),
+            Ok(ServerEvent::Ringing { room: Some((r, Some(3))), .. }) if r == "r"
+        ));
+        assert_eq!(
+            parse(r#"{"type":"declined","callId":"c","by":"b","roomID":"r","calleeId":"b"}"#),
+            Ok(ServerEvent::Declined(CallEnd {
+                call_id: "c".into(),
+                by: Some("b".into()),
+                room_id: Some("r".into()),
+                callee_id: Some("b".into()),
+            }))
+        );
         assert_eq!(parse(r#"{"type":"pong"}"#), Ok(ServerEvent::Pong));
         assert_eq!(
             parse(r#"{"type":"error","message":"action \"x\" is not implemented"}"#),

@@ -209,14 +209,20 @@ impl RestClient {
         text(&v, "roomID").ok_or_else(|| RestError::Decode("createRoom reply has no roomID".into()))
     }
 
+    /// `call_id`: the invite being answered, if this is an answer.
     pub async fn enter_room(
         &self,
         client_id: &str,
         secret: &str,
         room_id: &str,
+        call_id: Option<&str>,
     ) -> Result<Entry, RestError> {
+        let mut fields = json!({"roomID": room_id});
+        if let Some(c) = call_id {
+            fields["callId"] = json!(c);
+        }
         let v = self
-            .room_call("enterRoom", client_id, secret, json!({"roomID": room_id}))
+            .room_call("enterRoom", client_id, secret, fields)
             .await?;
         let decode = |e: String| RestError::Decode(format!("enterRoom reply: {e}"));
         Ok(Entry {
@@ -264,6 +270,36 @@ impl RestClient {
         )
         .await
         .map(|_| ())
+    }
+
+    /// `ringRoom`: rings `callee_ids` into the room; the invites made, `(calleeId, callId)`.
+    pub async fn ring_room(
+        &self,
+        client_id: &str,
+        secret: &str,
+        room_id: &str,
+        callee_ids: &[String],
+    ) -> Result<Vec<(String, String)>, RestError> {
+        let v = self
+            .room_call(
+                "ringRoom",
+                client_id,
+                secret,
+                json!({"roomID": room_id, "calleeIds": callee_ids}),
+            )
+            .await?;
+        let Some(Value::Array(list)) = v.get("invites") else {
+            return Err(RestError::Decode("ringRoom reply has no invites".into()));
+        };
+        list.iter()
+            .take(MAX_MEMBERS)
+            .map(|i| match (text(i, "calleeId"), text(i, "callId")) {
+                (Some(a), Some(b)) => Ok((a, b)),
+                _ => Err(RestError::Decode(
+                    "an invite has no calleeId or callId".into(),
+                )),
+            })
+            .collect()
     }
 
     /// A fresh participant token for this device's member of the room.

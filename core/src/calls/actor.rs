@@ -27,6 +27,8 @@ use crate::media::link::{
 pub struct RemoteParty {
     pub client_id: Option<String>,
     pub name: Option<String>,
+    /// A room invite: the room it rings this device into (answered by entering the room).
+    pub room_id: Option<String>,
 }
 
 /// What every holder of the call can read without asking the actor.

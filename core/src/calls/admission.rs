@@ -20,6 +20,9 @@ pub struct Invite {
     /// carries it (extended profile), its name otherwise.
     pub handle: String,
     pub received_at_ms: i64,
+    /// A room invite: the room it rings this device into, and how many were in it.
+    pub room_id: Option<String>,
+    pub member_count: Option<u32>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -48,7 +51,7 @@ pub struct Admitted {
 /// What became of a push or a `ringing` event.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Admission {
-    Ring(Admitted),
+    Ring(Box<Admitted>),
     Ignored {
         reason: IgnoreReason,
         call_id: Option<String>,
@@ -100,8 +103,10 @@ impl Admissions {
         caller_id: Option<String>,
         caller_name: Option<String>,
         sent_at_ms: Option<i64>,
+        room: Option<(String, Option<u32>)>,
         now_ms: i64,
     ) -> Admission {
+        let (room_id, member_count) = room.map_or((None, None), |(r, n)| (Some(r), n));
         self.admit(
             CallPush {
                 platform: push::Platform::EventChannel,
@@ -110,6 +115,8 @@ impl Admissions {
                 caller_id,
                 caller_name,
                 sent_at_ms,
+                room_id,
+                member_count,
             },
             now_ms,
         )
@@ -152,11 +159,13 @@ impl Admissions {
                 .or_else(|| parsed.caller_name.clone())
                 .unwrap_or_else(|| "Unknown".into()),
             received_at_ms: now_ms,
+            room_id: parsed.room_id.clone(),
+            member_count: parsed.member_count,
         };
-        Admission::Ring(Admitted {
+        Admission::Ring(Box::new(Admitted {
             invite,
             push: parsed,
-        })
+        }))
     }
 }
 
@@ -174,7 +183,7 @@ mod tests {
 
     fn rings(a: Admission) -> Admitted {
         match a {
-            Admission::Ring(r) => r,
+            Admission::Ring(r) => *r,
             other => panic!("expected an invite, got {other:?}"),
         }
     }
@@ -237,7 +246,7 @@ mod tests {
             Admission::Ring(_)
         ));
         assert_eq!(
-            calls.handle_ringing(id, Some("a".into()), None, Some(1_000), 2_100),
+            calls.handle_ringing(id, Some("a".into()), None, Some(1_000), None, 2_100),
             Admission::Ignored {
                 reason: IgnoreReason::Duplicate,
                 call_id: Some(id.into())
@@ -245,9 +254,15 @@ mod tests {
         );
         // And the other way round.
         let other = "1b6f1c1e-8f1a-4c55-9d0e-2f4f7a1b2c3d";
-        let inv =
-            rings(calls.handle_ringing(other, Some("a".into()), Some("Ann Lee".into()), None, 0))
-                .invite;
+        let inv = rings(calls.handle_ringing(
+            other,
+            Some("a".into()),
+            Some("Ann Lee".into()),
+            None,
+            None,
+            0,
+        ))
+        .invite;
         assert_eq!(inv.handle, "a");
         assert_eq!(inv.caller_id.as_deref(), Some("a"));
         let push = serde_json::json!({"callId": other, "sentAt": "0"});

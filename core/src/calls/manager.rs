@@ -48,6 +48,8 @@ pub struct CallManager {
     admissions: Admissions,
     ring_timeout: Mutex<Duration>,
     rt: tokio::runtime::Handle,
+    /// Whether the device is taken by something that is not a call (a room).
+    elsewhere: std::sync::OnceLock<Box<dyn Fn() -> bool + Send + Sync>>,
 }
 
 impl CallManager {
@@ -59,7 +61,17 @@ impl CallManager {
             admissions: Admissions::default(),
             ring_timeout: Mutex::new(DEFAULT_RING_TIMEOUT),
             rt,
+            elsewhere: std::sync::OnceLock::new(),
         }
+    }
+
+    /// What else makes the device busy for an invite (the engine: being in a room). Set once.
+    pub fn set_busy_elsewhere(&self, f: impl Fn() -> bool + Send + Sync + 'static) {
+        let _ = self.elsewhere.set(Box::new(f));
+    }
+
+    fn busy_elsewhere(&self) -> bool {
+        self.elsewhere.get().is_some_and(|f| f())
     }
 
     pub fn set_ring_timeout(&self, timeout: Duration) {
@@ -169,6 +181,7 @@ impl CallManager {
                 remote: RemoteParty {
                     client_id: Some(callee.to_string()),
                     name: None,
+                    room_id: None,
                 },
                 callee: Some(callee.to_string()),
                 pushed_token: None,
@@ -220,7 +233,7 @@ impl CallManager {
         };
         let call = {
             let mut calls = lock(&self.calls);
-            let busy = calls.iter().any(|c| c.shared.engaged());
+            let busy = calls.iter().any(|c| c.shared.engaged()) || self.busy_elsewhere();
             // A flood of invites (a misbehaving backend, a replayed outbox) cannot pile up:
             // past `MAX_RINGING` at once, the oldest stops ringing as missed.
             let ringing: Vec<_> = calls
@@ -245,6 +258,7 @@ impl CallManager {
                 remote: RemoteParty {
                     client_id: admitted.invite.caller_id.clone(),
                     name: admitted.invite.caller_name.clone(),
+                    room_id: admitted.invite.room_id.clone(),
                 },
                 callee: None,
                 pushed_token: admitted.push.token.clone(),
@@ -323,6 +337,7 @@ impl CallManager {
                 callee_id,
                 caller_name,
                 sent_at_ms,
+                room,
             } => {
                 if callee_id.as_deref() != Some(me) {
                     return; // our own call ringing on the other side
@@ -336,16 +351,19 @@ impl CallManager {
                     caller_id,
                     caller_name,
                     sent_at_ms,
+                    room,
                     now_ms,
                 );
                 self.ring(&admission);
                 return;
             }
-            ServerEvent::Answered { call_id, .. } => (call_id, Input::RemoteAnswered),
-            ServerEvent::Declined { call_id } => (call_id, Input::RemoteDeclined),
-            ServerEvent::Busy { call_id } => (call_id, Input::RemoteBusy),
-            ServerEvent::Cancelled { call_id } => (call_id, Input::RemoteCancelled),
-            ServerEvent::Ended { call_id } => (call_id, Input::RemoteHangup),
+            ServerEvent::Answered(e) => (e.call_id, Input::RemoteAnswered),
+            ServerEvent::Declined(e) => (e.call_id, Input::RemoteDeclined),
+            ServerEvent::Busy(e) => (e.call_id, Input::RemoteBusy),
+            ServerEvent::Cancelled(e) => (e.call_id, Input::RemoteCancelled),
+            ServerEvent::Ended(e) => (e.call_id, Input::RemoteHangup),
+            // A room invite the server ended unanswered: as the callee's own ring timeout.
+            ServerEvent::Missed(e) => (e.call_id, Input::RingTimeout),
             other => {
                 tracing::debug!(target: "dialtone::calls", "ignoring event {other:?}");
                 return;

@@ -38,6 +38,9 @@ pub struct CallPush {
     pub caller_id: Option<String>,
     pub caller_name: Option<String>,
     pub sent_at_ms: Option<i64>,
+    /// A room invite (extended profile, `ringRoom`): the room, and how many were in it.
+    pub room_id: Option<String>,
+    pub member_count: Option<u32>,
 }
 
 impl std::fmt::Debug for CallPush {
@@ -49,6 +52,8 @@ impl std::fmt::Debug for CallPush {
             .field("caller_id", &self.caller_id)
             .field("caller_name", &self.caller_name)
             .field("sent_at_ms", &self.sent_at_ms)
+            .field("room_id", &self.room_id)
+            .field("member_count", &self.member_count)
             .finish()
     }
 }
@@ -114,6 +119,8 @@ fn parse_fcm(map: &Map<String, Value>) -> Result<CallPush, PushError> {
                 .and_then(caller_from_body)
         }),
         sent_at_ms: text(map.get("sentAt")).and_then(|s| s.parse().ok()),
+        room_id: text(map.get("roomID")),
+        member_count: text(map.get("memberCount")).and_then(|s| s.parse().ok()),
     })
 }
 
@@ -143,6 +150,8 @@ fn parse_apns(obj: &Map<String, Value>) -> Result<CallPush, PushError> {
         caller_id: field("callerId"),
         caller_name: field("callerName").or_else(|| body.as_deref().and_then(caller_from_body)),
         sent_at_ms: field("sentAt").and_then(|s| s.parse().ok()),
+        room_id: field("roomID"),
+        member_count: field("memberCount").and_then(|s| s.parse().ok()),
     })
 }
 
@@ -237,6 +246,8 @@ mod tests {
             caller_id: None,
             caller_name: None,
             sent_at_ms: None,
+            room_id: None,
+            member_count: None,
         };
         let b = CallPush {
             token: Some("t2".into()),
@@ -256,6 +267,8 @@ mod tests {
             caller_id: None,
             caller_name: None,
             sent_at_ms: None,
+            room_id: None,
+            member_count: None,
         };
         assert!(!is_stale(&base, 99_000));
         assert!(is_stale(&base, 100_000));
@@ -265,6 +278,27 @@ mod tests {
         };
         assert!(!is_stale(&sent, 31_000));
         assert!(is_stale(&sent, 31_001));
+    }
+
+    #[test]
+    fn a_room_invite_names_its_room_on_both_platforms() {
+        let fcm = serde_json::json!({
+            "pinpoint.deeplink": "https://my.app.com/incomingCall?callId=c",
+            "callId": "7f0c1b9e-2f4c-4c57-9d1e-6a1c1f7a2b10",
+            "roomID": "room-1",
+            "memberCount": "3",
+        });
+        let p = parse(&fcm.to_string()).unwrap();
+        assert_eq!(
+            (p.room_id.as_deref(), p.member_count),
+            (Some("room-1"), Some(3))
+        );
+        let apns = serde_json::json!({"aps": {}, "data": {"callId": "c", "roomID": "room-2", "memberCount": "x"}});
+        let p = parse(&apns.to_string()).unwrap();
+        assert_eq!(
+            (p.room_id.as_deref(), p.member_count),
+            (Some("room-2"), None)
+        );
     }
 
     #[test]

@@ -225,6 +225,10 @@ pub struct IncomingInvite {
     /// What to show as the caller's handle.
     pub handle: String,
     pub received_at_ms: i64,
+    /// A room invite: the room this call rings the device into (answer it with `answer`,
+    /// which enters the room, or `DialtoneClient.answer_room`), and how many were in it.
+    pub room_id: Option<String>,
+    pub member_count: Option<u32>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
@@ -254,6 +258,8 @@ impl From<calls::Invite> for IncomingInvite {
             caller_name: i.caller_name,
             handle: i.handle,
             received_at_ms: i.received_at_ms,
+            room_id: i.room_id,
+            member_count: i.member_count,
         }
     }
 }
@@ -399,6 +405,11 @@ impl Call {
         self.handle.remote().name.clone()
     }
 
+    /// For a room invite: the room it rings this device into.
+    pub fn room_id(&self) -> Option<String> {
+        self.handle.remote().room_id.clone()
+    }
+
     pub fn state(&self) -> CallState {
         self.handle.state().into()
     }
@@ -424,6 +435,14 @@ impl Call {
     pub async fn answer(&self) -> Result<(), DialtoneError> {
         let id = self.id();
         let engine = self.engine.clone();
+        if self.handle.remote().room_id.is_some() {
+            // A room invite is answered by entering its room (`active_room()` then).
+            return run_to_completion(async move {
+                engine.answer_room(&id).await?;
+                Ok(())
+            })
+            .await;
+        }
         let done = {
             let calls = engine.calls().clone();
             async move { calls.answer(&id).await }
@@ -647,8 +666,13 @@ impl DialtoneClient {
     pub async fn answer(&self, call_id: String) -> Result<Arc<Call>, DialtoneError> {
         let engine = self.engine.clone();
         run_to_completion(async move {
-            engine.calls().answer(&call_id).await?;
             let call = engine.calls().require(&call_id)?;
+            if call.remote().room_id.is_some() {
+                // A room invite: entering its room answers it (`active_room()` then).
+                engine.answer_room(&call_id).await?;
+            } else {
+                engine.calls().answer(&call_id).await?;
+            }
             Ok(Call::new(call, engine))
         })
         .await

@@ -19,8 +19,8 @@ pub use client::{BackendConfig, DialtoneClient, PersonsListener, TaskHandle};
 pub use error::DialtoneError;
 pub use logging::{init_logging, LogLevel, LogSink};
 pub use room::{
-    MemberLeftReason, MemberLevel, Room, RoomEvent, RoomLeftReason, RoomListener, RoomMember,
-    RoomState,
+    InviteState, MemberLeftReason, MemberLevel, Room, RoomEvent, RoomInvite, RoomLeftReason,
+    RoomListener, RoomMember, RoomState,
 };
 pub use types::{OutgoingCall, Person, PushKind, PushToken};
 

@@ -97,6 +97,12 @@ pub enum RoomEvent {
     Levels {
         levels: Vec<MemberLevel>,
     },
+    /// A client rung into the room (by any member): its invite's state now.
+    InviteChanged {
+        client_id: String,
+        call_id: String,
+        state: InviteState,
+    },
     /// Once a second; coalesced.
     Stats {
         rtt_ms: Option<f64>,
@@ -106,6 +112,29 @@ pub enum RoomEvent {
         target_bitrate_bps: u32,
         streams: Vec<RemoteStreamStats>,
     },
+}
+
+/// Where an invite into the room stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum InviteState {
+    Ringing,
+    /// Answered: the client entered the room.
+    Joined,
+    Declined,
+    /// The client was in a call or another room.
+    Busy,
+    /// Nobody answered within 45 s.
+    Missed,
+    /// The ringer cancelled it (or the room ended).
+    Cancelled,
+}
+
+/// An invite `ring` made.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct RoomInvite {
+    pub client_id: String,
+    /// The invite's call id: the one its callee's `IncomingInvite` carries.
+    pub call_id: String,
 }
 
 #[derive(Debug, Clone, PartialEq, uniffi::Record)]
@@ -195,6 +224,22 @@ impl From<RoomUpdate> for RoomEvent {
                     })
                     .collect(),
             },
+            RoomUpdate::InviteChanged {
+                client_id,
+                call_id,
+                state,
+            } => RoomEvent::InviteChanged {
+                client_id,
+                call_id,
+                state: match state {
+                    rooms::InviteState::Ringing => InviteState::Ringing,
+                    rooms::InviteState::Joined => InviteState::Joined,
+                    rooms::InviteState::Declined => InviteState::Declined,
+                    rooms::InviteState::Busy => InviteState::Busy,
+                    rooms::InviteState::Missed => InviteState::Missed,
+                    rooms::InviteState::Cancelled => InviteState::Cancelled,
+                },
+            },
             RoomUpdate::Stats(s) => RoomEvent::Stats {
                 rtt_ms: s.rtt_ms,
                 packet_loss: s.packet_loss,
@@ -247,6 +292,39 @@ impl Room {
 
     pub fn is_muted(&self) -> bool {
         self.handle.is_muted()
+    }
+
+    /// Rings `client_ids` into the room: their phones ring as for a call (push, CallKit /
+    /// Telecom), and they answer by entering. Clients already in the room or already rung
+    /// are skipped; each invite's fate comes as `InviteChanged`. `RoomFull` when ringing
+    /// invites would take more places than are left.
+    pub async fn ring(&self, client_ids: Vec<String>) -> Result<Vec<RoomInvite>, DialtoneError> {
+        if client_ids.is_empty()
+            || client_ids.len() > 16
+            || client_ids
+                .iter()
+                .any(|c| c.trim().is_empty() || c.len() > 4_096)
+        {
+            return Err(DialtoneError::InvalidInput {
+                detail: "give 1 to 16 non-empty clientIds".into(),
+            });
+        }
+        let handle = self.handle.clone();
+        super::runtime::run(async move {
+            let made = handle.ring(&client_ids).await?;
+            Ok(made
+                .into_iter()
+                .map(|(client_id, call_id)| RoomInvite { client_id, call_id })
+                .collect())
+        })
+        .await
+    }
+
+    /// Stops ringing an invite this device made with `ring` (its `call_id`): the callee's
+    /// phone stops ringing. `CallUnavailable` when the invite is already over.
+    pub async fn cancel_ring(&self, call_id: String) -> Result<(), DialtoneError> {
+        let handle = self.handle.clone();
+        run_to_completion(async move { Ok(handle.cancel_ring(&call_id).await?) }).await
     }
 
     /// Leaves the room (media, then the server). Idempotent; cancelling the caller does not
@@ -304,6 +382,19 @@ impl DialtoneClient {
         let engine = self.engine.clone();
         super::runtime::run(async move {
             let handle = engine.enter_room(&room_id).await?;
+            Ok(Arc::new(Room { handle }))
+        })
+        .await
+    }
+
+    /// Answers a room invite (an incoming call whose `IncomingInvite.room_id` is set): enters
+    /// that room and returns once joined. The invite's `Call` then ends (answered here, into
+    /// the room). `Call.answer()` on a room invite does the same; the room is then
+    /// `active_room()`.
+    pub async fn answer_room(&self, call_id: String) -> Result<Arc<Room>, DialtoneError> {
+        let engine = self.engine.clone();
+        super::runtime::run_to_completion(async move {
+            let handle = engine.answer_room(&call_id).await?;
             Ok(Arc::new(Room { handle }))
         })
         .await

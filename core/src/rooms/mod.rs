@@ -15,7 +15,8 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 pub use room::{
-    LeftReason, MemberLeftReason, RoomHandle, RoomMember, RoomPorts, RoomState, RoomUpdate,
+    InviteState, LeftReason, MemberLeftReason, RoomHandle, RoomMember, RoomPorts, RoomState,
+    RoomUpdate,
 };
 
 use crate::backend::rooms::RoomEvent;
@@ -49,6 +50,14 @@ impl Rooms {
         }
     }
 
+    /// An invite's news, to the room it rings into (ignored when this device is not in it).
+    pub fn on_invite(&self, room_id: &str, client_id: String, call_id: String, state: InviteState) {
+        let room = lock(&self.rooms).get(room_id).cloned();
+        if let Some(room) = room {
+            room.deliver_invite(client_id, call_id, state);
+        }
+    }
+
     /// The room this device is in, if any.
     pub fn active(&self) -> Option<Arc<RoomHandle>> {
         lock(&self.rooms)
@@ -57,12 +66,13 @@ impl Rooms {
             .cloned()
     }
 
-    /// Enters `room_id` and returns once its media is joined. Fails when this device is
-    /// already in a room.
+    /// Enters `room_id` and returns once its media is joined; `answering`: the invite (its
+    /// call id) this entry answers. Fails when this device is already in a room.
     pub async fn enter(
         self: &Arc<Self>,
         ports: RoomPorts,
         room_id: &str,
+        answering: Option<&str>,
     ) -> Result<Arc<RoomHandle>> {
         if let Some(r) = self.active() {
             return Err(Error::InvalidInput(format!(
@@ -75,6 +85,7 @@ impl Rooms {
         let result = room::enter(
             ports,
             room_id,
+            answering,
             |handle| {
                 lock(&table.rooms).insert(handle.id().to_string(), handle);
             },

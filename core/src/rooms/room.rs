@@ -45,6 +45,18 @@ pub enum LeftReason {
 /// Why another member left.
 pub use crate::backend::rooms::LeaveReason as MemberLeftReason;
 
+/// Where an invite into the room stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InviteState {
+    Ringing,
+    /// Answered: the client entered the room.
+    Joined,
+    Declined,
+    Busy,
+    Missed,
+    Cancelled,
+}
+
 /// One member as the app sees it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RoomMember {
@@ -78,6 +90,12 @@ pub enum RoomUpdate {
     ActiveSpeakers(Vec<String>),
     /// Every member's level (participant id, 0.0 to 1.0), this device included.
     Levels(Vec<(String, f32)>),
+    /// A client rung into the room: its invite's state now.
+    InviteChanged {
+        client_id: String,
+        call_id: String,
+        state: InviteState,
+    },
     Stats(MediaStats),
 }
 
@@ -107,6 +125,11 @@ enum Msg {
     Snapshot(Snapshot),
     Leave(oneshot::Sender<()>),
     SetMuted(bool, oneshot::Sender<Result<(), RestError>>),
+    Invite {
+        client_id: String,
+        call_id: String,
+        state: InviteState,
+    },
 }
 
 /// What the handle and the actor share: read by `members`/`state` at any time.
@@ -164,6 +187,7 @@ pub struct RoomHandle {
     shared: Arc<Shared>,
     inbox: mpsc::UnboundedSender<Msg>,
     task: tokio::task::AbortHandle,
+    ports: RoomPorts,
 }
 
 impl RoomHandle {
@@ -199,6 +223,36 @@ impl RoomHandle {
     /// A room event from the channel.
     pub(super) fn deliver(&self, ev: RoomEvent) {
         let _ = self.inbox.send(Msg::Channel(ev));
+    }
+
+    /// An invite's news from the channel.
+    pub(super) fn deliver_invite(&self, client_id: String, call_id: String, state: InviteState) {
+        let _ = self.inbox.send(Msg::Invite {
+            client_id,
+            call_id,
+            state,
+        });
+    }
+
+    /// Stops ringing one invite this device made (`cancelCall`): its callee's phone stops
+    /// ringing (`Cancelled`). An invite that is over already is `CallUnavailable`.
+    pub async fn cancel_ring(&self, call_id: &str) -> crate::error::Result<()> {
+        let ports = &self.ports;
+        Ok(ports
+            .rest
+            .cancel_call(&ports.client_id, call_id, &ports.secret)
+            .await?)
+    }
+
+    /// Rings `client_ids` into the room (their phones ring as for a call); each invite's
+    /// fate comes as `InviteChanged`. Clients already in the room or already rung are
+    /// skipped. The invites made: `(clientId, callId)`.
+    pub async fn ring(&self, client_ids: &[String]) -> crate::error::Result<Vec<(String, String)>> {
+        let ports = &self.ports;
+        Ok(ports
+            .rest
+            .ring_room(&ports.client_id, &ports.secret, &self.shared.id, client_ids)
+            .await?)
     }
 
     /// Mutes or unmutes this device's microphone in the room (at once), and tells the
@@ -244,6 +298,7 @@ pub enum EnterError {
 pub async fn enter(
     ports: RoomPorts,
     room_id: &str,
+    answering: Option<&str>,
     register: impl FnOnce(Arc<RoomHandle>),
     on_end: impl FnOnce(&str) + Send + 'static,
 ) -> Result<Arc<RoomHandle>, (EnterError, Arc<RoomHandle>)> {
@@ -273,11 +328,12 @@ pub async fn enter(
         shared,
         inbox: tx,
         task: task.abort_handle(),
+        ports: ports.clone(),
     });
     register(handle.clone());
     let entry = match ports
         .rest
-        .enter_room(&ports.client_id, &ports.secret, room_id)
+        .enter_room(&ports.client_id, &ports.secret, room_id, answering)
         .await
     {
         Ok(e) => e,
@@ -373,6 +429,19 @@ impl Actor {
                             .await
                     };
                     let _ = reply.send(r);
+                }
+                Msg::Invite {
+                    client_id,
+                    call_id,
+                    state,
+                } => {
+                    if !self.is_left() {
+                        self.shared.hub.publish(RoomUpdate::InviteChanged {
+                            client_id,
+                            call_id,
+                            state,
+                        });
+                    }
                 }
                 Msg::Leave(reply) => {
                     if !self.is_left() {

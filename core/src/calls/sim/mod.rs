@@ -14,7 +14,7 @@ use std::time::Duration;
 use super::events::{lock, CallUpdate, UpdateKind};
 use super::machine::{CallState, EndReason, Profile};
 use super::PushOutcome;
-use crate::backend::event_channel::ServerEvent;
+use crate::backend::event_channel::{CallEnd, ServerEvent};
 use crate::backend::rest::RestError;
 use crate::error::Error;
 use crate::media::link::{MediaEnd, MediaEvent};
@@ -30,10 +30,10 @@ async fn placed_call_answered_then_hung_up() {
         assert_eq!(call.shared.state(), CallState::Ringing);
         assert!(w.log.has("join caller-token"));
         if p == Profile::Extended {
-            w.server(ServerEvent::Answered {
+            w.server(ServerEvent::Answered(CallEnd {
                 call_id: "0b6f1c1e-8f1a-4c55-9d0e-2f4f7a1b2c3d".into(),
-                by: None,
-            });
+                ..CallEnd::default()
+            }));
             reach(&call, CallState::Connecting).await;
         }
         w.media_event(MediaEvent::Connected);
@@ -185,9 +185,10 @@ async fn caller_gives_up_while_ringing() {
         let w = world(p);
         let invite = w.invite(CALL_ID);
         match p {
-            Profile::Extended => w.server(ServerEvent::Cancelled {
+            Profile::Extended => w.server(ServerEvent::Cancelled(CallEnd {
                 call_id: CALL_ID.into(),
-            }),
+                ..CallEnd::default()
+            })),
             Profile::Seed => invite.send(super::machine::Input::RemoteCancelled),
         }
         reach(&invite, CallState::Ended(EndReason::Cancelled)).await;
@@ -398,10 +399,11 @@ async fn answered_elsewhere() {
     // Extended: another device of the user answers; this one stops ringing.
     let w = world(Profile::Extended);
     let call = w.invite(CALL_ID);
-    w.server(ServerEvent::Answered {
+    w.server(ServerEvent::Answered(CallEnd {
         call_id: CALL_ID.into(),
         by: Some("bob-tablet".into()),
-    });
+        ..CallEnd::default()
+    }));
     reach(&call, CallState::Ended(EndReason::AnsweredElsewhere)).await;
     // And answering a call the backend gave to another device fails, typed.
     let w = world_with(Profile::Extended, |b, _| b.answer_gone = true);

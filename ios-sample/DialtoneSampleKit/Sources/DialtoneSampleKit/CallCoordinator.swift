@@ -98,7 +98,9 @@ public final class CallCoordinator: @unchecked Sendable {
             callId: call.id(),
             callerName: call.remoteName(),
             handle: call.remoteClientId() ?? call.remoteName() ?? "Unknown",
-            receivedAtMs: Int64(Date().timeIntervalSince1970 * 1000)
+            receivedAtMs: Int64(Date().timeIntervalSince1970 * 1000),
+            roomId: call.roomId(),
+            memberCount: nil
         )
     }
 

@@ -251,6 +251,8 @@ class CallCoordinator(
             call.remoteName(),
             call.remoteClientId() ?: call.remoteName() ?: "Unknown",
             System.currentTimeMillis(),
+            call.roomId(),
+            null,
         )
 
         fun cause(reason: CallEndReason): EndCause = when (reason) {
