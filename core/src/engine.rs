@@ -498,6 +498,7 @@ impl Engine {
             media: self.media.clone(),
             client_id: identity.client_id,
             secret,
+            presence: crate::rooms::Presence::Server,
         })
     }
 
@@ -525,7 +526,65 @@ impl Engine {
         self.check_free_for_room()?;
         self.ensure_channel();
         self.wait_channel(std::time::Duration::from_secs(2)).await;
-        self.rooms.enter(ports, room_id, None).await
+        self.rooms
+            .enter(
+                ports,
+                crate::rooms::Source::Enter {
+                    room_id,
+                    answering: None,
+                },
+            )
+            .await
+    }
+
+    /// Joins the N-party media session a participant token admits to (an app's own server
+    /// made it, on any backend) as a room whose members are the streams the gateway names:
+    /// each stream's alias is its publisher's clientId, named from the Person list. Leaving
+    /// sends v3 `leave` and closes; it never calls `endCall`.
+    pub async fn join_session(&self, participant_token: &str) -> Result<Arc<RoomHandle>> {
+        let token = participant_token.trim();
+        if token.is_empty() || token.len() > crate::calls::manager::MAX_TOKEN_LEN {
+            return Err(Error::InvalidInput(
+                "the participant token is empty or too long".into(),
+            ));
+        }
+        if crate::media::link::decode_claims(token)
+            .and_then(|c| c.tid)
+            .is_none()
+        {
+            return Err(Error::InvalidInput(
+                "the participant token names no session".into(),
+            ));
+        }
+        self.check_free_for_room()?;
+        let client_id = self
+            .identity
+            .load()?
+            .map(|i| i.client_id)
+            .unwrap_or_default();
+        let persons = self.persons.clone();
+        let ports = RoomPorts {
+            rest: self.rest.clone(),
+            media: self.media.clone(),
+            client_id,
+            secret: String::new(),
+            presence: crate::rooms::Presence::Media {
+                names: Arc::new(move |client_id: &str| {
+                    persons
+                        .visible()
+                        .iter()
+                        .find(|p| p.client_id == client_id)
+                        .map(|p| {
+                            format!("{} {}", p.first_name, p.last_name)
+                                .trim()
+                                .to_string()
+                        })
+                }),
+            },
+        };
+        self.rooms
+            .enter(ports, crate::rooms::Source::Token(token))
+            .await
     }
 
     /// Answers a room invite (an incoming call whose invite names a room): enters that room
@@ -542,7 +601,15 @@ impl Engine {
         self.check_free_for_room()?;
         self.ensure_channel();
         self.wait_channel(std::time::Duration::from_secs(2)).await;
-        self.rooms.enter(ports, &room_id, Some(call.id())).await
+        self.rooms
+            .enter(
+                ports,
+                crate::rooms::Source::Enter {
+                    room_id: &room_id,
+                    answering: Some(call.id()),
+                },
+            )
+            .await
     }
 
     /// One call or one room at a time.

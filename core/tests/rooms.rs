@@ -676,3 +676,101 @@ async fn a_member_rings_others_into_the_room_who_answer_decline_or_are_cancelled
     .await;
     m.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn join_session_makes_a_room_of_any_session_on_the_seed_backend() {
+    let m = common::start_mock(MockConfig {
+        profile: Profile::Seed,
+        ..MockConfig::default()
+    })
+    .await;
+    let body: serde_json::Value = common::control(&m)
+        .post(format!("{}/mock/sessions", m.base_url()))
+        .json(&serde_json::json!({"participants": 3}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let tokens: Vec<String> = body["tokens"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t.as_str().unwrap().to_string())
+        .collect();
+    let mut phones = Vec::new();
+    let names = ["Ada", "Bob", "Cy"];
+    for (i, name) in names.iter().enumerate() {
+        let (p, dir) = registered(&m, i).await;
+        p.save_profile(name.to_string(), "Seed".into())
+            .await
+            .unwrap();
+        phones.push((p, dir));
+    }
+    let ids: Vec<String> = phones
+        .iter()
+        .map(|(p, _)| p.client_id().unwrap().unwrap())
+        .collect();
+    let mut members = Vec::new();
+    for ((p, dir), token) in phones.into_iter().zip(tokens) {
+        p.sync_persons().await.unwrap();
+        let room = p.join_session(token).await.unwrap();
+        assert_eq!(room.state(), RoomState::Joined);
+        members.push(member(p, dir, room).await);
+    }
+    for (i, mb) in members.iter().enumerate() {
+        let others: Vec<f32> = (0..3).filter(|j| *j != i).map(|j| TONES[j]).collect();
+        eventually(&format!("phone {i} to hear {others:?}"), 20, || {
+            mb.phone.heard_remote_tones(TONES.to_vec()) == others
+        })
+        .await;
+        // Members from the streams: each other phone, named by its stream's alias.
+        eventually(&format!("phone {i} to list three members"), 5, || {
+            mb.room.members().len() == 3
+        })
+        .await;
+        let listed = mb.room.members();
+        assert!(listed[0].is_local);
+        for other in listed.iter().skip(1) {
+            let j = ids
+                .iter()
+                .position(|id| Some(id) == other.client_id.as_ref())
+                .expect("named by its clientId");
+            assert_ne!(j, i);
+            assert_eq!(
+                other.name.as_deref(),
+                Some(format!("{} Seed", names[j]).as_str())
+            );
+            assert_eq!(other.muted, None, "unknown without server presence");
+        }
+    }
+    // Room-only actions are typed errors here.
+    let e = members[0]
+        .room
+        .ring(vec![ids[1].clone()])
+        .await
+        .unwrap_err();
+    assert!(matches!(e, DialtoneError::RoomsUnavailable { .. }), "{e:?}");
+    // Cy leaves: the others see it go and still hear each other (no endCall ended the
+    // session for everyone).
+    members[2].room.leave().await.unwrap();
+    for (i, mb) in members.iter().enumerate().take(2) {
+        eventually(&format!("phone {i} to see Cy leave"), 10, || {
+            mb.events.saw(|e| matches!(e, RoomEvent::MemberLeft { member, .. } if member.client_id.as_deref() == Some(ids[2].as_str())))
+        })
+        .await;
+        eventually(&format!("phone {i} to hear only the other"), 10, || {
+            mb.phone.heard_remote_tones(TONES.to_vec()) == [TONES[1 - i]]
+        })
+        .await;
+    }
+    for mb in members.iter().take(2) {
+        mb.room.leave().await.unwrap();
+    }
+    eventually("the SFU to forget the session", 10, || {
+        m.media_counts() == (0, 0)
+    })
+    .await;
+    m.shutdown().await;
+}

@@ -255,7 +255,24 @@ async fn handle(shared: &Shared, p: &Arc<Participant>, text: &str) -> Handled {
             _ => Err((-32602, "protocol must be \"WEBRTC\"".to_string())),
         },
         "offerSdp" => match params.get("sdpOffer").and_then(Value::as_str) {
-            Some(sdp) => shared.sfu.offer_sdp(p, sdp).await.map_err(|e| (-32000, e)),
+            Some(sdp) => {
+                // The alias the publisher gave its stream (any one: a phone publishes one).
+                let alias = params
+                    .pointer("/mediaMetadata/mediaStreams")
+                    .and_then(Value::as_object)
+                    .and_then(|streams| {
+                        streams
+                            .values()
+                            .find_map(|s| s.get("alias").and_then(Value::as_str))
+                    })
+                    .filter(|a| !a.is_empty() && a.len() <= 256)
+                    .map(str::to_string);
+                shared
+                    .sfu
+                    .offer_sdp(p, sdp, alias)
+                    .await
+                    .map_err(|e| (-32000, e))
+            }
             None => Err((-32602, "sdpOffer is required".to_string())),
         },
         "answerSdp" => match params.get("sdpAnswer").and_then(Value::as_str) {

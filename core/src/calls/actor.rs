@@ -625,6 +625,7 @@ impl Actor {
         let owner = SessionOwner {
             events: MediaEvents::new(move |ev| inbox.send(Msg::Media(ev)).is_ok()),
             muted: self.shared.muted.clone(),
+            alias: self.backend.client_id().map(str::to_string),
         };
         let call_id = self.shared.id.clone();
         // Where the machine says so (extended): a refused resume asks the backend for a fresh

@@ -108,6 +108,11 @@ impl BoundBackend {
         self.me.as_ref().ok_or(Error::NotRegistered)
     }
 
+    /// The clientId the call acts as, if registered (the alias its stream is published with).
+    pub fn client_id(&self) -> Option<&str> {
+        self.me.as_ref().map(|r| r.client_id.as_str())
+    }
+
     pub async fn initiate(&self, callee_client_id: &str) -> Result<OutgoingCall> {
         self.port.initiate(self.me()?, callee_client_id).await
     }

@@ -400,6 +400,23 @@ impl DialtoneClient {
         .await
     }
 
+    /// Joins the N-party media session a participant token admits to (one an app's own
+    /// server made, on any backend, the seed's included) as a room: every stream is mixed,
+    /// and the members are the streams the gateway names (each publisher's clientId from
+    /// its stream's alias, its name from the Person list); muted is unknown. `leave()` sends
+    /// the gateway's `leave` and closes; it never ends the session for the others.
+    pub async fn join_session(
+        &self,
+        participant_token: String,
+    ) -> Result<Arc<Room>, DialtoneError> {
+        let engine = self.engine.clone();
+        super::runtime::run(async move {
+            let handle = engine.join_session(&participant_token).await?;
+            Ok(Arc::new(Room { handle }))
+        })
+        .await
+    }
+
     /// The room this device is in, if any.
     pub fn active_room(&self) -> Option<Arc<Room>> {
         self.engine

@@ -41,7 +41,7 @@ pub(crate) struct Driver {
     pub(crate) wake_playout: Arc<tokio::sync::Notify>,
     pub(crate) events: MediaEvents,
     pub(crate) timings: Arc<Mutex<Timings>>,
-    pub(crate) stream_id: String,
+    pub(crate) own: signaling::OwnStream,
     pub(crate) children: Vec<AbortHandle>,
     /// How long the media path may stay failed while ICE restarts are tried.
     pub(crate) recovery_budget: Duration,
@@ -132,10 +132,9 @@ impl Driver {
                     }
                     RecoveryAction::PathUp(up) => self.send.set_path_up(up),
                     RecoveryAction::RestartIce => {
-                        if let Err(e) =
-                            offer_publish(&self.publish, &self.rpc, &self.stream_id, true)
-                                .await
-                                .map(|_| ())
+                        if let Err(e) = offer_publish(&self.publish, &self.rpc, &self.own, true)
+                            .await
+                            .map(|_| ())
                         {
                             tracing::info!(target: "dialtone::media", "ICE restart failed ({e}); trying again");
                         }
@@ -147,7 +146,7 @@ impl Driver {
                             .call("setMediaPreferences", json!({"protocol": "WEBRTC"}))
                             .await;
                         if let Err(e) = prefs.and(
-                            offer_publish(&self.publish, &self.rpc, &self.stream_id, true)
+                            offer_publish(&self.publish, &self.rpc, &self.own, true)
                                 .await
                                 .map(|_| ()),
                         ) {
@@ -255,12 +254,12 @@ impl Driver {
 pub(crate) async fn offer_publish(
     publish: &PeerTransport,
     rpc: &Rpc,
-    stream_id: &str,
+    own: &signaling::OwnStream,
     ice_restart: bool,
 ) -> Result<bool, MediaError> {
     let sdp = publish.offer(ice_restart).await?;
     let reply = rpc
-        .call("offerSdp", signaling::offer_params(&sdp, &[stream_id]))
+        .call("offerSdp", signaling::offer_params(&sdp, own))
         .await?;
     let answer: signaling::PublishAnswer =
         serde_json::from_value(reply).map_err(|e| MediaError::Reply {

@@ -141,6 +141,9 @@ impl MediaEvents {
 pub struct SessionOwner {
     pub events: MediaEvents,
     pub muted: Arc<std::sync::atomic::AtomicBool>,
+    /// The alias this device gives its stream (`streamMetadata`): rooms give the clientId,
+    /// so the others can name it before (or without) presence.
+    pub alias: Option<String>,
 }
 
 impl std::fmt::Debug for MediaEvents {

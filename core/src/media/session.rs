@@ -41,7 +41,7 @@ pub struct SignalingGateway {
 pub struct MediaSession {
     rpc: Arc<Rpc>,
     publish: Arc<PeerTransport>,
-    stream_id: String,
+    own: signaling::OwnStream,
     subscribe: Arc<tokio::sync::Mutex<Option<Arc<PeerTransport>>>>,
     tasks: Vec<AbortHandle>,
     events: MediaEvents,
@@ -68,7 +68,11 @@ impl MediaSession {
             started: Some(Instant::now()),
             ..Default::default()
         }));
-        let SessionOwner { events, muted } = owner;
+        let SessionOwner {
+            events,
+            muted,
+            alias,
+        } = owner;
         let _ = events.send(MediaEvent::Connecting);
         let unique_id = uuid::Uuid::new_v4().to_string();
         let url = signaling::connect_url(&gateway.url, token, &unique_id)
@@ -120,11 +124,15 @@ impl MediaSession {
             let ssrc = (uuid::Uuid::new_v4().as_u128() & 0xffff_ffff) as u32;
             let track = peer::audio_track(&stream_id, ssrc);
             publish.add_track(track.clone()).await?;
-            let dtx = offer_publish(&publish, &rpc, &stream_id, false).await?;
+            let own = signaling::OwnStream {
+                id: stream_id.clone(),
+                alias: alias.clone(),
+            };
+            let dtx = offer_publish(&publish, &rpc, &own, false).await?;
             mark(&timings, |t| &mut t.published);
-            Ok::<_, MediaError>((publish, pub_events, track, ssrc, stream_id, dtx))
+            Ok::<_, MediaError>((publish, pub_events, track, ssrc, own, dtx))
         };
-        let (publish, pub_events, track, ssrc, stream_id, dtx) = match setup.await {
+        let (publish, pub_events, track, ssrc, own, dtx) = match setup.await {
             Ok(v) => v,
             Err(e) => {
                 for t in &tasks {
@@ -174,7 +182,7 @@ impl MediaSession {
             wake_playout,
             events: events.clone(),
             timings: timings.clone(),
-            stream_id: stream_id.clone(),
+            own: own.clone(),
             children: Vec::new(),
             recovery_budget,
             republish: republish.clone(),
@@ -194,7 +202,7 @@ impl MediaSession {
         Ok(MediaSession {
             rpc,
             publish,
-            stream_id,
+            own,
             subscribe,
             tasks,
             events,
@@ -210,7 +218,7 @@ impl MediaSession {
     pub async fn restart_ice(&self) -> Result<(), MediaError> {
         self.rpc
             .send_frame(Message::Ping(signaling_link::PROBE.to_vec()));
-        let r = offer_publish(&self.publish, &self.rpc, &self.stream_id, true)
+        let r = offer_publish(&self.publish, &self.rpc, &self.own, true)
             .await
             .map(|_| ());
         if r.is_err() {

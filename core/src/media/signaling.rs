@@ -133,11 +133,23 @@ pub struct SubscribeOffer {
 
 /// The `offerSdp` parameters: the offer, the published stream ids, and the negotiated
 /// data channels by label.
-pub fn offer_params(sdp_offer: &str, stream_ids: &[&str]) -> Value {
-    let streams: serde_json::Map<String, Value> = stream_ids
-        .iter()
-        .map(|s| (s.to_string(), json!({})))
-        .collect();
+/// The stream this device publishes: its msid, and the `alias` it gives it (others see it
+/// in their `streamMetadata`: a room names its members' streams by their clientId).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OwnStream {
+    pub id: String,
+    pub alias: Option<String>,
+}
+
+pub fn offer_params(sdp_offer: &str, own: &OwnStream) -> Value {
+    let mut streams = serde_json::Map::new();
+    streams.insert(
+        own.id.clone(),
+        match &own.alias {
+            Some(a) => json!({"alias": a}),
+            None => json!({}),
+        },
+    );
     json!({
         "sdpOffer": sdp_offer,
         "mediaMetadata": {
@@ -397,7 +409,11 @@ mod tests {
 
     #[test]
     fn offer_params_name_the_negotiated_channels() {
-        let p = offer_params("v=0", &["stream-1"]);
+        let mut own = OwnStream {
+            id: "stream-1".into(),
+            alias: None,
+        };
+        let p = offer_params("v=0", &own);
         assert_eq!(
             p["mediaMetadata"]["dataChannels"]["__heartbeat__"]["streamId"],
             0
@@ -407,6 +423,12 @@ mod tests {
             1
         );
         assert_eq!(p["mediaMetadata"]["mediaStreams"]["stream-1"], json!({}));
+        own.alias = Some("client-1".into());
+        let p = offer_params("v=0", &own);
+        assert_eq!(
+            p["mediaMetadata"]["mediaStreams"]["stream-1"],
+            json!({"alias": "client-1"})
+        );
     }
 
     #[test]

@@ -15,8 +15,8 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 pub use room::{
-    InviteState, LeftReason, MemberLeftReason, RoomHandle, RoomMember, RoomPorts, RoomState,
-    RoomUpdate,
+    InviteState, LeftReason, MemberLeftReason, Presence, RoomHandle, RoomMember, RoomPorts,
+    RoomState, RoomUpdate, Source,
 };
 
 use crate::backend::rooms::RoomEvent;
@@ -66,13 +66,12 @@ impl Rooms {
             .cloned()
     }
 
-    /// Enters `room_id` and returns once its media is joined; `answering`: the invite (its
-    /// call id) this entry answers. Fails when this device is already in a room.
+    /// Enters a room (`source`: by id, answering an invite or not, or a session's token)
+    /// and returns once its media is joined. Fails when this device is already in a room.
     pub async fn enter(
         self: &Arc<Self>,
         ports: RoomPorts,
-        room_id: &str,
-        answering: Option<&str>,
+        source: Source<'_>,
     ) -> Result<Arc<RoomHandle>> {
         if let Some(r) = self.active() {
             return Err(Error::InvalidInput(format!(
@@ -84,8 +83,7 @@ impl Rooms {
         let table = self.clone();
         let result = room::enter(
             ports,
-            room_id,
-            answering,
+            source,
             |handle| {
                 lock(&table.rooms).insert(handle.id().to_string(), handle);
             },
@@ -100,8 +98,11 @@ impl Rooms {
             Ok(handle) => Ok(handle),
             Err((e, handle)) => {
                 let mut rooms = lock(&self.rooms);
-                if rooms.get(room_id).is_some_and(|r| Arc::ptr_eq(r, &handle)) {
-                    rooms.remove(room_id);
+                if rooms
+                    .get(handle.id())
+                    .is_some_and(|r| Arc::ptr_eq(r, &handle))
+                {
+                    rooms.remove(handle.id());
                 }
                 Err(match e {
                     room::EnterError::Rest(e) => e.into(),

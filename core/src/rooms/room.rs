@@ -114,8 +114,42 @@ impl Coalesce for RoomUpdate {
 pub struct RoomPorts {
     pub rest: RestClient,
     pub media: Arc<dyn MediaConnector>,
+    /// This device's clientId (empty if unregistered: a session joined by token) and the
+    /// extended backend's secret (empty on the seed).
     pub client_id: String,
     pub secret: String,
+    pub presence: Presence,
+}
+
+/// Where a room's member list comes from.
+#[derive(Clone)]
+pub enum Presence {
+    /// The backend's rooms (`enterRoom`, `/ws` events): names, mute, leave reasons.
+    Server,
+    /// The media session alone (a session an app's server made, joined by token, on any
+    /// backend): a member is a stream the gateway names, its clientId the stream's alias,
+    /// its name that Person's (`names`); mute unknown; it leaves when its stream goes.
+    Media { names: Names },
+}
+
+/// A clientId's Person name, if this device knows it.
+pub type Names = Arc<dyn Fn(&str) -> Option<String> + Send + Sync>;
+
+impl RoomPorts {
+    fn server(&self) -> bool {
+        matches!(self.presence, Presence::Server)
+    }
+}
+
+/// How a room is entered.
+pub enum Source<'a> {
+    /// `enterRoom` (answering the invite with this call id, if any).
+    Enter {
+        room_id: &'a str,
+        answering: Option<&'a str>,
+    },
+    /// A participant token for a session an app's own server made.
+    Token(&'a str),
 }
 
 enum Msg {
@@ -238,6 +272,9 @@ impl RoomHandle {
     /// ringing (`Cancelled`). An invite that is over already is `CallUnavailable`.
     pub async fn cancel_ring(&self, call_id: &str) -> crate::error::Result<()> {
         let ports = &self.ports;
+        if !ports.server() {
+            return Err(RestError::RoomsUnavailable.into());
+        }
         Ok(ports
             .rest
             .cancel_call(&ports.client_id, call_id, &ports.secret)
@@ -249,6 +286,9 @@ impl RoomHandle {
     /// skipped. The invites made: `(clientId, callId)`.
     pub async fn ring(&self, client_ids: &[String]) -> crate::error::Result<Vec<(String, String)>> {
         let ports = &self.ports;
+        if !ports.server() {
+            return Err(RestError::RoomsUnavailable.into());
+        }
         Ok(ports
             .rest
             .ring_room(&ports.client_id, &ports.secret, &self.shared.id, client_ids)
@@ -297,11 +337,17 @@ pub enum EnterError {
 /// `enterRoom` is sent, so channel events that race the reply are held, not lost.
 pub async fn enter(
     ports: RoomPorts,
-    room_id: &str,
-    answering: Option<&str>,
+    source: Source<'_>,
     register: impl FnOnce(Arc<RoomHandle>),
     on_end: impl FnOnce(&str) + Send + 'static,
 ) -> Result<Arc<RoomHandle>, (EnterError, Arc<RoomHandle>)> {
+    let room_id = match &source {
+        Source::Enter { room_id, .. } => room_id.to_string(),
+        Source::Token(token) => crate::media::link::decode_claims(token)
+            .and_then(|c| c.tid)
+            .unwrap_or_default(),
+    };
+    let room_id = room_id.as_str();
     let (tx, rx) = mpsc::unbounded_channel();
     let shared = Arc::new(Shared {
         id: room_id.to_string(),
@@ -331,11 +377,16 @@ pub async fn enter(
         ports: ports.clone(),
     });
     register(handle.clone());
-    let entry = match ports
-        .rest
-        .enter_room(&ports.client_id, &ports.secret, room_id, answering)
-        .await
-    {
+    let entered = match source {
+        Source::Enter { answering, .. } => {
+            ports
+                .rest
+                .enter_room(&ports.client_id, &ports.secret, room_id, answering)
+                .await
+        }
+        Source::Token(token) => Ok(token_entry(token, room_id, &ports.client_id)),
+    };
+    let entry = match entered {
         Ok(e) => e,
         Err(e) => {
             task.abort();
@@ -358,6 +409,35 @@ pub async fn enter(
         Ok(Ok(())) => Ok(handle),
         Ok(Err(why)) => Err((EnterError::Media(why), handle)),
         Err(_) => Err((EnterError::Media("the room was stopped".into()), handle)),
+    }
+}
+
+fn epoch_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+/// A session joined by token: this device is its only known member until streams come.
+fn token_entry(token: &str, room_id: &str, client_id: &str) -> Entry {
+    let me = crate::media::link::decode_claims(token)
+        .and_then(|c| c.p)
+        .unwrap_or_else(|| "local".into());
+    Entry {
+        snapshot: Snapshot {
+            room_id: room_id.to_string(),
+            members: vec![MemberRow {
+                connection_id: me.clone(),
+                client_id: (!client_id.is_empty()).then(|| client_id.to_string()),
+                name: None,
+                muted: None,
+                joined_at_ms: None,
+            }],
+            seq: 0,
+        },
+        token: token.to_string(),
+        connection_id: me,
     }
 }
 
@@ -415,7 +495,8 @@ impl Actor {
                     self.after_step(step).await;
                 }
                 Msg::SetMuted(muted, reply) => {
-                    let r = if self.is_left() {
+                    // Without server presence the others cannot be told (they hear silence).
+                    let r = if self.is_left() || !self.ports.server() {
                         Ok(())
                     } else {
                         self.ports
@@ -487,6 +568,7 @@ impl Actor {
         let owner = SessionOwner {
             events,
             muted: self.shared.muted.clone(),
+            alias: (!self.ports.client_id.is_empty()).then(|| self.ports.client_id.clone()),
         };
         let (rest, client_id, secret, room_id) = (
             self.ports.rest.clone(),
@@ -494,6 +576,7 @@ impl Actor {
             self.ports.secret.clone(),
             self.shared.id.clone(),
         );
+        let server = self.ports.server();
         let renew: TokenRenewer = Arc::new(move || {
             let (rest, client_id, secret, room_id) = (
                 rest.clone(),
@@ -514,7 +597,7 @@ impl Actor {
         );
         crate::task::spawn(async move {
             let r = media
-                .join(&token, owner, Some(renew))
+                .join(&token, owner, server.then_some(renew))
                 .await
                 .map_err(|e| e.to_string());
             let _ = inbox.send(Msg::Joined(r));
@@ -549,8 +632,58 @@ impl Actor {
         }
     }
 
+    /// Without server presence, the members are the streams the gateway names: a snapshot
+    /// of them (this device first) each time they change, so the roster says who came and
+    /// who went.
+    fn media_presence(&mut self, stats: &MediaStats) {
+        let Presence::Media { names } = &self.ports.presence else {
+            return;
+        };
+        let step = {
+            let mut view = lock(&self.shared.view);
+            let mut members: Vec<MemberRow> = view
+                .roster
+                .members()
+                .iter()
+                .filter(|m| m.connection_id == view.local)
+                .cloned()
+                .collect();
+            for s in &stats.streams {
+                let Some(p) = &s.participant_id else { continue };
+                if members.iter().any(|m| &m.connection_id == p) {
+                    continue;
+                }
+                // A member keeps what it had (its join time) if it was there already.
+                let known = view.roster.get(p).cloned();
+                members.push(known.unwrap_or_else(|| MemberRow {
+                    connection_id: p.clone(),
+                    client_id: s.alias.clone(),
+                    name: s.alias.as_deref().and_then(|a| names(a)),
+                    muted: None,
+                    joined_at_ms: Some(epoch_ms()),
+                }));
+            }
+            let same = members.len() == view.roster.members().len()
+                && members
+                    .iter()
+                    .all(|m| view.roster.get(&m.connection_id).is_some());
+            if same {
+                return;
+            }
+            let seq = view.roster.seq_or_zero() + 1;
+            let room_id = self.shared.id.clone();
+            view.roster.snapshot(Snapshot {
+                room_id,
+                members,
+                seq,
+            })
+        };
+        self.publish_changes(step.changes);
+    }
+
     /// Each stream's level and speaking, by its publisher; the active speakers and levels.
     fn on_stats(&mut self, stats: MediaStats) {
+        self.media_presence(&stats);
         let shared = &self.shared;
         let mut view = lock(&shared.view);
         let local = view.local.clone();
@@ -603,7 +736,7 @@ impl Actor {
             _ => None,
         });
         self.publish_changes(step.changes);
-        if step.need_snapshot && !self.fetching {
+        if step.need_snapshot && !self.fetching && self.ports.server() {
             self.fetching = true;
             let (rest, client_id, secret, room_id, inbox) = (
                 self.ports.rest.clone(),
@@ -657,7 +790,7 @@ impl Actor {
         if let Some(link) = self.link.take() {
             link.leave().await;
         }
-        if tell_server {
+        if tell_server && self.ports.server() {
             match self
                 .ports
                 .rest

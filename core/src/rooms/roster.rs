@@ -50,6 +50,11 @@ impl Roster {
         self.seq
     }
 
+    /// The last applied `seq`, 0 before any.
+    pub fn seq_or_zero(&self) -> u64 {
+        self.seq.unwrap_or(0)
+    }
+
     pub fn get(&self, connection_id: &str) -> Option<&MemberRow> {
         self.members
             .iter()

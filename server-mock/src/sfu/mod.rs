@@ -50,6 +50,9 @@ pub enum Outbound {
 struct Publication {
     stream_id: String,
     endpoint_id: String,
+    /// The `alias` its publisher gave (`offerSdp`'s `mediaMetadata`), forwarded in
+    /// `streamMetadata`.
+    alias: Option<String>,
     /// Forwarding tracks on other participants' subscribing connections.
     sinks: Arc<Mutex<Vec<Sink>>>,
 }
@@ -111,6 +114,8 @@ pub struct Participant {
     pending_answer: Mutex<Option<oneshot::Sender<String>>>,
     pongs: std::sync::atomic::AtomicU64,
     tasks: Mutex<Vec<tokio::task::AbortHandle>>,
+    /// The `alias` of its latest `offerSdp`'s media stream, if it gave one.
+    alias: Mutex<Option<String>>,
     /// The link conditioner on what this participant publishes, and on what it receives.
     uplink: crate::link::LinkSlot,
     downlink: crate::link::LinkSlot,
@@ -412,6 +417,7 @@ impl Sfu {
             pending_answer: Mutex::new(None),
             pongs: Default::default(),
             tasks: Mutex::new(Vec::new()),
+            alias: Mutex::new(None),
         });
         let old = media
             .participants
@@ -477,7 +483,11 @@ impl Sfu {
         self: &Arc<Self>,
         p: &Arc<Participant>,
         sdp_offer: &str,
+        alias: Option<String>,
     ) -> Result<Value, String> {
+        if alias.is_some() {
+            *p.alias.lock().expect("alias lock") = alias;
+        }
         let mut publish = p.publish.lock().await;
         let fresh = publish.is_none();
         if fresh {
@@ -557,6 +567,7 @@ impl Sfu {
                 Publication {
                     stream_id,
                     endpoint_id,
+                    alias: p.alias.lock().expect("alias lock").clone(),
                     sinks: sinks.clone(),
                 },
             );
@@ -582,8 +593,14 @@ impl Sfu {
     /// whose publisher is gone, are skipped; with none left, no offer is made.
     async fn offer_streams(self: &Arc<Self>, to: &Arc<Participant>, sources: &[String]) {
         let _round = to.negotiation.lock().await;
-        // (publisher, stream id, its endpoint, its sinks)
-        type Source = (String, String, String, Arc<Mutex<Vec<Sink>>>);
+        // (publisher, stream id, its endpoint, its alias, its sinks)
+        type Source = (
+            String,
+            String,
+            String,
+            Option<String>,
+            Arc<Mutex<Vec<Sink>>>,
+        );
         let publications: Vec<Source> = {
             let s = self.sessions.lock().expect("sfu lock");
             let Some(m) = s.get(&to.session_id) else {
@@ -597,6 +614,7 @@ impl Sfu {
                         source.clone(),
                         p.stream_id.clone(),
                         p.endpoint_id.clone(),
+                        p.alias.clone(),
                         p.sinks.clone(),
                     ))
                 })
@@ -627,7 +645,7 @@ impl Sfu {
         }
         let side = sub.as_mut().expect("set above");
         let mut added = false;
-        for (source, stream_id, source_endpoint, sinks) in publications {
+        for (source, stream_id, source_endpoint, alias, sinks) in publications {
             if side.offered.contains_key(&stream_id) {
                 continue;
             }
@@ -653,9 +671,15 @@ impl Sfu {
                 stream_id.clone(),
                 Offered {
                     sender,
-                    metadata: json!({
-                        "endpointId": source_endpoint, "mediaTypes": ["AUDIO"], "participantId": source,
-                    }),
+                    metadata: {
+                        let mut m = json!({
+                            "endpointId": source_endpoint, "mediaTypes": ["AUDIO"], "participantId": source,
+                        });
+                        if let Some(a) = alias {
+                            m["alias"] = json!(a);
+                        }
+                        m
+                    },
                 },
             );
             sinks.lock().expect("sinks lock").push(Sink {
@@ -1018,6 +1042,7 @@ mod tests {
                 .insert(
                     src.into(),
                     Publication {
+                        alias: None,
                         stream_id: format!("stream-{src}"),
                         endpoint_id: format!("endpoint-{src}"),
                         sinks: Arc::default(),
@@ -1091,6 +1116,7 @@ mod tests {
             .insert(
                 "src".into(),
                 Publication {
+                    alias: None,
                     stream_id: "stream-1".into(),
                     endpoint_id: "endpoint-1".into(),
                     sinks: Arc::default(),
