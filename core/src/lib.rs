@@ -40,6 +40,7 @@ pub mod testing {
     pub use crate::engine::{Endpoints, Engine};
     pub use crate::logging::redact;
     pub use crate::media::link::{MediaStats, Timings};
+    pub use crate::rooms::{RoomHandle, RoomUpdate};
 
     pub use crate::backend::http::{HttpClient, HttpError};
     pub use crate::backend::tls::{client_config as tls_config, ExtraRoots};

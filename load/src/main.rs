@@ -3,6 +3,8 @@
 //!
 //!   dialtone-load calls   [CALLS] [SECONDS]    (default 100 calls for 60 s)
 //!   dialtone-load clients [CLIENTS] [CHANGES]  (default 500 clients, 20 changes)
+//!   dialtone-load rooms   [ROOMSxSIZE] [SECONDS] (default 6x8 for 60 s; extended profile)
+//!   dialtone-load room-cycles [CYCLES]         (default 50: RSS growth of a phone in and out)
 //!
 //! Build it optimised for figures: `cargo run --profile bench -p dialtone-load -- calls`.
 //! Exits 1 when a forwarded copy was lost, the SFU kept anything after hang-up, or a Person
@@ -11,11 +13,12 @@
 mod calls;
 mod clients;
 mod process;
+mod rooms;
 
 use dialtone_mock::{MockConfig, MockServer, Profile};
 
 fn usage() -> ! {
-    eprintln!("usage: dialtone-load calls [CALLS] [SECONDS] | clients [CLIENTS] [CHANGES]");
+    eprintln!("usage: dialtone-load calls [CALLS] [SECONDS] | clients [CLIENTS] [CHANGES] | rooms [ROOMSxSIZE] [SECONDS] | room-cycles [CYCLES]");
     std::process::exit(2)
 }
 
@@ -33,8 +36,17 @@ fn main() {
         .build()
         .expect("a tokio runtime");
     let outcome = rt.block_on(async {
+        let rooms_mode = matches!(
+            args.first().map(String::as_str),
+            Some("rooms" | "room-cycles")
+        );
         let config = MockConfig {
-            profile: Profile::Seed,
+            profile: if rooms_mode {
+                Profile::Extended
+            } else {
+                Profile::Seed
+            },
+            room_cap: dialtone_mock::rooms::MAX_ROOM_CAP,
             ..MockConfig::default()
         };
         let m = MockServer::start(std::net::SocketAddr::from(([127, 0, 0, 1], 0)), config)
@@ -59,6 +71,19 @@ fn main() {
                 report.print();
                 report.check()
             }
+            Some("rooms") => {
+                let shape = args.get(1).map_or("6x8", String::as_str);
+                let (r, n) = shape.split_once('x').unwrap_or_else(|| usage());
+                let opts = rooms::Options {
+                    rooms: r.parse::<usize>().unwrap_or_else(|_| usage()).max(1),
+                    size: n.parse().unwrap_or_else(|_| usage()),
+                    seconds: number(2, 60) as u64,
+                };
+                let report = rooms::run(&m, &opts).await?;
+                report.print();
+                report.check()
+            }
+            Some("room-cycles") => rooms::cycles(&m, number(1, 50).max(1)).await,
             _ => usage(),
         }
     });
