@@ -254,14 +254,14 @@ pub async fn cycles(m: &MockServer, cycles: usize) -> Result<(), String> {
         .map_err(|e| e.to_string())?;
     let rt = tokio::runtime::Handle::current();
     let mut engines = Vec::new();
-    for i in 0..4 {
+    for (i, tone) in TONES.iter().take(4).enumerate() {
         let e = Engine::open(
             endpoints.clone(),
             &dir.path().join(i.to_string()),
             rt.clone(),
         )
         .map_err(|e| format!("client {i}: {e}"))?;
-        e.audio().set_source(Source::Tone(TONES[i]));
+        e.audio().set_source(Source::Tone(*tone));
         e.register(PushKind::Fcm, &format!("cycle-{i}"))
             .await
             .map_err(|e| format!("register: {e}"))?;
