@@ -125,3 +125,171 @@ async fn bandwidths_browser_sdk_takes_a_call_through_the_mock() {
     .await;
     check_no_error();
 }
+
+/// A REST action with a client's bearer secret (the extended profile).
+async fn act(m: &dialtone_mock::MockServer, secret: &str, body: Value) -> Value {
+    common::control(m)
+        .post(format!("{}/api", m.base_url()))
+        .header("Authorization", format!("Bearer {secret}"))
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs Chromium and the Bandwidth SDK bundle: run by scripts/test-browser.sh"]
+async fn bandwidths_browser_sdk_sees_a_rooms_streams_come_and_go() {
+    let bundle = std::env::var("DIALTONE_BW_BUNDLE").expect("DIALTONE_BW_BUNDLE: the SDK bundle");
+    let m = common::start_mock(MockConfig {
+        profile: Profile::Extended,
+        heartbeat_interval: Duration::from_millis(300),
+        ..MockConfig::default()
+    })
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let alice = DialtoneClient::new(
+        BackendConfig::mock(m.base_url(), None).unwrap(),
+        dir.path().join("alice").display().to_string(),
+    )
+    .unwrap();
+    let alice_id = alice
+        .register(PushToken {
+            kind: PushKind::Fcm,
+            token: "room-alice".into(),
+        })
+        .await
+        .unwrap();
+    alice.set_audio_source(AudioSource::Tone {
+        frequency_hz: 440.0,
+    });
+    let room = alice.create_room().await.unwrap();
+    let alice_conn = room
+        .members()
+        .into_iter()
+        .find(|x| x.is_local)
+        .unwrap()
+        .participant_id;
+
+    // Two browsers, each a client of its own that entered the room over REST, publishing
+    // its tone under its clientId.
+    let page_dir = dir.path().join("page");
+    std::fs::create_dir_all(&page_dir).unwrap();
+    std::fs::copy(&bundle, page_dir.join("bw.js")).expect("copy the SDK bundle");
+    std::fs::write(
+        page_dir.join("index.html"),
+        include_str!("interop/bandwidth.html"),
+    )
+    .unwrap();
+    let mut pages = Vec::new();
+    for (i, tone) in [550.0f32, 660.0].into_iter().enumerate() {
+        let reply = common::api(
+            &m,
+            json!({"action": "register", "notifyType": "GCM", "deviceToken": format!("room-page-{i}")}),
+        )
+        .await;
+        let (id, secret) = (
+            reply["id"].as_str().unwrap().to_string(),
+            reply["clientSecret"].as_str().unwrap().to_string(),
+        );
+        let entered = act(
+            &m,
+            &secret,
+            json!({"action": "enterRoom", "clientId": id, "roomID": room.id()}),
+        )
+        .await;
+        let token = entered["token"].as_str().expect("a token").to_string();
+        let url = format!(
+            "file://{}/index.html#token={token}&ws=ws://{}&tone={tone}&hear=440&alias={id}",
+            page_dir.display(),
+            m.addr()
+        );
+        let lines = Arc::new(Mutex::new(Vec::<String>::new()));
+        let sink = lines.clone();
+        let browser = common::chromium(
+            &dir.path().join(format!("profile-{i}")),
+            &url,
+            "INTEROP ",
+            move |msg| {
+                println!("browser {i}: {msg}");
+                sink.lock().unwrap().push(msg);
+            },
+        );
+        pages.push((id, lines, browser));
+    }
+    let said = |i: usize, what: &str| {
+        pages[i]
+            .1
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|l| l.starts_with(what))
+    };
+    for i in 0..2 {
+        eventually(&format!("browser {i} to publish"), 30, || {
+            let errors = common::browser_errors(&pages[i].1);
+            assert!(errors.is_empty(), "browser {i} reported: {errors:?}");
+            said(i, "published")
+        })
+        .await;
+    }
+    // Each browser is offered the core's stream, named by its participant and alias, and
+    // the other browser's; and hears the core.
+    for i in 0..2 {
+        eventually(
+            &format!("browser {i} to be offered the core's stream"),
+            30,
+            || {
+                pages[i].1.lock().unwrap().iter().any(|l| {
+                    l.starts_with("stream-available")
+                        && l.contains(&alice_conn)
+                        && l.contains(&alice_id)
+                })
+            },
+        )
+        .await;
+        let other = &pages[1 - i].0;
+        eventually(
+            &format!("browser {i} to be offered the other browser's stream"),
+            30,
+            || {
+                pages[i]
+                    .1
+                    .lock()
+                    .unwrap()
+                    .iter()
+                    .any(|l| l.starts_with("stream-available") && l.ends_with(other.as_str()))
+            },
+        )
+        .await;
+        eventually(
+            &format!("browser {i} to hear the core's 440 Hz"),
+            30,
+            || said(i, "heard 440"),
+        )
+        .await;
+    }
+    eventually("the core to hear both browsers", 30, || {
+        alice.heard_remote_tones(vec![440.0, 550.0, 660.0]) == [550.0, 660.0]
+    })
+    .await;
+    eventually("the core to list both browsers as members", 10, || {
+        room.members().len() == 3
+    })
+    .await;
+    // The core leaves: each browser is told its stream is gone (a new revision).
+    room.leave().await.unwrap();
+    for i in 0..2 {
+        eventually(
+            &format!("browser {i} to see the core's stream go"),
+            30,
+            || said(i, "stream-unavailable"),
+        )
+        .await;
+        let errors = common::browser_errors(&pages[i].1);
+        assert!(errors.is_empty(), "browser {i} reported: {errors:?}");
+    }
+}
