@@ -482,6 +482,8 @@ impl Actor {
         let id = self.shared.id.clone();
         let input = match ev {
             MediaEvent::Connecting | MediaEvent::Ended(MediaEnd::Left) => return,
+            // A call reports its levels once a second (`AudioLevel`); these are for rooms.
+            MediaEvent::Levels { .. } => return,
             MediaEvent::Connected => Input::MediaConnected,
             MediaEvent::Reconnecting => Input::MediaReconnecting,
             MediaEvent::Ended(MediaEnd::SignalingClosed) => Input::RemoteHangup,

@@ -93,7 +93,7 @@ pub enum RoomEvent {
     ActiveSpeakers {
         participant_ids: Vec<String>,
     },
-    /// Every member's level, once a second; coalesced (a slow listener gets the latest).
+    /// Every member's level, five times a second; coalesced (a slow listener gets the latest).
     Levels {
         levels: Vec<MemberLevel>,
     },

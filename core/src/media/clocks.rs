@@ -24,6 +24,8 @@ use crate::media::voice::{Voice, Voices};
 use crate::media::{FRAME_MS, FRAME_SAMPLES, FRAME_TIMESTAMP_STEP};
 
 const STATS_INTERVAL: Duration = Duration::from_secs(1);
+/// How often levels go out: one speech window (`media::speech`).
+const LEVELS_INTERVAL: Duration = Duration::from_millis(200);
 
 /// What the stats clock tells the send clock, from the loss the far end reports: the loss
 /// the encoder's FEC is sized for (percent) and its bitrate (`media::bitrate`); and whether
@@ -235,9 +237,23 @@ pub(crate) async fn stats_clock(
 ) {
     let mut tick = tokio::time::interval(STATS_INTERVAL);
     tick.tick().await;
+    let mut levels = tokio::time::interval(LEVELS_INTERVAL);
+    levels.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     let mut rate = crate::media::bitrate::RateController::default();
     loop {
-        tick.tick().await;
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = levels.tick() => {
+                let event = MediaEvent::Levels {
+                    local: bridge.local_level(),
+                    streams: voices.levels(),
+                };
+                if events.send(event).is_err() {
+                    return;
+                }
+                continue;
+            }
+        }
         let report = publish.get_stats(Instant::now(), StatsSelector::None).await;
         let rtt_ms = report.iter().find_map(|e| match e {
             RTCStatsReportEntry::IceCandidatePair(p) if p.current_round_trip_time > 0.0 => {

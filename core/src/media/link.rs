@@ -164,6 +164,21 @@ pub enum MediaEvent {
         remote: f32,
     },
     Stats(MediaStats),
+    /// Every 200 ms: this device's level (its last captured frame, 0 while muted) and each
+    /// remote stream's level and speaking (rooms' active speakers).
+    Levels {
+        local: f32,
+        streams: Vec<StreamLevel>,
+    },
+}
+
+/// One remote stream's level now.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StreamLevel {
+    /// Its publisher, once an offer named it.
+    pub participant_id: Option<String>,
+    pub level: f32,
+    pub speaking: bool,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]

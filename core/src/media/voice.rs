@@ -366,6 +366,21 @@ impl Voices {
     /// The call's receive figures over its voices, into `stats`: sums (ended voices
     /// included, so no total ever goes down), the worst jitter and target, and each live
     /// stream. The send side's figures are the stats clock's.
+    /// Each live stream's publisher, level and speaking (cheap: no statistics).
+    pub fn levels(&self) -> Vec<crate::media::link::StreamLevel> {
+        crate::sync::lock(&self.list)
+            .iter()
+            .map(|v| {
+                let v = crate::sync::lock(v);
+                crate::media::link::StreamLevel {
+                    participant_id: v.publisher.0.clone(),
+                    level: v.level,
+                    speaking: v.speech.is_speaking(),
+                }
+            })
+            .collect()
+    }
+
     pub fn receive_stats(&self, stats: &mut MediaStats) {
         let streams: Vec<StreamStats> = crate::sync::lock(&self.list)
             .iter()

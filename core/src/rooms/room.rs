@@ -183,6 +183,8 @@ struct View {
     /// Levels and speaking by participant id (from the media session's stats).
     levels: std::collections::HashMap<String, (f32, bool)>,
     speakers: ActiveSpeakers,
+    /// This device's last three 200 ms windows, voiced or not (newest in bit 0).
+    local_windows: u8,
 }
 
 impl View {
@@ -620,14 +622,9 @@ impl Actor {
                 tracing::info!(target: "dialtone::rooms", "the room's media ended: {end:?}");
                 self.end(LeftReason::ConnectionLost, true).await;
             }
-            MediaEvent::AudioLevel { local, .. } => {
-                let muted = self.shared.muted.load(Ordering::SeqCst);
-                let mut view = lock(&self.shared.view);
-                let id = view.local.clone();
-                let level = if muted { 0.0 } else { local };
-                view.levels
-                    .insert(id, (level, level > crate::media::link::SPEAKING_LEVEL));
-            }
+            // Calls' once-a-second levels; a room has `Levels` five times a second.
+            MediaEvent::AudioLevel { .. } => {}
+            MediaEvent::Levels { local, streams } => self.on_levels(local, &streams),
             MediaEvent::Stats(stats) => self.on_stats(stats),
         }
     }
@@ -681,20 +678,26 @@ impl Actor {
         self.publish_changes(step.changes);
     }
 
-    /// Each stream's level and speaking, by its publisher; the active speakers and levels.
     fn on_stats(&mut self, stats: MediaStats) {
         self.media_presence(&stats);
+        self.shared.hub.publish(RoomUpdate::Stats(stats));
+    }
+
+    /// Every 200 ms: each member's level and speaking (this device's by the same rule as a
+    /// stream's, from its level each window), the active speakers (reported at most every
+    /// 500 ms) and the levels.
+    fn on_levels(&mut self, local: f32, streams: &[crate::media::link::StreamLevel]) {
         let shared = &self.shared;
         let mut view = lock(&shared.view);
-        let local = view.local.clone();
-        let mine = view.levels.get(&local).copied();
+        let me = view.local.clone();
+        let voiced = local > crate::media::link::SPEAKING_LEVEL;
+        view.local_windows = (view.local_windows << 1 | u8::from(voiced)) & 0b111;
+        let speaking = view.local_windows.count_ones() >= 2;
         view.levels.clear();
-        if let Some(l) = mine {
-            view.levels.insert(local, l);
-        }
-        for s in &stats.streams {
+        view.levels.insert(me, (local, speaking));
+        for s in streams {
             if let Some(p) = &s.participant_id {
-                view.levels.insert(p.clone(), (s.audio_level, s.speaking));
+                view.levels.insert(p.clone(), (s.level, s.speaking));
             }
         }
         let readings: Vec<(String, f32, bool)> = view
@@ -726,7 +729,6 @@ impl Actor {
         shared.hub.publish(RoomUpdate::Levels(
             readings.into_iter().map(|(id, l, _)| (id, l)).collect(),
         ));
-        shared.hub.publish(RoomUpdate::Stats(stats));
     }
 
     async fn after_step(&mut self, step: super::roster::Step) {
