@@ -228,9 +228,9 @@ async fn bandwidths_browser_sdk_sees_a_rooms_streams_come_and_go() {
             .iter()
             .any(|l| l.starts_with(what))
     };
-    for i in 0..2 {
+    for (i, page) in pages.iter().enumerate() {
         eventually(&format!("browser {i} to publish"), 30, || {
-            let errors = common::browser_errors(&pages[i].1);
+            let errors = common::browser_errors(&page.1);
             assert!(errors.is_empty(), "browser {i} reported: {errors:?}");
             said(i, "published")
         })
@@ -282,14 +282,14 @@ async fn bandwidths_browser_sdk_sees_a_rooms_streams_come_and_go() {
     .await;
     // The core leaves: each browser is told its stream is gone (a new revision).
     room.leave().await.unwrap();
-    for i in 0..2 {
+    for (i, page) in pages.iter().enumerate() {
         eventually(
             &format!("browser {i} to see the core's stream go"),
             30,
             || said(i, "stream-unavailable"),
         )
         .await;
-        let errors = common::browser_errors(&pages[i].1);
+        let errors = common::browser_errors(&page.1);
         assert!(errors.is_empty(), "browser {i} reported: {errors:?}");
     }
 }
