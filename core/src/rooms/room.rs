@@ -181,7 +181,8 @@ struct View {
     local: String,
     roster: Roster,
     /// Levels and speaking by participant id (from the media session's stats).
-    levels: std::collections::HashMap<String, (f32, bool)>,
+    /// (participant id, level, speaking), this device's first.
+    levels: Vec<(String, f32, bool)>,
     speakers: ActiveSpeakers,
     /// This device's last three 200 ms windows, voiced or not (newest in bit 0).
     local_windows: u8,
@@ -189,11 +190,7 @@ struct View {
 
 impl View {
     fn member(&self, row: &MemberRow) -> RoomMember {
-        let (audio_level, speaking) = self
-            .levels
-            .get(&row.connection_id)
-            .copied()
-            .unwrap_or((0.0, false));
+        let (audio_level, speaking) = self.level(&row.connection_id);
         RoomMember {
             participant_id: row.connection_id.clone(),
             client_id: row.client_id.clone(),
@@ -204,6 +201,14 @@ impl View {
             audio_level,
             joined_at_ms: row.joined_at_ms,
         }
+    }
+
+    /// A member's level and whether it speaks (silent if unknown).
+    fn level(&self, id: &str) -> (f32, bool) {
+        self.levels
+            .iter()
+            .find(|(p, ..)| p == id)
+            .map_or((0.0, false), |(_, l, s)| (*l, *s))
     }
 
     /// This device first, then by the order they entered.
@@ -694,10 +699,10 @@ impl Actor {
         view.local_windows = (view.local_windows << 1 | u8::from(voiced)) & 0b111;
         let speaking = view.local_windows.count_ones() >= 2;
         view.levels.clear();
-        view.levels.insert(me, (local, speaking));
+        view.levels.push((me, local, speaking));
         for s in streams {
             if let Some(p) = &s.participant_id {
-                view.levels.insert(p.clone(), (s.level, s.speaking));
+                view.levels.push((p.clone(), s.level, s.speaking));
             }
         }
         let readings: Vec<(String, f32, bool)> = view
@@ -705,11 +710,7 @@ impl Actor {
             .members()
             .iter()
             .map(|m| {
-                let (level, speaking) = view
-                    .levels
-                    .get(&m.connection_id)
-                    .copied()
-                    .unwrap_or((0.0, false));
+                let (level, speaking) = view.level(&m.connection_id);
                 (m.connection_id.clone(), level, speaking)
             })
             .collect();

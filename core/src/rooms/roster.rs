@@ -6,8 +6,6 @@
 //! arrive before the first snapshot are held the same way. Every applied step reports what it
 //! changed, in the order the server made the changes.
 
-use std::collections::BTreeMap;
-
 use crate::backend::rooms::{LeaveReason, MemberRow, RoomEvent, Snapshot};
 
 /// Changes held beyond this many mean the list is too far behind: drop them and wait for
@@ -37,7 +35,8 @@ pub struct Roster {
     seq: Option<u64>,
     /// In the order they entered.
     members: Vec<MemberRow>,
-    held: BTreeMap<u64, RoomEvent>,
+    /// Changes ahead of a gap, by `seq` (few: a plain list).
+    held: Vec<(u64, RoomEvent)>,
 }
 
 impl Roster {
@@ -90,7 +89,7 @@ impl Roster {
         }
         self.seq = Some(snap.seq);
         self.members = snap.members;
-        self.held = self.held.split_off(&(snap.seq + 1));
+        self.held.retain(|(seq, _)| *seq > snap.seq);
         step.changes.extend(self.drain());
         step.need_snapshot = !self.held.is_empty();
         step
@@ -129,16 +128,20 @@ impl Roster {
         if self.held.len() >= MAX_HELD {
             self.held.clear();
         }
-        self.held.insert(seq, ev);
+        match self.held.iter_mut().find(|(s, _)| *s == seq) {
+            Some(slot) => slot.1 = ev,
+            None => self.held.push((seq, ev)),
+        }
     }
 
     /// Applies held changes while the next one is there.
     fn drain(&mut self) -> Vec<Change> {
         let mut out = Vec::new();
         while let Some(current) = self.seq {
-            let Some(ev) = self.held.remove(&(current + 1)) else {
+            let Some(at) = self.held.iter().position(|(s, _)| *s == current + 1) else {
                 break;
             };
+            let (_, ev) = self.held.swap_remove(at);
             self.seq = Some(current + 1);
             out.extend(self.apply(ev));
         }
