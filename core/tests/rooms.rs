@@ -774,3 +774,93 @@ async fn join_session_makes_a_room_of_any_session_on_the_seed_backend() {
     .await;
     m.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_room_is_a_typed_error_and_a_place_frees_when_a_member_leaves() {
+    let m = common::start_mock(MockConfig {
+        profile: Profile::Extended,
+        room_cap: 2,
+        ..MockConfig::default()
+    })
+    .await;
+    let (a, _da) = registered(&m, 0).await;
+    let (b, _db) = registered(&m, 1).await;
+    let (c, _dc) = registered(&m, 2).await;
+    let room = a.create_room().await.unwrap();
+    let b_room = b.enter_room(room.id()).await.unwrap();
+    let e = c.enter_room(room.id()).await.unwrap_err();
+    assert!(matches!(e, DialtoneError::RoomFull { .. }), "{e:?}");
+    assert!(
+        c.active_room().is_none(),
+        "nothing is left of a refused entry"
+    );
+    let e = room
+        .ring(vec![c.client_id().unwrap().unwrap()])
+        .await
+        .unwrap_err();
+    assert!(matches!(e, DialtoneError::RoomFull { .. }), "{e:?}");
+    b_room.leave().await.unwrap();
+    let c_room = c.enter_room(room.id()).await.unwrap();
+    assert_eq!(c_room.members().len(), 2);
+    c_room.leave().await.unwrap();
+    room.leave().await.unwrap();
+    // The room is gone with its last member.
+    let e = c.enter_room(room.id()).await.unwrap_err();
+    assert!(matches!(e, DialtoneError::RoomUnavailable { .. }), "{e:?}");
+    m.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stream_before_its_enter_plays_at_once_and_is_named_when_presence_catches_up() {
+    let m = common::mock_on(Profile::Extended).await;
+    let (a, da) = registered(&m, 0).await;
+    let room = a.create_room().await.unwrap();
+    let ada = member(a, da, room).await;
+    // Ada's event channel goes down (and stays down): she will miss Bob's `enter`.
+    m.set_live_channels_available(false);
+    eventually("Ada's event channel to drop", 5, || {
+        !ada.phone.is_event_channel_connected()
+    })
+    .await;
+    let (b, _db) = registered(&m, 1).await;
+    let bob = b.enter_room(ada.room.id()).await.unwrap();
+    let bob_id = bob
+        .members()
+        .into_iter()
+        .find(|x| x.is_local)
+        .unwrap()
+        .participant_id;
+    // His stream plays at once, unnamed: he is not a member in her list yet.
+    eventually("Ada to hear Bob", 15, || {
+        ada.phone.heard_remote_tones(TONES.to_vec()) == [TONES[1]]
+    })
+    .await;
+    assert_eq!(
+        ada.room.members().len(),
+        1,
+        "Bob is not named before presence says so"
+    );
+    assert!(!ada
+        .events
+        .saw(|e| matches!(e, RoomEvent::MemberJoined { .. })));
+    // The channel comes back: its `room` snapshot names him.
+    m.set_live_channels_available(true);
+    eventually("Ada to see Bob join", 30, || {
+        ada.events.saw(
+            |e| matches!(e, RoomEvent::MemberJoined { member } if member.participant_id == bob_id),
+        )
+    })
+    .await;
+    assert_eq!(ada.room.members().len(), 2);
+    bob.leave().await.unwrap();
+    eventually("Ada to see Bob leave", 10, || {
+        ada.events.saw(|e| matches!(e, RoomEvent::MemberLeft { member, .. } if member.participant_id == bob_id))
+    })
+    .await;
+    ada.room.leave().await.unwrap();
+    eventually("the SFU to forget the room", 10, || {
+        m.media_counts() == (0, 0)
+    })
+    .await;
+    m.shutdown().await;
+}
