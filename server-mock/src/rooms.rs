@@ -86,9 +86,19 @@ pub struct Room {
     pub seq: u64,
     /// In the order they entered.
     pub members: Vec<Member>,
+    /// The console's presence time line (bounded): enters, leaves, mutes, invites.
+    pub timeline: Vec<(i64, String)>,
 }
 
 impl Room {
+    /// Adds a line to the time line, dropping the oldest past `MAX_TIMELINE`.
+    fn note(&mut self, what: impl Into<String>) {
+        if self.timeline.len() >= crate::state::MAX_TIMELINE {
+            self.timeline.remove(0);
+        }
+        self.timeline.push((now_ms(), what.into()));
+    }
+
     fn members_json(&self) -> Value {
         Value::Array(self.members.iter().map(|m| m.to_json(&self.id)).collect())
     }
@@ -157,6 +167,7 @@ pub fn create(shared: &Shared, st: &mut State, client_id: &str) -> Result<Value,
         created_ms: now_ms(),
         seq: 0,
         members: Vec::new(),
+        timeline: vec![(now_ms(), format!("created by {client_id}"))],
     };
     st.sessions.insert(
         room.session_id.clone(),
@@ -272,6 +283,15 @@ pub fn enter(
     };
     let mut ev = member.to_json(room_id);
     ev["seq"] = json!(room.seq);
+    room.note(format!(
+        "seq {}: {client_id} entered{}",
+        room.seq,
+        if answering.is_some() {
+            " (answering an invite)"
+        } else {
+            ""
+        }
+    ));
     room.members.push(member);
     let session_id = room.session_id.clone();
     let reply = json!({
@@ -306,7 +326,11 @@ fn ringing_invites<'a>(st: &'a State, room_id: &'a str) -> impl Iterator<Item = 
 }
 
 /// An invite's event, to its callee (every connection) and to every member of its room.
-pub fn notify_invite(shared: &Shared, st: &State, call: &CallRecord, ev: &Value) {
+pub fn notify_invite(shared: &Shared, st: &mut State, call: &CallRecord, ev: &Value) {
+    if let Some(room) = call.room_id.as_ref().and_then(|r| st.rooms.get_mut(r)) {
+        let kind = ev["type"].as_str().unwrap_or("event");
+        room.note(format!("invite to {}: {kind}", call.callee));
+    }
     shared.events.notify(&call.callee, ev);
     if let Some(room) = call.room_id.as_ref().and_then(|r| st.rooms.get(r)) {
         for m in &room.members {
@@ -468,6 +492,13 @@ fn remove_member(
     };
     let member = room.members.remove(at);
     room.seq += 1;
+    let line = format!(
+        "seq {}: {} left ({})",
+        room.seq,
+        member.client_id,
+        reason.as_str()
+    );
+    room.note(line);
     let ev = event(
         "leave",
         json!({
@@ -580,6 +611,12 @@ pub fn set_muted(
         member.muted = muted;
         let connection_id = member.connection_id.clone();
         room.seq += 1;
+        let line = format!(
+            "seq {}: {client_id} {}",
+            room.seq,
+            if muted { "muted" } else { "unmuted" }
+        );
+        room.note(line);
         let ev = event(
             "muted",
             json!({"roomID": room_id, "connectionID": connection_id, "muted": muted, "seq": room.seq}),

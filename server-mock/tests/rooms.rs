@@ -230,6 +230,37 @@ async fn presence_reaches_every_member_in_seq_order_and_ends_equal_to_get_room()
     // The one who left may no longer look, and is no longer in the room.
     let (s, _) = act(&m, &c, "getRoom", json!({"roomID": room})).await;
     assert_eq!(s, 403);
+    // The console shows the room: its members and its presence time line.
+    let state: Value = reqwest::get(format!("{}/mock/state", m.base_url()))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let shown = state["rooms"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["roomId"] == room.as_str())
+        .expect("the room on the console");
+    assert_eq!(shown["members"].as_array().unwrap().len(), 4, "{shown}");
+    let lines: Vec<&str> = shown["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["what"].as_str().unwrap())
+        .collect();
+    assert!(lines[0].starts_with("created by"), "{lines:?}");
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains(&format!("{} left (left)", c.id))),
+        "{lines:?}"
+    );
+    assert!(
+        lines.iter().any(|l| l.contains(&format!("{} muted", d.id))),
+        "{lines:?}"
+    );
     m.shutdown().await;
 }
 

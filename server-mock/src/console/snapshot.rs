@@ -103,6 +103,32 @@ pub fn build(shared: &Shared) -> Value {
             })
         })
         .collect();
+    let mut room_list: Vec<&crate::rooms::Room> = st.rooms.values().collect();
+    room_list.sort_by_key(|r| std::cmp::Reverse(r.created_ms));
+    let rooms: Vec<Value> = room_list
+        .into_iter()
+        .map(|r| {
+            json!({
+                "roomId": r.id,
+                "sessionId": r.session_id,
+                "seq": r.seq,
+                "createdAt": iso8601(r.created_ms),
+                "members": r.members.iter().map(|m| json!({
+                    "clientId": m.client_id,
+                    "name": m.name,
+                    "connectionId": m.connection_id,
+                    "muted": m.muted,
+                    "joinedAt": iso8601(m.joined_ms),
+                    "via": if m.ws_conn.is_some() { "ws" } else { "media" },
+                })).collect::<Vec<_>>(),
+                "invites": st.calls.values()
+                    .filter(|c| c.room_id.as_deref() == Some(r.id.as_str()) && c.phase == crate::state::CallPhase::Ringing)
+                    .map(|c| json!({"callId": c.id, "callee": c.callee}))
+                    .collect::<Vec<_>>(),
+                "timeline": r.timeline.iter().map(|(at, what)| json!({"at": iso8601(*at), "what": what})).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
     let devices: Vec<Value> = devices
         .into_iter()
         .map(|d| device_json(shared, d, st.person_name_for_client(&d.id)))
@@ -114,6 +140,7 @@ pub fn build(shared: &Shared) -> Value {
         "realtimeConnections": shared.realtime_connections.load(Ordering::Relaxed),
         "persons": persons,
         "calls": calls,
+        "rooms": rooms,
         "media": shared.sfu.participants_json(),
         "pushes": pushes,
         "link": shared.sfu.links_json(),

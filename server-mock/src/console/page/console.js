@@ -41,6 +41,19 @@ function renderCalls(calls) {
     el("ol", {}, ...c.timeline.map((t) => el("li", {}, preciseTime(t.at) + "  " + t.what))))));
 }
 
+function renderRooms(rooms) {
+  const box = $("rooms");
+  if (!rooms.length) { box.replaceChildren(el("p", { class: "empty" }, "no rooms")); return; }
+  box.replaceChildren(...rooms.map((r) => el("div", { class: "room", "data-room": r.roomId },
+    el("div", {},
+      el("span", { class: "mono" }, short(r.roomId)), " · seq " + r.seq + " · created " + time(r.createdAt),
+      r.invites.length ? " · ringing " + r.invites.map((i) => short(i.callee)).join(", ") : ""),
+    el("ul", {}, ...r.members.map((m) => el("li", {},
+      el("span", { class: "mono" }, short(m.clientId)), " ", m.name || "",
+      m.muted ? " · muted" : "", " · since " + time(m.joinedAt), " · " + m.via))),
+    el("ol", {}, ...r.timeline.map((t) => el("li", {}, preciseTime(t.at) + "  " + t.what))))));
+}
+
 function renderPushes(pushes) {
   const box = $("pushes");
   if (!pushes.length) { box.replaceChildren(el("p", { class: "empty" }, "no pushes yet")); return; }
@@ -158,6 +171,8 @@ function render(state) {
   ]);
   $("calls-count").textContent = state.calls.length;
   renderCalls(state.calls);
+  $("rooms-count").textContent = state.rooms.length;
+  renderRooms(state.rooms);
   $("media-count").textContent = state.media.length;
   renderMedia(state.media, state.linkProfiles);
   $("pushes-count").textContent = state.pushes.length;
