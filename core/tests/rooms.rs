@@ -55,6 +55,23 @@ impl RoomEvents {
             .collect()
     }
 
+    /// Each stream's publisher and level, from the last stats.
+    fn stream_levels(&self) -> Vec<(String, f32)> {
+        self.all()
+            .into_iter()
+            .rev()
+            .find_map(|e| match e {
+                RoomEvent::Stats { streams, .. } => Some(
+                    streams
+                        .into_iter()
+                        .filter_map(|s| s.participant_id.map(|p| (p, s.audio_level)))
+                        .collect::<Vec<_>>(),
+                ),
+                _ => None,
+            })
+            .unwrap_or_default()
+    }
+
     /// Participant ids of the streams in the last stats.
     fn streams(&self) -> Vec<String> {
         self.all()
@@ -201,6 +218,24 @@ async fn four_phones_in_a_room_hear_each_other_and_see_who_comes_and_goes() {
                 .heard_remote_tones(TONES.to_vec())
                 .contains(&TONES[1])
         })
+        .await;
+        // Routing: the silence is in phone 1's own stream, and only there (each stream is
+        // its publisher's, named by its participant id).
+        eventually(
+            &format!("phone {i}'s stream from phone 1 to go quiet, and only it"),
+            10,
+            || {
+                let levels = mb.events.stream_levels();
+                levels.len() == 3
+                    && levels.iter().all(|(p, level)| {
+                        if *p == ids[1] {
+                            *level < 0.01
+                        } else {
+                            *level > 0.02
+                        }
+                    })
+            },
+        )
         .await;
     }
     // Phone 2 leaves: the others see it go and stop hearing it.
@@ -862,5 +897,46 @@ async fn a_stream_before_its_enter_plays_at_once_and_is_named_when_presence_catc
         m.media_counts() == (0, 0)
     })
     .await;
+    m.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unanswered_invite_is_missed_on_both_sides() {
+    use dialtone::InviteState;
+    let m = common::start_mock(MockConfig {
+        profile: Profile::Extended,
+        invite_ttl: Duration::from_millis(800),
+        ..MockConfig::default()
+    })
+    .await;
+    let (a, da) = registered(&m, 0).await;
+    let room = a.create_room().await.unwrap();
+    let ada = member(a, da, room).await;
+    let (b, _db) = registered(&m, 1).await;
+    let incoming = Arc::new(Incoming::default());
+    let _h = b.observe_incoming_calls(incoming.clone()).unwrap();
+    eventually("Bob's event channel", 5, || b.is_event_channel_connected()).await;
+    let b_id = b.client_id().unwrap().unwrap();
+    ada.room.ring(vec![b_id.clone()]).await.unwrap();
+    eventually("Bob to ring", 5, || incoming.get().is_some()).await;
+    let call = incoming.get().unwrap();
+    eventually("Bob's invite to end as missed", 10, || {
+        matches!(
+            call.state(),
+            dialtone::CallState::Ended {
+                reason: dialtone::CallEndReason::Missed
+            }
+        )
+    })
+    .await;
+    eventually("Ada to see it missed", 5, || {
+        ada.events.saw(|e| invite_is(e, &b_id, InviteState::Missed))
+    })
+    .await;
+    // Answering it now is a clear error, and Bob is in no room.
+    let e = call.answer().await.unwrap_err();
+    assert!(matches!(e, DialtoneError::CallUnavailable { .. }), "{e:?}");
+    assert!(b.active_room().is_none());
+    ada.room.leave().await.unwrap();
     m.shutdown().await;
 }
