@@ -64,6 +64,44 @@ class RoomsTest {
     }
 
     @Test
+    fun aMemberRingsAPhoneWhichAnswersIntoTheRoom() = runBlocking<Unit> {
+        val mock = SharedMock.extended
+        mock.phone("Ada").use { ada ->
+            mock.phone("Bob").use { bob ->
+                val room = ada.client.createRoom()
+                val seen = CopyOnWriteArrayList<RoomEvent>()
+                val collector = launch(Dispatchers.Default) { room.events().toList(seen) }
+                awaitTrue("Ada's events to start") { seen.isNotEmpty() }
+                val incoming = CopyOnWriteArrayList<Call>()
+                val handle = bob.client.observeIncomingCalls(object : IncomingCallListener {
+                    override fun onIncomingCall(call: Call) { incoming.add(call) }
+                })
+                awaitTrue("Bob's event channel") { bob.client.isEventChannelConnected() }
+                val invites = room.ring(listOf(bob.clientId))
+                assertEquals(listOf(bob.clientId), invites.map { it.clientId })
+                awaitTrue("Bob to ring") { incoming.isNotEmpty() }
+                val call = incoming.first()
+                assertEquals(room.id(), call.roomId())
+                // Answering the invite (as a Telecom or CallKit answer would) enters the room.
+                call.answer()
+                val bobRoom = bob.client.activeRoom() ?: throw AssertionError("Bob is in no room")
+                assertEquals(room.id(), bobRoom.id())
+                awaitTrue("Ada to see Bob's invite joined") {
+                    seen.any { it is RoomEvent.InviteChanged && it.clientId == bob.clientId && it.state == InviteState.JOINED }
+                }
+                awaitTrue("Ada to see Bob join") {
+                    seen.any { it is RoomEvent.MemberJoined && it.member.clientId == bob.clientId }
+                }
+                handle.cancel()
+                handle.close()
+                bobRoom.leave()
+                room.leave()
+                withTimeout(10_000) { collector.join() }
+            }
+        }
+    }
+
+    @Test
     fun theSeedBackendHasNoRooms() = runBlocking<Unit> {
         SharedMock.seed.phone("Sam").use { sam ->
             val e = expectThrows<DialtoneException.RoomsUnavailable> { runBlocking { sam.client.createRoom() } }
