@@ -940,3 +940,48 @@ async fn an_unanswered_invite_is_missed_on_both_sides() {
     ada.room.leave().await.unwrap();
     m.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_members_lost_connection_is_a_member_change_and_so_is_its_return() {
+    let m = common::mock_on(Profile::Extended).await;
+    let (a, da) = registered(&m, 0).await;
+    let room = a.create_room().await.unwrap();
+    let ada = member(a, da, room).await;
+    let (b, _db) = registered(&m, 1).await;
+    let bob = b.enter_room(ada.room.id()).await.unwrap();
+    let bob_id = bob
+        .members()
+        .into_iter()
+        .find(|x| x.is_local)
+        .unwrap()
+        .participant_id;
+    eventually("Ada to hear Bob", 15, || {
+        ada.phone.heard_remote_tones(TONES.to_vec()) == [TONES[1]]
+    })
+    .await;
+    // Every signaling socket drops without a Close (an outage); each phone resumes.
+    m.cut_signaling();
+    let changed = |reconnecting: bool| {
+        ada.events.saw(|e| matches!(e, RoomEvent::MemberChanged { member } if member.participant_id == bob_id && member.reconnecting == reconnecting))
+    };
+    eventually("Ada to see Bob reconnecting", 10, || changed(true)).await;
+    eventually("Ada to see Bob back", 15, || changed(false)).await;
+    eventually("Bob listed as connected", 5, || {
+        ada.room
+            .members()
+            .iter()
+            .any(|x| x.participant_id == bob_id && !x.reconnecting)
+    })
+    .await;
+    eventually("Ada to hear Bob again", 15, || {
+        ada.phone.heard_remote_tones(TONES.to_vec()) == [TONES[1]]
+    })
+    .await;
+    bob.leave().await.unwrap();
+    ada.room.leave().await.unwrap();
+    eventually("the SFU to forget the room", 10, || {
+        m.media_counts() == (0, 0)
+    })
+    .await;
+    m.shutdown().await;
+}

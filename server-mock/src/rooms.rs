@@ -61,6 +61,8 @@ pub struct Member {
     pub joined_ms: i64,
     /// The `/ws` connection it entered through (seed 002's `enterroom`), if it did.
     pub ws_conn: Option<u64>,
+    /// Its signaling socket is lost and may come back (within the gateway's grace).
+    pub reconnecting: bool,
 }
 
 impl Member {
@@ -72,6 +74,7 @@ impl Member {
             "name": self.name,
             "muted": self.muted,
             "joinedAt": self.joined_ms,
+            "connection": if self.reconnecting { "reconnecting" } else { "connected" },
         })
     }
 }
@@ -280,6 +283,7 @@ pub fn enter(
         muted: false,
         joined_ms: now_ms(),
         ws_conn,
+        reconnecting: false,
     };
     let mut ev = member.to_json(room_id);
     ev["seq"] = json!(room.seq);
@@ -679,8 +683,10 @@ pub fn membership(st: &State, client_id: &str) -> Option<(String, String)> {
     Some((room_id, conn))
 }
 
-/// A media participant left for good: if it was a room member, so is its presence.
+/// A media participant's connection changed: a room member's presence follows it (its
+/// socket lost: `connection reconnecting`; back: `connection connected`; gone: `leave`).
 pub fn media_departed(shared: &Shared, departure: &crate::sfu::Departure) {
+    use crate::sfu::Connection;
     let mut st = shared.state.lock().expect("state lock");
     let Some(room_id) = st
         .rooms
@@ -690,12 +696,45 @@ pub fn media_departed(shared: &Shared, departure: &crate::sfu::Departure) {
     else {
         return;
     };
-    let reason = if departure.lost {
-        LeaveReason::Lost
-    } else {
-        LeaveReason::Left
-    };
-    leave(shared, &mut st, &room_id, &departure.participant_id, reason);
+    match departure.what {
+        Connection::Left | Connection::Lost => {
+            let reason = if departure.what == Connection::Lost {
+                LeaveReason::Lost
+            } else {
+                LeaveReason::Left
+            };
+            leave(shared, &mut st, &room_id, &departure.participant_id, reason);
+        }
+        Connection::Reconnecting | Connection::Back => {
+            let reconnecting = departure.what == Connection::Reconnecting;
+            let room = st.rooms.get_mut(&room_id).expect("found above");
+            let Some(member) = room
+                .members
+                .iter_mut()
+                .find(|m| m.connection_id == departure.participant_id)
+            else {
+                return;
+            };
+            if member.reconnecting == reconnecting {
+                return;
+            }
+            member.reconnecting = reconnecting;
+            let who = member.client_id.clone();
+            room.seq += 1;
+            let state = if reconnecting {
+                "reconnecting"
+            } else {
+                "connected"
+            };
+            let line = format!("seq {}: {who} {state}", room.seq);
+            room.note(line);
+            let ev = event(
+                "connection",
+                json!({"roomID": room_id, "connectionID": departure.participant_id, "state": state, "seq": room.seq}),
+            );
+            fan_out(shared, room, &ev, None);
+        }
+    }
     drop(st);
     shared.touch();
 }

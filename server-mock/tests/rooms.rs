@@ -166,7 +166,7 @@ impl View {
                 self.members.retain(|c| *c != conn);
                 self.left.push(conn);
             }
-            "muted" => {}
+            "muted" | "connection" => {}
             other => panic!("not a room event: {other}"),
         }
     }
@@ -396,12 +396,29 @@ async fn presence_follows_the_media_participant() {
         (Some(b.id.as_str()), Some("left"))
     );
 
-    // C's socket drops without a Close and does not come back within the grace: lost.
+    // C's socket drops without a Close: C is reconnecting; it comes back (same uniqueId):
+    // connected; it drops again and does not come back within the grace: lost.
     let rc = enter(&m, &c, &room).await;
     next_of(&mut wa, "enter").await;
-    let sc = signaling(&m, rc["token"].as_str().unwrap()).await;
+    let token = rc["token"].as_str().unwrap();
+    let sc = signaling(&m, token).await;
     tokio::time::sleep(Duration::from_millis(100)).await;
     drop(sc.into_inner());
+    let ev = next_of(&mut wa, "connection").await;
+    assert_eq!(
+        (ev["connectionID"].as_str(), ev["state"].as_str()),
+        (rc["connectionID"].as_str(), Some("reconnecting")),
+        "{ev}"
+    );
+    let sc = signaling(&m, token).await;
+    let ev = next_of(&mut wa, "connection").await;
+    assert_eq!(ev["state"], "connected", "{ev}");
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    drop(sc.into_inner());
+    assert_eq!(
+        next_of(&mut wa, "connection").await["state"],
+        "reconnecting"
+    );
     let ev = next_of(&mut wa, "leave").await;
     assert_eq!(
         (ev["clientId"].as_str(), ev["reason"].as_str()),

@@ -21,6 +21,8 @@ pub struct MemberRow {
     pub name: Option<String>,
     pub muted: Option<bool>,
     pub joined_at_ms: Option<i64>,
+    /// Its connection is lost and may come back (`connection: "reconnecting"`).
+    pub reconnecting: bool,
 }
 
 /// The member list at `seq`.
@@ -80,6 +82,13 @@ pub enum RoomEvent {
         connection_id: String,
         muted: bool,
     },
+    /// A member's connection was lost (`reconnecting`) or came back.
+    Connection {
+        room_id: String,
+        seq: u64,
+        connection_id: String,
+        reconnecting: bool,
+    },
 }
 
 impl RoomEvent {
@@ -88,7 +97,8 @@ impl RoomEvent {
             RoomEvent::Snapshot(s) => &s.room_id,
             RoomEvent::Enter { room_id, .. }
             | RoomEvent::Leave { room_id, .. }
-            | RoomEvent::Muted { room_id, .. } => room_id,
+            | RoomEvent::Muted { room_id, .. }
+            | RoomEvent::Connection { room_id, .. } => room_id,
         }
     }
 }
@@ -117,6 +127,7 @@ fn member(v: &Value) -> Result<MemberRow, String> {
         name: text(v, "name"),
         muted: v.get("muted").and_then(Value::as_bool),
         joined_at_ms: v.get("joinedAt").and_then(Value::as_i64),
+        reconnecting: v.get("connection").and_then(Value::as_str) == Some("reconnecting"),
     })
 }
 
@@ -169,6 +180,18 @@ pub fn parse_event(kind: &str, v: &Value) -> Option<Result<RoomEvent, String>> {
                     .get("muted")
                     .and_then(Value::as_bool)
                     .ok_or("muted has no muted")?,
+            })
+        })(),
+        "connection" => (|| {
+            Ok(RoomEvent::Connection {
+                room_id: required(v, "roomID", "connection")?,
+                seq: seq(v, "connection")?,
+                connection_id: required(v, "connectionID", "connection")?,
+                reconnecting: match v.get("state").and_then(Value::as_str) {
+                    Some("reconnecting") => true,
+                    Some("connected") => false,
+                    _ => return Err("connection has no state".to_string()),
+                },
             })
         })(),
         _ => return None,
@@ -334,6 +357,7 @@ mod tests {
                     name: Some("Ada L".into()),
                     muted: Some(false),
                     joined_at_ms: Some(5),
+                    reconnecting: false,
                 },
             }))
         );
@@ -356,5 +380,19 @@ mod tests {
             Some(Err("a member has no connectionID".into()))
         );
         assert_eq!(parse_event("ringing", &json!({})), None);
+        let v = json!({"roomID": "r", "connectionID": "c", "state": "reconnecting", "seq": 7});
+        assert!(matches!(
+            parse_event("connection", &v),
+            Some(Ok(RoomEvent::Connection {
+                reconnecting: true,
+                seq: 7,
+                ..
+            }))
+        ));
+        let v = json!({"roomID": "r", "connectionID": "c", "state": "gone", "seq": 7});
+        assert_eq!(
+            parse_event("connection", &v),
+            Some(Err("connection has no state".into()))
+        );
     }
 }

@@ -63,6 +63,8 @@ pub struct RoomMember {
     pub audio_level: f32,
     /// When it entered, epoch ms (as the server says).
     pub joined_at_ms: Option<i64>,
+    /// Its connection was lost and may come back (it is not heard meanwhile).
+    pub reconnecting: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, uniffi::Enum)]
@@ -84,7 +86,7 @@ pub enum RoomEvent {
         member: RoomMember,
         reason: MemberLeftReason,
     },
-    /// A member's muted state or name changed.
+    /// A member's muted state, its connection (lost, back) or its name changed.
     MemberChanged {
         member: RoomMember,
     },
@@ -179,6 +181,7 @@ impl From<rooms::RoomMember> for RoomMember {
             speaking: m.speaking,
             audio_level: m.audio_level,
             joined_at_ms: m.joined_at_ms,
+            reconnecting: m.reconnecting,
         }
     }
 }

@@ -70,6 +70,8 @@ pub struct RoomMember {
     /// 0.0 to 1.0 (RMS of its last frame).
     pub audio_level: f32,
     pub joined_at_ms: Option<i64>,
+    /// Its connection is lost and may come back (the server's presence says so).
+    pub reconnecting: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -84,7 +86,7 @@ pub enum RoomUpdate {
     /// A member that entered after this device (or after the last snapshot).
     MemberJoined(RoomMember),
     MemberLeft(RoomMember, MemberLeftReason),
-    /// Its muted state or name changed.
+    /// Its muted state, its connection (lost, back) or its name changed.
     MemberChanged(RoomMember),
     /// Participant ids of those speaking, loudest first, this device included.
     ActiveSpeakers(Vec<String>),
@@ -200,6 +202,7 @@ impl View {
             speaking,
             audio_level,
             joined_at_ms: row.joined_at_ms,
+            reconnecting: row.reconnecting,
         }
     }
 
@@ -440,6 +443,7 @@ fn token_entry(token: &str, room_id: &str, client_id: &str) -> Entry {
                 name: None,
                 muted: None,
                 joined_at_ms: None,
+                reconnecting: false,
             }],
             seq: 0,
         },
@@ -663,6 +667,7 @@ impl Actor {
                     name: s.alias.as_deref().and_then(|a| names(a)),
                     muted: None,
                     joined_at_ms: Some(epoch_ms()),
+                    reconnecting: false,
                 }));
             }
             let same = members.len() == view.roster.members().len()

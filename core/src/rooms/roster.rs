@@ -106,7 +106,8 @@ impl Roster {
             }
             RoomEvent::Enter { seq, .. }
             | RoomEvent::Leave { seq, .. }
-            | RoomEvent::Muted { seq, .. } => *seq,
+            | RoomEvent::Muted { seq, .. }
+            | RoomEvent::Connection { seq, .. } => *seq,
         };
         let Some(current) = self.seq else {
             // Before the first snapshot: held, and the snapshot decides what is old.
@@ -184,6 +185,21 @@ impl Roster {
                 m.muted = Some(muted);
                 Some(Change::Changed(m.clone()))
             }
+            RoomEvent::Connection {
+                connection_id,
+                reconnecting,
+                ..
+            } => {
+                let m = self
+                    .members
+                    .iter_mut()
+                    .find(|m| m.connection_id == connection_id)?;
+                if m.reconnecting == reconnecting {
+                    return None;
+                }
+                m.reconnecting = reconnecting;
+                Some(Change::Changed(m.clone()))
+            }
         }
     }
 }
@@ -199,6 +215,7 @@ mod tests {
             name: None,
             muted: Some(false),
             joined_at_ms: None,
+            reconnecting: false,
         }
     }
 
@@ -253,6 +270,24 @@ mod tests {
         assert!(matches!(&s.changes[..], [Change::Changed(m)] if m.muted == Some(true)));
         assert_eq!(ids(&r), ["b", "c"]);
         assert_eq!(r.seq(), Some(5));
+    }
+
+    #[test]
+    fn a_members_connection_lost_and_back_is_a_change_each_way() {
+        let mut r = Roster::default();
+        r.snapshot(snap(1, &["a", "b"]));
+        let lost = |seq, reconnecting| RoomEvent::Connection {
+            room_id: "r".into(),
+            seq,
+            connection_id: "b".into(),
+            reconnecting,
+        };
+        let s = r.event(lost(2, true));
+        assert!(matches!(&s.changes[..], [Change::Changed(m)] if m.reconnecting));
+        let s = r.event(lost(3, false));
+        assert!(matches!(&s.changes[..], [Change::Changed(m)] if !m.reconnecting));
+        // The same state again (a repeat under a new seq) changes nothing.
+        assert!(r.event(lost(4, false)).changes.is_empty());
     }
 
     #[test]

@@ -160,17 +160,29 @@ pub struct Sfu {
     links: Mutex<crate::link::Links>,
     /// Told when participants come and go, for the console.
     changes: crate::console::Changes,
-    /// Told of every participant that leaves for good (rooms' presence follows it).
+    /// Told of every participant whose socket is lost, comes back, or that leaves for good
+    /// (rooms' presence follows it).
     departures: Mutex<Option<mpsc::UnboundedSender<Departure>>>,
 }
 
-/// A participant gone for good: its session, its id, and whether it was lost (its socket
-/// dropped and did not come back within the grace) rather than left or closed.
+/// A participant's connection changed: its session, its id, and what happened.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Departure {
     pub session_id: String,
     pub participant_id: String,
-    pub lost: bool,
+    pub what: Connection,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Connection {
+    /// Its socket dropped; it keeps its media for the grace.
+    Reconnecting,
+    /// It resumed within the grace.
+    Back,
+    /// It left or its socket closed: gone.
+    Left,
+    /// Its socket did not come back within the grace: gone.
+    Lost,
 }
 
 impl Sfu {
@@ -193,6 +205,16 @@ impl Sfu {
     /// Where departures are told from now on.
     pub fn on_departure(&self, tx: mpsc::UnboundedSender<Departure>) {
         *self.departures.lock().expect("departures lock") = Some(tx);
+    }
+
+    fn tell(&self, p: &Participant, what: Connection) {
+        if let Some(tx) = self.departures.lock().expect("departures lock").as_ref() {
+            let _ = tx.send(Departure {
+                session_id: p.session_id.clone(),
+                participant_id: p.id.clone(),
+                what,
+            });
+        }
     }
 
     /// Applies a link setting: to the participant named (or, with none, as the default for
@@ -393,6 +415,7 @@ impl Sfu {
                     let (sfu, to) = (self.clone(), p.clone());
                     tokio::spawn(async move { sfu.restart_subscriber(&to).await });
                 }
+                self.tell(&p, Connection::Back);
                 return (p, true);
             }
         }
@@ -434,6 +457,7 @@ impl Sfu {
     /// `grace`, and leaves then unless it reconnected meanwhile.
     pub fn detach(self: &Arc<Self>, p: &Arc<Participant>, grace: Duration) {
         let attachment = p.attachment.load(std::sync::atomic::Ordering::SeqCst);
+        self.tell(p, Connection::Reconnecting);
         let sfu = self.clone();
         let p = p.clone();
         tokio::spawn(async move {
@@ -815,13 +839,14 @@ impl Sfu {
         };
         if removed {
             self.changes.touch();
-            if let Some(tx) = self.departures.lock().expect("departures lock").as_ref() {
-                let _ = tx.send(Departure {
-                    session_id: p.session_id.clone(),
-                    participant_id: p.id.clone(),
-                    lost,
-                });
-            }
+            self.tell(
+                p,
+                if lost {
+                    Connection::Lost
+                } else {
+                    Connection::Left
+                },
+            );
             for (to, stream_id) in unoffer {
                 to.clone().track(tokio::spawn(async move {
                     Self::unoffer_stream(&to, &stream_id).await

@@ -37,6 +37,32 @@ final class RoomsTests: XCTestCase, @unchecked Sendable {
         guard case .stateChanged(.left) = last else { return XCTFail("the stream ends with left: \(String(describing: last))") }
     }
 
+    func testAMemberRingsAPhoneWhichAnswersIntoTheRoom() async throws {
+        let mock = SharedMock.extended
+        let ada = try await mock.phone(firstName: "Ada")
+        let bob = try await mock.phone(firstName: "Bob")
+        let room = try await ada.client.createRoom()
+        var events = room.events.makeAsyncIterator()
+        guard case .snapshot = await events.next() else { return XCTFail("a snapshot first") }
+        var incoming = bob.client.incomingCalls.makeAsyncIterator()
+        try await awaitTrue("Bob's event channel") { bob.client.isEventChannelConnected() }
+        let invites = try await room.ring(clientIds: [bob.clientId])
+        XCTAssertEqual(invites.map(\.clientId), [bob.clientId])
+        guard let call = await incoming.next() else { return XCTFail("Bob's phone rings") }
+        XCTAssertEqual(call.roomId(), room.id())
+        // Answering the invite (as CallKit's answer action would) enters the room.
+        try await call.answer()
+        let bobRoom = try XCTUnwrap(bob.client.activeRoom())
+        XCTAssertEqual(bobRoom.id(), room.id())
+        var joined = false
+        while let e = await events.next() {
+            if case .inviteChanged(let client, _, .joined) = e, client == bob.clientId { joined = true; break }
+        }
+        XCTAssertTrue(joined)
+        try await bobRoom.leave()
+        try await room.leave()
+    }
+
     func testTheSeedBackendHasNoRooms() async throws {
         let sam = try await SharedMock.seed.phone(firstName: "Sam")
         do {
