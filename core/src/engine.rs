@@ -522,18 +522,18 @@ impl Engine {
                 "a room id is 1 to 256 characters".into(),
             ));
         }
+        self.enter_with(room_id, None).await
+    }
+
+    /// Enters `room_id` (answering the invite `answering`, if any), with the event channel
+    /// given a moment to be up first so the room's presence events are not missed.
+    async fn enter_with(&self, room_id: &str, answering: Option<&str>) -> Result<Arc<RoomHandle>> {
         let ports = self.room_ports()?;
         self.check_free_for_room()?;
         self.ensure_channel();
         self.wait_channel(std::time::Duration::from_secs(2)).await;
         self.rooms
-            .enter(
-                ports,
-                crate::rooms::Source::Enter {
-                    room_id,
-                    answering: None,
-                },
-            )
+            .enter(ports, crate::rooms::Source::Enter { room_id, answering })
             .await
     }
 
@@ -597,19 +597,7 @@ impl Engine {
                 "this call is not a room invite: answer it as a call".into(),
             ));
         };
-        let ports = self.room_ports()?;
-        self.check_free_for_room()?;
-        self.ensure_channel();
-        self.wait_channel(std::time::Duration::from_secs(2)).await;
-        self.rooms
-            .enter(
-                ports,
-                crate::rooms::Source::Enter {
-                    room_id: &room_id,
-                    answering: Some(call.id()),
-                },
-            )
-            .await
+        self.enter_with(&room_id, Some(call.id())).await
     }
 
     /// One call or one room at a time.
