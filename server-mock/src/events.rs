@@ -148,7 +148,8 @@ pub async fn upgrade(
         .on_upgrade(move |socket| serve(shared, socket, preauth))
 }
 
-fn event(kind: &str, fields: Value) -> Value {
+/// `{"type": kind, ...fields}`: every message `/ws` sends (rooms' events too).
+pub(crate) fn event(kind: &str, fields: Value) -> Value {
     let mut v = json!({"type": kind});
     if let (Some(obj), Value::Object(extra)) = (v.as_object_mut(), fields) {
         obj.extend(extra);

@@ -16,6 +16,7 @@ use std::time::Duration;
 use axum::http::StatusCode;
 use serde_json::{json, Value};
 
+use crate::events::event;
 use crate::rest::{coded, Reply};
 use crate::state::{CallPhase, CallRecord, Session, State, MAX_SESSIONS};
 use crate::time::now_ms;
@@ -130,14 +131,6 @@ fn not_member() -> Reply {
         "FORBIDDEN",
         "this client is not a member of the room",
     )
-}
-
-fn event(kind: &str, fields: Value) -> Value {
-    let mut v = json!({"type": kind});
-    if let (Some(obj), Value::Object(extra)) = (v.as_object_mut(), fields) {
-        obj.extend(extra);
-    }
-    v
 }
 
 /// Sends `ev` to every connection of every member, and of `also` (one that just left).
