@@ -13,8 +13,8 @@ use serde_json::{json, Value};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::Message;
 
-type Ws =
-    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+mod common;
+use common::{api, Client, Ws};
 
 async fn start(profile: Profile) -> MockServer {
     let _ = rustls::crypto::ring::default_provider().install_default();
@@ -27,22 +27,6 @@ async fn start(profile: Profile) -> MockServer {
     MockServer::start("127.0.0.1:0".parse().unwrap(), config)
         .await
         .unwrap()
-}
-
-async fn api(m: &MockServer, secret: Option<&str>, body: Value) -> (u16, Value) {
-    let mut req = reqwest::Client::new()
-        .post(format!("{}/api", m.base_url()))
-        .json(&body);
-    if let Some(s) = secret {
-        req = req.header("Authorization", format!("Bearer {s}"));
-    }
-    let r = req.send().await.unwrap();
-    (r.status().as_u16(), r.json().await.unwrap())
-}
-
-struct Client {
-    id: String,
-    secret: String,
 }
 
 async fn register(m: &MockServer, kind: &str, token: &str) -> Client {
@@ -92,29 +76,11 @@ async fn pushes(m: &MockServer, token: &str) -> Vec<Value> {
 }
 
 async fn connect(m: &MockServer, c: &Client) -> Ws {
-    let mut req = format!("ws://{}/ws?clientId={}", m.addr(), c.id)
-        .into_client_request()
-        .unwrap();
-    req.headers_mut().insert(
-        "Authorization",
-        format!("Bearer {}", c.secret).parse().unwrap(),
-    );
-    let (mut ws, _) = tokio_tungstenite::connect_async(req).await.unwrap();
-    assert_eq!(next(&mut ws).await["type"], "connected");
-    ws
+    common::connect(m, c, Duration::from_secs(3)).await
 }
 
 async fn next(ws: &mut Ws) -> Value {
-    loop {
-        let msg = tokio::time::timeout(Duration::from_secs(3), ws.next())
-            .await
-            .expect("a message in time")
-            .expect("the socket is open")
-            .unwrap();
-        if let Message::Text(t) = msg {
-            return serde_json::from_str(t.as_str()).unwrap();
-        }
-    }
+    common::next_within(ws, Duration::from_secs(3)).await
 }
 
 /// Reads until a close frame; returns its code.
